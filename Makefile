@@ -1,0 +1,30 @@
+# Two set-up commands for a fresh machine (Python 3.11+, JDK 17, Maven):
+#   make demo   set-up, then the demo on the embedded local broker
+#   make test   set-up, then every test
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+STAMP   = $(VENV)/.installed
+
+.PHONY: setup demo test clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+	  { echo "error: Python 3.11+ is needed (PYTHON=$(PYTHON) is older)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
+	@touch $@
+
+setup: $(STAMP)
+	$(BIN)/inspections broker jars
+
+demo: setup
+	$(BIN)/inspections demo $(DEMO_FLAGS)
+
+test: setup
+	$(BIN)/pytest $(PYTEST_FLAGS)
+
+clean:
+	-$(BIN)/inspections broker stop
+	rm -rf $(VENV) .local .pytest_cache .hypothesis

@@ -1,0 +1,79 @@
+"""structlog configuration shared by every command and worker.
+
+JSON lines by default (one object per line, for log shippers); readable console output when
+stderr is a terminal. Standard-library loggers (faust, aiokafka, kafka-python) go through the
+same processors, so a worker's log is one format.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.config
+import sys
+from typing import Any
+
+import structlog
+
+_SHARED: list[Any] = [
+    structlog.contextvars.merge_contextvars,
+    structlog.stdlib.add_log_level,
+    structlog.stdlib.add_logger_name,
+    structlog.processors.TimeStamper(fmt="iso", utc=True),
+    structlog.processors.StackInfoRenderer(),
+]
+
+
+def _renderer(fmt: str) -> Any:
+    console = fmt == "console" or (fmt == "auto" and sys.stderr.isatty())
+    if console:
+        return structlog.dev.ConsoleRenderer()
+    return structlog.processors.JSONRenderer(ensure_ascii=False)
+
+
+def logging_config(level: str, fmt: str) -> dict[str, Any]:
+    """A ``logging.config.dictConfig`` dict; faust's worker takes it as is."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "structlog": {
+                "()": structlog.stdlib.ProcessorFormatter,
+                "processors": [
+                    structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    structlog.processors.format_exc_info,
+                    _renderer(fmt),
+                ],
+                "foreign_pre_chain": _SHARED,
+            }
+        },
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "stream": "ext://sys.stderr",
+                "formatter": "structlog",
+            }
+        },
+        "root": {"handlers": ["stderr"], "level": level.upper()},
+        # Chatty at INFO, and nothing an operator acts on.
+        "loggers": {
+            "kafka": {"level": "WARNING"},
+            "aiokafka": {"level": "WARNING"},
+        },
+    }
+
+
+def configure(service: str, level: str = "INFO", fmt: str = "auto") -> dict[str, Any]:
+    config = logging_config(level, fmt)
+    logging.config.dictConfig(config)
+    structlog.configure(
+        processors=[*_SHARED, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    structlog.contextvars.bind_contextvars(service=service)
+    return config
+
+
+def get(name: str | None = None) -> structlog.stdlib.BoundLogger:
+    return structlog.get_logger(name)

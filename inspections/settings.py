@@ -1,0 +1,75 @@
+"""Settings, read once from environment variables (prefix ``INSPECTIONS_``) or a ``.env`` file.
+
+Every default that ``domain.md`` names lives here too, as it is added, so that each one is a
+setting and documented in one place (README, "Settings").
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _default_home() -> Path:
+    """``.local/`` of the checkout when run from one, else the user's state folder."""
+    checkout = PACKAGE_DIR.parent
+    if (checkout / "pyproject.toml").is_file():
+        return checkout / ".local"
+    return Path.home() / ".local" / "state" / "inspections"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="INSPECTIONS_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    # Where the project keeps what it makes at run time: broker data, faust state, caches.
+    home: Path = Field(default_factory=_default_home)
+
+    # Kafka clients. Empty bootstrap means "the local broker" at broker_host:broker_port.
+    bootstrap_servers: str = ""
+    partitions: int = Field(default=8, ge=1)
+    replication_factor: int = Field(default=1, ge=1)
+
+    # The local broker (`inspections broker ...`).
+    broker_host: str = "127.0.0.1"
+    broker_port: int = Field(default=9092, ge=1, le=65535)
+    controller_port: int = Field(default=0, ge=0, le=65535)  # 0: broker_port + 1
+    broker_heap: str = "512m"
+    broker_start_timeout_s: float = Field(default=90.0, gt=0)
+    java: str = "java"
+    mvn: str = "mvn"
+    maven_repo_local: Path | None = None  # None: Maven's own (~/.m2/repository)
+
+    # Workers.
+    web_host: str = "127.0.0.1"
+    web_port_base: int = Field(default=6066, ge=1, le=65500)
+
+    # Logs: "auto" is readable console output on a terminal, JSON otherwise.
+    log_level: str = "INFO"
+    log_format: str = Field(default="auto", pattern="^(auto|json|console)$")
+
+    @property
+    def bootstrap(self) -> str:
+        return self.bootstrap_servers or f"{self.broker_host}:{self.broker_port}"
+
+    @property
+    def broker_controller_port(self) -> int:
+        return self.controller_port or self.broker_port + 1
+
+    @property
+    def broker_dir(self) -> Path:
+        """One folder per local broker port, so that tests can run their own beside a user's."""
+        return self.home / "kafka" / str(self.broker_port)
+
+    @property
+    def state_dir(self) -> Path:
+        return self.home / "state"
+
+
+def load() -> Settings:
+    return Settings()

@@ -1,0 +1,102 @@
+"""The project's Kafka topics, in one table, and their idempotent creation.
+
+Topics are made here, never auto-created. The inbound and derived topics are the system of
+record that audits replay, so they keep everything (``retention.ms=-1``, no size limit).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from inspections.settings import Settings
+
+EVENTS = "inspections.events"
+ESCALATIONS = "inspections.escalations"
+BREACHES = "inspections.breaches"
+REJECTED = "inspections.rejected"
+
+REJECTED_MAX_BYTES = 4 * 1024 * 1024
+KEEP_FOREVER = {"retention.ms": "-1", "retention.bytes": "-1", "cleanup.policy": "delete"}
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    purpose: str
+    config: dict[str, str] = field(default_factory=lambda: dict(KEEP_FOREVER))
+
+
+TOPICS: tuple[TopicSpec, ...] = (
+    TopicSpec(EVENTS, "every upstream event (contract), key = subject"),
+    TopicSpec(ESCALATIONS, "escalation.raised / escalation.escalated"),
+    TopicSpec(BREACHES, "deadline.breached"),
+    TopicSpec(
+        REJECTED,
+        "records of inspections.events that failed the contract, once each",
+        # A rejection carries the original record (up to the inbound topic's 1 MiB) in base64.
+        {**KEEP_FOREVER, "max.message.bytes": str(REJECTED_MAX_BYTES)},
+    ),
+)
+
+
+@dataclass(frozen=True)
+class TopicReport:
+    name: str
+    action: str  # "created" | "exists" | "updated"
+    partitions: int
+    note: str = ""
+
+
+def ensure_topics(admin, settings: Settings) -> list[TopicReport]:
+    """Create the missing topics; bring the retention of existing ones back to the table.
+
+    Idempotent. A topic with another partition count is reported, not changed: Kafka can only
+    add partitions, and adding them moves keys (and so a unit's order) between partitions.
+    """
+    from kafka.admin import ConfigResource, ConfigResourceType
+
+    existing = {t["name"]: t for t in admin.describe_topics() if t.get("error_code", 0) == 0}
+    missing = [spec for spec in TOPICS if spec.name not in existing]
+    if missing:
+        admin.create_topics(
+            {
+                spec.name: {
+                    "num_partitions": settings.partitions,
+                    "replication_factor": settings.replication_factor,
+                    "configs": spec.config,
+                }
+                for spec in missing
+            },
+            wait_for_metadata=True,
+        )
+    reports = [TopicReport(s.name, "created", settings.partitions) for s in missing]
+
+    present = [spec for spec in TOPICS if spec.name in existing]
+    if present:
+        described = admin.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, spec.name) for spec in present],
+            config_filter="all",
+        )
+        by_topic = next(iter(described.values())) if described else {}
+        for spec in present:
+            actual = {k: _value(v) for k, v in by_topic.get(spec.name, {}).items()}
+            drift = {k: v for k, v in spec.config.items() if actual.get(k) != v}
+            if drift:
+                admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, spec.name, drift)])
+            count = len(existing[spec.name]["partitions"])
+            note = (
+                f"has {count} partitions, settings say {settings.partitions}; left as it is"
+                if count != settings.partitions
+                else ""
+            )
+            reports.append(
+                TopicReport(spec.name, "updated" if drift else "exists", count, note)
+            )
+    order = {spec.name: i for i, spec in enumerate(TOPICS)}
+    return sorted(reports, key=lambda r: order[r.name])
+
+
+def _value(entry) -> str | None:
+    if isinstance(entry, dict):
+        return entry.get("value", entry.get("config_value"))
+    return entry
