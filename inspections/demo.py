@@ -17,7 +17,7 @@ from inspections import kafka, topics
 from inspections.localkafka import LocalBroker
 from inspections.settings import PACKAGE_DIR, Settings
 
-SAMPLE = PACKAGE_DIR.parent / "examples" / "first-events.jsonl"
+SAMPLE = PACKAGE_DIR / "data" / "first-events.jsonl"
 
 
 def _key(line: bytes) -> bytes | None:

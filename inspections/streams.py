@@ -58,4 +58,5 @@ def run_worker(app: "faust.App", settings: Settings, service: str) -> None:
     worker = faust.Worker(
         app, loglevel=settings.log_level, quiet=True, override_logging=False
     )
+    worker.spinner = None  # it writes terminal escapes into the log stream
     worker.execute_from_commandline()

@@ -53,14 +53,16 @@ class Status:
     bootstrap: str
     version: str
     data_dir: Path
+    rss_bytes: int | None = None
 
     def describe(self) -> str:
         if not self.running:
             return f"stopped (Kafka {self.version}, data in {self.data_dir})"
         state = "ready" if self.ready else "starting, not answering yet"
+        memory = f", resident memory {self.rss_bytes / 2**20:.0f} MiB" if self.rss_bytes else ""
         return (
             f"running, {state}: pid {self.pid}, bootstrap {self.bootstrap}, "
-            f"Kafka {self.version}, data in {self.data_dir}"
+            f"Kafka {self.version}{memory}, data in {self.data_dir}"
         )
 
 
@@ -80,6 +82,17 @@ def _alive(pid: int) -> bool:
             os.waitpid(pid, os.WNOHANG)
         return False
     return state is not None
+
+
+def _resident_bytes(pid: int) -> int | None:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return None
 
 
 def _cmdline(pid: int) -> list[str]:
@@ -241,6 +254,7 @@ class LocalBroker:
             bootstrap=self.bootstrap,
             version=self.version,
             data_dir=self.data_dir,
+            rss_bytes=_resident_bytes(pid) if pid is not None else None,
         )
 
     def _write_config(self) -> None:
@@ -274,7 +288,9 @@ class LocalBroker:
     def _format(self, java: str, cp: str) -> None:
         if (self.data_dir / "meta.properties").is_file():
             return
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = "-"
+        while cluster_id.startswith("-"):  # as Kafka's own random-uuid: no leading dash
+            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         self.say(f"Formatting broker storage in {self.data_dir} (first start only) ...")
         done = subprocess.run(
             [java, "-cp", cp, f"-Dlog4j2.configurationFile={LOG4J2}",
@@ -390,11 +406,3 @@ class LocalBroker:
             self.pid_file.unlink(missing_ok=True)
             return True
 
-    def resident_memory_bytes(self) -> int | None:
-        pid = self._running_pid()
-        if pid is None:
-            return None
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-        return None

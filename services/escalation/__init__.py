@@ -1,0 +1,1 @@
+"""Escalation: routing findings to authorities, time limits, level-ups (see README.md)."""

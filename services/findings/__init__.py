@@ -1,0 +1,1 @@
+"""Findings: problem lists (问题清单) and rectification tracking (see README.md)."""

@@ -1,1 +1,1 @@
-"""Scheduler: the plan, the visits, the clock; for now the intake gate (see README)."""
+"""Scheduler: the plan, the visits, the clock, and the intake gate (see README.md)."""

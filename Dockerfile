@@ -1,0 +1,13 @@
+# The project's image: every service and the `inspections` command, on Python 3.11.
+FROM python:3.11-slim
+WORKDIR /app
+COPY pyproject.toml constraints.txt README.md ./
+COPY inspections ./inspections
+COPY services ./services
+COPY schemas ./schemas
+RUN pip install --no-cache-dir -c constraints.txt .
+ENV INSPECTIONS_HOME=/var/lib/inspections \
+    INSPECTIONS_WEB_HOST=0.0.0.0 \
+    INSPECTIONS_LOG_FORMAT=json
+VOLUME /var/lib/inspections
+ENTRYPOINT ["inspections"]

@@ -1,0 +1,114 @@
+"""Shared fixtures. The suite starts one real broker of its own (its own home and ports) for
+the whole session and stops it at the end, whatever happens."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+CLI = [sys.executable, "-m", "inspections.cli"]
+
+
+def free_port(count: int = 1) -> int:
+    """A port p with p .. p+count-1 all free on loopback (broker and controller side by side)."""
+    for _ in range(200):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            base = probe.getsockname()[1]
+        if base + count >= 65000:
+            continue
+        ok = True
+        for port in range(base, base + count):
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    ok = False
+                    break
+        if ok:
+            return base
+    raise RuntimeError("no free ports")
+
+
+class Env:
+    """Environment variables for one broker (and the workers and tools that use it)."""
+
+    def __init__(self, home: Path, port: int, web_port_base: int | None = None) -> None:
+        self.home = home
+        self.port = port
+        self.vars = {
+            **os.environ,
+            "INSPECTIONS_HOME": str(home),
+            "INSPECTIONS_BROKER_PORT": str(port),
+            "INSPECTIONS_CONTROLLER_PORT": str(port + 1),
+            "INSPECTIONS_WEB_PORT_BASE": str(web_port_base or free_port(3)),
+            "INSPECTIONS_LOG_FORMAT": "json",
+        }
+        self.vars.pop("INSPECTIONS_BOOTSTRAP_SERVERS", None)
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def settings(self):
+        from inspections.settings import Settings
+
+        return Settings(home=self.home, broker_port=self.port, controller_port=self.port + 1)
+
+    def cli(self, *args: str, timeout: float = 180, check: bool = True, **kw):
+        done = subprocess.run(
+            [*CLI, *args], env=self.vars, cwd=REPO, capture_output=True, text=True,
+            timeout=timeout, **kw,
+        )
+        if check and done.returncode != 0:
+            raise AssertionError(
+                f"inspections {' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
+            )
+        return done
+
+    def spawn(self, *args: str, log: Path) -> subprocess.Popen:
+        handle = open(log, "ab")
+        return subprocess.Popen([*CLI, *args], env=self.vars, cwd=REPO, stdout=handle,
+                                stderr=subprocess.STDOUT)
+
+
+@pytest.fixture(scope="session")
+def kafka_home(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("home")
+
+
+@pytest.fixture(scope="session")
+def kafka(kafka_home) -> Env:
+    """The suite's broker, with the project's topics."""
+    from inspections.localkafka import broker_processes
+
+    env = Env(kafka_home, free_port(2))
+    started = time.monotonic()
+    try:
+        env.cli("broker", "start")
+        env.ready_after_s = time.monotonic() - started
+        env.cli("topics", "create")
+        yield env
+    finally:
+        env.cli("broker", "stop", check=False)
+        for pid in broker_processes(env.settings().broker_dir):
+            os.kill(pid, 9)
+
+
+@pytest.fixture
+def own_broker(kafka_home):
+    """A second broker for tests that stop and start it; stopped afterwards in any case."""
+    from inspections.localkafka import broker_processes
+
+    env = Env(kafka_home, free_port(2))
+    yield env
+    env.cli("broker", "stop", check=False)
+    for pid in broker_processes(env.settings().broker_dir):
+        os.kill(pid, 9)

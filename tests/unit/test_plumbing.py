@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from inspections.codec import derived_id, dumps
+from inspections.settings import Settings
+from inspections.streams import SERVICE_NAMES, web_port
+
+
+def test_canonical_json_is_the_same_bytes_for_the_same_content():
+    assert dumps({"b": 1, "a": "巡查"}) == dumps({"a": "巡查", "b": 1})
+    assert dumps({"a": "巡查"}) == '{"a":"巡查"}'.encode()
+
+
+def test_derived_ids_follow_their_cause():
+    assert derived_id("e-1", "rule") == derived_id("e-1", "rule")
+    assert derived_id("e-1", "rule") != derived_id("e-1", "other")
+    assert derived_id("a", "bc") != derived_id("ab", "c")
+
+
+def test_settings_come_from_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("INSPECTIONS_HOME", str(tmp_path))
+    monkeypatch.setenv("INSPECTIONS_BROKER_PORT", "19092")
+    monkeypatch.setenv("INSPECTIONS_PARTITIONS", "4")
+    s = Settings()
+    assert s.bootstrap == "127.0.0.1:19092"
+    assert s.broker_controller_port == 19093
+    assert s.broker_dir == Path(tmp_path) / "kafka" / "19092"
+    assert s.partitions == 4
+    monkeypatch.setenv("INSPECTIONS_BOOTSTRAP_SERVERS", "kafka-1:9092,kafka-2:9092")
+    assert Settings().bootstrap == "kafka-1:9092,kafka-2:9092"
+
+
+def test_each_service_has_its_own_web_port():
+    s = Settings()
+    ports = [web_port(s, name) for name in SERVICE_NAMES]
+    assert len(set(ports)) == len(SERVICE_NAMES)
