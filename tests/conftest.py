@@ -14,6 +14,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 CLI = [sys.executable, "-m", "inspections.cli"]
+FIGURES: dict[str, str] = {}  # printed at the end of the run
 
 
 def free_port(count: int = 1) -> int:
@@ -93,7 +94,7 @@ def kafka(kafka_home) -> Env:
     started = time.monotonic()
     try:
         env.cli("broker", "start")
-        env.ready_after_s = time.monotonic() - started
+        FIGURES["suite broker ready after"] = f"{time.monotonic() - started:.1f} s"
         env.cli("topics", "create")
         yield env
     finally:
@@ -112,3 +113,9 @@ def own_broker(kafka_home):
     env.cli("broker", "stop", check=False)
     for pid in broker_processes(env.settings().broker_dir):
         os.kill(pid, 9)
+
+
+
+def pytest_terminal_summary(terminalreporter):
+    for name, value in FIGURES.items():
+        terminalreporter.write_line(f"{name}: {value}")
