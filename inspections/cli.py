@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from datetime import datetime, timezone
+from pathlib import Path
 from typing import NoReturn
 
 import typer
@@ -19,7 +21,9 @@ app = typer.Typer(
 broker_app = typer.Typer(help="The local single-node Kafka broker.", no_args_is_help=True)
 topics_app = typer.Typer(help="The project's Kafka topics.", no_args_is_help=True)
 app.add_typer(broker_app, name="broker")
+contract_app = typer.Typer(help="The machine-readable event contract.", no_args_is_help=True)
 app.add_typer(topics_app, name="topics")
+app.add_typer(contract_app, name="contract")
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -100,6 +104,127 @@ def topics_create() -> None:
     for r in reports:
         line = f"{r.name:<26} {r.action:<8} {r.partitions} partitions"
         typer.echo(line + (f"  ({r.note})" if r.note else ""))
+
+
+def _progress(total: int, label: str):
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    console = Console(stderr=True)
+    progress = Progress(
+        f"[bold]{label}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+        console=console, transient=True, disable=not console.is_terminal or total < 1000,
+    )
+    return progress, progress.add_task(label, total=total)
+
+
+def _check_file(path: Path) -> tuple[int, int]:
+    """Validate every line; print one line per bad one. Returns (good, bad)."""
+    from inspections.upstream import count_lines, read_lines
+
+    good = bad = 0
+    progress, task = _progress(count_lines(path), "validating")
+    with progress:
+        for line in read_lines(path):
+            progress.advance(task)
+            if line.ok:
+                good += 1
+            else:
+                bad += 1
+                typer.echo(f"{path}:{line.number}: {line.result.reason}")
+    return good, bad
+
+
+def _existing_file(path: Path) -> Path:
+    if not path.is_file():
+        fail(f"{path}: no such file", code=2)
+    return path
+
+
+@app.command("validate")
+def validate(file: Path = typer.Argument(..., help="JSONL file, one event a line")) -> None:
+    """Check a JSONL file of events against the contract; never touches Kafka.
+
+    One line of output per bad line (line number and reason), then a summary; exit 1 if any
+    line is bad.
+    """
+    good, bad = _check_file(_existing_file(file))
+    typer.echo(f"{good + bad} events: {good} valid, {bad} invalid")
+    raise typer.Exit(1 if bad else 0)
+
+
+@app.command("publish")
+def publish(
+    file: Path = typer.Argument(..., help="JSONL file, one event a line"),
+    skip_invalid: bool = typer.Option(
+        False, "--skip-invalid", help="Send the valid lines even if some are bad."
+    ),
+) -> None:
+    """Validate a JSONL file, then send each event to inspections.events keyed by its subject.
+
+    Nothing is sent when any line is bad, unless --skip-invalid.
+    """
+    from kafka.errors import KafkaError
+
+    from inspections import upstream
+
+    settings = settings_module.load()
+    good, bad = _check_file(_existing_file(file))
+    if bad and not skip_invalid:
+        fail(f"{bad} of {good + bad} events are invalid; nothing sent (--skip-invalid sends "
+             "the valid ones)")
+    progress, task = _progress(good + bad, "publishing")
+    try:
+        with progress:
+            sent = upstream.publish(settings, upstream.read_lines(file),
+                                    advance=lambda n: progress.advance(task, n))
+    except KafkaError as exc:
+        _unreachable(settings, exc)
+    except RuntimeError as exc:
+        fail(str(exc))
+    skipped = f", {bad} invalid skipped" if bad else ""
+    typer.echo(f"sent {good} events ({sent} records) to inspections.events{skipped}")
+
+
+def _aware_time(text: str) -> datetime:
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not an ISO 8601 time") from None
+    if when.tzinfo is None:
+        raise typer.BadParameter(f"{text!r} has no offset; write it like 2026-05-01T00:00:00+08:00")
+    return when
+
+
+@app.command("tick")
+def tick(
+    at: str = typer.Option(None, "--at", help="ISO 8601 time with an offset; default: now"),
+) -> None:
+    """Send one clock.ticked to every partition of inspections.events (moves stream time)."""
+    from kafka.errors import KafkaError
+
+    from inspections import upstream
+
+    settings = settings_module.load()
+    when = _aware_time(at) if at else datetime.now(timezone.utc).astimezone()
+    try:
+        sent = upstream.tick(settings, when)
+    except KafkaError as exc:
+        _unreachable(settings, exc)
+    except RuntimeError as exc:
+        fail(str(exc))
+    typer.echo(f"clock.ticked at {when.isoformat()} sent to {sent} partitions")
+
+
+@contract_app.command("write")
+def contract_write() -> None:
+    """Regenerate schemas/json/*.json and schemas/asyncapi.yaml from the models."""
+    from schemas import contract
+
+    changed = contract.write()
+    for path in changed:
+        typer.echo(f"wrote {path}")
+    typer.echo(f"{len(changed)} files changed")
 
 
 @app.command("run")

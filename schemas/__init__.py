@@ -1,7 +1,10 @@
 """The public event contract (``shared/contract.md``) as code, and the one gate that holds
 records to it."""
 
-from schemas.envelope import Envelope
+from schemas.events import DERIVED, INBOUND, Envelope
 from schemas.gate import MAX_RECORD_BYTES, Rejection, decode, rejection_event
 
-__all__ = ["Envelope", "MAX_RECORD_BYTES", "Rejection", "decode", "rejection_event"]
+__all__ = [
+    "DERIVED", "INBOUND", "Envelope", "MAX_RECORD_BYTES", "Rejection", "decode",
+    "rejection_event",
+]

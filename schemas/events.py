@@ -1,0 +1,377 @@
+"""Every event type of the contract: the envelope, each inbound ``data`` shape, each derived one.
+
+One class per type, named as the event (past tense, as upstream says what happened). The
+routing table ``INBOUND`` / ``DERIVED`` maps the wire ``type`` to its class.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from schemas.fields import (
+    Action,
+    Authority,
+    BreachKind,
+    Category,
+    Data,
+    Date,
+    Id,
+    Method,
+    Rank,
+    Role,
+    SiteKind,
+    SpotCheckResult,
+    Text,
+    Time,
+    UnitKind,
+)
+
+SECTORS: dict[str, str] = json.loads(
+    (Path(__file__).with_name("catalogue.json")).read_text(encoding="utf-8")
+)["sectors"]
+
+
+def _known_sector(code: str) -> str:
+    if code not in SECTORS:
+        raise ValueError(f"should be a sector code of the catalogue: {', '.join(SECTORS)}")
+    return code
+
+
+Sector = Annotated[
+    str, AfterValidator(_known_sector), Field(json_schema_extra={"enum": list(SECTORS)})
+]
+
+
+# -- the envelope -------------------------------------------------------------------------
+class Envelope(BaseModel):
+    """A CloudEvents 1.0 event in structured mode. Extension attributes are kept."""
+
+    model_config = ConfigDict(strict=True, frozen=True, extra="allow")
+
+    specversion: Literal["1.0"]
+    id: Id
+    source: Id
+    type: str
+    time: Time
+    subject: Id
+    datacontenttype: str | None = None
+    dataschema: str | None = None
+    dataversion: Annotated[int, Field(ge=0)] = 1
+    correlationid: str | None = None
+    data: Any
+
+    # Which data field the subject must equal (None: the subject is fixed or free).
+    subject_field: ClassVar[str | None] = None
+    fixed_subject: ClassVar[str | None] = None
+
+    @model_validator(mode="after")
+    def _subject_names_the_key_entity(self):
+        if self.fixed_subject is not None and self.subject != self.fixed_subject:
+            raise ValueError(f"subject of {self.type} should be {self.fixed_subject!r}")
+        if self.subject_field is not None:
+            expected = getattr(self.data, self.subject_field)
+            if self.subject != expected:
+                raise ValueError(
+                    f"subject should equal data.{self.subject_field} ({expected!r}), "
+                    f"got {self.subject!r}"
+                )
+        return self
+
+
+class UnitEvent(Envelope):
+    """An event about one unit: its subject (and so its Kafka key) is the unit id."""
+
+    subject_field: ClassVar[str | None] = "unit_id"
+
+
+class DerivedEvent(UnitEvent):
+    """A derived event: ``source`` names the service, ``causationid`` the event that caused it."""
+
+    causationid: Id
+
+
+# -- inbound data shapes ------------------------------------------------------------------
+class PlannedUnit(Data):
+    unit_id: Id
+    name: Text
+    kind: UnitKind
+
+
+class CampaignPlannedData(Data):
+    campaign_id: Id
+    year: Annotated[int, Field(ge=2000, le=2100)]
+    title: Text
+    coverage_due: Date
+    units: Annotated[list[PlannedUnit], Field(min_length=1)]
+
+
+class TeamMember(Data):
+    person_id: Id
+    name: Text
+    role: Role
+    organization: Text
+    trained: bool
+    rank: Rank | None = None
+    recently_retired: bool | None = None
+
+
+class Team(Data):
+    team_id: Id
+    members: list[TeamMember]
+
+
+class VisitScheduledData(Data):
+    campaign_id: Id
+    visit_id: Id
+    unit_id: Id
+    unit_name: Text
+    unit_kind: UnitKind
+    batch: Annotated[int, Field(ge=1)]
+    phase: Annotated[int, Field(ge=1)] | None = None
+    planned_start: Date
+    planned_end: Date
+    townships_total: Annotated[int, Field(ge=0)]
+    departments_total: Annotated[int, Field(ge=0)]
+    team: Team
+
+
+class VisitData(Data):
+    visit_id: Id
+    unit_id: Id
+
+
+class SiteInspectedData(Data):
+    visit_id: Id
+    unit_id: Id
+    site_kind: SiteKind
+    site_id: Id
+    site_name: Text
+    method: Method
+
+
+class FindingRecordedData(Data):
+    finding_id: Id
+    visit_id: Id
+    unit_id: Id
+    category: Category
+    sector: Sector | None = None
+    aspect: Annotated[int, Field(ge=1, le=9)] | None = None
+    item: Annotated[int, Field(ge=1, le=60)] | None = None
+    site_id: Id | None = None
+    description: Text
+    evidence: list[Text]
+    advice: Text | None = None
+    cannot_ensure_safety: bool
+    listed_supervision_advised: bool = False
+
+
+class EnforcementDocumentIssuedData(Data):
+    finding_id: Id
+    unit_id: Id
+    document_no: Id
+    department: Text
+
+
+class ImmediateMeasuresTakenData(Data):
+    finding_id: Id
+    unit_id: Id
+    description: Text
+
+
+class FindingRectifiedData(Data):
+    finding_id: Id
+    unit_id: Id
+
+
+class EscalationAcknowledgedData(Data):
+    escalation_id: Id
+    unit_id: Id
+    by: Text
+
+
+class EscalationResolvedData(Data):
+    escalation_id: Id
+    unit_id: Id
+    resolution: Text
+
+
+class RectificationReportSubmittedData(Data):
+    visit_id: Id
+    unit_id: Id
+    report_id: Id
+    rectified_finding_ids: list[Id]
+    pending_finding_ids: list[Id]
+
+
+class SpotCheckConductedData(Data):
+    visit_id: Id
+    unit_id: Id
+    finding_ids: list[Id]
+    result: SpotCheckResult
+
+
+class ClockTickedData(Data):
+    pass
+
+
+# -- inbound events -----------------------------------------------------------------------
+class CampaignPlanned(Envelope):
+    type: Literal["campaign.planned"]
+    data: CampaignPlannedData
+    subject_field: ClassVar[str | None] = "campaign_id"
+
+
+class VisitScheduled(UnitEvent):
+    type: Literal["visit.scheduled"]
+    data: VisitScheduledData
+
+
+class VisitStarted(UnitEvent):
+    type: Literal["visit.started"]
+    data: VisitData
+
+
+class SiteInspected(UnitEvent):
+    type: Literal["site.inspected"]
+    data: SiteInspectedData
+
+
+class VisitEnded(UnitEvent):
+    type: Literal["visit.ended"]
+    data: VisitData
+
+
+class FeedbackDelivered(UnitEvent):
+    """Feedback to the unit (反馈); its ``time`` is when feedback ended."""
+
+    type: Literal["feedback.delivered"]
+    data: VisitData
+
+
+class FindingRecorded(UnitEvent):
+    type: Literal["finding.recorded"]
+    data: FindingRecordedData
+
+
+class EnforcementDocumentIssued(UnitEvent):
+    type: Literal["enforcement.document.issued"]
+    data: EnforcementDocumentIssuedData
+
+
+class ImmediateMeasuresTaken(UnitEvent):
+    type: Literal["immediate.measures.taken"]
+    data: ImmediateMeasuresTakenData
+
+
+class FindingRectified(UnitEvent):
+    type: Literal["finding.rectified"]
+    data: FindingRectifiedData
+
+
+class EscalationAcknowledged(UnitEvent):
+    type: Literal["escalation.acknowledged"]
+    data: EscalationAcknowledgedData
+
+
+class EscalationResolved(UnitEvent):
+    type: Literal["escalation.resolved"]
+    data: EscalationResolvedData
+
+
+class RectificationReportSubmitted(UnitEvent):
+    type: Literal["rectification.report.submitted"]
+    data: RectificationReportSubmittedData
+
+
+class SpotCheckConducted(UnitEvent):
+    type: Literal["spot_check.conducted"]
+    data: SpotCheckConductedData
+
+
+class ClockTicked(Envelope):
+    """Moves stream time; sent without a key to every partition."""
+
+    type: Literal["clock.ticked"]
+    data: ClockTickedData
+    fixed_subject: ClassVar[str | None] = "clock"
+
+
+# -- derived data shapes and events ---------------------------------------------------------
+class EscalationData(Data):
+    escalation_id: Id
+    finding_id: Id
+    unit_id: Id
+    action: Action
+    authority: Authority
+    level: Annotated[int, Field(ge=1)]
+    due: Time
+
+
+class EscalationRaisedData(EscalationData):
+    level: Literal[1]
+
+
+class EscalationEscalatedData(EscalationData):
+    level: Annotated[int, Field(ge=2)]
+
+
+class DeadlineBreachedData(Data):
+    deadline_id: Id
+    kind: BreachKind
+    unit_id: Id
+    subject_id: Id
+    due: Time
+    breached_at: Time
+
+
+class RecordRejectedData(Data):
+    topic: Id
+    partition: Annotated[int, Field(ge=0)]
+    offset: Annotated[int, Field(ge=0)]
+    timestamp: Time
+    reason: Text
+    key_base64: str | None
+    value_base64: str | None
+    value_bytes: Annotated[int, Field(ge=0)]
+
+
+class EscalationRaised(DerivedEvent):
+    type: Literal["escalation.raised"]
+    data: EscalationRaisedData
+
+
+class EscalationEscalated(DerivedEvent):
+    type: Literal["escalation.escalated"]
+    data: EscalationEscalatedData
+
+
+class DeadlineBreached(DerivedEvent):
+    type: Literal["deadline.breached"]
+    data: DeadlineBreachedData
+
+
+class RecordRejected(Envelope):
+    """A record of ``inspections.events`` that failed the contract; caused by a record, not an
+    event, so it names its position instead of a ``causationid``."""
+
+    type: Literal["record.rejected"]
+    data: RecordRejectedData
+
+
+def _table(*classes: type[Envelope]) -> dict[str, type[Envelope]]:
+    return {cls.model_fields["type"].annotation.__args__[0]: cls for cls in classes}
+
+
+INBOUND: dict[str, type[Envelope]] = _table(
+    CampaignPlanned, VisitScheduled, VisitStarted, SiteInspected, VisitEnded, FeedbackDelivered,
+    FindingRecorded, EnforcementDocumentIssued, ImmediateMeasuresTaken, FindingRectified,
+    EscalationAcknowledged, EscalationResolved, RectificationReportSubmitted,
+    SpotCheckConducted, ClockTicked,
+)
+DERIVED: dict[str, type[Envelope]] = _table(
+    EscalationRaised, EscalationEscalated, DeadlineBreached, RecordRejected
+)

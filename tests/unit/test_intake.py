@@ -1,0 +1,66 @@
+"""Every service reads through the one gate; only the one given ``on_rejected`` reports."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from inspections import metrics
+from inspections.intake import accepted
+from tests.examples import raw
+
+
+@dataclass
+class Message:
+    key: bytes | None
+    value: bytes
+    partition: int = 0
+    offset: int = 0
+
+
+@dataclass
+class Item:
+    message: Message
+
+
+class Stream:
+    """What a faust stream gives an agent: ``events()``, each with its ``message``."""
+
+    def __init__(self, messages):
+        self.messages = messages
+
+    async def events(self):
+        for m in self.messages:
+            yield Item(m)
+
+
+MESSAGES = [
+    Message(b"changtai", raw("visit.started"), offset=0),
+    Message(b"changtai", b"garbage", offset=1),
+    Message(None, raw("clock.ticked"), offset=2),
+    Message(b"pinghe", raw("visit.started"), offset=3),  # key is not the subject
+]
+
+
+def _run(on_rejected=None, service="findings"):
+    async def collect():
+        return [(m.offset, e.type) async for m, e in accepted(Stream(MESSAGES), service,
+                                                             on_rejected)]
+    return asyncio.run(collect())
+
+
+def test_a_service_without_the_gate_duty_skips_bad_records_silently():
+    before = metrics.EVENTS_ACCEPTED.labels("findings", "visit.started")._value.get()
+    assert _run() == [(0, "visit.started"), (2, "clock.ticked")]
+    after = metrics.EVENTS_ACCEPTED.labels("findings", "visit.started")._value.get()
+    assert after == before + 1
+
+
+def test_the_gate_service_hears_of_each_rejection_once_in_order():
+    heard = []
+
+    async def on_rejected(message, rejection):
+        heard.append((message.offset, rejection.cause))
+
+    assert _run(on_rejected, service="scheduler") == [(0, "visit.started"), (2, "clock.ticked")]
+    assert heard == [(1, "not_json"), (3, "wrong_key")]
