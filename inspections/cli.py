@@ -102,7 +102,7 @@ def topics_create() -> None:
     finally:
         admin.close()
     for r in reports:
-        line = f"{r.name:<26} {r.action:<8} {r.partitions} partitions"
+        line = f"{r.name:<32} {r.action:<8} {r.partitions} partitions"
         typer.echo(line + (f"  ({r.note})" if r.note else ""))
 
 

@@ -16,6 +16,12 @@ EVENTS_ACCEPTED = Counter(
     ["service", "type"],
 )
 
+BREACHES = Counter(
+    "inspections_breaches_total",
+    "deadline.breached events emitted, by the service that judged them and by kind.",
+    ["service", "kind"],
+)
+
 
 def serve(app) -> None:
     """Add ``GET /metrics`` to a faust app's web server."""

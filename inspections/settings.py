@@ -49,6 +49,24 @@ class Settings(BaseSettings):
     web_host: str = "127.0.0.1"
     web_port_base: int = Field(default=6066, ge=1, le=65500)
 
+    # The campaign's time zone: days on site, month ends and midnights are counted in it.
+    timezone: str = "Asia/Shanghai"
+    # Clock publisher: a clock.ticked to every partition this often (seconds); 0 turns it off.
+    clock_interval_s: float = Field(default=60.0, ge=0)
+
+    # What a visit must reach (domain.md); shares in percent, boundaries inclusive.
+    county_min_days: int = Field(default=10, ge=0)
+    county_township_share: float = Field(default=60, ge=0, le=100)
+    county_department_share: float = Field(default=50, ge=0, le=100)
+    county_min_enterprises: int = Field(default=10, ge=0)
+    zone_min_days: int = Field(default=6, ge=0)
+    zone_min_communities: int = Field(default=4, ge=0)
+    zone_department_share: float = Field(default=60, ge=0, le=100)
+    zone_min_enterprises: int = Field(default=8, ge=0)
+    team_min_size: int = Field(default=6, ge=1)
+    team_max_size: int = Field(default=10, ge=1)
+    rectification_report_months: int = Field(default=2, ge=1)
+
     # Logs: "auto" is readable console output on a terminal, JSON otherwise.
     log_level: str = "INFO"
     log_format: str = Field(default="auto", pattern="^(auto|json|console)$")

@@ -14,6 +14,9 @@ EVENTS = "inspections.events"
 ESCALATIONS = "inspections.escalations"
 BREACHES = "inspections.breaches"
 REJECTED = "inspections.rejected"
+# Internal: what the scheduler re-keys from every partition to its campaign side. One
+# partition, so that every partition's watermarks meet there (a few records a day each).
+SCHEDULER_PROGRESS = "inspections.scheduler.progress"
 
 REJECTED_MAX_BYTES = 4 * 1024 * 1024
 KEEP_FOREVER = {"retention.ms": "-1", "retention.bytes": "-1", "cleanup.policy": "delete"}
@@ -24,6 +27,10 @@ class TopicSpec:
     name: str
     purpose: str
     config: dict[str, str] = field(default_factory=lambda: dict(KEEP_FOREVER))
+    partitions: int | None = None  # None: the partitions setting
+
+    def partition_count(self, settings: Settings) -> int:
+        return self.partitions or settings.partitions
 
 
 TOPICS: tuple[TopicSpec, ...] = (
@@ -35,6 +42,11 @@ TOPICS: tuple[TopicSpec, ...] = (
         "records of inspections.events that failed the contract, once each",
         # A rejection carries the original record (up to the inbound topic's 1 MiB) in base64.
         {**KEEP_FOREVER, "max.message.bytes": str(REJECTED_MAX_BYTES)},
+    ),
+    TopicSpec(
+        SCHEDULER_PROGRESS,
+        "internal: plans, unit progress and partition watermarks, re-keyed to campaigns",
+        partitions=1,
     ),
 )
 
@@ -61,7 +73,7 @@ def ensure_topics(admin, settings: Settings) -> list[TopicReport]:
         admin.create_topics(
             {
                 spec.name: {
-                    "num_partitions": settings.partitions,
+                    "num_partitions": spec.partition_count(settings),
                     "replication_factor": settings.replication_factor,
                     "configs": spec.config,
                 }
@@ -69,7 +81,7 @@ def ensure_topics(admin, settings: Settings) -> list[TopicReport]:
             },
             wait_for_metadata=True,
         )
-    reports = [TopicReport(s.name, "created", settings.partitions) for s in missing]
+    reports = [TopicReport(s.name, "created", s.partition_count(settings)) for s in missing]
 
     present = [spec for spec in TOPICS if spec.name in existing]
     if present:
@@ -84,11 +96,9 @@ def ensure_topics(admin, settings: Settings) -> list[TopicReport]:
             if drift:
                 admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, spec.name, drift)])
             count = len(existing[spec.name]["partitions"])
-            note = (
-                f"has {count} partitions, settings say {settings.partitions}; left as it is"
-                if count != settings.partitions
-                else ""
-            )
+            want = spec.partition_count(settings)
+            note = f"has {count} partitions, settings say {want}; left as it is" if (
+                count != want) else ""
             reports.append(
                 TopicReport(spec.name, "updated" if drift else "exists", count, note)
             )

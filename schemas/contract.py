@@ -71,6 +71,13 @@ def _flows() -> list[tuple[str, list[str], list[str], list[str]]]:
     ]
 
 
+# Internal topics: named here so the document lists every topic; their records are the
+# scheduler's own (not part of the public contract).
+INTERNAL = {
+    topics.SCHEDULER_PROGRESS: ("scheduler (intake)", "scheduler (campaigns)"),
+}
+
+
 def _slug(text: str) -> str:
     words = "".join(c if c.isalnum() else " " for c in text).split()
     return words[0].lower() + "".join(w.capitalize() for w in words[1:])
@@ -141,6 +148,29 @@ def asyncapi() -> dict[str, Any]:
                 "summary": f"{who} reads {topic}",
                 "messages": msg_refs,
             }
+    for topic, (writer, reader) in INTERNAL.items():
+        channel = _slug(topic.removeprefix("inspections."))
+        spec = specs[topic]
+        channels[channel] = {
+            "address": topic,
+            "description": spec.purpose,
+            "messages": {"internalRecord": {"$ref": "#/components/messages/InternalRecord"}},
+        }
+        for who, action in ((writer, "send"), (reader, "receive")):
+            operations[_slug(f"{who} {action} {channel}")] = {
+                "action": action,
+                "channel": {"$ref": f"#/channels/{channel}"},
+                "summary": f"{who} {'writes' if action == 'send' else 'reads'} {topic}",
+                "messages": [{"$ref": f"#/channels/{channel}/messages/internalRecord"}],
+            }
+    messages["InternalRecord"] = {
+        "name": "internal",
+        "title": "internal record",
+        "summary": "A service's own re-keyed record: {kind, body}; not part of the contract.",
+        "contentType": "application/json",
+        "payload": {"type": "object", "required": ["kind", "body"],
+                    "properties": {"kind": {"type": "string"}, "body": {"type": "object"}}},
+    }
     return {
         "asyncapi": "3.0.0",
         "info": {

@@ -326,6 +326,7 @@ class DeadlineBreachedData(Data):
     subject_id: Id
     due: Time
     breached_at: Time
+    detail: Text | None = None  # added by the project: what fell short, for a person
 
 
 class RecordRejectedData(Data):

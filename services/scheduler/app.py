@@ -1,49 +1,170 @@
-"""Faust wiring of the scheduler: read ``inspections.events``, call the gate, write.
+"""Faust wiring of the scheduler: read, call the flow (and through it the pure cores), write.
 
-It holds no rule. The scheduler hosts the one intake gate of the contract: each record that
-fails it goes to ``inspections.rejected`` from here, and only from here.
+It holds no rule. Two agents, as there are two topics:
+- ``intake`` reads ``inspections.events``: every record through the gate (the scheduler is
+  where rejections are published), then each event through ``UnitFlow``;
+- ``campaigns`` reads ``inspections.scheduler.progress`` (one partition) through
+  ``CampaignFlow``, and keeps the cross-unit views.
+For each record: compute on staged state, send what was derived, then write the state.
 """
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
+from pydantic import TypeAdapter
+
 from inspections import logs, metrics, topics
+from inspections.breaches import to_event
 from inspections.codec import dumps
+from inspections.deadlines import Timeline
 from inspections.intake import accepted
 from inspections.settings import Settings
-from inspections.streams import make_app, raw_topic
+from inspections.streams import Staged, TableView, make_app, raw_topic
+from inspections.upstream import tick_events
 from schemas import rejection_event
+from services.scheduler import config
+from services.scheduler.campaign import Campaign, Watermarks
+from services.scheduler.domain import UnitState
+from services.scheduler.flow import (
+    CampaignFlow,
+    Forward,
+    PlanForward,
+    UnitFlow,
+    UnitForward,
+    WatermarkForward,
+    campaign_view,
+)
 
 SERVICE = "scheduler"
+_FORWARDS = {"plan": PlanForward, "unit": UnitForward, "watermark": WatermarkForward}
+_ADAPTERS = {kind: TypeAdapter(cls) for kind, cls in _FORWARDS.items()}
+_KINDS = {cls: kind for kind, cls in _FORWARDS.items()}
+
+
+def encode_forward(forward: Forward) -> bytes:
+    kind = _KINDS[type(forward)]
+    return dumps({"kind": kind, "body": _ADAPTERS[kind].dump_python(forward, mode="json")})
+
+
+def decode_forward(raw: bytes) -> Forward:
+    record = TypeAdapter(dict).validate_json(raw)
+    return _ADAPTERS[record["kind"]].validate_python(record["body"])
 
 
 def create_app(settings: Settings):
+    policy = config.policy(settings)
     app = make_app(SERVICE, settings)
     events = raw_topic(app, topics.EVENTS)
     rejected = raw_topic(app, topics.REJECTED)
+    breaches = raw_topic(app, topics.BREACHES)
+    progress = raw_topic(app, topics.SCHEDULER_PROGRESS)
     metrics.serve(app)
     log = logs.get(__name__)
 
+    def table(name: str, partitions: int | None = None):
+        return app.Table(f"scheduler-{name}", key_type=bytes, value_type=bytes,
+                         partitions=partitions or settings.partitions)
+
+    # Per unit and per partition, co-partitioned with inspections.events.
+    units = TableView(table("units"), UnitState)
+    timelines = TableView(table("timelines"), Timeline)
+    seen_ids = table("seen")
+    # On the one partition of the progress topic.
+    store_table = table("campaigns", 1)
+    store = TableView(store_table, Watermarks,
+                      by_prefix={"campaign:": Campaign, "open-": tuple[str, ...]})
+    unit_views = TableView(table("unit-views", 1), dict)
+    visit_index = TableView(table("visit-index", 1), str)
+
+    unit_flow = UnitFlow(policy)
+    campaign_flow = CampaignFlow(policy.timezone, settings.partitions)
+
     async def reject(message, rejection) -> None:
         record = rejection_event(
-            service=SERVICE,
-            topic=message.topic,
-            partition=message.partition,
-            offset=message.offset,
-            timestamp_ms=int(round(message.timestamp * 1000)),
-            key=message.key,
-            value=message.value,
-            reason=rejection.reason,
+            service=SERVICE, topic=message.topic, partition=message.partition,
+            offset=message.offset, timestamp_ms=int(round(message.timestamp * 1000)),
+            key=message.key, value=message.value, reason=rejection.reason,
         )
         await rejected.send(key=message.key, value=dumps(record))
         metrics.RECORDS_REJECTED.labels(rejection.cause).inc()
-        log.warning(
-            "record rejected", cause=rejection.cause, reason=rejection.reason,
-            partition=message.partition, offset=message.offset,
-        )
+        log.warning("record rejected", cause=rejection.cause, reason=rejection.reason,
+                    partition=message.partition, offset=message.offset)
+
+    async def emit(found) -> None:
+        for breach in found:
+            await breaches.send(key=breach.unit_id.encode(),
+                                value=dumps(to_event(breach, SERVICE)))
+            metrics.BREACHES.labels(SERVICE, breach.kind).inc()
+            log.info("deadline breached", kind=breach.kind, unit=breach.unit_id,
+                     subject=breach.subject_id, cause=breach.cause_id)
 
     @app.agent(events, concurrency=1)
     async def intake(stream):
-        async for _message, _event in accepted(stream, SERVICE, on_rejected=reject):
-            pass  # the scheduler's rules come here (issue 4)
+        async for message, event in accepted(stream, SERVICE, on_rejected=reject):
+            staged_units, staged_timelines = Staged(units), Staged(timelines)
+            new_ids: list[bytes] = []
+
+            def seen(event_id: str) -> bool:
+                key = event_id.encode()
+                if key in new_ids or key in seen_ids:
+                    return True
+                new_ids.append(key)
+                return False
+
+            found, forwards = unit_flow.on_event(event, message.partition, staged_timelines,
+                                                 staged_units, seen)
+            await emit(found)
+            for forward in forwards:
+                await progress.send(key=b"progress", value=encode_forward(forward))
+            staged_units.flush()
+            staged_timelines.flush()
+            for key in new_ids:
+                seen_ids[key] = b"1"
+
+    @app.agent(progress, concurrency=1)
+    async def campaigns(stream):
+        async for item in stream.events():
+            forward = decode_forward(item.message.value)
+            staged = [Staged(store), Staged(unit_views), Staged(visit_index)]
+            found = campaign_flow.on_forward(forward, *staged)
+            await emit(found)
+            for part in staged:
+                part.flush()
+
+    if settings.clock_interval_s > 0:
+        @app.timer(interval=settings.clock_interval_s, on_leader=True)
+        async def clock() -> None:
+            """The clock publisher: one ``clock.ticked`` to every partition, from the leader."""
+            now = datetime.now(timezone.utc).replace(microsecond=0).astimezone(policy.timezone)
+            for partition, value in tick_events(now, range(settings.partitions)):
+                await events.send(value=value, partition=partition)
+
+    def _not_found(web, what: str):
+        return web.json({"error": f"{what} not found"}, status=404)
+
+    @app.page("/campaigns/{campaign_id}")
+    @store_table.by_key("campaign_id")
+    async def campaign_page(web, request, campaign_id: str):
+        view = campaign_view(store.get(f"campaign:{campaign_id}"), unit_views,
+                             policy.timezone)
+        return web.json(view) if view is not None else _not_found(web, f"campaign {campaign_id}")
+
+    @app.page("/units/{unit_id}")
+    @store_table.by_key("unit_id")
+    async def unit_page(web, request, unit_id: str):
+        view = unit_views.get(unit_id)
+        return web.json(view) if view is not None else _not_found(web, f"unit {unit_id}")
+
+    @app.page("/visits/{visit_id}")
+    @store_table.by_key("visit_id")
+    async def visit_page(web, request, visit_id: str):
+        unit_id = visit_index.get(visit_id)
+        view = unit_views.get(unit_id) if unit_id else None
+        visit = next((v for v in (view or {}).get("visits", []) if v["visit_id"] == visit_id),
+                     None)
+        if visit is None:
+            return _not_found(web, f"visit {visit_id}")
+        return web.json({"unit_id": unit_id, **visit})
 
     return app

@@ -26,6 +26,7 @@ from schemas.fields import (
     UnitKind,
     values,
 )
+from inspections.topics import TOPICS
 from tests.conftest import REPO
 from tests.examples import DATA, event, raw
 
@@ -353,10 +354,9 @@ def test_asyncapi_document_is_valid_asyncapi_3():
     document = yaml.safe_load(contract.ASYNCAPI.read_text(encoding="utf-8"))
     jsonschema.Draft7Validator(spec).validate(document)
     addresses = {c["address"] for c in document["channels"].values()}
-    assert addresses == {"inspections.events", "inspections.escalations",
-                         "inspections.breaches", "inspections.rejected"}
+    assert addresses == {t.name for t in TOPICS}
     names = {m["name"] for m in document["components"]["messages"].values()}
-    assert names == set(INBOUND) | set(DERIVED)
+    assert names == set(INBOUND) | set(DERIVED) | {"internal"}
     actions = {(op["action"], op["channel"]["$ref"]) for op in document["operations"].values()}
     for channel in document["channels"]:
         assert ("send", f"#/channels/{channel}") in actions

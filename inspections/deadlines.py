@@ -1,0 +1,137 @@
+"""The one deadline mechanism every rule uses, and the loop that drives a service's core.
+
+Pure: standard library only, no clock, no I/O. Time is stream time: per partition, the largest
+event time seen. An event at time t first moves stream time to t, which breaches every open
+deadline due *before* t (at the due time is still in time), and is applied after that. Time
+never moves back: an older event is applied as it comes.
+
+A service core is two functions over the state of one key (a unit, say):
+``handle(state, event, now)`` for an event of that key, and ``expire(state, deadline, now,
+cause)`` for one of its deadlines that stream time has passed. Both return a ``Decision``: the
+new state, the facts derived, the deadlines to open and the ones to close. ``process`` runs
+one event through a partition: duplicates first, then breaches, then the event.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable, MutableMapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, Generic, Protocol, TypeVar
+
+S = TypeVar("S")
+
+
+@dataclass(frozen=True, order=True)
+class Deadline:
+    """An obligation of ``key``'s state, due at ``due``; ``deadline_id`` is unique."""
+
+    due: datetime
+    deadline_id: str
+    key: str = field(compare=False)
+
+
+@dataclass(frozen=True)
+class Decision(Generic[S]):
+    state: S
+    derived: tuple[Any, ...] = ()
+    open: tuple[Deadline, ...] = ()
+    close: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """One partition's stream time and its open deadlines, earliest first."""
+
+    stream_time: datetime | None = None
+    pending: tuple[Deadline, ...] = ()
+
+    def moved_to(self, t: datetime) -> Timeline:
+        if self.stream_time is not None and t <= self.stream_time:
+            return self
+        return replace(self, stream_time=t)
+
+    def next_due_before(self, t: datetime) -> Deadline | None:
+        """The earliest open deadline due strictly before ``t``."""
+        if self.pending and self.pending[0].due < t:
+            return self.pending[0]
+        return None
+
+    def with_changes(self, open: Sequence[Deadline], close: Sequence[str]) -> Timeline:
+        if not open and not close:
+            return self
+        gone = set(close) | {d.deadline_id for d in open}  # re-opening replaces
+        kept = [d for d in self.pending if d.deadline_id not in gone]
+        for deadline in open:
+            bisect.insort(kept, deadline)
+        return replace(self, pending=tuple(kept))
+
+
+class Event(Protocol):
+    id: str
+    type: str
+    time: datetime
+
+
+class Core(Protocol[S]):
+    def initial(self, key: str) -> S: ...
+
+    def key(self, event: Any) -> str | None: ...
+
+    def handle(self, state: S, event: Any, now: datetime) -> Decision[S]: ...
+
+    def expire(self, state: S, deadline: Deadline, now: datetime, cause: Any) -> Decision[S]: ...
+
+
+@dataclass(frozen=True)
+class Outcome:
+    timeline: Timeline
+    derived: tuple[Any, ...]
+    duplicate: bool = False
+
+
+def process(
+    core: Core[S],
+    timeline: Timeline,
+    states: MutableMapping[str, S],
+    seen: Callable[[str], bool],
+    event: Any,
+) -> Outcome:
+    """Run one event of a partition through ``core``.
+
+    ``states`` holds the state of each key (a faust table live, a dict in a replay); ``seen``
+    says whether an event id was processed before (and remembers it), so that a duplicate
+    changes nothing, not even stream time.
+    """
+    key = core.key(event)
+    # Ticks only move time (a repeated one changes nothing), so their ids are not kept.
+    if event.type != "clock.ticked" and seen(event.id):
+        return Outcome(timeline, (), duplicate=True)
+    derived: list[Any] = []
+    timeline = timeline.moved_to(event.time)
+    timeline = _breach_due(core, timeline, states, event, derived)
+    if key is not None:
+        state = states.get(key)
+        decision = core.handle(core.initial(key) if state is None else state, event,
+                               timeline.stream_time)
+        states[key] = decision.state
+        derived.extend(decision.derived)
+        timeline = timeline.with_changes(decision.open, decision.close)
+        # A deadline opened already past (a late event) is breached now, not at the next one.
+        timeline = _breach_due(core, timeline, states, event, derived)
+    return Outcome(timeline, tuple(derived))
+
+
+def _breach_due(core, timeline: Timeline, states, cause, derived: list) -> Timeline:
+    now = timeline.stream_time
+    while (deadline := timeline.next_due_before(now)) is not None:
+        timeline = timeline.with_changes((), (deadline.deadline_id,))
+        state = states.get(deadline.key)
+        if state is None:
+            continue
+        decision = core.expire(state, deadline, now, cause)
+        states[deadline.key] = decision.state
+        derived.extend(decision.derived)
+        timeline = timeline.with_changes(decision.open, decision.close)
+    return timeline

@@ -1,0 +1,384 @@
+"""The scheduler's rules for one unit: its visits, and what each visit must reach.
+
+Pure: standard library only. Events are read by attribute (``type``, ``id``, ``time``,
+``data.<field>`` as the contract names them), so the typed events of ``schemas`` serve as they
+are, and so do plain objects in tests.
+
+Rules (``domain.md``), each a sentence:
+- A team is 6 to 10 people, with exactly one leader and one deputy, everyone trained; where
+  the plan gives the leader's rank and career, the leader is a division-level (处级) cadre
+  recently retired from a leading post. Judged when the visit starts.
+- A county visit lasts at least 10 days on site, a zone visit at least 6: the calendar-date
+  difference in the campaign's time zone between the actual start and end. Judged at the end.
+- A county visit covers at least 60 % of the unit's townships, 50 % of its key-sector
+  departments and 10 key-sector enterprises; a zone visit at least 4 communities, 60 % of its
+  departments and 8 enterprises. Boundaries are inclusive. Judged at the end.
+- After feedback (反馈) ends, the unit reports its rectification within two calendar months:
+  due at the same clock time, a day the month lacks becoming its last day.
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, tzinfo
+from fractions import Fraction
+
+from inspections.breaches import Breach
+from inspections.deadlines import Deadline, Decision
+
+REPORT_DEADLINE = "rectification_report"
+
+
+@dataclass(frozen=True)
+class Reach:
+    """What a visit to one kind of unit must reach. ``None`` means the rule does not apply."""
+
+    min_days: int
+    township_share: Fraction | None
+    min_communities: int | None
+    department_share: Fraction
+    min_enterprises: int
+
+
+@dataclass(frozen=True)
+class Policy:
+    timezone: tzinfo
+    county: Reach = Reach(10, Fraction(60, 100), None, Fraction(50, 100), 10)
+    zone: Reach = Reach(6, None, 4, Fraction(60, 100), 8)
+    team_min: int = 6
+    team_max: int = 10
+    report_months: int = 2
+
+    def reach(self, kind: str) -> Reach:
+        return self.county if kind == "county" else self.zone
+
+
+@dataclass(frozen=True)
+class Member:
+    person_id: str
+    role: str
+    trained: bool
+    rank: str | None = None
+    recently_retired: bool | None = None
+
+
+@dataclass(frozen=True)
+class Visit:
+    visit_id: str
+    scheduled: bool = False
+    campaign_id: str | None = None
+    unit_kind: str | None = None
+    unit_name: str | None = None
+    batch: int | None = None
+    phase: int | None = None
+    planned_start: date | None = None
+    planned_end: date | None = None
+    townships_total: int = 0
+    departments_total: int = 0
+    team: tuple[Member, ...] = ()
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    # The partition's stream time once the end was applied (>= ended_at): the campaign counts
+    # the visit only if this, too, is not past the coverage due time, so that a late-arriving
+    # end cannot change a judgement depending on how the partitions interleave.
+    ended_stream_time: datetime | None = None
+    sites: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    feedback_at: datetime | None = None
+    report_due: datetime | None = None
+    report_id: str | None = None
+    report_at: datetime | None = None
+    breaches: tuple[str, ...] = ()
+    correlation_id: str | None = None
+
+    @property
+    def status(self) -> str:
+        if self.report_at is not None:
+            return "reported"
+        if self.feedback_at is not None:
+            return "feedback_delivered"
+        if self.ended_at is not None:
+            return "ended"
+        if self.started_at is not None:
+            return "on_site"
+        return "scheduled" if self.scheduled else "unscheduled"
+
+    def visited(self, kind: str) -> int:
+        return len(self.sites.get(kind, ()))
+
+
+@dataclass(frozen=True)
+class UnitState:
+    unit_id: str
+    visits: dict[str, Visit] = field(default_factory=dict)
+    # Events that named something this unit does not know (kept, counted, never a crash).
+    anomalies: tuple[str, ...] = ()
+
+
+def days_on_site(visit: Visit, tz: tzinfo) -> int | None:
+    if visit.started_at is None or visit.ended_at is None:
+        return None
+    return (visit.ended_at.astimezone(tz).date() - visit.started_at.astimezone(tz).date()).days
+
+
+def add_months(t: datetime, months: int, tz: tzinfo) -> datetime:
+    """The same clock time ``months`` calendar months later in ``tz``; a day the month lacks
+    becomes its last day (31 December + 2 → 28 or 29 February)."""
+    local = t.astimezone(tz)
+    index = local.month - 1 + months
+    year, month = local.year + index // 12, index % 12 + 1
+    day = min(local.day, calendar.monthrange(year, month)[1])
+    return local.replace(year=year, month=month, day=day)
+
+
+def _share(visited: int, total: int) -> Fraction:
+    return Fraction(visited, total) if total else Fraction(1)
+
+
+def _percent(value: Fraction) -> str:
+    return f"{float(value * 100):.4g} %"
+
+
+def team_problems(visit: Visit, policy: Policy) -> list[str]:
+    team = visit.team
+    problems = []
+    if not policy.team_min <= len(team) <= policy.team_max:
+        problems.append(f"team of {len(team)}, {policy.team_min} to {policy.team_max} expected")
+    leaders = [m for m in team if m.role == "leader"]
+    for role, found in (("leader", leaders), ("deputy_leader", [m for m in team
+                                                                 if m.role == "deputy_leader"])):
+        if len(found) != 1:
+            problems.append(f"{len(found)} {role} members, exactly 1 expected")
+    untrained = [m.person_id for m in team if not m.trained]
+    if untrained:
+        problems.append(f"not trained: {', '.join(untrained)}")
+    for leader in leaders:
+        if leader.rank is not None and leader.rank != "division":
+            problems.append(f"leader {leader.person_id} is of {leader.rank} rank, division "
+                            "(处级) expected")
+        if leader.recently_retired is False:
+            problems.append(f"leader {leader.person_id} is not recently retired from a leading "
+                            "post")
+    return problems
+
+
+def coverage_shortfalls(visit: Visit, policy: Policy) -> list[tuple[str, str]]:
+    """(breach kind, detail) for each coverage rule the visit falls short of."""
+    reach = policy.reach(visit.unit_kind or "county")
+    out = []
+    for kind, site_kind, share, total in (
+        ("township_coverage_short", "township", reach.township_share, visit.townships_total),
+        ("department_coverage_short", "department", reach.department_share,
+         visit.departments_total),
+    ):
+        if share is None:
+            continue
+        got = _share(visit.visited(site_kind), total)
+        if got < share:
+            out.append((kind, f"{visit.visited(site_kind)} of {total} {site_kind}s "
+                              f"({_percent(got)}), at least {_percent(share)}"))
+    for kind, site_kind, minimum in (
+        ("community_coverage_short", "community", reach.min_communities),
+        ("enterprise_coverage_short", "enterprise", reach.min_enterprises),
+    ):
+        if minimum is not None and visit.visited(site_kind) < minimum:
+            out.append((kind, f"{visit.visited(site_kind)} {site_kind}s, at least {minimum}"))
+    order = ["township_coverage_short", "community_coverage_short",
+             "department_coverage_short", "enterprise_coverage_short"]
+    return sorted(out, key=lambda pair: order.index(pair[0]))
+
+
+class SchedulerCore:
+    """The unit core the deadline loop drives (``inspections.deadlines.Core``)."""
+
+    UNIT_TYPES = frozenset({
+        "visit.scheduled", "visit.started", "site.inspected", "visit.ended",
+        "feedback.delivered", "rectification.report.submitted",
+    })
+
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+
+    def initial(self, key: str) -> UnitState:
+        return UnitState(unit_id=key)
+
+    def key(self, event) -> str | None:
+        return event.subject if event.type in self.UNIT_TYPES else None
+
+    # -- events ------------------------------------------------------------------------
+    def handle(self, state: UnitState, event, now: datetime) -> Decision[UnitState]:
+        data = event.data
+        visit = state.visits.get(data.visit_id) or Visit(visit_id=data.visit_id)
+        if not visit.scheduled and event.type != "visit.scheduled":
+            state = self._note(state, event, f"{event.type} for visit {data.visit_id}, "
+                                             "which was never scheduled")
+        if visit.correlation_id is None and event.correlationid is not None:
+            visit = replace(visit, correlation_id=event.correlationid)
+        handler = getattr(self, "_" + event.type.replace(".", "_"))
+        return handler(state, visit, event, now)
+
+    def _visit_scheduled(self, state, visit, event, now):
+        d = event.data
+        team = tuple(Member(m.person_id, m.role, m.trained, m.rank, m.recently_retired)
+                     for m in d.team.members)
+        visit = replace(
+            visit, scheduled=True, campaign_id=d.campaign_id, unit_kind=d.unit_kind,
+            unit_name=d.unit_name, batch=d.batch, phase=d.phase, planned_start=d.planned_start,
+            planned_end=d.planned_end, townships_total=d.townships_total,
+            departments_total=d.departments_total, team=team,
+        )
+        return Decision(self._put(state, visit))
+
+    def _visit_started(self, state, visit, event, now):
+        if visit.started_at is not None:
+            return Decision(self._note(state, event, f"visit {visit.visit_id} started again"))
+        visit = replace(visit, started_at=event.time)
+        breaches = []
+        problems = team_problems(visit, self.policy) if visit.scheduled else []
+        if problems:
+            breaches.append(self._breach(visit, "team_composition_invalid", state.unit_id,
+                                         event, "; ".join(problems)))
+        return self._emit(state, visit, breaches)
+
+    def _site_inspected(self, state, visit, event, now):
+        d = event.data
+        current = visit.sites.get(d.site_kind, ())
+        if d.site_id in current:
+            return Decision(state if visit.visit_id in state.visits else self._put(state, visit))
+        sites = {**visit.sites, d.site_kind: tuple(sorted((*current, d.site_id)))}
+        return Decision(self._put(state, replace(visit, sites=sites)))
+
+    def _visit_ended(self, state, visit, event, now):
+        if visit.ended_at is not None:
+            return Decision(self._note(state, event, f"visit {visit.visit_id} ended again"))
+        visit = replace(visit, ended_at=event.time, ended_stream_time=now)
+        if not visit.scheduled:
+            return Decision(self._put(state, visit))
+        breaches = []
+        days = days_on_site(visit, self.policy.timezone)
+        minimum = self.policy.reach(visit.unit_kind).min_days
+        if days is None:
+            state = self._note(state, event, f"visit {visit.visit_id} ended without a start; "
+                                             "days on site not judged")
+        elif days < minimum:
+            breaches.append(self._breach(visit, "visit_too_short", state.unit_id, event,
+                                         f"{days} days on site, at least {minimum}"))
+        for kind, detail in coverage_shortfalls(visit, self.policy):
+            breaches.append(self._breach(visit, kind, state.unit_id, event, detail))
+        return self._emit(state, visit, breaches)
+
+    def _feedback_delivered(self, state, visit, event, now):
+        if visit.feedback_at is not None:
+            return Decision(self._note(state, event, f"feedback for {visit.visit_id} again"))
+        due = add_months(event.time, self.policy.report_months, self.policy.timezone)
+        visit = replace(visit, feedback_at=event.time, report_due=due)
+        opened = ()
+        if visit.report_at is None:
+            opened = (Deadline(due, self._report_deadline(visit), state.unit_id),)
+        return Decision(self._put(state, visit), open=opened)
+
+    def _rectification_report_submitted(self, state, visit, event, now):
+        if visit.report_at is not None:
+            return Decision(self._note(state, event, f"another report for {visit.visit_id}"))
+        visit = replace(visit, report_id=event.data.report_id, report_at=event.time)
+        return Decision(self._put(state, visit), close=(self._report_deadline(visit),))
+
+    # -- deadlines ---------------------------------------------------------------------
+    def expire(self, state: UnitState, deadline: Deadline, now: datetime, cause):
+        visit_id = deadline.deadline_id.rsplit(":", 1)[0]
+        visit = state.visits[visit_id]
+        if visit.report_at is not None:
+            return Decision(state)
+        breach = Breach(
+            deadline_id=deadline.deadline_id, kind="rectification_report_overdue",
+            unit_id=state.unit_id, subject_id=visit_id, due=deadline.due, breached_at=now,
+            cause_id=cause.id, correlation_id=visit.correlation_id,
+            detail=f"no rectification report by {deadline.due.isoformat()}",
+        )
+        return self._emit(state, visit, [breach])
+
+    # -- helpers -----------------------------------------------------------------------
+    @staticmethod
+    def _report_deadline(visit: Visit) -> str:
+        return f"{visit.visit_id}:{REPORT_DEADLINE}"
+
+    @staticmethod
+    def _put(state: UnitState, visit: Visit) -> UnitState:
+        return replace(state, visits={**state.visits, visit.visit_id: visit})
+
+    @staticmethod
+    def _note(state: UnitState, event, text: str) -> UnitState:
+        return replace(state, anomalies=(*state.anomalies, f"{event.id}: {text}"))
+
+    def _breach(self, visit: Visit, kind: str, unit_id: str, event, detail: str) -> Breach:
+        return Breach(
+            deadline_id=f"{visit.visit_id}:{kind}", kind=kind, unit_id=unit_id,
+            subject_id=visit.visit_id, due=event.time, breached_at=event.time,
+            cause_id=event.id, correlation_id=event.correlationid or visit.correlation_id,
+            detail=detail,
+        )
+
+    def _emit(self, state: UnitState, visit: Visit, breaches: list[Breach]):
+        if breaches:
+            visit = replace(visit, breaches=(*visit.breaches, *(b.kind for b in breaches)))
+        return Decision(self._put(state, visit), derived=tuple(breaches))
+
+
+def _iso(t: datetime | date | None) -> str | None:
+    return None if t is None else t.isoformat()
+
+
+def visit_view(visit: Visit, policy: Policy) -> dict:
+    """A visit as operators read it: status, dates, days on site and coverage against each
+    threshold, and the rules it broke."""
+    reach = policy.reach(visit.unit_kind or "county")
+    days = days_on_site(visit, policy.timezone)
+    coverage = {}
+    for site_kind, share, total in (("township", reach.township_share, visit.townships_total),
+                                    ("department", reach.department_share,
+                                     visit.departments_total)):
+        if share is not None:
+            got = _share(visit.visited(site_kind), total)
+            coverage[site_kind] = {"visited": visit.visited(site_kind), "total": total,
+                                   "share": float(got), "required_share": float(share),
+                                   "met": got >= share}
+    for site_kind, minimum in (("community", reach.min_communities),
+                               ("enterprise", reach.min_enterprises)):
+        if minimum is not None:
+            coverage[site_kind] = {"visited": visit.visited(site_kind), "required": minimum,
+                                   "met": visit.visited(site_kind) >= minimum}
+    return {
+        "visit_id": visit.visit_id,
+        "campaign_id": visit.campaign_id,
+        "unit_kind": visit.unit_kind,
+        "unit_name": visit.unit_name,
+        "batch": visit.batch,
+        "phase": visit.phase,
+        "status": visit.status,
+        "planned_start": _iso(visit.planned_start),
+        "planned_end": _iso(visit.planned_end),
+        "started_at": _iso(visit.started_at),
+        "ended_at": _iso(visit.ended_at),
+        "days_on_site": days,
+        "required_days": reach.min_days,
+        "coverage": coverage,
+        "team_size": len(visit.team),
+        "feedback_at": _iso(visit.feedback_at),
+        "report_due": _iso(visit.report_due),
+        "report_id": visit.report_id,
+        "report_at": _iso(visit.report_at),
+        "report_on_time": None if visit.report_at is None or visit.report_due is None
+        else visit.report_at <= visit.report_due,
+        "breaches": list(visit.breaches),
+    }
+
+
+def unit_view(state: UnitState, policy: Policy) -> dict:
+    visits = [visit_view(v, policy) for v in state.visits.values()]
+    return {
+        "unit_id": state.unit_id,
+        "visits": visits,
+        "inspected": any(v["ended_at"] is not None for v in visits),
+        "breaches": [kind for v in visits for kind in v["breaches"]],
+        "anomalies": list(state.anomalies),
+    }

@@ -1,0 +1,227 @@
+"""What the scheduler does with one record, given where its state lives.
+
+No faust, no Kafka: the faust app passes its tables, the replay tool and the tests pass dicts.
+Two steps, as there are two topics:
+- ``UnitFlow.on_event``: an event of ``inspections.events`` on its partition, through the
+  deadline loop and the unit core; returns breaches and what to re-key to the campaign side.
+- ``CampaignFlow.on_forward``: one of those re-keyed records, through the campaign core;
+  returns breaches and keeps the cross-unit views.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, MutableMapping
+from dataclasses import dataclass
+from datetime import tzinfo
+from typing import Any
+
+from inspections.breaches import Breach
+from inspections.deadlines import Timeline, process
+from services.scheduler.campaign import (
+    Campaign,
+    CampaignCore,
+    Completion,
+    Mark,
+    Plan,
+    PlannedUnit,
+    Watermarks,
+    counted,
+    coverage_due_at,
+    crossed_midnight,
+)
+from services.scheduler.domain import Policy, SchedulerCore, UnitState, unit_view
+
+WATERMARKS = "watermarks"
+OPEN = "open-campaigns"  # ids of the campaigns not yet judged, for the watermarks to visit
+
+
+@dataclass(frozen=True)
+class PlanForward:
+    plan: Plan
+
+
+@dataclass(frozen=True)
+class UnitForward:
+    unit_id: str
+    view: dict
+    completions: tuple[Completion, ...]
+
+
+@dataclass(frozen=True)
+class WatermarkForward:
+    partition: int
+    mark: Mark
+
+
+Forward = PlanForward | UnitForward | WatermarkForward
+
+
+class _Tracked(MutableMapping):
+    """A mapping that remembers which keys were written (the units that changed)."""
+
+    def __init__(self, inner: MutableMapping) -> None:
+        self.inner = inner
+        self.written: list[str] = []
+
+    def __getitem__(self, key):
+        return self.inner[key]
+
+    def __setitem__(self, key, value):
+        if key not in self.written:
+            self.written.append(key)
+        self.inner[key] = value
+
+    def __delitem__(self, key):
+        del self.inner[key]
+
+    def __iter__(self):
+        return iter(self.inner)
+
+    def __len__(self):
+        return len(self.inner)
+
+    def get(self, key, default=None):
+        try:
+            return self.inner[key]
+        except KeyError:
+            return default
+
+
+def plan_of(event) -> Plan:
+    d = event.data
+    return Plan(
+        campaign_id=d.campaign_id, year=d.year, title=d.title, coverage_due=d.coverage_due,
+        units=tuple(PlannedUnit(u.unit_id, u.name, u.kind) for u in d.units),
+        event_id=event.id, correlation_id=event.correlationid,
+    )
+
+
+def completions_of(state: UnitState) -> tuple[Completion, ...]:
+    return tuple(
+        Completion(v.campaign_id, state.unit_id, v.visit_id, v.ended_at, v.ended_stream_time)
+        for v in state.visits.values()
+        if v.campaign_id is not None and v.ended_at is not None
+    )
+
+
+class UnitFlow:
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+        self.core = SchedulerCore(policy)
+
+    def on_event(
+        self,
+        event: Any,
+        partition: int,
+        timelines: MutableMapping[int, Timeline],
+        states: MutableMapping[str, UnitState],
+        seen: Callable[[str], bool],
+    ) -> tuple[tuple[Breach, ...], list[Forward]]:
+        before = timelines.get(partition) or Timeline()
+        tracked = _Tracked(states)
+        outcome = process(self.core, before, tracked, seen, event)
+        if outcome.duplicate:
+            return (), []
+        if outcome.timeline != before:
+            timelines[partition] = outcome.timeline
+        forwards: list[Forward] = []
+        if event.type == "campaign.planned":
+            forwards.append(PlanForward(plan_of(event)))
+        for unit_id in tracked.written:
+            state = states[unit_id]
+            forwards.append(UnitForward(unit_id, unit_view(state, self.policy),
+                                        completions_of(state)))
+        # After the unit's news, so that the campaign side hears of an end before the
+        # watermark that could close the campaign.
+        if crossed_midnight(before.stream_time, outcome.timeline.stream_time,
+                            self.policy.timezone):
+            forwards.append(WatermarkForward(partition, Mark(outcome.timeline.stream_time,
+                                                             event.id)))
+        return outcome.derived, forwards
+
+
+class CampaignFlow:
+    """``store`` holds the watermarks, each campaign (``campaign:<id>``) and the open ones."""
+
+    def __init__(self, tz: tzinfo, partitions: int) -> None:
+        self.tz = tz
+        self.core = CampaignCore(tz, partitions)
+
+    def on_forward(
+        self,
+        forward: Forward,
+        store: MutableMapping[str, Any],
+        units: MutableMapping[str, dict],
+        visits: MutableMapping[str, str],
+    ) -> list[Breach]:
+        marks: Watermarks = store.get(WATERMARKS) or Watermarks()
+        breaches: list[Breach] = []
+        if isinstance(forward, PlanForward):
+            campaign = self._campaign(store, forward.plan.campaign_id)
+            campaign, breaches = self.core.planned(campaign, forward.plan, marks)
+            self._put(store, campaign)
+        elif isinstance(forward, UnitForward):
+            for campaign_id in sorted({c.campaign_id for c in forward.completions}):
+                campaign = self._campaign(store, campaign_id)
+                self._put(store, self.core.visits_ended(campaign, forward.unit_id,
+                                                        forward.completions))
+            units[forward.unit_id] = forward.view
+            for visit in forward.view["visits"]:
+                if visits.get(visit["visit_id"]) != forward.unit_id:
+                    visits[visit["visit_id"]] = forward.unit_id
+        else:
+            updated = marks.add(forward.partition, forward.mark)
+            if updated is not marks:
+                store[WATERMARKS] = updated
+                for campaign_id in store.get(OPEN) or ():
+                    campaign, found = self.core.watermark(
+                        self._campaign(store, campaign_id), forward.partition, forward.mark)
+                    self._put(store, campaign)
+                    breaches += found
+        return breaches
+
+    @staticmethod
+    def _campaign(store, campaign_id: str) -> Campaign:
+        return store.get(f"campaign:{campaign_id}") or Campaign(campaign_id)
+
+    @staticmethod
+    def _put(store, campaign: Campaign) -> None:
+        if store.get(f"campaign:{campaign.campaign_id}") == campaign:
+            return
+        store[f"campaign:{campaign.campaign_id}"] = campaign
+        open_ids = tuple(store.get(OPEN) or ())
+        want = campaign.plan is not None and campaign.judged_at is None
+        if want and campaign.campaign_id not in open_ids:
+            store[OPEN] = (*open_ids, campaign.campaign_id)
+        elif not want and campaign.campaign_id in open_ids:
+            store[OPEN] = tuple(i for i in open_ids if i != campaign.campaign_id)
+
+
+def campaign_view(campaign: Campaign | None, units: MutableMapping, tz: tzinfo) -> dict | None:
+    """A campaign: its plan, each planned unit with its visits, coverage, breaches."""
+    if campaign is None or campaign.plan is None:
+        return None
+    plan = campaign.plan
+    due = coverage_due_at(plan.coverage_due, tz)
+    rows = []
+    for unit in plan.units:
+        view = units.get(unit.unit_id) or {"visits": [], "breaches": [], "anomalies": []}
+        rows.append({
+            "unit_id": unit.unit_id, "name": unit.name, "kind": unit.kind,
+            "inspected_in_time": any(counted(c, due)
+                                     for c in campaign.completions.get(unit.unit_id, ())),
+            "visits": [v for v in view["visits"] if v["campaign_id"] == plan.campaign_id],
+            "breaches": view["breaches"]
+            + (["campaign_coverage_incomplete"] if unit.unit_id in campaign.missing else []),
+        })
+    inspected = sum(1 for r in rows if r["inspected_in_time"])
+    return {
+        "campaign_id": plan.campaign_id, "title": plan.title, "year": plan.year,
+        "coverage_due": plan.coverage_due.isoformat(), "due_at": due.isoformat(),
+        "units_planned": len(rows), "units_inspected": inspected,
+        "coverage": inspected / len(rows) if rows else 1.0,
+        "judged_at": None if campaign.judged_at is None else campaign.judged_at.isoformat(),
+        "units_missing": list(campaign.missing),
+        "partitions_past_due": sorted(campaign.passed),
+        "units": rows,
+    }
