@@ -166,7 +166,7 @@ def publish(
     """
     from kafka.errors import KafkaError
 
-    from inspections import upstream
+    from inspections import topics, upstream
 
     settings = settings_module.load()
     good, bad = _check_file(_existing_file(file))
@@ -183,7 +183,8 @@ def publish(
     except RuntimeError as exc:
         fail(str(exc))
     skipped = f", {bad} invalid skipped" if bad else ""
-    typer.echo(f"sent {good} events ({sent} records) to inspections.events{skipped}")
+    typer.echo(f"sent {good} events ({sent} records) to "
+               f"{topics.name(settings, topics.EVENTS)}{skipped}")
 
 
 def _aware_time(text: str) -> datetime:

@@ -32,7 +32,7 @@ def publish_lines(settings: Settings, lines: list[bytes]) -> None:
     producer = kafka.producer(settings, client_id="inspections-demo")
     try:
         for line in lines:
-            producer.send(topics.EVENTS, key=_key(line), value=line)
+            producer.send(topics.name(settings, topics.EVENTS), key=_key(line), value=line)
         producer.flush()
     finally:
         producer.close()
@@ -99,19 +99,20 @@ def run(settings: Settings, keep_running: bool, say=print) -> int:
     say(f"scheduler worker started (pid {worker.pid}), log in {log_path}")
     try:
         lines = [ln for ln in Path(SAMPLE).read_bytes().splitlines() if ln.strip()]
-        start = end_offsets(settings, topics.REJECTED)
+        rejected_topic = topics.name(settings, topics.REJECTED)
+        start = end_offsets(settings, rejected_topic)
         publish_lines(settings, lines)
         expected = sum(1 for ln in lines if not _valid(ln))
         say(f"published {len(lines)} sample events from {SAMPLE.name}; waiting for the gate ...")
         rejected = read_new(
-            settings, topics.REJECTED, start, expected, timeout_s=90,
+            settings, rejected_topic, start, expected, timeout_s=90,
             give_up=lambda: worker.poll() is not None,
         )
         for record in rejected:
             data = json.loads(record.value)["data"]
             print(f"rejected  {data['topic']}[{data['partition']}]@{data['offset']}: {data['reason']}")
         print(f"{len(lines)} published, {len(lines) - len(rejected)} passed the gate, "
-              f"{len(rejected)} rejected to {topics.REJECTED}")
+              f"{len(rejected)} rejected to {rejected_topic}")
         if len(rejected) != expected:
             say(f"expected {expected} rejections; see {log_path}")
             return 1

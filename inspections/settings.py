@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     # Where the project keeps what it makes at run time: broker data, faust state, caches.
     home: Path = Field(default_factory=_default_home)
 
+    # Topic names start with this ("inspections.events"): another prefix keeps a second
+    # deployment (or a test) apart on one Kafka. App ids and consumer groups follow it.
+    topic_prefix: str = Field(default="inspections", pattern=r"^[A-Za-z0-9_\-]+$")
+
     # Kafka clients. Empty bootstrap means "the local broker" at broker_host:broker_port.
     bootstrap_servers: str = ""
     partitions: int = Field(default=8, ge=1)

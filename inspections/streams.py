@@ -26,10 +26,11 @@ def web_port(settings: Settings, service: str) -> int:
 def make_app(service: str, settings: Settings) -> "faust.App":
     import faust
 
-    datadir = settings.state_dir / service
+    app_id = f"{settings.topic_prefix}-{service}"
+    datadir = settings.state_dir / app_id
     datadir.mkdir(parents=True, exist_ok=True)
     return faust.App(
-        f"inspections-{service}",
+        app_id,
         broker=[f"kafka://{server}" for server in settings.bootstrap.split(",")],
         store="rocksdb://",
         datadir=str(datadir),

@@ -51,6 +51,11 @@ TOPICS: tuple[TopicSpec, ...] = (
 )
 
 
+def name(settings: Settings, canonical: str) -> str:
+    """The topic's name in this deployment: the canonical name under the topic prefix."""
+    return settings.topic_prefix + canonical.removeprefix("inspections")
+
+
 @dataclass(frozen=True)
 class TopicReport:
     name: str
@@ -67,12 +72,13 @@ def ensure_topics(admin, settings: Settings) -> list[TopicReport]:
     """
     from kafka.admin import ConfigResource, ConfigResourceType
 
+    named = {spec.name: name(settings, spec.name) for spec in TOPICS}
     existing = {t["name"]: t for t in admin.describe_topics() if t.get("error_code", 0) == 0}
-    missing = [spec for spec in TOPICS if spec.name not in existing]
+    missing = [spec for spec in TOPICS if named[spec.name] not in existing]
     if missing:
         admin.create_topics(
             {
-                spec.name: {
+                named[spec.name]: {
                     "num_partitions": spec.partition_count(settings),
                     "replication_factor": settings.replication_factor,
                     "configs": spec.config,
@@ -81,28 +87,30 @@ def ensure_topics(admin, settings: Settings) -> list[TopicReport]:
             },
             wait_for_metadata=True,
         )
-    reports = [TopicReport(s.name, "created", s.partition_count(settings)) for s in missing]
+    reports = [TopicReport(named[s.name], "created", s.partition_count(settings))
+               for s in missing]
 
-    present = [spec for spec in TOPICS if spec.name in existing]
+    present = [spec for spec in TOPICS if named[spec.name] in existing]
     if present:
         described = admin.describe_configs(
-            [ConfigResource(ConfigResourceType.TOPIC, spec.name) for spec in present],
+            [ConfigResource(ConfigResourceType.TOPIC, named[spec.name]) for spec in present],
             config_filter="all",
         )
         by_topic = next(iter(described.values())) if described else {}
         for spec in present:
-            actual = {k: _value(v) for k, v in by_topic.get(spec.name, {}).items()}
+            actual = {k: _value(v) for k, v in by_topic.get(named[spec.name], {}).items()}
             drift = {k: v for k, v in spec.config.items() if actual.get(k) != v}
             if drift:
-                admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, spec.name, drift)])
-            count = len(existing[spec.name]["partitions"])
+                admin.alter_configs(
+                    [ConfigResource(ConfigResourceType.TOPIC, named[spec.name], drift)])
+            count = len(existing[named[spec.name]]["partitions"])
             want = spec.partition_count(settings)
             note = f"has {count} partitions, settings say {want}; left as it is" if (
                 count != want) else ""
             reports.append(
-                TopicReport(spec.name, "updated" if drift else "exists", count, note)
+                TopicReport(named[spec.name], "updated" if drift else "exists", count, note)
             )
-    order = {spec.name: i for i, spec in enumerate(TOPICS)}
+    order = {named[spec.name]: i for i, spec in enumerate(TOPICS)}
     return sorted(reports, key=lambda r: order[r.name])
 
 

@@ -40,16 +40,18 @@ def read_lines(path: Path) -> Iterator[Line]:
 
 
 def partitions(settings: Settings, producer) -> list[int]:
-    found = producer.partitions_for(topics.EVENTS)
+    events = topics.name(settings, topics.EVENTS)
+    found = producer.partitions_for(events)
     if not found:
         raise RuntimeError(
-            f"topic {topics.EVENTS} not found at {settings.bootstrap}: run "
+            f"topic {events} not found at {settings.bootstrap}: run "
             "`inspections topics create` first"
         )
     return sorted(found)
 
 
-def tick_events(at: datetime, partition_ids: Iterable[int]) -> list[tuple[int, bytes]]:
+def tick_events(at: datetime, partition_ids: Iterable[int],
+                source: str = CLOCK_SOURCE) -> list[tuple[int, bytes]]:
     """One ``clock.ticked`` per partition; the id comes from the time and partition, so
     sending the same tick twice is a duplicate the services ignore."""
     when = at.isoformat()
@@ -59,7 +61,7 @@ def tick_events(at: datetime, partition_ids: Iterable[int]) -> list[tuple[int, b
             dumps({
                 "specversion": "1.0",
                 "id": derived_id("clock.ticked", when, str(p)),
-                "source": CLOCK_SOURCE,
+                "source": source,
                 "type": "clock.ticked",
                 "time": when,
                 "subject": "clock",
@@ -84,6 +86,7 @@ def publish(
     producer = kafka.producer(settings, client_id="inspections-publish")
     try:
         parts = partitions(settings, producer)
+        topic = topics.name(settings, topics.EVENTS)
         futures: list = []
         sent = 0
         for line in lines:
@@ -92,11 +95,9 @@ def publish(
                 continue
             event = line.result
             if event.type == "clock.ticked":
-                futures += [producer.send(topics.EVENTS, value=line.raw, partition=p)
-                            for p in parts]
+                futures += [producer.send(topic, value=line.raw, partition=p) for p in parts]
             else:
-                futures.append(producer.send(topics.EVENTS, key=event.subject.encode(),
-                                             value=line.raw))
+                futures.append(producer.send(topic, key=event.subject.encode(), value=line.raw))
             if len(futures) >= 10_000:  # bound what is held in memory on long files
                 producer.flush()
                 for future in futures:
@@ -114,8 +115,9 @@ def publish(
 def tick(settings: Settings, at: datetime) -> int:
     producer = kafka.producer(settings, client_id="inspections-tick")
     try:
+        topic = topics.name(settings, topics.EVENTS)
         events = tick_events(at, partitions(settings, producer))
-        futures = [producer.send(topics.EVENTS, value=v, partition=p) for p, v in events]
+        futures = [producer.send(topic, value=v, partition=p) for p, v in events]
         producer.flush()
         for future in futures:
             future.get(timeout=60)

@@ -37,6 +37,7 @@ from services.scheduler.flow import (
 )
 
 SERVICE = "scheduler"
+CLOCK_SOURCE = "urn:inspections:clock:scheduler"
 _FORWARDS = {"plan": PlanForward, "unit": UnitForward, "watermark": WatermarkForward}
 _ADAPTERS = {kind: TypeAdapter(cls) for kind, cls in _FORWARDS.items()}
 _KINDS = {cls: kind for kind, cls in _FORWARDS.items()}
@@ -55,10 +56,10 @@ def decode_forward(raw: bytes) -> Forward:
 def create_app(settings: Settings):
     policy = config.policy(settings)
     app = make_app(SERVICE, settings)
-    events = raw_topic(app, topics.EVENTS)
-    rejected = raw_topic(app, topics.REJECTED)
-    breaches = raw_topic(app, topics.BREACHES)
-    progress = raw_topic(app, topics.SCHEDULER_PROGRESS)
+    events = raw_topic(app, topics.name(settings, topics.EVENTS))
+    rejected = raw_topic(app, topics.name(settings, topics.REJECTED))
+    breaches = raw_topic(app, topics.name(settings, topics.BREACHES))
+    progress = raw_topic(app, topics.name(settings, topics.SCHEDULER_PROGRESS))
     metrics.serve(app)
     log = logs.get(__name__)
 
@@ -137,27 +138,30 @@ def create_app(settings: Settings):
         async def clock() -> None:
             """The clock publisher: one ``clock.ticked`` to every partition, from the leader."""
             now = datetime.now(timezone.utc).replace(microsecond=0).astimezone(policy.timezone)
-            for partition, value in tick_events(now, range(settings.partitions)):
+            ticks = tick_events(now, range(settings.partitions), source=CLOCK_SOURCE)
+            for partition, value in ticks:
                 await events.send(value=value, partition=partition)
 
+    # The views live on the one partition of the progress topic: a request is routed to the
+    # worker that owns it.
     def _not_found(web, what: str):
         return web.json({"error": f"{what} not found"}, status=404)
 
     @app.page("/campaigns/{campaign_id}")
-    @store_table.by_key("campaign_id")
+    @app.table_route(store_table, exact_key="progress")
     async def campaign_page(web, request, campaign_id: str):
         view = campaign_view(store.get(f"campaign:{campaign_id}"), unit_views,
                              policy.timezone)
         return web.json(view) if view is not None else _not_found(web, f"campaign {campaign_id}")
 
     @app.page("/units/{unit_id}")
-    @store_table.by_key("unit_id")
+    @app.table_route(store_table, exact_key="progress")
     async def unit_page(web, request, unit_id: str):
         view = unit_views.get(unit_id)
         return web.json(view) if view is not None else _not_found(web, f"unit {unit_id}")
 
     @app.page("/visits/{visit_id}")
-    @store_table.by_key("visit_id")
+    @app.table_route(store_table, exact_key="progress")
     async def visit_page(web, request, visit_id: str):
         unit_id = visit_index.get(visit_id)
         view = unit_views.get(unit_id) if unit_id else None

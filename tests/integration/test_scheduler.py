@@ -1,0 +1,140 @@
+"""The scheduler on the real broker: the seed's batch 1 with one broken rule of each kind."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+import urllib.request
+import uuid
+
+import pytest
+
+from schemas import Rejection, decode
+from tests.integration.kafka_io import read_all
+from tests.scenarios import CAMPAIGN, batch_1, year_end_ticks
+from tests.unit.scheduler.helpers import Run
+
+SCHEDULER_KINDS = {
+    "team_composition_invalid", "visit_too_short", "township_coverage_short",
+    "community_coverage_short", "department_coverage_short", "enterprise_coverage_short",
+    "rectification_report_overdue", "campaign_coverage_incomplete",
+}
+
+
+@pytest.fixture
+def deployment(kafka, tmp_path):
+    """A deployment of its own on the suite's broker: its own topics, groups and state."""
+    prefix = f"t{uuid.uuid4().hex[:8]}"
+    kafka.vars.update(INSPECTIONS_TOPIC_PREFIX=prefix, INSPECTIONS_CLOCK_INTERVAL_S="0",
+                      INSPECTIONS_HOME=str(tmp_path / "home"))
+    # The broker's own folder stays where the suite keeps it.
+    os.makedirs(tmp_path / "home", exist_ok=True)
+    kafka.cli("topics", "create")
+    workers = []
+
+    def start():
+        proc = kafka.spawn("run", "scheduler", log=tmp_path / f"scheduler-{len(workers)}.log")
+        workers.append(proc)
+        return proc
+
+    yield prefix, start
+    for proc in workers:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=60)
+            except Exception:
+                proc.kill()
+    for key in ("INSPECTIONS_TOPIC_PREFIX", "INSPECTIONS_CLOCK_INTERVAL_S"):
+        kafka.vars.pop(key)
+    kafka.vars["INSPECTIONS_HOME"] = str(kafka.home)
+
+
+def _publish(kafka, tmp_path, events, name):
+    path = tmp_path / name
+    path.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in events))
+    kafka.cli("publish", str(path))
+
+
+def _breaches(kafka, prefix, want: int, timeout_s: float = 120) -> list[dict]:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        records = read_all(kafka.bootstrap, f"{prefix}.breaches")
+        if len(records) >= want or time.monotonic() > deadline:
+            time.sleep(2)  # anything extra arrives before counting
+            return [json.loads(r.value) for r in read_all(kafka.bootstrap, f"{prefix}.breaches")]
+        time.sleep(0.5)
+
+
+def _expected_by_core(kafka, prefix) -> dict[str, dict]:
+    """What the pure core derives from the log as it is, partition by partition, by id."""
+    from inspections.breaches import to_event
+
+    run = Run(partitions=8)
+    records = read_all(kafka.bootstrap, f"{prefix}.events")
+    for record in sorted(records, key=lambda r: (r.partition, r.offset)):
+        typed = decode(record.value, key=record.key)
+        if not isinstance(typed, Rejection):
+            run.feed(typed, partition=record.partition)
+    return {ev["id"]: ev for ev in (to_event(b, "scheduler") for b in run.breaches)}
+
+
+def _get(kafka, path: str):
+    port = int(kafka.vars["INSPECTIONS_WEB_PORT_BASE"])
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
+        return json.loads(response.read())
+
+
+def test_batch_1_gives_exactly_the_expected_breaches_once_each(kafka, deployment, tmp_path):
+    prefix, start = deployment
+    events, expected = batch_1()
+    noise = [events[5], events[20]]  # redelivered by upstream: same ids
+    _publish(kafka, tmp_path, events + noise + year_end_ticks(), "batch1.jsonl")
+    start()
+    found = _breaches(kafka, prefix, want=len(expected))
+    assert sorted((b["data"]["unit_id"], b["data"]["kind"]) for b in found) == sorted(expected)
+    assert len({b["id"] for b in found}) == len(found)
+    assert {b["data"]["kind"] for b in found} == SCHEDULER_KINDS
+
+    by_core = _expected_by_core(kafka, prefix)
+    assert {b["id"]: b for b in found} == by_core  # the wiring adds nothing to the core
+
+    for b in found:
+        assert b["source"] == "urn:inspections:service:scheduler"
+        assert b["causationid"] and b["correlationid"]
+    campaign = _get(kafka, f"/campaigns/{CAMPAIGN}")
+    assert (campaign["units_planned"], campaign["units_inspected"]) == (8, 7)
+    assert campaign["units_missing"] == ["gulei"]
+    nanjing = _get(kafka, "/units/nanjing")["visits"][0]
+    assert (nanjing["days_on_site"], nanjing["required_days"]) == (9, 10)
+    visit = _get(kafka, "/visits/visit-2026-changtai")
+    assert visit["coverage"]["township"] == {"visited": 5, "total": 10, "share": 0.5,
+                                             "required_share": 0.6, "met": False}
+    with pytest.raises(urllib.error.HTTPError) as missing:
+        _get(kafka, "/visits/visit-nowhere")
+    assert missing.value.code == 404
+
+
+def test_a_worker_killed_mid_way_and_restarted_gives_the_same_set(kafka, deployment, tmp_path):
+    prefix, start = deployment
+    events, expected = batch_1()
+    half = len(events) // 2
+    first = start()
+    _publish(kafka, tmp_path, events[:half], "first.jsonl")
+    # Kill it while it works through the first half (it has shown some breaches).
+    _breaches(kafka, prefix, want=2, timeout_s=90)
+    first.send_signal(signal.SIGKILL)
+    first.wait(timeout=30)
+    _publish(kafka, tmp_path, events[half:] + year_end_ticks(), "second.jsonl")
+    start()
+    found = _breaches(kafka, prefix, want=len(expected))
+    by_id = {}
+    for b in found:
+        assert by_id.setdefault(b["id"], b) == b  # a copy, if any, is the same event
+    assert by_id == _expected_by_core(kafka, prefix)
+    assert sorted((b["data"]["unit_id"], b["data"]["kind"]) for b in by_id.values()) == sorted(
+        expected)
+    copies = len(found) - len(by_id)
+    print(f"same-id copies after kill -9: {copies}")
