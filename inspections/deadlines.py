@@ -79,6 +79,10 @@ class Core(Protocol[S]):
 
     def key(self, event: Any) -> str | None: ...
 
+    def remembers(self, event: Any) -> bool:
+        """Whether a repeat of this event could change anything (so its id is kept)."""
+        ...
+
     def handle(self, state: S, event: Any, now: datetime) -> Decision[S]: ...
 
     def expire(self, state: S, deadline: Deadline, now: datetime, cause: Any) -> Decision[S]: ...
@@ -105,8 +109,9 @@ def process(
     changes nothing, not even stream time.
     """
     key = core.key(event)
-    # Ticks only move time (a repeated one changes nothing), so their ids are not kept.
-    if event.type != "clock.ticked" and seen(event.id):
+    # An event the core only reads the time of changes nothing when repeated (time never
+    # moves back), so only the ids of the others are kept.
+    if core.remembers(event) and seen(event.id):
         return Outcome(timeline, (), duplicate=True)
     derived: list[Any] = []
     timeline = timeline.moved_to(event.time)

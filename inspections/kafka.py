@@ -21,9 +21,8 @@ def producer(settings: Settings, client_id: str = "inspections-producer", **extr
     """Idempotent, acks=all: what an upstream publisher of a system of record should use."""
     from kafka import KafkaProducer
 
-    return KafkaProducer(
-        **common(settings, client_id), acks="all", enable_idempotence=True, linger_ms=5, **extra
-    )
+    options = {"acks": "all", "enable_idempotence": True, "linger_ms": 5, **extra}
+    return KafkaProducer(**common(settings, client_id), **options)
 
 
 def consumer(settings: Settings, client_id: str = "inspections-reader", **extra: Any):

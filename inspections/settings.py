@@ -49,7 +49,9 @@ class Settings(BaseSettings):
     mvn: str = "mvn"
     maven_repo_local: Path | None = None  # None: Maven's own (~/.m2/repository)
 
-    # Workers.
+    # Workers. Each table partition is a RocksDB database with these memory bounds.
+    rocksdb_write_buffer_bytes: int = Field(default=4 * 2**20, ge=2**16)
+    rocksdb_block_cache_bytes: int = Field(default=8 * 2**20, ge=2**16)
     web_host: str = "127.0.0.1"
     web_port_base: int = Field(default=6066, ge=1, le=65500)
 

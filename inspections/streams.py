@@ -47,6 +47,20 @@ def make_app(service: str, settings: Settings) -> "faust.App":
     )
 
 
+def table(app: "faust.App", settings: Settings, name: str, partitions: int | None = None):
+    """A changelog-backed RocksDB table of bytes, with memory bounds from settings (faust's
+    defaults give every partition's database a 2 GiB block cache and 64 MiB write buffers)."""
+    return app.Table(
+        name, key_type=bytes, value_type=bytes, partitions=partitions or settings.partitions,
+        options={
+            "write_buffer_size": settings.rocksdb_write_buffer_bytes,
+            "max_write_buffer_number": 2,
+            "block_cache_size": settings.rocksdb_block_cache_bytes,
+            "block_cache_compressed_size": settings.rocksdb_block_cache_bytes // 4,
+        },
+    )
+
+
 def raw_topic(app: "faust.App", name: str) -> "faust.TopicT":
     """A topic of bytes: the project's own codec, not faust's, decodes and encodes."""
     return app.topic(name, key_type=bytes, value_type=bytes, internal=False)
@@ -64,6 +78,15 @@ def run_worker(app: "faust.App", settings: Settings, service: str) -> None:
     worker.execute_from_commandline()
 
 
+_VIEWS: list[TableView] = []
+
+
+def forget_cached_state(*args, **kwargs) -> None:
+    """Drop every decoded value (connected to faust's rebalance signal)."""
+    for view in _VIEWS:
+        view.cache.clear()
+
+
 class TableView(MutableMapping):
     """A faust table of bytes seen as a mapping of ``str`` keys to typed values.
 
@@ -75,6 +98,10 @@ class TableView(MutableMapping):
         from pydantic import TypeAdapter
 
         self.table = table
+        # Decoded values, written through. Values are frozen, so sharing them is safe; only
+        # the worker that owns a partition writes its keys, and a rebalance clears it all.
+        self.cache: dict[str, object] = {}
+        _VIEWS.append(self)
         self.adapter = TypeAdapter(value_type)
         # Keys starting with a prefix hold values of another type.
         self.by_prefix = {p: TypeAdapter(t) for p, t in (by_prefix or {}).items()}
@@ -87,16 +114,21 @@ class TableView(MutableMapping):
 
     def __getitem__(self, key):
         key = str(key)
+        if key in self.cache:
+            return self.cache[key]
         raw = self.table.get(key.encode())
         if raw is None:
             raise KeyError(key)
-        return self._adapter(key).validate_json(raw)
+        value = self.cache[key] = self._adapter(key).validate_json(raw)
+        return value
 
     def __setitem__(self, key, value) -> None:
         key = str(key)
         self.table[key.encode()] = self._adapter(key).dump_json(value)
+        self.cache[key] = value
 
     def __delitem__(self, key) -> None:
+        self.cache.pop(str(key), None)
         del self.table[str(key).encode()]
 
     def __iter__(self):

@@ -50,27 +50,28 @@ def partitions(settings: Settings, producer) -> list[int]:
     return sorted(found)
 
 
-def tick_events(at: datetime, partition_ids: Iterable[int],
-                source: str = CLOCK_SOURCE) -> list[tuple[int, bytes]]:
+def tick_events(at: datetime, partition_ids: Iterable[int], source: str = CLOCK_SOURCE,
+                publisher: str | None = None) -> list[tuple[int, bytes]]:
     """One ``clock.ticked`` per partition; the id comes from the time and partition, so
-    sending the same tick twice is a duplicate the services ignore."""
+    sending the same tick twice is a duplicate the services ignore. ``publisher`` (an
+    extension attribute) names the process that sent it."""
     when = at.isoformat()
-    return [
-        (
-            p,
-            dumps({
-                "specversion": "1.0",
-                "id": derived_id("clock.ticked", when, str(p)),
-                "source": source,
-                "type": "clock.ticked",
-                "time": when,
-                "subject": "clock",
-                "datacontenttype": "application/json",
-                "data": {},
-            }),
-        )
-        for p in partition_ids
-    ]
+    ticks = []
+    for p in partition_ids:
+        tick = {
+            "specversion": "1.0",
+            "id": derived_id("clock.ticked", when, str(p)),
+            "source": source,
+            "type": "clock.ticked",
+            "time": when,
+            "subject": "clock",
+            "datacontenttype": "application/json",
+            "data": {},
+        }
+        if publisher is not None:
+            tick["clockpublisher"] = publisher
+        ticks.append((p, dumps(tick)))
+    return ticks
 
 
 def count_lines(path: Path) -> int:

@@ -10,17 +10,19 @@ For each record: compute on staged state, send what was derived, then write the 
 
 from __future__ import annotations
 
+import os
+import socket
 from datetime import datetime, timezone
 
 from pydantic import TypeAdapter
 
-from inspections import logs, metrics, topics
+from inspections import logs, metrics, streams, topics
 from inspections.breaches import to_event
 from inspections.codec import dumps
 from inspections.deadlines import Timeline
 from inspections.intake import accepted
 from inspections.settings import Settings
-from inspections.streams import Staged, TableView, make_app, raw_topic
+from inspections.streams import Staged, TableView, forget_cached_state, make_app, raw_topic
 from inspections.upstream import tick_events
 from schemas import rejection_event
 from services.scheduler import config
@@ -64,8 +66,7 @@ def create_app(settings: Settings):
     log = logs.get(__name__)
 
     def table(name: str, partitions: int | None = None):
-        return app.Table(f"scheduler-{name}", key_type=bytes, value_type=bytes,
-                         partitions=partitions or settings.partitions)
+        return streams.table(app, settings, f"scheduler-{name}", partitions)
 
     # Per unit and per partition, co-partitioned with inspections.events.
     units = TableView(table("units"), UnitState)
@@ -77,6 +78,9 @@ def create_app(settings: Settings):
                       by_prefix={"campaign:": Campaign, "open-": tuple[str, ...]})
     unit_views = TableView(table("unit-views", 1), dict)
     visit_index = TableView(table("visit-index", 1), str)
+
+    # Partitions may move to another worker: what this one decoded may then go stale.
+    app.on_partitions_revoked.connect(forget_cached_state)
 
     unit_flow = UnitFlow(policy)
     campaign_flow = CampaignFlow(policy.timezone, settings.partitions)
@@ -134,11 +138,14 @@ def create_app(settings: Settings):
                 part.flush()
 
     if settings.clock_interval_s > 0:
+        publisher = f"{socket.gethostname()}:{os.getpid()}"
+
         @app.timer(interval=settings.clock_interval_s, on_leader=True)
         async def clock() -> None:
             """The clock publisher: one ``clock.ticked`` to every partition, from the leader."""
             now = datetime.now(timezone.utc).replace(microsecond=0).astimezone(policy.timezone)
-            ticks = tick_events(now, range(settings.partitions), source=CLOCK_SOURCE)
+            ticks = tick_events(now, range(settings.partitions), source=CLOCK_SOURCE,
+                                publisher=publisher)
             for partition, value in ticks:
                 await events.send(value=value, partition=partition)
 

@@ -205,6 +205,9 @@ class SchedulerCore:
     def key(self, event) -> str | None:
         return event.subject if event.type in self.UNIT_TYPES else None
 
+    def remembers(self, event) -> bool:
+        return event.type in self.UNIT_TYPES or event.type == "campaign.planned"
+
     # -- events ------------------------------------------------------------------------
     def handle(self, state: UnitState, event, now: datetime) -> Decision[UnitState]:
         data = event.data

@@ -163,8 +163,9 @@ class CampaignFlow:
         elif isinstance(forward, UnitForward):
             for campaign_id in sorted({c.campaign_id for c in forward.completions}):
                 campaign = self._campaign(store, campaign_id)
-                self._put(store, self.core.visits_ended(campaign, forward.unit_id,
-                                                        forward.completions))
+                updated = self.core.visits_ended(campaign, forward.unit_id, forward.completions)
+                if updated is not campaign:
+                    self._put(store, updated)
             units[forward.unit_id] = forward.view
             for visit in forward.view["visits"]:
                 if visits.get(visit["visit_id"]) != forward.unit_id:
@@ -174,9 +175,11 @@ class CampaignFlow:
             if updated is not marks:
                 store[WATERMARKS] = updated
                 for campaign_id in store.get(OPEN) or ():
-                    campaign, found = self.core.watermark(
-                        self._campaign(store, campaign_id), forward.partition, forward.mark)
-                    self._put(store, campaign)
+                    before = self._campaign(store, campaign_id)
+                    campaign, found = self.core.watermark(before, forward.partition,
+                                                          forward.mark)
+                    if campaign is not before:
+                        self._put(store, campaign)
                     breaches += found
         return breaches
 
@@ -186,8 +189,6 @@ class CampaignFlow:
 
     @staticmethod
     def _put(store, campaign: Campaign) -> None:
-        if store.get(f"campaign:{campaign.campaign_id}") == campaign:
-            return
         store[f"campaign:{campaign.campaign_id}"] = campaign
         open_ids = tuple(store.get(OPEN) or ())
         want = campaign.plan is not None and campaign.judged_at is None

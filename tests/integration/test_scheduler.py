@@ -138,3 +138,25 @@ def test_a_worker_killed_mid_way_and_restarted_gives_the_same_set(kafka, deploym
         expected)
     copies = len(found) - len(by_id)
     print(f"same-id copies after kill -9: {copies}")
+
+
+def test_the_clock_publisher_ticks_every_partition_from_one_worker_only(kafka, deployment):
+    prefix, start = deployment
+    kafka.vars["INSPECTIONS_CLOCK_INTERVAL_S"] = "1"
+    workers = [start(), start()]
+    deadline = time.monotonic() + 90
+    ticks = []
+    while time.monotonic() < deadline:
+        ticks = [(r.partition, json.loads(r.value))
+                 for r in read_all(kafka.bootstrap, f"{prefix}.events")]
+        if len({p for p, _ in ticks}) == 8 and len(ticks) >= 8 * 8:
+            break
+        time.sleep(1)
+    assert {p for p, _ in ticks} == set(range(8))
+    assert {t["type"] for _, t in ticks} == {"clock.ticked"}
+    assert {t["source"] for _, t in ticks} == {"urn:inspections:clock:scheduler"}
+    publishers = {t["clockpublisher"] for _, t in ticks}
+    assert len(publishers) == 1
+    assert publishers <= {f"{os.uname().nodename}:{w.pid}" for w in workers}
+    for _, t in ticks:
+        assert not isinstance(decode(json.dumps(t).encode(), key=None), Rejection)
