@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -39,11 +40,20 @@ def _broker() -> LocalBroker:
     return LocalBroker(settings_module.load(), say=_say)
 
 
-def _unreachable(settings, exc: Exception) -> NoReturn:
-    fail(
-        f"cannot reach Kafka at {settings.bootstrap} ({exc.__class__.__name__}). Start the local "
-        "broker with `inspections broker start`, or set INSPECTIONS_BOOTSTRAP_SERVERS."
-    )
+@contextlib.contextmanager
+def _kafka(settings):
+    """Turn a Kafka failure into an error that says what to do."""
+    from kafka.errors import KafkaError
+
+    try:
+        yield
+    except KafkaError as exc:
+        fail(
+            f"cannot reach Kafka at {settings.bootstrap} ({exc.__class__.__name__}). Start the "
+            "local broker with `inspections broker start`, or set INSPECTIONS_BOOTSTRAP_SERVERS."
+        )
+    except RuntimeError as exc:  # what the project's Kafka code raises: it says what to do
+        fail(str(exc))
 
 
 @broker_app.command("start")
@@ -88,19 +98,15 @@ def broker_jars() -> None:
 @topics_app.command("create")
 def topics_create() -> None:
     """Create the project's topics (idempotent); report each."""
-    from kafka.errors import KafkaError
-
     from inspections import kafka, topics
 
     settings = settings_module.load()
-    try:
+    with _kafka(settings):
         admin = kafka.admin(settings)
-    except KafkaError as exc:
-        _unreachable(settings, exc)
-    try:
-        reports = topics.ensure_topics(admin, settings)
-    finally:
-        admin.close()
+        try:
+            reports = topics.ensure_topics(admin, settings)
+        finally:
+            admin.close()
     for r in reports:
         line = f"{r.name:<32} {r.action:<8} {r.partitions} partitions"
         typer.echo(line + (f"  ({r.note})" if r.note else ""))
@@ -164,8 +170,6 @@ def publish(
 
     Nothing is sent when any line is bad, unless --skip-invalid.
     """
-    from kafka.errors import KafkaError
-
     from inspections import topics, upstream
 
     settings = settings_module.load()
@@ -174,14 +178,9 @@ def publish(
         fail(f"{bad} of {good + bad} events are invalid; nothing sent (--skip-invalid sends "
              "the valid ones)")
     progress, task = _progress(good + bad, "publishing")
-    try:
-        with progress:
-            sent = upstream.publish(settings, upstream.read_lines(file),
-                                    advance=lambda n: progress.advance(task, n))
-    except KafkaError as exc:
-        _unreachable(settings, exc)
-    except RuntimeError as exc:
-        fail(str(exc))
+    with _kafka(settings), progress:
+        sent = upstream.publish(settings, upstream.read_lines(file),
+                                advance=lambda n: progress.advance(task, n))
     skipped = f", {bad} invalid skipped" if bad else ""
     typer.echo(f"sent {good} events ({sent} records) to "
                f"{topics.name(settings, topics.EVENTS)}{skipped}")
@@ -202,18 +201,12 @@ def tick(
     at: str = typer.Option(None, "--at", help="ISO 8601 time with an offset; default: now"),
 ) -> None:
     """Send one clock.ticked to every partition of inspections.events (moves stream time)."""
-    from kafka.errors import KafkaError
-
     from inspections import upstream
 
     settings = settings_module.load()
     when = _aware_time(at) if at else datetime.now(timezone.utc).astimezone()
-    try:
+    with _kafka(settings):
         sent = upstream.tick(settings, when)
-    except KafkaError as exc:
-        _unreachable(settings, exc)
-    except RuntimeError as exc:
-        fail(str(exc))
     typer.echo(f"clock.ticked at {when.isoformat()} sent to {sent} partitions")
 
 

@@ -8,20 +8,23 @@ from inspections.settings import Settings
 
 
 def common(settings: Settings, client_id: str) -> dict[str, Any]:
-    return {"bootstrap_servers": settings.bootstrap.split(","), "client_id": client_id}
+    return {"bootstrap_servers": settings.bootstrap.split(","), "client_id": client_id,
+            "bootstrap_timeout_ms": int(settings.kafka_timeout_s * 1000)}
 
 
 def admin(settings: Settings, client_id: str = "inspections-admin"):
     from kafka import KafkaAdminClient
 
-    return KafkaAdminClient(**common(settings, client_id), request_timeout_ms=30000)
+    return KafkaAdminClient(**common(settings, client_id),
+                            request_timeout_ms=int(settings.kafka_timeout_s * 1000))
 
 
 def producer(settings: Settings, client_id: str = "inspections-producer", **extra: Any):
     """Idempotent, acks=all: what an upstream publisher of a system of record should use."""
     from kafka import KafkaProducer
 
-    options = {"acks": "all", "enable_idempotence": True, "linger_ms": 5, **extra}
+    options = {"acks": "all", "enable_idempotence": True, "linger_ms": 5,
+               "max_block_ms": int(settings.kafka_timeout_s * 1000), **extra}
     return KafkaProducer(**common(settings, client_id), **options)
 
 

@@ -36,6 +36,7 @@ class Settings(BaseSettings):
 
     # Kafka clients. Empty bootstrap means "the local broker" at broker_host:broker_port.
     bootstrap_servers: str = ""
+    kafka_timeout_s: float = Field(default=30.0, gt=0)  # how long a command waits for Kafka
     partitions: int = Field(default=8, ge=1)
     replication_factor: int = Field(default=1, ge=1)
 

@@ -26,6 +26,7 @@ def test_validate_lists_each_bad_line_and_never_touches_kafka(tmp_path, kafka):
         done = kafka.cli("validate", str(path), check=False)
     finally:
         kafka.vars.pop("INSPECTIONS_BOOTSTRAP_SERVERS")
+        kafka.vars.pop("INSPECTIONS_KAFKA_TIMEOUT_S", None)
     assert done.returncode == 1
     lines = done.stdout.strip().splitlines()
     assert lines[0].startswith(f"{path}:3: not JSON: ")
@@ -87,3 +88,18 @@ def test_tick_sends_one_clock_ticked_to_every_partition(kafka):
 
     naive = kafka.cli("tick", "--at", "2026-05-01T00:00:00", check=False)
     assert naive.returncode == 2 and "has no offset" in naive.stderr
+
+
+def test_an_unreachable_kafka_says_what_to_do(tmp_path, kafka):
+    path = _file(tmp_path, [raw("visit.started")])
+    kafka.vars["INSPECTIONS_BOOTSTRAP_SERVERS"] = "127.0.0.1:1"  # nothing listens there
+    kafka.vars["INSPECTIONS_KAFKA_TIMEOUT_S"] = "3"
+    try:
+        for args in (("publish", str(path)), ("tick",), ("topics", "create")):
+            done = kafka.cli(*args, check=False, timeout=120)
+            assert done.returncode == 1, args
+            assert "cannot reach Kafka at 127.0.0.1:1" in done.stderr, (args, done.stderr)
+            assert "inspections broker start" in done.stderr
+    finally:
+        kafka.vars.pop("INSPECTIONS_BOOTSTRAP_SERVERS")
+        kafka.vars.pop("INSPECTIONS_KAFKA_TIMEOUT_S", None)
