@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     team_max_size: int = Field(default=10, ge=1)
     rectification_report_months: int = Field(default=2, ge=1)
 
+    # Findings: a general finding without evidence or advice is a breach (off: recorded only).
+    general_evidence_rule: bool = True
+
     # Logs: "auto" is readable console output on a terminal, JSON otherwise.
     log_level: str = "INFO"
     log_format: str = Field(default="auto", pattern="^(auto|json|console)$")

@@ -187,3 +187,58 @@ class Staged(MutableMapping):
             else:
                 self.base[key] = value
         self.pending.clear()
+
+
+class SeenIds:
+    """Event ids already processed, in a faust table; new ones are staged like state."""
+
+    def __init__(self, table) -> None:
+        self.table = table
+        self.pending: list[bytes] = []
+
+    def __call__(self, event_id: str) -> bool:
+        key = event_id.encode()
+        if key in self.pending or key in self.table:
+            return True
+        self.pending.append(key)
+        return False
+
+    def flush(self) -> None:
+        for key in self.pending:
+            self.table[key] = b"1"
+        self.pending.clear()
+
+
+class Tagged:
+    """JSON for a few frozen dataclasses on an internal topic: ``{"kind", "body"}``."""
+
+    def __init__(self, kinds: dict[str, type]) -> None:
+        from pydantic import TypeAdapter
+
+        self.adapters = {kind: TypeAdapter(cls) for kind, cls in kinds.items()}
+        self.kinds = {cls: kind for kind, cls in kinds.items()}
+        self.envelope = TypeAdapter(dict)
+
+    def encode(self, value) -> bytes:
+        from inspections.codec import dumps
+
+        kind = self.kinds[type(value)]
+        return dumps({"kind": kind, "body": self.adapters[kind].dump_python(value, mode="json")})
+
+    def decode(self, raw: bytes):
+        record = self.envelope.validate_json(raw)
+        return self.adapters[record["kind"]].validate_python(record["body"])
+
+
+async def send_breaches(topic, found, service: str) -> None:
+    """Write ``deadline.breached`` events (keyed by unit) and count them."""
+    from inspections import metrics
+    from inspections.breaches import to_event
+    from inspections.codec import dumps
+
+    log = logs.get("inspections.breaches")
+    for breach in found:
+        await topic.send(key=breach.unit_id.encode(), value=dumps(to_event(breach, service)))
+        metrics.BREACHES.labels(service, breach.kind).inc()
+        log.info("deadline breached", kind=breach.kind, unit=breach.unit_id,
+                 subject=breach.subject_id, cause=breach.cause_id)

@@ -75,6 +75,7 @@ def _flows() -> list[tuple[str, list[str], list[str], list[str]]]:
 # scheduler's own (not part of the public contract).
 INTERNAL = {
     topics.SCHEDULER_PROGRESS: ("scheduler (intake)", "scheduler (campaigns)"),
+    topics.FINDINGS_VIEWS: ("findings (intake, breaches)", "findings (views)"),
 }
 
 

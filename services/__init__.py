@@ -7,6 +7,7 @@ from importlib import import_module
 # service name -> module whose create_app(settings) builds its faust app.
 APPS = {
     "scheduler": "services.scheduler.app",
+    "findings": "services.findings.app",
 }
 
 

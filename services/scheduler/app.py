@@ -14,15 +14,21 @@ import os
 import socket
 from datetime import datetime, timezone
 
-from pydantic import TypeAdapter
-
 from inspections import logs, metrics, streams, topics
-from inspections.breaches import to_event
 from inspections.codec import dumps
 from inspections.deadlines import Timeline
 from inspections.intake import accepted
 from inspections.settings import Settings
-from inspections.streams import Staged, TableView, forget_cached_state, make_app, raw_topic
+from inspections.streams import (
+    SeenIds,
+    Staged,
+    TableView,
+    Tagged,
+    forget_cached_state,
+    make_app,
+    raw_topic,
+    send_breaches,
+)
 from inspections.upstream import tick_events
 from schemas import rejection_event
 from services.scheduler import config
@@ -30,7 +36,6 @@ from services.scheduler.campaign import Campaign, Watermarks
 from services.scheduler.domain import UnitState
 from services.scheduler.flow import (
     CampaignFlow,
-    Forward,
     PlanForward,
     UnitFlow,
     UnitForward,
@@ -40,19 +45,7 @@ from services.scheduler.flow import (
 
 SERVICE = "scheduler"
 CLOCK_SOURCE = "urn:inspections:clock:scheduler"
-_FORWARDS = {"plan": PlanForward, "unit": UnitForward, "watermark": WatermarkForward}
-_ADAPTERS = {kind: TypeAdapter(cls) for kind, cls in _FORWARDS.items()}
-_KINDS = {cls: kind for kind, cls in _FORWARDS.items()}
-
-
-def encode_forward(forward: Forward) -> bytes:
-    kind = _KINDS[type(forward)]
-    return dumps({"kind": kind, "body": _ADAPTERS[kind].dump_python(forward, mode="json")})
-
-
-def decode_forward(raw: bytes) -> Forward:
-    record = TypeAdapter(dict).validate_json(raw)
-    return _ADAPTERS[record["kind"]].validate_python(record["body"])
+FORWARDS = Tagged({"plan": PlanForward, "unit": UnitForward, "watermark": WatermarkForward})
 
 
 def create_app(settings: Settings):
@@ -71,7 +64,7 @@ def create_app(settings: Settings):
     # Per unit and per partition, co-partitioned with inspections.events.
     units = TableView(table("units"), UnitState)
     timelines = TableView(table("timelines"), Timeline)
-    seen_ids = table("seen")
+    seen = SeenIds(table("seen"))
     # On the one partition of the progress topic.
     store_table = table("campaigns", 1)
     store = TableView(store_table, Watermarks,
@@ -96,44 +89,26 @@ def create_app(settings: Settings):
         log.warning("record rejected", cause=rejection.cause, reason=rejection.reason,
                     partition=message.partition, offset=message.offset)
 
-    async def emit(found) -> None:
-        for breach in found:
-            await breaches.send(key=breach.unit_id.encode(),
-                                value=dumps(to_event(breach, SERVICE)))
-            metrics.BREACHES.labels(SERVICE, breach.kind).inc()
-            log.info("deadline breached", kind=breach.kind, unit=breach.unit_id,
-                     subject=breach.subject_id, cause=breach.cause_id)
-
     @app.agent(events, concurrency=1)
     async def intake(stream):
         async for message, event in accepted(stream, SERVICE, on_rejected=reject):
             staged_units, staged_timelines = Staged(units), Staged(timelines)
-            new_ids: list[bytes] = []
-
-            def seen(event_id: str) -> bool:
-                key = event_id.encode()
-                if key in new_ids or key in seen_ids:
-                    return True
-                new_ids.append(key)
-                return False
-
             found, forwards = unit_flow.on_event(event, message.partition, staged_timelines,
                                                  staged_units, seen)
-            await emit(found)
+            await send_breaches(breaches, found, SERVICE)
             for forward in forwards:
-                await progress.send(key=b"progress", value=encode_forward(forward))
+                await progress.send(key=b"progress", value=FORWARDS.encode(forward))
             staged_units.flush()
             staged_timelines.flush()
-            for key in new_ids:
-                seen_ids[key] = b"1"
+            seen.flush()
 
     @app.agent(progress, concurrency=1)
     async def campaigns(stream):
         async for item in stream.events():
-            forward = decode_forward(item.message.value)
+            forward = FORWARDS.decode(item.message.value)
             staged = [Staged(store), Staged(unit_views), Staged(visit_index)]
             found = campaign_flow.on_forward(forward, *staged)
-            await emit(found)
+            await send_breaches(breaches, found, SERVICE)
             for part in staged:
                 part.flush()
 

@@ -7,7 +7,7 @@ import itertools
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from schemas import INBOUND
+from schemas import DERIVED, INBOUND
 from services.scheduler.domain import Policy
 from services.scheduler.flow import CampaignFlow, UnitFlow
 from tests.examples import event
@@ -44,7 +44,7 @@ def ev(event_type: str, time: str, unit: str = "changtai", id: str | None = None
     body["data"].update(copy.deepcopy(data))
     if event_type == "visit.scheduled" and "team" not in data:
         body["data"]["team"] = team()
-    return INBOUND[event_type].model_validate(body)
+    return {**INBOUND, **DERIVED}[event_type].model_validate(body)
 
 
 def schedule(unit="changtai", kind="county", townships=10, departments=20, at=None, **data):

@@ -1,0 +1,148 @@
+"""Faust wiring of the findings service: read, call the flow, write. It holds no rule.
+
+Three agents: ``intake`` (``inspections.events``, through the gate: bad records are skipped,
+the scheduler reports them), ``breaches`` (``inspections.breaches`` of every service, for the
+assessment; co-partitioned with the events by unit) and ``views`` (the one partition of
+``inspections.findings.views``, which keeps the problem lists and assessments served here).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from pydantic import ValidationError
+
+from inspections import logs, metrics, streams, topics
+from inspections.intake import accepted
+from inspections.settings import Settings
+from inspections.streams import (
+    SeenIds,
+    Staged,
+    TableView,
+    Tagged,
+    forget_cached_state,
+    make_app,
+    raw_topic,
+    send_breaches,
+)
+from schemas.events import DeadlineBreached
+from services.findings import config
+from services.findings.domain import STATUSES, UnitFindings
+from services.findings.flow import (
+    AssessmentForward,
+    FindingForward,
+    FindingsFlow,
+    ViewsFlow,
+    problem_list,
+    year_assessment,
+)
+
+SERVICE = "findings"
+FORWARDS = Tagged({"finding": FindingForward, "assessment": AssessmentForward})
+
+
+def create_app(settings: Settings):
+    app = make_app(SERVICE, settings)
+    events = raw_topic(app, topics.name(settings, topics.EVENTS))
+    breaches = raw_topic(app, topics.name(settings, topics.BREACHES))
+    views_topic = raw_topic(app, topics.name(settings, topics.FINDINGS_VIEWS))
+    metrics.serve(app)
+    log = logs.get(__name__)
+    app.on_partitions_revoked.connect(forget_cached_state)
+
+    units = TableView(streams.table(app, settings, "findings-units"), UnitFindings)
+    seen = SeenIds(streams.table(app, settings, "findings-seen"))
+    views_table = streams.table(app, settings, "findings-views", 1)
+    views = TableView(views_table, dict, by_prefix={"unit:": tuple[str, ...],
+                                                    "visit:": tuple[str, ...],
+                                                    "units": tuple[str, ...]})
+    flow = FindingsFlow(config.policy(settings))
+    views_flow = ViewsFlow()
+    # Both unit agents change the same unit's state: one at a time, across their awaits.
+    unit_lock = asyncio.Lock()
+
+    async def forward_all(forwards) -> None:
+        for forward in forwards:
+            await views_topic.send(key=b"views", value=FORWARDS.encode(forward))
+
+    @app.agent(events, concurrency=1)
+    async def intake(stream):
+        async for _message, event in accepted(stream, SERVICE):
+            async with unit_lock:
+                staged = Staged(units)
+                found, forwards = flow.on_event(event, staged, seen)
+                await send_breaches(breaches, found, SERVICE)
+                await forward_all(forwards)
+                staged.flush()
+                seen.flush()
+
+    @app.agent(breaches, concurrency=1)
+    async def breaches_read(stream):
+        async for item in stream.events():
+            try:
+                breach = DeadlineBreached.model_validate_json(item.message.value)
+            except ValidationError as exc:
+                log.warning("unreadable breach skipped", error=str(exc)[:300],
+                            partition=item.message.partition, offset=item.message.offset)
+                continue
+            async with unit_lock:
+                staged = Staged(units)
+                forwards = flow.on_breach(breach, staged)
+                await forward_all(forwards)
+                staged.flush()
+
+    @app.agent(views_topic, concurrency=1)
+    async def views_kept(stream):
+        async for item in stream.events():
+            staged = Staged(views)
+            views_flow.on_forward(FORWARDS.decode(item.message.value), staged)
+            staged.flush()
+
+    # The views live on the one partition of the views topic: requests go to its owner.
+    route = app.table_route(views_table, exact_key="views")
+
+    def _filters(request, web):
+        status, category = request.query.get("status"), request.query.get("category")
+        if status is not None and status not in STATUSES:
+            return None, None, web.json({"error": f"status must be one of {list(STATUSES)}"},
+                                        status=400)
+        return status, category, None
+
+    @app.page("/units/{unit_id}/findings")
+    @route
+    async def unit_findings(web, request, unit_id: str):
+        status, category, error = _filters(request, web)
+        if error is not None:
+            return error
+        found = problem_list(views, f"unit:{unit_id}", status, category)
+        if found is None:
+            return web.json({"error": f"no findings for unit {unit_id}"}, status=404)
+        return web.json({"unit_id": unit_id, "findings": found})
+
+    @app.page("/visits/{visit_id}/findings")
+    @route
+    async def visit_findings(web, request, visit_id: str):
+        status, category, error = _filters(request, web)
+        if error is not None:
+            return error
+        found = problem_list(views, f"visit:{visit_id}", status, category)
+        if found is None:
+            return web.json({"error": f"no findings for visit {visit_id}"}, status=404)
+        return web.json({"visit_id": visit_id, "findings": found})
+
+    @app.page("/findings/{finding_id}")
+    @route
+    async def one_finding(web, request, finding_id: str):
+        view = views.get(f"finding:{finding_id}")
+        if view is None:
+            return web.json({"error": f"finding {finding_id} not found"}, status=404)
+        return web.json(view)
+
+    @app.page("/assessments/{year}")
+    @route
+    async def assessments(web, request, year: str):
+        if not year.isdigit():
+            return web.json({"error": "year must be a number, e.g. 2026"}, status=400)
+        return web.json(year_assessment(views, int(year)))
+
+    return app

@@ -1,0 +1,13 @@
+"""The findings policy from settings."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from inspections.settings import Settings
+from services.findings.domain import Policy
+
+
+def policy(settings: Settings) -> Policy:
+    return Policy(timezone=ZoneInfo(settings.timezone),
+                  general_rule=settings.general_evidence_rule)

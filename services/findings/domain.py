@@ -1,0 +1,340 @@
+"""The findings of one unit: each team's problem list (问题清单), each finding followed to its
+rectification, and the inputs of the city's annual work-safety target assessment.
+
+Pure: standard library only; events are read by attribute as the contract names them.
+
+Rules, each a sentence:
+- A general finding keeps its evidence and carries rectification advice; one recorded without
+  evidence, or without advice, is recorded all the same and is a breach
+  (``evidence_or_advice_missing``), judged when it is recorded. A setting turns the rule off.
+- A finding is pending until handled (an enforcement document issued, immediate measures
+  taken), rectified (``finding.rectified``, or listed as rectified in a rectification report),
+  then confirmed by a spot check; a spot check that finds it not rectified reopens it.
+- The assessment keeps inputs only — visit done, findings by category, share rectified, share
+  confirmed, report on time or late, breaches by kind — and invents no score.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, tzinfo
+
+from inspections.breaches import Breach
+from inspections.deadlines import Deadline, Decision
+
+RULE = "evidence_or_advice_missing"
+STATUSES = ("pending", "handled", "rectified", "confirmed", "reopened")
+CATEGORIES = ("general", "violation", "major_hazard", "major_issue", "misconduct_clue",
+              "accountability")
+
+
+@dataclass(frozen=True)
+class Policy:
+    timezone: tzinfo
+    general_rule: bool = True
+
+
+@dataclass(frozen=True)
+class Step:
+    """One thing that happened to a finding."""
+
+    time: datetime
+    event_type: str
+    event_id: str
+    status: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Finding:
+    finding_id: str
+    visit_id: str
+    category: str
+    description: str
+    evidence: tuple[str, ...]
+    cannot_ensure_safety: bool
+    recorded_at: datetime
+    sector: str | None = None
+    aspect: int | None = None
+    item: int | None = None
+    site_id: str | None = None
+    advice: str | None = None
+    listed_supervision_advised: bool = False
+    status: str = "pending"
+    handling: tuple[str, ...] = ()
+    history: tuple[Step, ...] = ()
+
+
+@dataclass(frozen=True)
+class VisitRecord:
+    visit_id: str
+    year: int | None = None
+    ended_at: datetime | None = None
+    report_id: str | None = None
+    report_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class BreachRecord:
+    """A breach of any service about this unit, as read from the breaches topic."""
+
+    event_id: str
+    kind: str
+    subject_id: str
+    due: datetime
+
+
+@dataclass(frozen=True)
+class UnitFindings:
+    unit_id: str
+    findings: dict[str, Finding] = field(default_factory=dict)
+    visits: dict[str, VisitRecord] = field(default_factory=dict)
+    breaches: dict[str, BreachRecord] = field(default_factory=dict)
+    # Events naming what this unit does not know (kept, counted, never a crash).
+    unmatched: tuple[str, ...] = ()
+
+
+def _blank(text: str | None) -> bool:
+    return text is None or not text.strip()
+
+
+def evidence_or_advice_missing(finding: Finding) -> str | None:
+    if finding.category != "general":
+        return None
+    missing = [name for name, gone in (
+        ("evidence", not any(not _blank(e) for e in finding.evidence)),
+        ("advice", _blank(finding.advice)),
+    ) if gone]
+    return f"general finding recorded without {' and '.join(missing)}" if missing else None
+
+
+class FindingsCore:
+    """The unit core the deadline loop drives (``inspections.deadlines.Core``)."""
+
+    TYPES = frozenset({
+        "visit.scheduled", "visit.started", "visit.ended", "finding.recorded",
+        "enforcement.document.issued", "immediate.measures.taken", "finding.rectified",
+        "rectification.report.submitted", "spot_check.conducted",
+    })
+
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+
+    def initial(self, key: str) -> UnitFindings:
+        return UnitFindings(unit_id=key)
+
+    def key(self, event) -> str | None:
+        return event.subject if event.type in self.TYPES else None
+
+    def remembers(self, event) -> bool:
+        return event.type in self.TYPES
+
+    def expire(self, state, deadline: Deadline, now, cause):  # no deadlines of its own
+        return Decision(state)
+
+    def handle(self, state: UnitFindings, event, now: datetime) -> Decision[UnitFindings]:
+        return getattr(self, "_" + event.type.replace(".", "_"))(state, event)
+
+    # -- visits ------------------------------------------------------------------------
+    def _visit(self, state: UnitFindings, visit_id: str) -> VisitRecord:
+        return state.visits.get(visit_id) or VisitRecord(visit_id)
+
+    def _year(self, t: datetime) -> int:
+        return t.astimezone(self.policy.timezone).year
+
+    def _visit_scheduled(self, state, event):
+        visit = self._visit(state, event.data.visit_id)
+        return Decision(_put_visit(state, replace(visit, year=event.data.planned_start.year)))
+
+    def _visit_started(self, state, event):
+        visit = self._visit(state, event.data.visit_id)
+        if visit.year is None:
+            visit = replace(visit, year=self._year(event.time))
+        return Decision(_put_visit(state, visit))
+
+    def _visit_ended(self, state, event):
+        visit = self._visit(state, event.data.visit_id)
+        if visit.ended_at is not None:
+            return Decision(state)
+        visit = replace(visit, ended_at=event.time, year=visit.year or self._year(event.time))
+        return Decision(_put_visit(state, visit))
+
+    # -- findings ----------------------------------------------------------------------
+    def _finding_recorded(self, state, event):
+        d = event.data
+        if d.finding_id in state.findings:
+            return Decision(_note(state, event, f"finding {d.finding_id} recorded again; the "
+                                                "first record stands"))
+        finding = Finding(
+            finding_id=d.finding_id, visit_id=d.visit_id, category=d.category,
+            description=d.description, evidence=tuple(d.evidence),
+            cannot_ensure_safety=d.cannot_ensure_safety, recorded_at=event.time,
+            sector=d.sector, aspect=d.aspect, item=d.item, site_id=d.site_id, advice=d.advice,
+            listed_supervision_advised=d.listed_supervision_advised,
+            history=(Step(event.time, event.type, event.id, "pending"),),
+        )
+        if d.visit_id not in state.visits:
+            state = _put_visit(state, VisitRecord(d.visit_id, year=self._year(event.time)))
+        derived = ()
+        detail = evidence_or_advice_missing(finding) if self.policy.general_rule else None
+        if detail:
+            derived = (Breach(
+                deadline_id=f"{finding.finding_id}:{RULE}", kind=RULE, unit_id=state.unit_id,
+                subject_id=finding.finding_id, due=event.time, breached_at=event.time,
+                cause_id=event.id, correlation_id=event.correlationid, detail=detail,
+            ),)
+        return Decision(_put(state, finding), derived=derived)
+
+    def _enforcement_document_issued(self, state, event):
+        d = event.data
+        return self._step(state, event, d.finding_id, "handled",
+                          f"enforcement document {d.document_no} by {d.department}")
+
+    def _immediate_measures_taken(self, state, event):
+        return self._step(state, event, event.data.finding_id, "handled",
+                          f"immediate measures: {event.data.description}")
+
+    def _finding_rectified(self, state, event):
+        return self._step(state, event, event.data.finding_id, "rectified")
+
+    def _rectification_report_submitted(self, state, event):
+        d = event.data
+        visit = state.visits.get(d.visit_id)
+        if visit is None:
+            state = _note(state, event, f"report {d.report_id} for unknown visit {d.visit_id}")
+            visit = VisitRecord(d.visit_id, year=self._year(event.time))
+        if visit.report_at is None:
+            state = _put_visit(state, replace(visit, report_id=d.report_id,
+                                              report_at=event.time))
+        for finding_id in d.rectified_finding_ids:
+            state = self._step(state, event, finding_id, "rectified",
+                               f"listed as rectified in report {d.report_id}").state
+        for finding_id in d.pending_finding_ids:
+            state = self._step(state, event, finding_id, None,
+                               f"listed as pending in report {d.report_id}").state
+        return Decision(state)
+
+    def _spot_check_conducted(self, state, event):
+        d = event.data
+        status = "confirmed" if d.result == "confirmed" else "reopened"
+        for finding_id in d.finding_ids:
+            state = self._step(state, event, finding_id, status, f"spot check: {d.result}").state
+        return Decision(state)
+
+    def _step(self, state, event, finding_id: str, status: str | None, note: str = ""):
+        """Move one finding to ``status`` (None: keep it) and write it in its history."""
+        finding = state.findings.get(finding_id)
+        if finding is None:
+            return Decision(_note(state, event, f"{event.type} names unknown finding "
+                                                f"{finding_id}"))
+        new_status = finding.status if status is None else _next(finding.status, status)
+        handling = finding.handling
+        if event.type in ("enforcement.document.issued", "immediate.measures.taken"):
+            handling = (*handling, note)
+        finding = replace(finding, status=new_status, handling=handling, history=(
+            *finding.history, Step(event.time, event.type, event.id, new_status, note)))
+        return Decision(_put(state, finding))
+
+    # -- breaches (from the breaches topic) ----------------------------------------------
+    def breach_read(self, state: UnitFindings, event) -> UnitFindings:
+        d = event.data
+        if event.id in state.breaches:
+            return state
+        return replace(state, breaches={**state.breaches, event.id: BreachRecord(
+            event.id, d.kind, d.subject_id, d.due)})
+
+
+def _next(current: str, wanted: str) -> str:
+    # Handling done does not undo a rectification; everything else moves as the event says.
+    if wanted == "handled" and current in ("rectified", "confirmed"):
+        return current
+    return wanted
+
+
+def _put(state: UnitFindings, finding: Finding) -> UnitFindings:
+    return replace(state, findings={**state.findings, finding.finding_id: finding})
+
+
+def _put_visit(state: UnitFindings, visit: VisitRecord) -> UnitFindings:
+    return replace(state, visits={**state.visits, visit.visit_id: visit})
+
+
+def _note(state: UnitFindings, event, text: str) -> UnitFindings:
+    return replace(state, unmatched=(*state.unmatched, f"{event.id}: {text}"))
+
+
+# -- views -----------------------------------------------------------------------------------
+def _iso(t: datetime | None) -> str | None:
+    return None if t is None else t.isoformat()
+
+
+def finding_view(unit_id: str, finding: Finding) -> dict:
+    return {
+        "finding_id": finding.finding_id, "unit_id": unit_id, "visit_id": finding.visit_id,
+        "category": finding.category, "sector": finding.sector, "aspect": finding.aspect,
+        "item": finding.item, "site_id": finding.site_id, "description": finding.description,
+        "evidence": list(finding.evidence), "advice": finding.advice,
+        "cannot_ensure_safety": finding.cannot_ensure_safety,
+        "listed_supervision_advised": finding.listed_supervision_advised,
+        "recorded_at": _iso(finding.recorded_at), "status": finding.status,
+        "handling": list(finding.handling),
+        "history": [{"time": _iso(s.time), "event_type": s.event_type, "event_id": s.event_id,
+                     "status": s.status, "note": s.note} for s in finding.history],
+    }
+
+
+def breach_year(state: UnitFindings, breach: BreachRecord, tz: tzinfo) -> int:
+    """The assessment year a breach counts in: its visit's year where the subject is a visit,
+    a finding or an escalation of one (``<finding_id>:<action>``); else the year of its due
+    time, the end of 31 December counting as that year."""
+    visit_id = None
+    if breach.subject_id in state.visits:
+        visit_id = breach.subject_id
+    else:
+        finding = state.findings.get(breach.subject_id.split(":", 1)[0])
+        visit_id = finding.visit_id if finding else None
+    visit = state.visits.get(visit_id) if visit_id else None
+    if visit is not None and visit.year is not None:
+        return visit.year
+    return (breach.due - timedelta(microseconds=1)).astimezone(tz).year
+
+
+def assessment(state: UnitFindings, year: int, tz: tzinfo) -> dict:
+    """The inputs of one unit's annual target assessment for ``year``; no score."""
+    visits = {v.visit_id: v for v in state.visits.values() if v.year == year}
+    findings = [f for f in state.findings.values() if f.visit_id in visits]
+    by_category = {c: sum(1 for f in findings if f.category == c) for c in CATEGORIES}
+    rectified = sum(1 for f in findings if f.status in ("rectified", "confirmed"))
+    confirmed = sum(1 for f in findings if f.status == "confirmed")
+    breaches: dict[str, int] = {}
+    for b in state.breaches.values():
+        if breach_year(state, b, tz) == year:
+            breaches[b.kind] = breaches.get(b.kind, 0) + 1
+    late = {b.subject_id for b in state.breaches.values()
+            if b.kind == "rectification_report_overdue"}
+    reports = []
+    for v in visits.values():
+        if v.visit_id in late:
+            reports.append("late")
+        elif v.report_at is not None:
+            reports.append("on_time")
+        else:
+            reports.append("not_submitted")
+    return {
+        "unit_id": state.unit_id,
+        "year": year,
+        "visit_done": any(v.ended_at is not None for v in visits.values()),
+        "findings": len(findings),
+        "findings_by_category": by_category,
+        "rectified_share": rectified / len(findings) if findings else None,
+        "confirmed_share": confirmed / len(findings) if findings else None,
+        "report": ("late" if "late" in reports else "on_time" if "on_time" in reports
+                   else "not_submitted" if reports else None),
+        "breaches_by_kind": dict(sorted(breaches.items())),
+    }
+
+
+def assessment_years(state: UnitFindings, tz: tzinfo) -> list[int]:
+    years = {v.year for v in state.visits.values() if v.year is not None}
+    years |= {breach_year(state, b, tz) for b in state.breaches.values()}
+    return sorted(years)
