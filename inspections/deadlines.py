@@ -140,3 +140,44 @@ def _breach_due(core, timeline: Timeline, states, cause, derived: list) -> Timel
         derived.extend(decision.derived)
         timeline = timeline.with_changes(decision.open, decision.close)
     return timeline
+
+
+class Tracked(MutableMapping):
+    """A mapping that remembers which keys were written, and what each held before."""
+
+    _NONE = object()
+
+    def __init__(self, inner: MutableMapping) -> None:
+        self.inner = inner
+        self.before: dict[str, Any] = {}  # key -> value before the first write (or _NONE)
+
+    @property
+    def written(self) -> list[str]:
+        return list(self.before)
+
+    def old(self, key: str) -> Any:
+        value = self.before.get(key, self._NONE)
+        return None if value is self._NONE else value
+
+    def __getitem__(self, key):
+        return self.inner[key]
+
+    def __setitem__(self, key, value):
+        if key not in self.before:
+            self.before[key] = self.inner.get(key, self._NONE)
+        self.inner[key] = value
+
+    def __delitem__(self, key):
+        del self.inner[key]
+
+    def __iter__(self):
+        return iter(self.inner)
+
+    def __len__(self):
+        return len(self.inner)
+
+    def get(self, key, default=None):
+        try:
+            return self.inner[key]
+        except KeyError:
+            return default

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, generate_latest
 
 RECORDS_REJECTED = Counter(
     "inspections_records_rejected_total",
@@ -20,6 +20,22 @@ BREACHES = Counter(
     "inspections_breaches_total",
     "deadline.breached events emitted, by the service that judged them and by kind.",
     ["service", "kind"],
+)
+
+ESCALATIONS_OPEN = Gauge(
+    "inspections_escalations_open",
+    "Open escalations in the register, by the authority they are with and their level.",
+    ["authority", "level"],
+)
+ACKNOWLEDGEMENTS_UNMATCHED = Counter(
+    "inspections_acknowledgements_unmatched_total",
+    "escalation.acknowledged or escalation.resolved naming an escalation nobody raised.",
+    ["type"],
+)
+ESCALATION_NOTICES = Counter(
+    "inspections_escalation_events_total",
+    "escalation.raised and escalation.escalated events emitted, by type and authority.",
+    ["type", "authority"],
 )
 
 

@@ -77,6 +77,17 @@ class Settings(BaseSettings):
     # Findings: a general finding without evidence or advice is a breach (off: recorded only).
     general_evidence_rule: bool = True
 
+    # Escalation limits, in hours (domain.md): each action's first limit, and the fresh limit
+    # after a level-up, counted from the due time that was missed.
+    limit_issue_enforcement_document_h: float = Field(default=24, gt=0)
+    limit_report_major_hazard_h: float = Field(default=24, gt=0)
+    limit_request_instructions_h: float = Field(default=24, gt=0)
+    limit_report_misconduct_clue_h: float = Field(default=24, gt=0)
+    limit_transfer_for_investigation_h: float = Field(default=72, gt=0)
+    limit_take_immediate_measures_h: float = Field(default=24, gt=0)
+    limit_recommend_listed_supervision_h: float = Field(default=72, gt=0)
+    escalation_level_up_h: float = Field(default=24, gt=0)
+
     # Logs: "auto" is readable console output on a terminal, JSON otherwise.
     log_level: str = "INFO"
     log_format: str = Field(default="auto", pattern="^(auto|json|console)$")

@@ -19,6 +19,8 @@ REJECTED = "inspections.rejected"
 SCHEDULER_PROGRESS = "inspections.scheduler.progress"
 # Internal: the findings service's changed views, re-keyed to its one view partition.
 FINDINGS_VIEWS = "inspections.findings.views"
+# Internal: changed escalations, re-keyed to the register's one partition.
+ESCALATION_REGISTER = "inspections.escalation.register"
 
 REJECTED_MAX_BYTES = 4 * 1024 * 1024
 KEEP_FOREVER = {"retention.ms": "-1", "retention.bytes": "-1", "cleanup.policy": "delete"}
@@ -53,6 +55,11 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(
         FINDINGS_VIEWS,
         "internal: changed findings and unit assessments, re-keyed to the views partition",
+        partitions=1,
+    ),
+    TopicSpec(
+        ESCALATION_REGISTER,
+        "internal: changed escalations, re-keyed to the register's partition",
         partitions=1,
     ),
 )

@@ -76,6 +76,7 @@ def _flows() -> list[tuple[str, list[str], list[str], list[str]]]:
 INTERNAL = {
     topics.SCHEDULER_PROGRESS: ("scheduler (intake)", "scheduler (campaigns)"),
     topics.FINDINGS_VIEWS: ("findings (intake, breaches)", "findings (views)"),
+    topics.ESCALATION_REGISTER: ("escalation (intake)", "escalation (register)"),
 }
 
 

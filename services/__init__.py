@@ -8,6 +8,7 @@ from importlib import import_module
 APPS = {
     "scheduler": "services.scheduler.app",
     "findings": "services.findings.app",
+    "escalation": "services.escalation.app",
 }
 
 

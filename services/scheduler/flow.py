@@ -16,7 +16,7 @@ from datetime import tzinfo
 from typing import Any
 
 from inspections.breaches import Breach
-from inspections.deadlines import Timeline, process
+from inspections.deadlines import Timeline, Tracked, process
 from services.scheduler.campaign import (
     Campaign,
     CampaignCore,
@@ -56,37 +56,6 @@ class WatermarkForward:
 Forward = PlanForward | UnitForward | WatermarkForward
 
 
-class _Tracked(MutableMapping):
-    """A mapping that remembers which keys were written (the units that changed)."""
-
-    def __init__(self, inner: MutableMapping) -> None:
-        self.inner = inner
-        self.written: list[str] = []
-
-    def __getitem__(self, key):
-        return self.inner[key]
-
-    def __setitem__(self, key, value):
-        if key not in self.written:
-            self.written.append(key)
-        self.inner[key] = value
-
-    def __delitem__(self, key):
-        del self.inner[key]
-
-    def __iter__(self):
-        return iter(self.inner)
-
-    def __len__(self):
-        return len(self.inner)
-
-    def get(self, key, default=None):
-        try:
-            return self.inner[key]
-        except KeyError:
-            return default
-
-
 def plan_of(event) -> Plan:
     d = event.data
     return Plan(
@@ -118,7 +87,7 @@ class UnitFlow:
         seen: Callable[[str], bool],
     ) -> tuple[tuple[Breach, ...], list[Forward]]:
         before = timelines.get(partition) or Timeline()
-        tracked = _Tracked(states)
+        tracked = Tracked(states)
         outcome = process(self.core, before, tracked, seen, event)
         if outcome.duplicate:
             return (), []

@@ -1,0 +1,142 @@
+"""Faust wiring of the escalation service: read, call the flow, write. It holds no rule.
+
+Two agents: ``intake`` (``inspections.events`` through the gate, then each event through
+``EscalationFlow``) and ``register`` (the one partition of ``inspections.escalation.register``,
+which keeps the register served here and the open-escalation gauges).
+"""
+
+from __future__ import annotations
+
+from inspections import logs, metrics, streams, topics
+from inspections.breaches import Breach
+from inspections.codec import dumps
+from inspections.deadlines import Timeline
+from inspections.intake import accepted
+from inspections.settings import Settings
+from inspections.streams import (
+    SeenIds,
+    Staged,
+    TableView,
+    Tagged,
+    forget_cached_state,
+    make_app,
+    raw_topic,
+    send_breaches,
+)
+from services.escalation import config
+from services.escalation.domain import Notice, UnitEscalations, Unmatched
+from services.escalation.flow import (
+    EscalationFlow,
+    EscalationForward,
+    RegisterFlow,
+    notice_event,
+    open_counts,
+    open_escalations,
+)
+
+SERVICE = "escalation"
+FORWARDS = Tagged({"escalation": EscalationForward})
+
+
+def create_app(settings: Settings):
+    app = make_app(SERVICE, settings)
+    events = raw_topic(app, topics.name(settings, topics.EVENTS))
+    escalations = raw_topic(app, topics.name(settings, topics.ESCALATIONS))
+    breaches = raw_topic(app, topics.name(settings, topics.BREACHES))
+    register_topic = raw_topic(app, topics.name(settings, topics.ESCALATION_REGISTER))
+    metrics.serve(app)
+    log = logs.get(__name__)
+    app.on_partitions_revoked.connect(forget_cached_state)
+
+    units = TableView(streams.table(app, settings, "escalation-units"), UnitEscalations)
+    timelines = TableView(streams.table(app, settings, "escalation-timelines"), Timeline)
+    seen = SeenIds(streams.table(app, settings, "escalation-seen"))
+    register_table = streams.table(app, settings, "escalation-register", 1)
+    register = TableView(register_table, dict, by_prefix={"unit:": tuple[str, ...],
+                                                          "open": tuple[str, ...]})
+    flow = EscalationFlow(config.policy(settings))
+    register_flow = RegisterFlow()
+    gauged: set[tuple[str, int]] = set()
+
+    async def publish(derived) -> None:
+        found = [d for d in derived if isinstance(d, Breach)]
+        for item in derived:
+            if isinstance(item, Notice):
+                await escalations.send(key=item.escalation.unit_id.encode(),
+                                       value=dumps(notice_event(item, SERVICE)))
+                metrics.ESCALATION_NOTICES.labels(item.type, item.escalation.authority).inc()
+            elif isinstance(item, Unmatched):
+                metrics.ACKNOWLEDGEMENTS_UNMATCHED.labels(item.event_type).inc()
+                log.warning("unmatched", event_id=item.event_id, type=item.event_type,
+                            escalation_id=item.escalation_id)
+        await send_breaches(breaches, found, SERVICE)
+
+    @app.agent(events, concurrency=1)
+    async def intake(stream):
+        async for message, event in accepted(stream, SERVICE):
+            staged_units, staged_timelines = Staged(units), Staged(timelines)
+            derived, forwards = flow.on_event(event, message.partition, staged_timelines,
+                                              staged_units, seen)
+            await publish(derived)
+            for forward in forwards:
+                await register_topic.send(key=b"register", value=FORWARDS.encode(forward))
+            staged_units.flush()
+            staged_timelines.flush()
+            seen.flush()
+
+    def set_gauges() -> None:
+        counts = open_counts(register)
+        for authority, level in gauged - set(counts):
+            metrics.ESCALATIONS_OPEN.labels(authority, str(level)).set(0)
+        for (authority, level), count in counts.items():
+            metrics.ESCALATIONS_OPEN.labels(authority, str(level)).set(count)
+        gauged.update(counts)
+
+    @app.agent(register_topic, concurrency=1)
+    async def register_kept(stream):
+        async for item in stream.events():
+            staged = Staged(register)
+            register_flow.on_forward(FORWARDS.decode(item.message.value), staged)
+            staged.flush()
+            set_gauges()
+
+    @app.timer(interval=10.0)
+    async def gauges_after_recovery() -> None:
+        """Also after a restart, once the register table is recovered."""
+        set_gauges()
+
+    route = app.table_route(register_table, exact_key="register")
+
+    @app.page("/escalations")
+    @route
+    async def open_list(web, request):
+        q = request.query
+        level = q.get("level")
+        if level is not None and not level.isdigit():
+            return web.json({"error": "level must be a number"}, status=400)
+        overdue = q.get("overdue")
+        if overdue not in (None, "true", "false"):
+            return web.json({"error": "overdue must be true or false"}, status=400)
+        found = open_escalations(register, q.get("authority"),
+                                 int(level) if level else None, q.get("unit"),
+                                 None if overdue is None else overdue == "true")
+        return web.json({"open": len(found), "escalations": found})
+
+    @app.page("/escalations/{escalation_id}")
+    @route
+    async def one(web, request, escalation_id: str):
+        view = register.get(f"escalation:{escalation_id}")
+        if view is None:
+            return web.json({"error": f"escalation {escalation_id} not found"}, status=404)
+        return web.json(view)
+
+    @app.page("/units/{unit_id}/escalations")
+    @route
+    async def of_unit(web, request, unit_id: str):
+        ids = register.get(f"unit:{unit_id}")
+        if ids is None:
+            return web.json({"error": f"no escalations for unit {unit_id}"}, status=404)
+        return web.json({"unit_id": unit_id,
+                         "escalations": [register[f"escalation:{i}"] for i in ids]})
+
+    return app

@@ -1,0 +1,299 @@
+"""Escalation: each finding handed to the right authority in time, and a miss taken higher.
+
+Pure: standard library only; events are read by attribute as the contract names them.
+
+Rules (``domain.md``), each a sentence:
+- A finding is routed by its category: a violation to the local regulator for an enforcement
+  document; a major hazard reported to the city work safety office; a major issue to the city
+  Work Safety Committee for instructions; a misconduct clue reported to the committee; an
+  accountability case transferred to the discipline authorities. A general finding goes
+  nowhere.
+- A general, violation or major-hazard finding where safety cannot be ensured also asks the
+  unit's government for immediate measures; a finding the team advises for listed supervision
+  (挂牌督办) also goes to the unit's own Work Safety Committee.
+- An escalation is closed by its closing event at any level (the enforcement document, the
+  immediate measures, or an acknowledgement), and by ``escalation.resolved`` at any level.
+  Before a level-up, an acknowledgement does not close one whose closing event is a document
+  or measures; after a level-up, any acknowledgement closes it.
+- When stream time passes the due time of an open escalation, that is a breach, and it goes
+  one level up with a fresh limit counted from the due time it missed; at the city government
+  a miss is a breach and nothing goes higher. At the due time is still in time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from inspections.breaches import Breach
+from inspections.deadlines import Deadline, Decision
+
+ACK = "escalation.acknowledged"
+DOCUMENT = "enforcement.document.issued"
+MEASURES = "immediate.measures.taken"
+
+
+@dataclass(frozen=True)
+class Route:
+    action: str
+    authority: str
+    closed_by: str
+    limit: timedelta
+    first_miss: str  # the breach kind of a first-level miss
+
+
+def default_routes(hours: dict[str, float] | None = None) -> dict[str, Route]:
+    """The routing table of domain.md; ``hours`` overrides an action's limit."""
+    h = {"issue_enforcement_document": 24, "report_major_hazard": 24,
+         "request_instructions": 24, "report_misconduct_clue": 24,
+         "transfer_for_investigation": 72, "take_immediate_measures": 24,
+         "recommend_listed_supervision": 72, **(hours or {})}
+
+    def route(action, authority, closed_by, first_miss="escalation_unacknowledged"):
+        return Route(action, authority, closed_by, timedelta(hours=h[action]), first_miss)
+
+    return {
+        "issue_enforcement_document": route("issue_enforcement_document", "local_regulator",
+                                            DOCUMENT, "enforcement_document_overdue"),
+        "report_major_hazard": route("report_major_hazard", "city_safety_office", ACK),
+        "request_instructions": route("request_instructions", "city_safety_committee", ACK),
+        "report_misconduct_clue": route("report_misconduct_clue", "city_safety_committee", ACK),
+        "transfer_for_investigation": route("transfer_for_investigation",
+                                            "discipline_authorities", ACK),
+        "take_immediate_measures": route("take_immediate_measures", "unit_government",
+                                         MEASURES, "immediate_measures_overdue"),
+        "recommend_listed_supervision": route("recommend_listed_supervision",
+                                              "unit_safety_committee", ACK),
+    }
+
+
+BY_CATEGORY = {
+    "violation": "issue_enforcement_document",
+    "major_hazard": "report_major_hazard",
+    "major_issue": "request_instructions",
+    "misconduct_clue": "report_misconduct_clue",
+    "accountability": "transfer_for_investigation",
+}
+IMMEDIATE_MEASURES_FOR = frozenset({"general", "violation", "major_hazard"})
+
+# Who an escalation goes to when a level is missed (None: nobody, the top).
+NEXT_AUTHORITY: dict[str, str | None] = {
+    "local_regulator": "city_safety_office",
+    "unit_government": "city_safety_office",
+    "unit_safety_committee": "city_safety_office",
+    "discipline_authorities": "city_safety_committee",
+    "city_safety_office": "city_safety_committee",
+    "city_safety_committee": "city_government",
+    "city_government": None,
+}
+
+
+@dataclass(frozen=True)
+class Policy:
+    routes: dict[str, Route] = field(default_factory=default_routes)
+    level_up_limit: timedelta = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class Step:
+    time: datetime
+    what: str  # raised | escalated | missed | acknowledged | closed | resolved | noted
+    level: int
+    authority: str
+    due: datetime | None
+    event_id: str
+    by: str | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Escalation:
+    escalation_id: str
+    finding_id: str
+    unit_id: str
+    action: str
+    level: int
+    authority: str
+    due: datetime
+    raised_at: datetime
+    correlation_id: str | None = None
+    status: str = "open"  # open | closed | missed_at_top
+    misses: int = 0
+    closed_at: datetime | None = None
+    history: tuple[Step, ...] = ()
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != "closed"
+
+
+@dataclass(frozen=True)
+class Notice:
+    """An ``escalation.raised`` or ``escalation.escalated`` to publish."""
+
+    type: str
+    escalation: Escalation
+    time: datetime
+    cause_id: str
+
+
+@dataclass(frozen=True)
+class Unmatched:
+    """An event naming an escalation nobody raised: kept and counted, never a crash."""
+
+    event_id: str
+    event_type: str
+    escalation_id: str
+
+
+@dataclass(frozen=True)
+class UnitEscalations:
+    unit_id: str
+    escalations: dict[str, Escalation] = field(default_factory=dict)
+    unmatched: tuple[Unmatched, ...] = ()
+
+
+def actions_for(category: str, cannot_ensure_safety: bool,
+                listed_supervision_advised: bool) -> list[str]:
+    actions = [BY_CATEGORY[category]] if category in BY_CATEGORY else []
+    if cannot_ensure_safety and category in IMMEDIATE_MEASURES_FOR:
+        actions.append("take_immediate_measures")
+    if listed_supervision_advised:
+        actions.append("recommend_listed_supervision")
+    return actions
+
+
+class EscalationCore:
+    """The unit core the deadline loop drives (``inspections.deadlines.Core``)."""
+
+    TYPES = frozenset({"finding.recorded", DOCUMENT, MEASURES, ACK, "escalation.resolved"})
+
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+
+    def initial(self, key: str) -> UnitEscalations:
+        return UnitEscalations(unit_id=key)
+
+    def key(self, event) -> str | None:
+        return event.subject if event.type in self.TYPES else None
+
+    def remembers(self, event) -> bool:
+        return event.type in self.TYPES
+
+    # -- events ------------------------------------------------------------------------
+    def handle(self, state: UnitEscalations, event, now: datetime):
+        if event.type == "finding.recorded":
+            return self._raise(state, event)
+        if event.type in (DOCUMENT, MEASURES):
+            action = ("issue_enforcement_document" if event.type == DOCUMENT
+                      else "take_immediate_measures")
+            return self._close(state, event, f"{event.data.finding_id}:{action}",
+                               closes=lambda e: True, what="closed")
+        if event.type == ACK:
+            return self._close(
+                state, event, event.data.escalation_id, what="acknowledged",
+                closes=lambda e: self.policy.routes[e.action].closed_by == ACK or e.level > 1)
+        return self._close(state, event, event.data.escalation_id, closes=lambda e: True,
+                           what="resolved")
+
+    def _raise(self, state, event):
+        d = event.data
+        notices, opened = [], []
+        for action in actions_for(d.category, d.cannot_ensure_safety,
+                                  d.listed_supervision_advised):
+            escalation_id = f"{d.finding_id}:{action}"
+            if escalation_id in state.escalations:
+                continue  # the same finding recorded again raises nothing new
+            route = self.policy.routes[action]
+            due = event.time + route.limit
+            escalation = Escalation(
+                escalation_id=escalation_id, finding_id=d.finding_id, unit_id=state.unit_id,
+                action=action, level=1, authority=route.authority, due=due,
+                raised_at=event.time, correlation_id=event.correlationid,
+                history=(Step(event.time, "raised", 1, route.authority, due, event.id),),
+            )
+            state = _put(state, escalation)
+            notices.append(Notice("escalation.raised", escalation, event.time, event.id))
+            opened.append(Deadline(due, _deadline_id(escalation), state.unit_id))
+        return Decision(state, derived=tuple(notices), open=tuple(opened))
+
+    def _close(self, state, event, escalation_id: str, closes, what: str):
+        escalation = state.escalations.get(escalation_id)
+        if escalation is None:
+            if event.type in (DOCUMENT, MEASURES):
+                return Decision(state)  # handling nobody asked for: the findings list keeps it
+            miss = Unmatched(event.id, event.type, escalation_id)
+            return Decision(replace(state, unmatched=(*state.unmatched, miss)), derived=(miss,))
+        by = getattr(event.data, "by", None)
+        note = getattr(event.data, "resolution", "") or ""
+        if not escalation.is_open or not closes(escalation):
+            step = Step(event.time, what if escalation.is_open else "noted", escalation.level,
+                        escalation.authority, escalation.due, event.id, by,
+                        "does not close it before a level-up" if escalation.is_open
+                        else f"{what} after it was closed")
+            return Decision(_put(state, replace(escalation,
+                                                history=(*escalation.history, step))))
+        step = Step(event.time, what, escalation.level, escalation.authority, escalation.due,
+                    event.id, by, note)
+        closed = replace(escalation, status="closed", closed_at=event.time,
+                         history=(*escalation.history, step))
+        return Decision(_put(state, closed), close=(_deadline_id(escalation),))
+
+    # -- deadlines ---------------------------------------------------------------------
+    def expire(self, state: UnitEscalations, deadline: Deadline, now: datetime, cause):
+        escalation_id = deadline.deadline_id.rsplit(":L", 1)[0]
+        escalation = state.escalations.get(escalation_id)
+        if escalation is None or escalation.status != "open":
+            return Decision(state)
+        route = self.policy.routes[escalation.action]
+        kind = route.first_miss if escalation.level == 1 else "escalation_unacknowledged"
+        breach = Breach(
+            deadline_id=deadline.deadline_id, kind=kind, unit_id=state.unit_id,
+            subject_id=escalation_id, due=deadline.due, breached_at=now, cause_id=cause.id,
+            correlation_id=escalation.correlation_id,
+            detail=f"{escalation.authority} did not act on {escalation.action} at level "
+                   f"{escalation.level} by {deadline.due.isoformat()}",
+        )
+        missed = Step(now, "missed", escalation.level, escalation.authority, deadline.due,
+                      cause.id)
+        higher = NEXT_AUTHORITY[escalation.authority]
+        if higher is None:
+            top = replace(escalation, status="missed_at_top", misses=escalation.misses + 1,
+                          history=(*escalation.history, missed))
+            return Decision(_put(state, top), derived=(breach,))
+        due = deadline.due + self.policy.level_up_limit
+        up = replace(escalation, level=escalation.level + 1, authority=higher, due=due,
+                     misses=escalation.misses + 1, history=(
+                         *escalation.history, missed,
+                         Step(now, "escalated", escalation.level + 1, higher, due, cause.id)))
+        return Decision(
+            _put(state, up),
+            derived=(breach, Notice("escalation.escalated", up, now, cause.id)),
+            open=(Deadline(due, _deadline_id(up), state.unit_id),),
+        )
+
+
+def _deadline_id(escalation: Escalation) -> str:
+    return f"{escalation.escalation_id}:L{escalation.level}"
+
+
+def _put(state: UnitEscalations, escalation: Escalation) -> UnitEscalations:
+    return replace(state, escalations={**state.escalations,
+                                       escalation.escalation_id: escalation})
+
+
+def _iso(t: datetime | None) -> str | None:
+    return None if t is None else t.isoformat()
+
+
+def escalation_view(e: Escalation) -> dict:
+    return {
+        "escalation_id": e.escalation_id, "finding_id": e.finding_id, "unit_id": e.unit_id,
+        "action": e.action, "status": e.status, "level": e.level, "authority": e.authority,
+        "due": _iso(e.due), "raised_at": _iso(e.raised_at), "closed_at": _iso(e.closed_at),
+        "misses": e.misses, "overdue": e.misses > 0 and e.status != "closed",
+        "acknowledged_by": [s.by for s in e.history if s.what == "acknowledged" and s.by],
+        "history": [{"time": _iso(s.time), "what": s.what, "level": s.level,
+                     "authority": s.authority, "due": _iso(s.due), "event_id": s.event_id,
+                     "by": s.by, "note": s.note} for s in e.history],
+    }

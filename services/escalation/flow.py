@@ -1,0 +1,103 @@
+"""What the escalation service does with one record, given where its state lives (no faust).
+
+- ``EscalationFlow.on_event``: an event of ``inspections.events`` through the deadline loop
+  and the unit core; returns what was derived (``escalation.raised``/``escalated`` notices,
+  breaches, unmatched acknowledgements) and the changed escalations to re-key.
+- ``RegisterFlow.on_forward``: a changed escalation into the register (one partition).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, MutableMapping
+from dataclasses import dataclass
+from typing import Any
+
+from inspections.codec import derived_id
+from inspections.deadlines import Timeline, Tracked, process
+from services.escalation.domain import EscalationCore, Notice, Policy, escalation_view
+
+
+@dataclass(frozen=True)
+class EscalationForward:
+    view: dict
+
+
+def notice_event(notice: Notice, service: str) -> dict:
+    """The wire form of ``escalation.raised`` / ``escalation.escalated``; its id comes from
+    the escalation and level, so a replay or restart gives the same id."""
+    e = notice.escalation
+    event = {
+        "specversion": "1.0",
+        "id": derived_id(notice.type, e.escalation_id, str(e.level)),
+        "source": f"urn:inspections:service:{service}",
+        "type": notice.type,
+        "time": notice.time.isoformat(),
+        "subject": e.unit_id,
+        "datacontenttype": "application/json",
+        "causationid": notice.cause_id,
+        "data": {"escalation_id": e.escalation_id, "finding_id": e.finding_id,
+                 "unit_id": e.unit_id, "action": e.action, "authority": e.authority,
+                 "level": e.level, "due": e.due.isoformat()},
+    }
+    if e.correlation_id is not None:
+        event["correlationid"] = e.correlation_id
+    return event
+
+
+class EscalationFlow:
+    def __init__(self, policy: Policy) -> None:
+        self.core = EscalationCore(policy)
+
+    def on_event(self, event: Any, partition: int, timelines: MutableMapping[int, Timeline],
+                 states: MutableMapping, seen: Callable[[str], bool]):
+        before = timelines.get(partition) or Timeline()
+        tracked = Tracked(states)
+        outcome = process(self.core, before, tracked, seen, event)
+        if outcome.duplicate:
+            return (), []
+        if outcome.timeline != before:
+            timelines[partition] = outcome.timeline
+        forwards = []
+        for unit_id in tracked.written:
+            old = tracked.old(unit_id)
+            old_escalations = old.escalations if old is not None else {}
+            for eid, escalation in states[unit_id].escalations.items():
+                if old_escalations.get(eid) is not escalation:
+                    forwards.append(EscalationForward(escalation_view(escalation)))
+        return outcome.derived, forwards
+
+
+class RegisterFlow:
+    """``store`` keys: ``escalation:<id>`` (its view), ``unit:<id>`` (its escalation ids),
+    ``open`` (the ids of open escalations)."""
+
+    def on_forward(self, forward: EscalationForward, store: MutableMapping[str, Any]) -> None:
+        view = forward.view
+        eid = view["escalation_id"]
+        store[f"escalation:{eid}"] = view
+        ids = tuple(store.get(f"unit:{view['unit_id']}") or ())
+        if eid not in ids:
+            store[f"unit:{view['unit_id']}"] = (*ids, eid)
+        open_ids = tuple(store.get("open") or ())
+        if view["status"] != "closed" and eid not in open_ids:
+            store["open"] = (*open_ids, eid)
+        elif view["status"] == "closed" and eid in open_ids:
+            store["open"] = tuple(i for i in open_ids if i != eid)
+
+
+def open_escalations(store, authority: str | None = None, level: int | None = None,
+                     unit: str | None = None, overdue: bool | None = None) -> list[dict]:
+    views = [store[f"escalation:{i}"] for i in store.get("open") or ()]
+    return [v for v in views
+            if (authority is None or v["authority"] == authority)
+            and (level is None or v["level"] == level)
+            and (unit is None or v["unit_id"] == unit)
+            and (overdue is None or v["overdue"] == overdue)]
+
+
+def open_counts(store) -> dict[tuple[str, int], int]:
+    counts: dict[tuple[str, int], int] = {}
+    for view in open_escalations(store):
+        key = (view["authority"], view["level"])
+        counts[key] = counts.get(key, 0) + 1
+    return counts
