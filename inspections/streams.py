@@ -66,11 +66,44 @@ def raw_topic(app: "faust.App", name: str) -> "faust.TopicT":
     return app.topic(name, key_type=bytes, value_type=bytes, internal=False)
 
 
+def ensure_changelogs(app: "faust.App", settings: Settings) -> list[str]:
+    """Create the changelog topics of ``app``'s tables before the worker starts.
+
+    faust would create them itself, then compare their partition counts with its consumer's
+    metadata, which on a KRaft broker can lag a fresh topic: the agent then crashes with
+    PartitionsMismatch. Made here, with ``wait_for_metadata``, they exist before it looks.
+    """
+    from inspections import kafka
+
+    admin = kafka.admin(settings, client_id=f"{app.conf.id}-changelogs")
+    try:
+        existing = set(admin.list_topics())
+        wanted = {
+            table.changelog_topic.get_topic_name(): table.partitions
+            for table in app.tables.values()
+        }
+        missing = {name: parts for name, parts in wanted.items() if name not in existing}
+        if missing:
+            admin.create_topics(
+                {name: {"num_partitions": parts,
+                        "replication_factor": settings.replication_factor,
+                        "configs": {"cleanup.policy": "compact"}}
+                 for name, parts in missing.items()},
+                wait_for_metadata=True,
+            )
+        return sorted(missing)
+    finally:
+        admin.close()
+
+
 def run_worker(app: "faust.App", settings: Settings, service: str) -> None:
     """Run ``app`` until SIGINT/SIGTERM, logging through the project's structlog setup."""
     import faust
 
     logs.configure(service, settings.log_level, settings.log_format)
+    created = ensure_changelogs(app, settings)
+    if created:
+        logs.get(__name__).info("changelog topics created", topics=created)
     worker = faust.Worker(
         app, loglevel=settings.log_level, quiet=True, override_logging=False
     )

@@ -48,10 +48,10 @@ def create_app(settings: Settings):
     log = logs.get(__name__)
     app.on_partitions_revoked.connect(forget_cached_state)
 
-    units = TableView(streams.table(app, settings, "escalation-units"), UnitEscalations)
-    timelines = TableView(streams.table(app, settings, "escalation-timelines"), Timeline)
-    seen = SeenIds(streams.table(app, settings, "escalation-seen"))
-    register_table = streams.table(app, settings, "escalation-register", 1)
+    units = TableView(streams.table(app, settings, "units"), UnitEscalations)
+    timelines = TableView(streams.table(app, settings, "timelines"), Timeline)
+    seen = SeenIds(streams.table(app, settings, "seen"))
+    register_table = streams.table(app, settings, "register", 1)
     register = TableView(register_table, dict, by_prefix={"unit:": tuple[str, ...],
                                                           "open": tuple[str, ...]})
     flow = EscalationFlow(config.policy(settings))

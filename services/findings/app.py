@@ -50,9 +50,9 @@ def create_app(settings: Settings):
     log = logs.get(__name__)
     app.on_partitions_revoked.connect(forget_cached_state)
 
-    units = TableView(streams.table(app, settings, "findings-units"), UnitFindings)
-    seen = SeenIds(streams.table(app, settings, "findings-seen"))
-    views_table = streams.table(app, settings, "findings-views", 1)
+    units = TableView(streams.table(app, settings, "units"), UnitFindings)
+    seen = SeenIds(streams.table(app, settings, "seen"))
+    views_table = streams.table(app, settings, "views", 1)
     views = TableView(views_table, dict, by_prefix={"unit:": tuple[str, ...],
                                                     "visit:": tuple[str, ...],
                                                     "units": tuple[str, ...]})

@@ -59,7 +59,7 @@ def create_app(settings: Settings):
     log = logs.get(__name__)
 
     def table(name: str, partitions: int | None = None):
-        return streams.table(app, settings, f"scheduler-{name}", partitions)
+        return streams.table(app, settings, name, partitions)
 
     # Per unit and per partition, co-partitioned with inspections.events.
     units = TableView(table("units"), UnitState)

@@ -1,0 +1,240 @@
+"""End to end on the real broker, all three services running: every category and every miss
+path of escalation, checked against the public derived topics and the register."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import time
+import urllib.request
+import uuid
+from datetime import datetime, timedelta
+
+import pytest
+
+from inspections.breaches import to_event
+from schemas import Rejection, decode
+from services.escalation.domain import Notice, Policy
+from services.escalation.flow import notice_event
+from tests.examples import event
+from tests.integration.kafka_io import read_all
+from tests.unit.escalation.test_escalation import Run
+
+T0 = datetime.fromisoformat("2026-04-20T10:00:00+08:00")
+
+
+def _ev(kind, t: datetime, n: int, unit="changtai", **data):
+    body = event(kind, id=f"esc-{n:03d}", time=t.isoformat(), subject=unit,
+                 correlationid=f"visit-2026-{unit}")
+    body["data"] = {**body["data"], "unit_id": unit, **data}
+    return body
+
+
+def scenario() -> tuple[list[dict], dict[str, str]]:
+    """(events, expected final status of each escalation)."""
+    n = iter(range(1000))
+    out = []
+
+    def finding(fid, category, hours, safety=False, listed=False, unit="changtai"):
+        out.append(_ev("finding.recorded", T0 + timedelta(hours=hours), next(n), unit,
+                       finding_id=fid, visit_id=f"visit-2026-{unit}", category=category,
+                       cannot_ensure_safety=safety, listed_supervision_advised=listed))
+
+    def at(hours):
+        return T0 + timedelta(hours=hours)
+
+    finding("F1", "violation", 0)
+    out.append(_ev("enforcement.document.issued", at(5), next(n), finding_id="F1"))
+    finding("F2", "violation", 1)                       # never: to the top
+    finding("F3", "violation", 2, safety=True)          # document in time, measures never;
+    out.append(_ev("enforcement.document.issued", at(3), next(n), finding_id="F3"))
+    finding("F4", "major_hazard", 3)                    # acknowledged exactly at due
+    out.append(_ev("escalation.acknowledged", at(27), next(n),
+                   escalation_id="F4:report_major_hazard", by="city_safety_office"))
+    finding("F5", "major_issue", 4)                     # acknowledged one second late
+    out.append(_ev("escalation.acknowledged", at(28) + timedelta(seconds=1), next(n),
+                   escalation_id="F5:request_instructions", by="city_safety_committee"))
+    finding("F6", "misconduct_clue", 5)                 # resolved at level 1
+    out.append(_ev("escalation.resolved", at(6), next(n),
+                   escalation_id="F6:report_misconduct_clue", resolution="referred"))
+    finding("F7", "accountability", 6, unit="pinghe")   # never: 72 h, then to the top
+    finding("F8", "general", 7, listed=True)            # acknowledged at level 1
+    out.append(_ev("escalation.acknowledged", at(8), next(n),
+                   escalation_id="F8:recommend_listed_supervision", by="unit_safety_committee"))
+    finding("F9", "violation", 8)                       # ack before level-up: open; document
+    out.append(_ev("escalation.acknowledged", at(9), next(n),                 # after it closes
+                   escalation_id="F9:issue_enforcement_document", by="local_regulator"))
+    out.append(_ev("escalation.acknowledged", at(9), next(n),
+                   escalation_id="F-nobody:report_major_hazard", by="x"))   # unmatched
+    out.append(event("clock.ticked", id="esc-tick-1", time=at(40).isoformat()))
+    out.append(_ev("immediate.measures.taken", at(41), next(n), finding_id="F9"))  # unasked
+    out.append(_ev("enforcement.document.issued", at(42), next(n), finding_id="F9"))
+    out.append(_ev("escalation.acknowledged", at(43), next(n),   # F3 measures, after level-up
+                   escalation_id="F3:take_immediate_measures", by="city_safety_office"))
+    out.append(event("clock.ticked", id="esc-tick-2", time="2026-06-01T00:00:00+08:00"))
+    out.sort(key=lambda e: (e["time"], e["id"]))
+    expected = {
+        "F1:issue_enforcement_document": "closed",
+        "F2:issue_enforcement_document": "missed_at_top",
+        "F3:issue_enforcement_document": "closed",
+        "F3:take_immediate_measures": "closed",
+        "F4:report_major_hazard": "closed",
+        "F5:request_instructions": "closed",
+        "F6:report_misconduct_clue": "closed",
+        "F7:transfer_for_investigation": "missed_at_top",
+        "F8:recommend_listed_supervision": "closed",
+        "F9:issue_enforcement_document": "closed",
+    }
+    return out, expected
+
+
+@pytest.fixture
+def stack(kafka, tmp_path):
+    prefix = f"t{uuid.uuid4().hex[:8]}"
+    kafka.vars.update(INSPECTIONS_TOPIC_PREFIX=prefix, INSPECTIONS_CLOCK_INTERVAL_S="0",
+                      INSPECTIONS_HOME=str(tmp_path / "home"))
+    kafka.cli("topics", "create")
+    workers = {}
+
+    def start(service):
+        workers.setdefault(service, []).append(
+            kafka.spawn("run", service, log=tmp_path / f"{service}-{len(workers)}.log"))
+        return workers[service][-1]
+
+    for service in ("scheduler", "findings"):
+        start(service)
+    yield prefix, start
+    for procs in workers.values():
+        for proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+    for procs in workers.values():
+        for proc in procs:
+            try:
+                proc.wait(timeout=60)
+            except Exception:
+                proc.kill()
+    for key in ("INSPECTIONS_TOPIC_PREFIX", "INSPECTIONS_CLOCK_INTERVAL_S"):
+        kafka.vars.pop(key)
+    kafka.vars["INSPECTIONS_HOME"] = str(kafka.home)
+
+
+def _publish(kafka, tmp_path, events, name):
+    path = tmp_path / name
+    path.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in events))
+    kafka.cli("publish", str(path))
+
+
+def _expected(kafka, prefix) -> tuple[dict, dict]:
+    """The escalation events and breaches the pure core derives from the log as it is."""
+    run = Run(Policy())
+    for record in sorted(read_all(kafka.bootstrap, f"{prefix}.events"),
+                         key=lambda r: (r.partition, r.offset)):
+        typed = decode(record.value, key=record.key)
+        if not isinstance(typed, Rejection):
+            run.feed(typed, partition=record.partition)
+    notices = [notice_event(d, "escalation") for d in run.derived if isinstance(d, Notice)]
+    breaches = [to_event(d, "escalation") for d in run.derived if hasattr(d, "kind")]
+    return {e["id"]: e for e in notices}, {b["id"]: b for b in breaches}
+
+
+def _read(kafka, topic, want, timeout_s=120, source=None):
+    deadline = time.monotonic() + timeout_s
+    while True:
+        found = [json.loads(r.value) for r in read_all(kafka.bootstrap, topic)]
+        if source:
+            found = [f for f in found if f["source"] == source]
+        if len(found) >= want or time.monotonic() > deadline:
+            time.sleep(2)
+            found = [json.loads(r.value) for r in read_all(kafka.bootstrap, topic)]
+            return [f for f in found if not source or f["source"] == source]
+        time.sleep(0.5)
+
+
+def _get(kafka, path):
+    port = int(kafka.vars["INSPECTIONS_WEB_PORT_BASE"]) + 2  # escalation
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
+        body = response.read()
+    return body.decode() if path == "/metrics" else json.loads(body)
+
+
+def _check_register(kafka, expected_status):
+    deadline = time.monotonic() + 60
+    while True:
+        unit = _get(kafka, "/units/changtai/escalations")["escalations"]
+        other = _get(kafka, "/units/pinghe/escalations")["escalations"]
+        statuses = {e["escalation_id"]: e["status"] for e in unit + other}
+        if statuses == expected_status or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert statuses == expected_status
+    top = _get(kafka, "/escalations?authority=city_government&level=4")
+    assert [e["escalation_id"] for e in top["escalations"]] == ["F2:issue_enforcement_document"]
+    overdue = _get(kafka, "/escalations?overdue=true")
+    assert {e["escalation_id"] for e in overdue["escalations"]} == {
+        "F2:issue_enforcement_document", "F7:transfer_for_investigation"}
+    f2 = _get(kafka, "/escalations/F2:issue_enforcement_document")
+    assert [(h["what"], h["level"], h["authority"]) for h in f2["history"]] == [
+        ("raised", 1, "local_regulator"), ("missed", 1, "local_regulator"),
+        ("escalated", 2, "city_safety_office"), ("missed", 2, "city_safety_office"),
+        ("escalated", 3, "city_safety_committee"), ("missed", 3, "city_safety_committee"),
+        ("escalated", 4, "city_government"), ("missed", 4, "city_government")]
+    f5 = _get(kafka, "/escalations/F5:request_instructions")
+    assert f5["acknowledged_by"] == ["city_safety_committee"] and f5["level"] == 2
+    deadline = time.monotonic() + 30
+    while True:
+        metrics = _get(kafka, "/metrics")
+        gauges = {(a, lvl): float(v) for a, lvl, v in re.findall(
+            r'^inspections_escalations_open\{authority="(\w+)",level="(\d)"\} (\S+)$',
+            metrics, re.M)}
+        if gauges.get(("city_government", "4")) == 1.0 or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert gauges[("city_government", "4")] == 1.0  # F2
+    assert gauges[("city_government", "3")] == 1.0  # F7
+    assert re.search(r'^inspections_acknowledgements_unmatched_total\{type="escalation\.'
+                     r'acknowledged"\} 1\.0$', metrics, re.M)
+
+
+def test_every_category_and_miss_path_end_to_end(kafka, stack, tmp_path):
+    prefix, start = stack
+    events, expected_status = scenario()
+    start("escalation")
+    _publish(kafka, tmp_path, events, "escalation.jsonl")
+    notices, breaches = _expected(kafka, prefix)
+    got_notices = _read(kafka, f"{prefix}.escalations", len(notices))
+    got_breaches = _read(kafka, f"{prefix}.breaches", len(breaches),
+                         source="urn:inspections:service:escalation")
+    assert sorted(e["id"] for e in got_notices) == sorted(notices)  # each exactly once
+    assert {e["id"]: e for e in got_notices} == notices
+    assert sorted(b["id"] for b in got_breaches) == sorted(breaches)
+    assert {b["id"]: b for b in got_breaches} == breaches
+    kinds = sorted(b["data"]["kind"] for b in got_breaches)
+    assert kinds == sorted(["enforcement_document_overdue"] * 2 + ["immediate_measures_overdue"]
+                           + ["escalation_unacknowledged"] * 7)
+    _check_register(kafka, expected_status)
+
+
+def test_the_same_with_the_escalation_worker_killed_mid_way(kafka, stack, tmp_path):
+    prefix, start = stack
+    events, expected_status = scenario()
+    half = len(events) // 2
+    first = start("escalation")
+    _publish(kafka, tmp_path, events[:half], "first.jsonl")
+    _read(kafka, f"{prefix}.escalations", 3, timeout_s=90)
+    first.send_signal(signal.SIGKILL)
+    first.wait(timeout=30)
+    _publish(kafka, tmp_path, events[half:], "second.jsonl")
+    start("escalation")
+    notices, breaches = _expected(kafka, prefix)
+    got_notices = _read(kafka, f"{prefix}.escalations", len(notices))
+    got_breaches = _read(kafka, f"{prefix}.breaches", len(breaches),
+                         source="urn:inspections:service:escalation")
+    for got, want in ((got_notices, notices), (got_breaches, breaches)):
+        by_id = {}
+        for e in got:
+            assert by_id.setdefault(e["id"], e) == e  # a copy, if any, is the same event
+        assert by_id == want
+        print(f"same-id copies after kill -9: {len(got) - len(by_id)}")
+    _check_register(kafka, expected_status)
