@@ -128,6 +128,24 @@ def process(
     return Outcome(timeline, tuple(derived))
 
 
+def process_on_partition(
+    core: Core[S],
+    partition: int,
+    timelines: MutableMapping[int, Timeline],
+    states: MutableMapping[str, S],
+    seen: Callable[[str], bool],
+    event: Any,
+) -> tuple[Outcome, Timeline, Tracked]:
+    """``process`` with the partition's timeline read from and written back to
+    ``timelines``; also returns the timeline before, and which states were written."""
+    before = timelines.get(partition) or Timeline()
+    tracked = Tracked(states)
+    outcome = process(core, before, tracked, seen, event)
+    if not outcome.duplicate and outcome.timeline != before:
+        timelines[partition] = outcome.timeline
+    return outcome, before, tracked
+
+
 def _breach_due(core, timeline: Timeline, states, cause, derived: list) -> Timeline:
     now = timeline.stream_time
     while (deadline := timeline.next_due_before(now)) is not None:

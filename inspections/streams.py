@@ -275,3 +275,10 @@ async def send_breaches(topic, found, service: str) -> None:
         metrics.BREACHES.labels(service, breach.kind).inc()
         log.info("deadline breached", kind=breach.kind, unit=breach.unit_id,
                  subject=breach.subject_id, cause=breach.cause_id)
+
+
+def json_or_404(web, value, what: str):
+    """A view's answer: the value as JSON, or 404 saying what was not found."""
+    if value is None:
+        return web.json({"error": f"{what} not found"}, status=404)
+    return web.json(value)

@@ -119,3 +119,60 @@ def own_broker(kafka_home):
 def pytest_terminal_summary(terminalreporter):
     for name, value in FIGURES.items():
         terminalreporter.write_line(f"{name}: {value}")
+
+
+class Deployment:
+    """A deployment of its own on the suite's broker: its own topic prefix (so its own topics,
+    consumer groups and stream time), its own state folder, its workers; no clock publisher,
+    so that time is what the test publishes."""
+
+    def __init__(self, kafka: Env, tmp_path: Path) -> None:
+        import uuid
+
+        self.kafka = kafka
+        self.tmp_path = tmp_path
+        self.prefix = f"t{uuid.uuid4().hex[:8]}"
+        self.workers: list[subprocess.Popen] = []
+        kafka.vars.update(INSPECTIONS_TOPIC_PREFIX=self.prefix,
+                          INSPECTIONS_CLOCK_INTERVAL_S="0",
+                          INSPECTIONS_HOME=str(tmp_path / "home"))
+        kafka.cli("topics", "create")
+
+    def topic(self, name: str) -> str:
+        return f"{self.prefix}.{name}"
+
+    def start(self, service: str) -> subprocess.Popen:
+        log = self.tmp_path / f"{service}-{len(self.workers)}.log"
+        proc = self.kafka.spawn("run", service, log=log)
+        self.workers.append(proc)
+        return proc
+
+    def publish(self, events: list[dict], name: str = "events.jsonl") -> None:
+        import json
+
+        path = self.tmp_path / name
+        path.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in events))
+        self.kafka.cli("publish", str(path))
+
+    def close(self) -> None:
+        for proc in self.workers:
+            if proc.poll() is None:
+                proc.send_signal(15)
+        for proc in self.workers:
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        for key in ("INSPECTIONS_TOPIC_PREFIX", "INSPECTIONS_CLOCK_INTERVAL_S"):
+            self.kafka.vars.pop(key, None)
+        self.kafka.vars["INSPECTIONS_HOME"] = str(self.kafka.home)
+
+
+@pytest.fixture
+def deployment(kafka, tmp_path):
+    d = Deployment(kafka, tmp_path)
+    try:
+        yield d
+    finally:
+        d.close()

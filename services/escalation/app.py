@@ -19,6 +19,7 @@ from inspections.streams import (
     TableView,
     Tagged,
     forget_cached_state,
+    json_or_404,
     make_app,
     raw_topic,
     send_breaches,
@@ -125,18 +126,15 @@ def create_app(settings: Settings):
     @app.page("/escalations/{escalation_id}")
     @route
     async def one(web, request, escalation_id: str):
-        view = register.get(f"escalation:{escalation_id}")
-        if view is None:
-            return web.json({"error": f"escalation {escalation_id} not found"}, status=404)
-        return web.json(view)
+        return json_or_404(web, register.get(f"escalation:{escalation_id}"),
+                           f"escalation {escalation_id}")
 
     @app.page("/units/{unit_id}/escalations")
     @route
     async def of_unit(web, request, unit_id: str):
         ids = register.get(f"unit:{unit_id}")
-        if ids is None:
-            return web.json({"error": f"no escalations for unit {unit_id}"}, status=404)
-        return web.json({"unit_id": unit_id,
-                         "escalations": [register[f"escalation:{i}"] for i in ids]})
+        return json_or_404(web, None if ids is None else {
+            "unit_id": unit_id, "escalations": [register[f"escalation:{i}"] for i in ids]},
+            f"escalations of unit {unit_id}")
 
     return app

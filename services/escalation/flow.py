@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from inspections.codec import derived_id
-from inspections.deadlines import Timeline, Tracked, process
+from inspections.deadlines import Timeline, process_on_partition
 from services.escalation.domain import EscalationCore, Notice, Policy, escalation_view
 
 
@@ -50,13 +50,10 @@ class EscalationFlow:
 
     def on_event(self, event: Any, partition: int, timelines: MutableMapping[int, Timeline],
                  states: MutableMapping, seen: Callable[[str], bool]):
-        before = timelines.get(partition) or Timeline()
-        tracked = Tracked(states)
-        outcome = process(self.core, before, tracked, seen, event)
+        outcome, _, tracked = process_on_partition(self.core, partition, timelines, states,
+                                                   seen, event)
         if outcome.duplicate:
             return (), []
-        if outcome.timeline != before:
-            timelines[partition] = outcome.timeline
         forwards = []
         for unit_id in tracked.written:
             old = tracked.old(unit_id)

@@ -21,6 +21,7 @@ from inspections.streams import (
     TableView,
     Tagged,
     forget_cached_state,
+    json_or_404,
     make_app,
     raw_topic,
     send_breaches,
@@ -115,9 +116,9 @@ def create_app(settings: Settings):
         if error is not None:
             return error
         found = problem_list(views, f"unit:{unit_id}", status, category)
-        if found is None:
-            return web.json({"error": f"no findings for unit {unit_id}"}, status=404)
-        return web.json({"unit_id": unit_id, "findings": found})
+        return json_or_404(web, None if found is None else {"unit_id": unit_id,
+                                                            "findings": found},
+                           f"findings of unit {unit_id}")
 
     @app.page("/visits/{visit_id}/findings")
     @route
@@ -126,17 +127,14 @@ def create_app(settings: Settings):
         if error is not None:
             return error
         found = problem_list(views, f"visit:{visit_id}", status, category)
-        if found is None:
-            return web.json({"error": f"no findings for visit {visit_id}"}, status=404)
-        return web.json({"visit_id": visit_id, "findings": found})
+        return json_or_404(web, None if found is None else {"visit_id": visit_id,
+                                                            "findings": found},
+                           f"findings of visit {visit_id}")
 
     @app.page("/findings/{finding_id}")
     @route
     async def one_finding(web, request, finding_id: str):
-        view = views.get(f"finding:{finding_id}")
-        if view is None:
-            return web.json({"error": f"finding {finding_id} not found"}, status=404)
-        return web.json(view)
+        return json_or_404(web, views.get(f"finding:{finding_id}"), f"finding {finding_id}")
 
     @app.page("/assessments/{year}")
     @route

@@ -25,6 +25,7 @@ from inspections.streams import (
     TableView,
     Tagged,
     forget_cached_state,
+    json_or_404,
     make_app,
     raw_topic,
     send_breaches,
@@ -126,21 +127,17 @@ def create_app(settings: Settings):
 
     # The views live on the one partition of the progress topic: a request is routed to the
     # worker that owns it.
-    def _not_found(web, what: str):
-        return web.json({"error": f"{what} not found"}, status=404)
-
     @app.page("/campaigns/{campaign_id}")
     @app.table_route(store_table, exact_key="progress")
     async def campaign_page(web, request, campaign_id: str):
         view = campaign_view(store.get(f"campaign:{campaign_id}"), unit_views,
                              policy.timezone)
-        return web.json(view) if view is not None else _not_found(web, f"campaign {campaign_id}")
+        return json_or_404(web, view, f"campaign {campaign_id}")
 
     @app.page("/units/{unit_id}")
     @app.table_route(store_table, exact_key="progress")
     async def unit_page(web, request, unit_id: str):
-        view = unit_views.get(unit_id)
-        return web.json(view) if view is not None else _not_found(web, f"unit {unit_id}")
+        return json_or_404(web, unit_views.get(unit_id), f"unit {unit_id}")
 
     @app.page("/visits/{visit_id}")
     @app.table_route(store_table, exact_key="progress")
@@ -149,8 +146,6 @@ def create_app(settings: Settings):
         view = unit_views.get(unit_id) if unit_id else None
         visit = next((v for v in (view or {}).get("visits", []) if v["visit_id"] == visit_id),
                      None)
-        if visit is None:
-            return _not_found(web, f"visit {visit_id}")
-        return web.json({"unit_id": unit_id, **visit})
+        return json_or_404(web, visit and {"unit_id": unit_id, **visit}, f"visit {visit_id}")
 
     return app

@@ -16,7 +16,7 @@ from datetime import tzinfo
 from typing import Any
 
 from inspections.breaches import Breach
-from inspections.deadlines import Timeline, Tracked, process
+from inspections.deadlines import Timeline, process_on_partition
 from services.scheduler.campaign import (
     Campaign,
     CampaignCore,
@@ -86,13 +86,10 @@ class UnitFlow:
         states: MutableMapping[str, UnitState],
         seen: Callable[[str], bool],
     ) -> tuple[tuple[Breach, ...], list[Forward]]:
-        before = timelines.get(partition) or Timeline()
-        tracked = Tracked(states)
-        outcome = process(self.core, before, tracked, seen, event)
+        outcome, before, tracked = process_on_partition(self.core, partition, timelines,
+                                                        states, seen, event)
         if outcome.duplicate:
             return (), []
-        if outcome.timeline != before:
-            timelines[partition] = outcome.timeline
         forwards: list[Forward] = []
         if event.type == "campaign.planned":
             forwards.append(PlanForward(plan_of(event)))

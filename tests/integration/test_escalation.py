@@ -8,10 +8,8 @@ import re
 import signal
 import time
 import urllib.request
-import uuid
 from datetime import datetime, timedelta
 
-import pytest
 
 from inspections.breaches import to_event
 from schemas import Rejection, decode
@@ -89,43 +87,6 @@ def scenario() -> tuple[list[dict], dict[str, str]]:
     return out, expected
 
 
-@pytest.fixture
-def stack(kafka, tmp_path):
-    prefix = f"t{uuid.uuid4().hex[:8]}"
-    kafka.vars.update(INSPECTIONS_TOPIC_PREFIX=prefix, INSPECTIONS_CLOCK_INTERVAL_S="0",
-                      INSPECTIONS_HOME=str(tmp_path / "home"))
-    kafka.cli("topics", "create")
-    workers = {}
-
-    def start(service):
-        workers.setdefault(service, []).append(
-            kafka.spawn("run", service, log=tmp_path / f"{service}-{len(workers)}.log"))
-        return workers[service][-1]
-
-    for service in ("scheduler", "findings"):
-        start(service)
-    yield prefix, start
-    for procs in workers.values():
-        for proc in procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-    for procs in workers.values():
-        for proc in procs:
-            try:
-                proc.wait(timeout=60)
-            except Exception:
-                proc.kill()
-    for key in ("INSPECTIONS_TOPIC_PREFIX", "INSPECTIONS_CLOCK_INTERVAL_S"):
-        kafka.vars.pop(key)
-    kafka.vars["INSPECTIONS_HOME"] = str(kafka.home)
-
-
-def _publish(kafka, tmp_path, events, name):
-    path = tmp_path / name
-    path.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in events))
-    kafka.cli("publish", str(path))
-
-
 def _expected(kafka, prefix) -> tuple[dict, dict]:
     """The escalation events and breaches the pure core derives from the log as it is."""
     run = Run(Policy())
@@ -197,11 +158,17 @@ def _check_register(kafka, expected_status):
                      r'acknowledged"\} 1\.0$', metrics, re.M)
 
 
-def test_every_category_and_miss_path_end_to_end(kafka, stack, tmp_path):
-    prefix, start = stack
+def _stack(deployment):
+    for service in ("scheduler", "findings"):
+        deployment.start(service)
+    return deployment.prefix
+
+
+def test_every_category_and_miss_path_end_to_end(kafka, deployment):
+    prefix = _stack(deployment)
     events, expected_status = scenario()
-    start("escalation")
-    _publish(kafka, tmp_path, events, "escalation.jsonl")
+    deployment.start("escalation")
+    deployment.publish(events)
     notices, breaches = _expected(kafka, prefix)
     got_notices = _read(kafka, f"{prefix}.escalations", len(notices))
     got_breaches = _read(kafka, f"{prefix}.breaches", len(breaches),
@@ -216,17 +183,17 @@ def test_every_category_and_miss_path_end_to_end(kafka, stack, tmp_path):
     _check_register(kafka, expected_status)
 
 
-def test_the_same_with_the_escalation_worker_killed_mid_way(kafka, stack, tmp_path):
-    prefix, start = stack
+def test_the_same_with_the_escalation_worker_killed_mid_way(kafka, deployment):
+    prefix = _stack(deployment)
     events, expected_status = scenario()
     half = len(events) // 2
-    first = start("escalation")
-    _publish(kafka, tmp_path, events[:half], "first.jsonl")
+    first = deployment.start("escalation")
+    deployment.publish(events[:half], "first.jsonl")
     _read(kafka, f"{prefix}.escalations", 3, timeout_s=90)
     first.send_signal(signal.SIGKILL)
     first.wait(timeout=30)
-    _publish(kafka, tmp_path, events[half:], "second.jsonl")
-    start("escalation")
+    deployment.publish(events[half:], "second.jsonl")
+    deployment.start("escalation")
     notices, breaches = _expected(kafka, prefix)
     got_notices = _read(kafka, f"{prefix}.escalations", len(notices))
     got_breaches = _read(kafka, f"{prefix}.breaches", len(breaches),

@@ -4,11 +4,9 @@ of every category, through the views."""
 from __future__ import annotations
 
 import json
-import signal
 import time
 import urllib.error
 import urllib.request
-import uuid
 
 import pytest
 
@@ -61,27 +59,6 @@ EXPECTED_STATUS = {"F0": "confirmed", "F1": "pending", "F2": "reopened", "F3": "
                    "F4": "pending", "F5": "pending", "F6": "pending"}
 
 
-@pytest.fixture
-def stack(kafka, tmp_path):
-    prefix = f"t{uuid.uuid4().hex[:8]}"
-    kafka.vars.update(INSPECTIONS_TOPIC_PREFIX=prefix, INSPECTIONS_CLOCK_INTERVAL_S="0",
-                      INSPECTIONS_HOME=str(tmp_path / "home"))
-    kafka.cli("topics", "create")
-    workers = [kafka.spawn("run", service, log=tmp_path / f"{service}.log")
-               for service in ("scheduler", "findings")]
-    yield prefix
-    for proc in workers:
-        proc.send_signal(signal.SIGTERM)
-    for proc in workers:
-        try:
-            proc.wait(timeout=60)
-        except Exception:
-            proc.kill()
-    for key in ("INSPECTIONS_TOPIC_PREFIX", "INSPECTIONS_CLOCK_INTERVAL_S"):
-        kafka.vars.pop(key)
-    kafka.vars["INSPECTIONS_HOME"] = str(kafka.home)
-
-
 def _get(kafka, path: str):
     port = int(kafka.vars["INSPECTIONS_WEB_PORT_BASE"]) + 1  # findings
     with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
@@ -102,10 +79,10 @@ def _eventually(read, check, timeout_s=120):
         time.sleep(1)
 
 
-def test_a_visits_findings_through_the_views(kafka, stack, tmp_path):
-    path = tmp_path / "findings.jsonl"
-    path.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in scenario()))
-    kafka.cli("publish", str(path))
+def test_a_visits_findings_through_the_views(kafka, deployment):
+    for service in ("scheduler", "findings"):
+        deployment.start(service)
+    deployment.publish(scenario())
 
     listing = _eventually(lambda: _get(kafka, f"/units/{UNIT}/findings"),
                           lambda v: v and {f["finding_id"]: f["status"] for f in v["findings"]}
@@ -138,7 +115,7 @@ def test_a_visits_findings_through_the_views(kafka, stack, tmp_path):
     assert kinds["evidence_or_advice_missing"] == 1
     assert kinds["rectification_report_overdue"] == 1
 
-    breaches = [json.loads(r.value) for r in read_all(kafka.bootstrap, f"{stack}.breaches")]
+    breaches = [json.loads(r.value) for r in read_all(kafka.bootstrap, deployment.topic("breaches"))]
     mine = [b for b in breaches if b["source"] == "urn:inspections:service:findings"]
     assert [(b["data"]["kind"], b["data"]["subject_id"]) for b in mine] == [
         ("evidence_or_advice_missing", "F1")]

@@ -7,7 +7,6 @@ import os
 import signal
 import time
 import urllib.request
-import uuid
 
 import pytest
 
@@ -21,41 +20,6 @@ SCHEDULER_KINDS = {
     "community_coverage_short", "department_coverage_short", "enterprise_coverage_short",
     "rectification_report_overdue", "campaign_coverage_incomplete",
 }
-
-
-@pytest.fixture
-def deployment(kafka, tmp_path):
-    """A deployment of its own on the suite's broker: its own topics, groups and state."""
-    prefix = f"t{uuid.uuid4().hex[:8]}"
-    kafka.vars.update(INSPECTIONS_TOPIC_PREFIX=prefix, INSPECTIONS_CLOCK_INTERVAL_S="0",
-                      INSPECTIONS_HOME=str(tmp_path / "home"))
-    # The broker's own folder stays where the suite keeps it.
-    os.makedirs(tmp_path / "home", exist_ok=True)
-    kafka.cli("topics", "create")
-    workers = []
-
-    def start():
-        proc = kafka.spawn("run", "scheduler", log=tmp_path / f"scheduler-{len(workers)}.log")
-        workers.append(proc)
-        return proc
-
-    yield prefix, start
-    for proc in workers:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=60)
-            except Exception:
-                proc.kill()
-    for key in ("INSPECTIONS_TOPIC_PREFIX", "INSPECTIONS_CLOCK_INTERVAL_S"):
-        kafka.vars.pop(key)
-    kafka.vars["INSPECTIONS_HOME"] = str(kafka.home)
-
-
-def _publish(kafka, tmp_path, events, name):
-    path = tmp_path / name
-    path.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in events))
-    kafka.cli("publish", str(path))
 
 
 def _breaches(kafka, prefix, want: int, timeout_s: float = 120) -> list[dict]:
@@ -87,12 +51,12 @@ def _get(kafka, path: str):
         return json.loads(response.read())
 
 
-def test_batch_1_gives_exactly_the_expected_breaches_once_each(kafka, deployment, tmp_path):
-    prefix, start = deployment
+def test_batch_1_gives_exactly_the_expected_breaches_once_each(kafka, deployment):
+    prefix = deployment.prefix
     events, expected = batch_1()
     noise = [events[5], events[20]]  # redelivered by upstream: same ids
-    _publish(kafka, tmp_path, events + noise + year_end_ticks(), "batch1.jsonl")
-    start()
+    deployment.publish(events + noise + year_end_ticks())
+    deployment.start("scheduler")
     found = _breaches(kafka, prefix, want=len(expected))
     assert sorted((b["data"]["unit_id"], b["data"]["kind"]) for b in found) == sorted(expected)
     assert len({b["id"] for b in found}) == len(found)
@@ -117,18 +81,18 @@ def test_batch_1_gives_exactly_the_expected_breaches_once_each(kafka, deployment
     assert missing.value.code == 404
 
 
-def test_a_worker_killed_mid_way_and_restarted_gives_the_same_set(kafka, deployment, tmp_path):
-    prefix, start = deployment
+def test_a_worker_killed_mid_way_and_restarted_gives_the_same_set(kafka, deployment):
+    prefix = deployment.prefix
     events, expected = batch_1()
     half = len(events) // 2
-    first = start()
-    _publish(kafka, tmp_path, events[:half], "first.jsonl")
+    first = deployment.start("scheduler")
+    deployment.publish(events[:half], "first.jsonl")
     # Kill it while it works through the first half (it has shown some breaches).
     _breaches(kafka, prefix, want=2, timeout_s=90)
     first.send_signal(signal.SIGKILL)
     first.wait(timeout=30)
-    _publish(kafka, tmp_path, events[half:] + year_end_ticks(), "second.jsonl")
-    start()
+    deployment.publish(events[half:] + year_end_ticks(), "second.jsonl")
+    deployment.start("scheduler")
     found = _breaches(kafka, prefix, want=len(expected))
     by_id = {}
     for b in found:
@@ -141,9 +105,9 @@ def test_a_worker_killed_mid_way_and_restarted_gives_the_same_set(kafka, deploym
 
 
 def test_the_clock_publisher_ticks_every_partition_from_one_worker_only(kafka, deployment):
-    prefix, start = deployment
+    prefix = deployment.prefix
     kafka.vars["INSPECTIONS_CLOCK_INTERVAL_S"] = "1"
-    workers = [start(), start()]
+    workers = [deployment.start("scheduler"), deployment.start("scheduler")]
     deadline = time.monotonic() + 90
     ticks = []
     while time.monotonic() < deadline:
