@@ -25,6 +25,9 @@ app.add_typer(broker_app, name="broker")
 contract_app = typer.Typer(help="The machine-readable event contract.", no_args_is_help=True)
 app.add_typer(topics_app, name="topics")
 app.add_typer(contract_app, name="contract")
+audit_app = typer.Typer(help="Check derived facts against the inbound log.",
+                        no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -219,6 +222,78 @@ def contract_write() -> None:
     for path in changed:
         typer.echo(f"wrote {path}")
     typer.echo(f"{len(changed)} files changed")
+
+
+@app.command("replay")
+def replay(
+    out: Path = typer.Option(Path("replay"), "--out", help="Folder to write (replaced)."),
+    until: str = typer.Option(None, "--until", help="Event-time cut (ISO 8601 with offset): "
+                              "each partition up to its first event after TIME."),
+    until_appended: str = typer.Option(None, "--until-appended", help="Append-time cut: "
+                                       "records Kafka appended at or before TIME."),
+) -> None:
+    """Rebuild every derived event and view from the inbound log alone (read-only)."""
+    from inspections import replay as replaying
+    from inspections import topics
+
+    settings = settings_module.load()
+    events_topic = topics.name(settings, topics.EVENTS)
+    with _kafka(settings):
+        total = replaying.log_size(settings, events_topic)
+        progress, task = _progress(total, "reading")
+        with progress:
+            log = replaying.read_log(settings, events_topic, lambda n: progress.advance(task, n))
+    log = replaying.cut(log, until=_aware_time(until) if until else None,
+                        until_appended=_aware_time(until_appended) if until_appended else None)
+    count = sum(len(r) for r in log.values())
+    progress, task = _progress(count, "replaying")
+    with progress:
+        pipeline = replaying.Pipeline(settings).run(log, lambda n: progress.advance(task, n))
+    written = replaying.write(pipeline, out)
+    derived = sum(len(v) for v in pipeline.derived_by_topic().values())
+    typer.echo(f"replayed {count} records: {derived} derived events, "
+               f"{len(written)} files in {out}")
+
+
+@audit_app.command("verify")
+def audit_verify(
+    json_out: Path = typer.Option(None, "--json", help="Also write the report as JSON here."),
+) -> None:
+    """Recompute every derived event from the inbound log and compare with the derived topics:
+    missing, extra and different events. Exit 1 on any difference."""
+    import json
+
+    from inspections import audit
+
+    settings = settings_module.load()
+    with _kafka(settings):
+        checks = audit.verify(settings)
+    typer.echo(audit.report_text(checks))
+    if json_out is not None:
+        json_out.write_text(json.dumps(audit.report_json(checks), indent=2, ensure_ascii=False))
+    raise typer.Exit(0 if all(c.ok for c in checks) else 1)
+
+
+@audit_app.command("trail")
+def audit_trail(
+    ident: str = typer.Argument(..., help="a breach, escalation, finding or visit id"),
+    as_json: bool = typer.Option(False, "--json", help="JSON instead of text."),
+) -> None:
+    """The chain of events behind an id: causes back to the inbound events, and its case."""
+    import json
+
+    from inspections import audit
+
+    settings = settings_module.load()
+    with _kafka(settings):
+        entries = audit.trail(settings, ident)
+    if not entries:
+        fail(f"nothing names {ident!r} in the inbound or derived topics")
+    if as_json:
+        typer.echo(json.dumps(audit.trail_json(entries), indent=2, ensure_ascii=False))
+    else:
+        for e in entries:
+            typer.echo(e.line())
 
 
 @app.command("run")

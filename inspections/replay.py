@@ -1,0 +1,247 @@
+"""Replay: the inbound log, and only the log, through the same cores the services run.
+
+Read-only: a kafka-python consumer with no group assigns every partition and reads from offset
+0 to the end offsets it saw at the start; it commits nothing and joins no group, so the live
+services never notice it. The three services' flows run in one process: per partition in
+offset order (as each service reads it), partition after partition — the campaign judgement
+does not depend on how partitions interleave, and every other state is per unit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from inspections import kafka, topics
+from inspections.breaches import Breach, to_event
+from inspections.codec import dumps
+from inspections.settings import Settings
+from schemas import Rejection, decode, rejection_event
+from schemas.events import DeadlineBreached
+
+
+@dataclass(frozen=True)
+class Record:
+    topic: str
+    partition: int
+    offset: int
+    timestamp_ms: int
+    key: bytes | None
+    value: bytes | None
+
+
+def read_log(settings: Settings, topic: str,
+             advance: Callable[[int], None] = lambda n: None) -> dict[int, list[Record]]:
+    """Every record of ``topic`` up to the end offsets at the start, by partition."""
+    from kafka import TopicPartition
+
+    consumer = kafka.consumer(settings, client_id="inspections-replay",
+                              max_partition_fetch_bytes=8 * 2**20, fetch_max_bytes=64 * 2**20)
+    try:
+        parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic)
+                                                          or ())]
+        if not parts:
+            raise RuntimeError(f"topic {topic} not found at {settings.bootstrap}")
+        consumer.assign(parts)
+        consumer.seek_to_beginning()
+        ends = consumer.end_offsets(parts)
+        out: dict[int, list[Record]] = {tp.partition: [] for tp in parts}
+        remaining = {tp for tp in parts if ends[tp] > 0}
+        while remaining:
+            for tp, batch in consumer.poll(timeout_ms=500, max_records=10_000).items():
+                kept = [Record(topic, r.partition, r.offset, r.timestamp, r.key, r.value)
+                        for r in batch if r.offset < ends[tp]]
+                out[tp.partition].extend(kept)
+                advance(len(kept))
+            remaining = {tp for tp in remaining if consumer.position(tp) < ends[tp]}
+        return out
+    finally:
+        consumer.close()
+
+
+def log_size(settings: Settings, topic: str) -> int:
+    from kafka import TopicPartition
+
+    consumer = kafka.consumer(settings, client_id="inspections-replay-size")
+    try:
+        parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic)
+                                                          or ())]
+        begins, ends = consumer.beginning_offsets(parts), consumer.end_offsets(parts)
+        return sum(ends[tp] - begins[tp] for tp in parts)
+    finally:
+        consumer.close()
+
+
+def cut(log: dict[int, list[Record]], *, until: datetime | None = None,
+        until_appended: datetime | None = None) -> dict[int, list[Record]]:
+    """The log as the services had read it at a point in time.
+
+    ``until`` (event time): each partition up to, not including, its first record whose
+    event ``time`` is after ``until`` — what the services had applied when that partition's
+    stream time had reached ``until``. ``until_appended``: each partition's records that Kafka
+    appended at or before that time (the record timestamp).
+    """
+    out = {}
+    for partition, records in log.items():
+        kept = []
+        for record in records:
+            if until_appended is not None and record.timestamp_ms > until_appended.timestamp() * 1000:
+                break
+            if until is not None:
+                event = decode(record.value, key=record.key)
+                if not isinstance(event, Rejection) and event.time > until:
+                    break
+            kept.append(record)
+        out[partition] = kept
+    return out
+
+
+@dataclass
+class Pipeline:
+    """The scheduler, findings and escalation flows over one log, in one process."""
+
+    settings: Settings
+    derived: list[dict] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        from services.escalation import config as escalation_config
+        from services.escalation.flow import EscalationFlow, RegisterFlow
+        from services.findings import config as findings_config
+        from services.findings.flow import FindingsFlow, ViewsFlow
+        from services.scheduler import config as scheduler_config
+        from services.scheduler.flow import CampaignFlow, UnitFlow
+
+        policy = scheduler_config.policy(self.settings)
+        self.tz = policy.timezone
+        self.unit_flow = UnitFlow(policy)
+        self.campaign_flow = CampaignFlow(policy.timezone, self.settings.partitions)
+        self.findings_flow = FindingsFlow(findings_config.policy(self.settings))
+        self.views_flow = ViewsFlow()
+        self.escalation_flow = EscalationFlow(escalation_config.policy(self.settings))
+        self.register_flow = RegisterFlow()
+        self.s = {"timelines": {}, "units": {}, "seen": set(), "campaigns": {},
+                  "unit_views": {}, "visits": {}}
+        self.f = {"units": {}, "seen": set(), "views": {}}
+        self.e = {"timelines": {}, "units": {}, "seen": set(), "register": {}}
+
+    @staticmethod
+    def _seen(ids: set) -> Callable[[str], bool]:
+        def seen(event_id: str) -> bool:
+            if event_id in ids:
+                return True
+            ids.add(event_id)
+            return False
+        return seen
+
+    def feed(self, record: Record) -> None:
+        from services.escalation.domain import Notice
+        from services.escalation.flow import notice_event
+
+        event = decode(record.value, key=record.key)
+        if isinstance(event, Rejection):
+            self.derived.append(rejection_event(
+                service="scheduler", topic=record.topic, partition=record.partition,
+                offset=record.offset, timestamp_ms=record.timestamp_ms, key=record.key,
+                value=record.value, reason=event.reason))
+            return
+        s, f, e = self.s, self.f, self.e
+        breaches, forwards = self.unit_flow.on_event(
+            event, record.partition, s["timelines"], s["units"], self._seen(s["seen"]), )
+        self._breaches(breaches, "scheduler")
+        for forward in forwards:
+            self._breaches(self.campaign_flow.on_forward(
+                forward, s["campaigns"], s["unit_views"], s["visits"]), "scheduler")
+        found, f_forwards = self.findings_flow.on_event(event, f["units"], self._seen(f["seen"]))
+        self._breaches(found, "findings")
+        for forward in f_forwards:
+            self.views_flow.on_forward(forward, f["views"])
+        derived, e_forwards = self.escalation_flow.on_event(
+            event, record.partition, e["timelines"], e["units"], self._seen(e["seen"]))
+        for item in derived:
+            if isinstance(item, Notice):
+                self.derived.append(notice_event(item, "escalation"))
+        self._breaches([d for d in derived if isinstance(d, Breach)], "escalation")
+        for forward in e_forwards:
+            self.register_flow.on_forward(forward, e["register"])
+
+    def _breaches(self, breaches, service: str) -> None:
+        for breach in breaches:
+            wire = to_event(breach, service)
+            self.derived.append(wire)
+            # The findings service reads every breach back for the assessment.
+            for forward in self.findings_flow.on_breach(DeadlineBreached.model_validate(wire),
+                                                        self.f["units"]):
+                self.views_flow.on_forward(forward, self.f["views"])
+
+    def run(self, log: dict[int, list[Record]], advance=lambda n: None) -> Pipeline:
+        for partition in sorted(log):
+            for record in log[partition]:
+                self.feed(record)
+                advance(1)
+        return self
+
+    # -- what it computed ----------------------------------------------------------------
+    def derived_by_topic(self) -> dict[str, list[dict]]:
+        canonical = {"record.rejected": topics.REJECTED, "deadline.breached": topics.BREACHES,
+                     "escalation.raised": topics.ESCALATIONS,
+                     "escalation.escalated": topics.ESCALATIONS}
+        out: dict[str, list[dict]] = {}
+        for event in self.derived:
+            out.setdefault(topics.name(self.settings, canonical[event["type"]]), []).append(event)
+        return {t: sorted(events, key=lambda e: e["id"]) for t, events in sorted(out.items())}
+
+    def views(self) -> dict[str, Any]:
+        from services.findings.flow import year_assessment
+        from services.scheduler.flow import campaign_view
+
+        campaigns = {
+            key.split(":", 1)[1]: campaign_view(value, self.s["unit_views"], self.tz)
+            for key, value in self.s["campaigns"].items() if key.startswith("campaign:")
+        }
+        findings = {k.split(":", 1)[1]: v for k, v in self.f["views"].items()
+                    if k.startswith("finding:")}
+        years = sorted({int(y) for k, v in self.f["views"].items()
+                        if k.startswith("assessment:") for y in v})
+        return {
+            "campaigns": {k: v for k, v in sorted(campaigns.items()) if v is not None},
+            "units": dict(sorted(self.s["unit_views"].items())),
+            "findings": dict(sorted(findings.items())),
+            "assessments": {str(y): year_assessment(self.f["views"], y) for y in years},
+            "escalations": dict(sorted(
+                (k.split(":", 1)[1], v) for k, v in self.e["register"].items()
+                if k.startswith("escalation:"))),
+        }
+
+
+def write(pipeline: Pipeline, folder: Path) -> list[Path]:
+    """Every derived event (``derived/<topic>.jsonl``, by id) and every view
+    (``views/<kind>/<id>.json``), canonical JSON: the same log gives the same bytes."""
+    import shutil
+
+    if folder.exists():
+        shutil.rmtree(folder)
+    written = []
+    for topic, events in pipeline.derived_by_topic().items():
+        path = folder / "derived" / f"{topic}.jsonl"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"".join(dumps(e) + b"\n" for e in events))
+        written.append(path)
+    for kind, items in pipeline.views().items():
+        for name, view in items.items():
+            path = folder / "views" / kind / f"{_safe(name)}.json"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(dumps(view) + b"\n")
+            written.append(path)
+    return written
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_.:" else "_" for c in name).replace(":", "~")
+
+
+def iter_all(log: dict[int, list[Record]]) -> Iterator[Record]:
+    for partition in sorted(log):
+        yield from log[partition]
