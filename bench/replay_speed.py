@@ -1,0 +1,104 @@
+"""Replay and verify speed on N inbound events, next to a plain kafka-python loop that only
+reads and JSON-decodes the same records (same run, same broker), and their peak memory.
+
+    .venv/bin/python -m bench.replay_speed [--events 1000000]
+
+Publishes the events to topics of their own (a fresh topic prefix). Replay and verify run as
+the `inspections` command a user runs; peak memory is each child's maximum resident set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from bench.events import generate
+from inspections import kafka, topics
+from inspections.localkafka import LocalBroker
+from inspections.settings import Settings
+
+
+def _plain_loop(settings: Settings, topic: str, total: int) -> float:
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap, group_id=None,
+                             enable_auto_commit=False, max_partition_fetch_bytes=8 * 2**20,
+                             fetch_max_bytes=64 * 2**20)
+    parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic))]
+    consumer.assign(parts)
+    consumer.seek_to_beginning()
+    started, seen = time.monotonic(), 0
+    while seen < total:
+        for batch in consumer.poll(timeout_ms=500, max_records=10_000).values():
+            for record in batch:
+                json.loads(record.value)
+                seen += 1
+    elapsed = time.monotonic() - started
+    consumer.close()
+    return elapsed
+
+
+def _child(args: list[str], env: dict) -> tuple[float, float, str]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "inspections.cli", *args], env=env,
+                          capture_output=True, text=True)
+    elapsed = time.monotonic() - started
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"{args} failed:\n{done.stdout}\n{done.stderr}")
+    return elapsed, max(peak, before) / 1024, done.stdout.strip().splitlines()[-1]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=1_000_000)
+    args = parser.parse_args()
+    prefix = f"bench{uuid.uuid4().hex[:6]}"
+    base = Settings()
+    if not base.bootstrap_servers:
+        LocalBroker(base, say=lambda m: print(m, file=sys.stderr)).start()
+    settings = base.model_copy(update={"topic_prefix": prefix})
+    admin = kafka.admin(settings)
+    topics.ensure_topics(admin, settings)
+    admin.close()
+    events_topic = topics.name(settings, topics.EVENTS)
+    producer = kafka.producer(settings, client_id="bench", linger_ms=20, batch_size=512_000)
+    records = 0
+    for key, value in generate(args.events):
+        if key is None:
+            for p in range(settings.partitions):
+                producer.send(events_topic, value=value, partition=p)
+                records += 1
+        else:
+            producer.send(events_topic, key=key.encode(), value=value)
+            records += 1
+    producer.flush()
+    producer.close()
+    print(f"published {records} records to {events_topic}", file=sys.stderr)
+
+    plain = _plain_loop(settings, events_topic, records)
+    env = {**os.environ, "INSPECTIONS_TOPIC_PREFIX": prefix}
+    out = Path(tempfile.mkdtemp(prefix="replay-bench-"))
+    replay_s, replay_mib, replay_line = _child(["replay", "--out", str(out)], env)
+    verify_s, verify_mib, verify_line = _child(["audit", "verify"], env)
+    rate = records / plain
+    print(f"{records} inbound records")
+    print(f"plain kafka-python read + json.loads: {plain:.1f} s = {rate:.0f} records/s (1.00x)")
+    print(f"inspections replay:  {replay_s:.1f} s = {records / replay_s:.0f} records/s "
+          f"({records / replay_s / rate:.2f}x), peak {replay_mib:.0f} MiB  [{replay_line}]")
+    print(f"inspections audit verify: {verify_s:.1f} s = {records / verify_s:.0f} records/s "
+          f"({records / verify_s / rate:.2f}x), peak {verify_mib:.0f} MiB  [{verify_line}]")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
