@@ -1,0 +1,43 @@
+"""The replay's cuts, on records made here (no broker)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from inspections.replay import Record, cut
+from tests.examples import raw
+
+
+def _record(partition, offset, time, appended_ms, value=None):
+    return Record("inspections.events", partition, offset, appended_ms, b"changtai",
+                  value if value is not None else raw("visit.started", id=f"e{offset}",
+                                                      time=time))
+
+
+def test_the_event_time_cut_stops_each_partition_at_its_first_later_event():
+    log = {
+        0: [_record(0, 0, "2026-05-01T00:00:00+08:00", 1),
+            _record(0, 1, "2026-05-10T00:00:00+08:00", 2),    # at the cut: kept
+            _record(0, 2, "2026-05-10T00:00:01+08:00", 3),    # after: the cut
+            _record(0, 3, "2026-05-02T00:00:00+08:00", 4)],   # late, after the cut: left out
+        1: [_record(1, 0, "2026-06-01T00:00:00+08:00", 5)],
+    }
+    kept = cut(log, until=datetime.fromisoformat("2026-05-10T00:00:00+08:00"))
+    assert [r.offset for r in kept[0]] == [0, 1]
+    assert kept[1] == []
+
+
+def test_a_rejected_record_before_the_cut_is_kept():
+    log = {0: [_record(0, 0, "", 1, value=b"not json"),
+               _record(0, 1, "2026-06-01T00:00:00+08:00", 2)]}
+    kept = cut(log, until=datetime.fromisoformat("2026-05-10T00:00:00+08:00"))
+    assert [r.offset for r in kept[0]] == [0]
+
+
+def test_the_append_time_cut_uses_the_record_timestamp():
+    t = datetime.fromisoformat("2026-05-10T00:00:00+08:00")
+    ms = int(t.timestamp() * 1000)
+    log = {0: [_record(0, 0, "2026-12-01T00:00:00+08:00", ms - 1),
+               _record(0, 1, "2026-01-01T00:00:00+08:00", ms),
+               _record(0, 2, "2026-01-01T00:00:00+08:00", ms + 1)]}
+    assert [r.offset for r in cut(log, until_appended=t)[0]] == [0, 1]
