@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from inspections import topics
-from inspections.replay import Pipeline, Record, iter_all, read_log
+from inspections.replay import Pipeline, Record, stream_log
 from inspections.settings import Settings
 
 DERIVED_TOPICS = (topics.ESCALATIONS, topics.BREACHES, topics.REJECTED)
@@ -73,12 +73,12 @@ def compare(topic: str, computed: list[dict], records: list[Record]) -> TopicChe
 
 
 def verify(settings: Settings, advance=lambda n: None) -> list[TopicCheck]:
-    inbound = read_log(settings, topics.name(settings, topics.EVENTS), advance)
+    inbound = stream_log(settings, topics.name(settings, topics.EVENTS), advance)
     computed = Pipeline(settings).run(inbound).derived_by_topic()
     checks = []
     for canonical in DERIVED_TOPICS:
         name = topics.name(settings, canonical)
-        records = [r for r in iter_all(read_log(settings, name))]
+        records = list(stream_log(settings, name))
         checks.append(compare(name, computed.get(name, []), records))
     return checks
 
@@ -133,7 +133,7 @@ class Entry:
 def _entries(settings: Settings) -> list[tuple[Record, dict | None]]:
     out = []
     for canonical in (topics.EVENTS, *DERIVED_TOPICS):
-        for record in iter_all(read_log(settings, topics.name(settings, canonical))):
+        for record in stream_log(settings, topics.name(settings, canonical)):
             try:
                 body = json.loads(record.value)
             except (ValueError, TypeError):

@@ -238,20 +238,25 @@ def replay(
 
     settings = settings_module.load()
     events_topic = topics.name(settings, topics.EVENTS)
+    limits = {"until": _aware_time(until) if until else None,
+              "until_appended": _aware_time(until_appended) if until_appended else None}
+    count = [0]
+
+    def counted(records):
+        for record in records:
+            count[0] += 1
+            yield record
+
     with _kafka(settings):
-        total = replaying.log_size(settings, events_topic)
-        progress, task = _progress(total, "reading")
+        progress, task = _progress(replaying.log_size(settings, events_topic), "replaying")
         with progress:
-            log = replaying.read_log(settings, events_topic, lambda n: progress.advance(task, n))
-    log = replaying.cut(log, until=_aware_time(until) if until else None,
-                        until_appended=_aware_time(until_appended) if until_appended else None)
-    count = sum(len(r) for r in log.values())
-    progress, task = _progress(count, "replaying")
-    with progress:
-        pipeline = replaying.Pipeline(settings).run(log, lambda n: progress.advance(task, n))
+            records = replaying.stream_log(settings, events_topic,
+                                           lambda n: progress.advance(task, n))
+            pipeline = replaying.Pipeline(settings).run(
+                counted(replaying.cut_records(records, **limits)))
     written = replaying.write(pipeline, out)
     derived = sum(len(v) for v in pipeline.derived_by_topic().values())
-    typer.echo(f"replayed {count} records: {derived} derived events, "
+    typer.echo(f"replayed {count[0]} records: {derived} derived events, "
                f"{len(written)} files in {out}")
 
 

@@ -9,7 +9,7 @@ does not depend on how partitions interleave, and every other state is per unit.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -33,9 +33,10 @@ class Record:
     value: bytes | None
 
 
-def read_log(settings: Settings, topic: str,
-             advance: Callable[[int], None] = lambda n: None) -> dict[int, list[Record]]:
-    """Every record of ``topic`` up to the end offsets at the start, by partition."""
+def stream_log(settings: Settings, topic: str,
+               advance: Callable[[int], None] = lambda n: None) -> Iterator[Record]:
+    """Every record of ``topic`` up to the end offsets at the start, partition after
+    partition, each in offset order; read as it goes, so memory does not grow with the log."""
     from kafka import TopicPartition
 
     consumer = kafka.consumer(settings, client_id="inspections-replay",
@@ -45,21 +46,27 @@ def read_log(settings: Settings, topic: str,
                                                           or ())]
         if not parts:
             raise RuntimeError(f"topic {topic} not found at {settings.bootstrap}")
-        consumer.assign(parts)
-        consumer.seek_to_beginning()
         ends = consumer.end_offsets(parts)
-        out: dict[int, list[Record]] = {tp.partition: [] for tp in parts}
-        remaining = {tp for tp in parts if ends[tp] > 0}
-        while remaining:
-            for tp, batch in consumer.poll(timeout_ms=500, max_records=10_000).items():
-                kept = [Record(topic, r.partition, r.offset, r.timestamp, r.key, r.value)
-                        for r in batch if r.offset < ends[tp]]
-                out[tp.partition].extend(kept)
-                advance(len(kept))
-            remaining = {tp for tp in remaining if consumer.position(tp) < ends[tp]}
-        return out
+        for tp in parts:
+            consumer.assign([tp])
+            consumer.seek_to_beginning(tp)
+            while consumer.position(tp) < ends[tp]:
+                for batch in consumer.poll(timeout_ms=500, max_records=10_000).values():
+                    kept = [Record(topic, r.partition, r.offset, r.timestamp, r.key, r.value)
+                            for r in batch if r.offset < ends[tp]]
+                    advance(len(kept))
+                    yield from kept
     finally:
         consumer.close()
+
+
+def read_log(settings: Settings, topic: str,
+             advance: Callable[[int], None] = lambda n: None) -> dict[int, list[Record]]:
+    """``stream_log`` gathered by partition."""
+    out: dict[int, list[Record]] = {}
+    for record in stream_log(settings, topic, advance):
+        out.setdefault(record.partition, []).append(record)
+    return out
 
 
 def log_size(settings: Settings, topic: str) -> int:
@@ -75,8 +82,8 @@ def log_size(settings: Settings, topic: str) -> int:
         consumer.close()
 
 
-def cut(log: dict[int, list[Record]], *, until: datetime | None = None,
-        until_appended: datetime | None = None) -> dict[int, list[Record]]:
+def cut_records(records: Iterable[Record], *, until: datetime | None = None,
+                until_appended: datetime | None = None) -> Iterator[Record]:
     """The log as the services had read it at a point in time.
 
     ``until`` (event time): each partition up to, not including, its first record whose
@@ -84,19 +91,24 @@ def cut(log: dict[int, list[Record]], *, until: datetime | None = None,
     stream time had reached ``until``. ``until_appended``: each partition's records that Kafka
     appended at or before that time (the record timestamp).
     """
-    out = {}
-    for partition, records in log.items():
-        kept = []
-        for record in records:
-            if until_appended is not None and record.timestamp_ms > until_appended.timestamp() * 1000:
-                break
-            if until is not None:
-                event = decode(record.value, key=record.key)
-                if not isinstance(event, Rejection) and event.time > until:
-                    break
-            kept.append(record)
-        out[partition] = kept
-    return out
+    limit_ms = None if until_appended is None else until_appended.timestamp() * 1000
+    stopped: set[int] = set()
+    for record in records:
+        if record.partition in stopped:
+            continue
+        if limit_ms is not None and record.timestamp_ms > limit_ms:
+            stopped.add(record.partition)
+            continue
+        if until is not None:
+            event = decode(record.value, key=record.key)
+            if not isinstance(event, Rejection) and event.time > until:
+                stopped.add(record.partition)
+                continue
+        yield record
+
+
+def cut(log: dict[int, list[Record]], **limits) -> dict[int, list[Record]]:
+    return {p: list(cut_records(records, **limits)) for p, records in log.items()}
 
 
 @dataclass
@@ -176,11 +188,12 @@ class Pipeline:
                                                         self.f["units"]):
                 self.views_flow.on_forward(forward, self.f["views"])
 
-    def run(self, log: dict[int, list[Record]], advance=lambda n: None) -> Pipeline:
-        for partition in sorted(log):
-            for record in log[partition]:
-                self.feed(record)
-                advance(1)
+    def run(self, records: Iterable[Record], advance=lambda n: None) -> Pipeline:
+        """Feed records read partition after partition (``stream_log``), or any order that
+        keeps each partition's own."""
+        for record in records:
+            self.feed(record)
+            advance(1)
         return self
 
     # -- what it computed ----------------------------------------------------------------
@@ -240,8 +253,3 @@ def write(pipeline: Pipeline, folder: Path) -> list[Path]:
 
 def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_.:" else "_" for c in name).replace(":", "~")
-
-
-def iter_all(log: dict[int, list[Record]]) -> Iterator[Record]:
-    for partition in sorted(log):
-        yield from log[partition]

@@ -54,10 +54,9 @@ def create_app(settings: Settings):
     seen = SeenIds(streams.table(app, settings, "seen"))
     register_table = streams.table(app, settings, "register", 1)
     register = TableView(register_table, dict, by_prefix={"unit:": tuple[str, ...],
-                                                          "open": tuple[str, ...]})
+                                                          "open:": tuple[str, int]})
     flow = EscalationFlow(config.policy(settings))
     register_flow = RegisterFlow()
-    gauged: set[tuple[str, int]] = set()
 
     async def publish(derived) -> None:
         found = [d for d in derived if isinstance(d, Breach)]
@@ -85,26 +84,37 @@ def create_app(settings: Settings):
             staged_timelines.flush()
             seen.flush()
 
-    def set_gauges() -> None:
-        counts = open_counts(register)
-        for authority, level in gauged - set(counts):
-            metrics.ESCALATIONS_OPEN.labels(authority, str(level)).set(0)
+    counts: dict[tuple[str, int], int] = {}
+    counted = [False]
+
+    def set_gauges(fresh: dict[tuple[str, int], int] | None = None) -> None:
+        if fresh is not None:
+            for key in set(counts) - set(fresh):
+                counts[key] = 0
+            counts.update(fresh)
         for (authority, level), count in counts.items():
             metrics.ESCALATIONS_OPEN.labels(authority, str(level)).set(count)
-        gauged.update(counts)
 
     @app.agent(register_topic, concurrency=1)
     async def register_kept(stream):
         async for item in stream.events():
             staged = Staged(register)
-            register_flow.on_forward(FORWARDS.decode(item.message.value), staged)
+            before, after = register_flow.on_forward(FORWARDS.decode(item.message.value),
+                                                     staged)
             staged.flush()
+            if not counted[0]:  # the first record after a start: the table is recovered
+                counted[0] = True
+                set_gauges(open_counts(register))
+                continue
+            for key, step in ((before, -1), (after, 1)):
+                if key is not None:
+                    counts[key] = counts.get(key, 0) + step
             set_gauges()
 
     @app.timer(interval=10.0)
-    async def gauges_after_recovery() -> None:
-        """Also after a restart, once the register table is recovered."""
-        set_gauges()
+    async def gauges_from_the_register() -> None:
+        """Counted afresh from the table too: right after a restart, once it is recovered."""
+        set_gauges(open_counts(register))
 
     route = app.table_route(register_table, exact_key="register")
 

@@ -66,25 +66,36 @@ class EscalationFlow:
 
 class RegisterFlow:
     """``store`` keys: ``escalation:<id>`` (its view), ``unit:<id>`` (its escalation ids),
-    ``open`` (the ids of open escalations)."""
+    ``open:<id>`` (present while it is open: its authority and level). One key per open
+    escalation, so that a change costs the same however many are open."""
 
-    def on_forward(self, forward: EscalationForward, store: MutableMapping[str, Any]) -> None:
+    def on_forward(self, forward: EscalationForward,
+                   store: MutableMapping[str, Any]) -> tuple[tuple | None, tuple | None]:
+        """Keep one escalation's view; returns its open (authority, level) before and after."""
         view = forward.view
         eid = view["escalation_id"]
         store[f"escalation:{eid}"] = view
         ids = tuple(store.get(f"unit:{view['unit_id']}") or ())
         if eid not in ids:
             store[f"unit:{view['unit_id']}"] = (*ids, eid)
-        open_ids = tuple(store.get("open") or ())
-        if view["status"] != "closed" and eid not in open_ids:
-            store["open"] = (*open_ids, eid)
-        elif view["status"] == "closed" and eid in open_ids:
-            store["open"] = tuple(i for i in open_ids if i != eid)
+        before = store.get(f"open:{eid}")
+        before = tuple(before) if before is not None else None
+        after = (view["authority"], view["level"]) if view["status"] != "closed" else None
+        if after != before:
+            if after is None:
+                del store[f"open:{eid}"]
+            else:
+                store[f"open:{eid}"] = after
+        return before, after
+
+
+def open_ids(store) -> list[str]:
+    return sorted(key.split(":", 1)[1] for key in store if key.startswith("open:"))
 
 
 def open_escalations(store, authority: str | None = None, level: int | None = None,
                      unit: str | None = None, overdue: bool | None = None) -> list[dict]:
-    views = [store[f"escalation:{i}"] for i in store.get("open") or ()]
+    views = [store[f"escalation:{i}"] for i in open_ids(store)]
     return [v for v in views
             if (authority is None or v["authority"] == authority)
             and (level is None or v["level"] == level)
@@ -94,7 +105,8 @@ def open_escalations(store, authority: str | None = None, level: int | None = No
 
 def open_counts(store) -> dict[tuple[str, int], int]:
     counts: dict[tuple[str, int], int] = {}
-    for view in open_escalations(store):
-        key = (view["authority"], view["level"])
-        counts[key] = counts.get(key, 0) + 1
+    for key in store:
+        if key.startswith("open:"):
+            authority, level = store[key]
+            counts[(authority, level)] = counts.get((authority, level), 0) + 1
     return counts
