@@ -87,3 +87,40 @@ def generate(count: int, seed: int = 20260418) -> Iterator[tuple[str | None, byt
             yield None, json.dumps(_envelope("clock.ticked", f"tick-{day.date()}", day,
                                              "clock", {})).encode()
         yield body["subject"], json.dumps(body, ensure_ascii=False).encode()
+
+
+def publish_fresh(count: int, say=print):
+    """A fresh topic prefix on the configured Kafka (the local broker, started if need be),
+    its topics, and about ``count`` events published to it. Returns (settings, records)."""
+    import sys
+    import time
+    import uuid
+
+    from inspections import kafka, topics
+    from inspections.localkafka import LocalBroker
+    from inspections.settings import Settings
+
+    base = Settings()
+    if not base.bootstrap_servers:
+        LocalBroker(base, say=lambda m: print(m, file=sys.stderr)).start()
+    settings = base.model_copy(update={"topic_prefix": f"bench{uuid.uuid4().hex[:6]}"})
+    admin = kafka.admin(settings)
+    try:
+        topics.ensure_topics(admin, settings)
+    finally:
+        admin.close()
+    events_topic = topics.name(settings, topics.EVENTS)
+    producer = kafka.producer(settings, client_id="bench", linger_ms=20, batch_size=512_000)
+    started, records = time.monotonic(), 0
+    for key, value in generate(count):
+        if key is None:  # a tick: to every partition
+            for p in range(settings.partitions):
+                producer.send(events_topic, value=value, partition=p)
+                records += 1
+        else:
+            producer.send(events_topic, key=key.encode(), value=value)
+            records += 1
+    producer.flush()
+    producer.close()
+    say(f"published {records} records to {events_topic} in {time.monotonic() - started:.1f} s")
+    return settings, records

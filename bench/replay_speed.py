@@ -17,12 +17,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
-from bench.events import generate
-from inspections import kafka, topics
-from inspections.localkafka import LocalBroker
+from bench.events import publish_fresh
+from inspections import topics
 from inspections.settings import Settings
 
 
@@ -62,28 +60,10 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=1_000_000)
     args = parser.parse_args()
-    prefix = f"bench{uuid.uuid4().hex[:6]}"
-    base = Settings()
-    if not base.bootstrap_servers:
-        LocalBroker(base, say=lambda m: print(m, file=sys.stderr)).start()
-    settings = base.model_copy(update={"topic_prefix": prefix})
-    admin = kafka.admin(settings)
-    topics.ensure_topics(admin, settings)
-    admin.close()
+    settings, records = publish_fresh(args.events,
+                                      say=lambda m: print(m, file=sys.stderr))
+    prefix = settings.topic_prefix
     events_topic = topics.name(settings, topics.EVENTS)
-    producer = kafka.producer(settings, client_id="bench", linger_ms=20, batch_size=512_000)
-    records = 0
-    for key, value in generate(args.events):
-        if key is None:
-            for p in range(settings.partitions):
-                producer.send(events_topic, value=value, partition=p)
-                records += 1
-        else:
-            producer.send(events_topic, key=key.encode(), value=value)
-            records += 1
-    producer.flush()
-    producer.close()
-    print(f"published {records} records to {events_topic}", file=sys.stderr)
 
     plain = _plain_loop(settings, events_topic, records)
     env = {**os.environ, "INSPECTIONS_TOPIC_PREFIX": prefix}

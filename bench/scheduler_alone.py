@@ -15,13 +15,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
-from bench.events import generate
+from bench.events import publish_fresh
 from inspections import kafka, topics
-from inspections.localkafka import LocalBroker
-from inspections.settings import Settings
 
 
 def _rss_mib(pid: int) -> float:
@@ -40,29 +37,12 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=100_000)
     args = parser.parse_args()
-    prefix = f"bench{uuid.uuid4().hex[:6]}"
+    settings, records = publish_fresh(args.events,
+                                      say=lambda m: print(m, file=sys.stderr))
+    prefix = settings.topic_prefix
     home = Path(tempfile.mkdtemp(prefix="inspections-bench-"))
-    base = Settings()
-    if not base.bootstrap_servers:
-        LocalBroker(base, say=lambda m: print(m, file=sys.stderr)).start()
-    settings = base.model_copy(update={"topic_prefix": prefix})
     admin = kafka.admin(settings)
-    topics.ensure_topics(admin, settings)
     events_topic = topics.name(settings, topics.EVENTS)
-
-    producer = kafka.producer(settings, client_id="bench", linger_ms=20, batch_size=256_000)
-    started = time.monotonic()
-    records = 0
-    for key, value in generate(args.events):
-        if key is None:
-            for p in range(settings.partitions):
-                producer.send(events_topic, value=value, partition=p)
-                records += 1
-        else:
-            producer.send(events_topic, key=key.encode(), value=value)
-            records += 1
-    producer.flush()
-    print(f"published {records} records in {time.monotonic() - started:.1f} s", file=sys.stderr)
 
     env = {**os.environ, "INSPECTIONS_TOPIC_PREFIX": prefix, "INSPECTIONS_HOME": str(home),
            "INSPECTIONS_CLOCK_INTERVAL_S": "0", "INSPECTIONS_LOG_LEVEL": "WARNING",
