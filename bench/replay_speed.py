@@ -59,9 +59,16 @@ def _child(args: list[str], env: dict) -> tuple[float, float, str]:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--prefix", help="measure an earlier run's topics (no publishing)")
     args = parser.parse_args()
-    settings, records = publish_fresh(args.events,
-                                      say=lambda m: print(m, file=sys.stderr))
+    if args.prefix:
+        from inspections.replay import log_size
+
+        settings = Settings(topic_prefix=args.prefix)
+        records = log_size(settings, topics.name(settings, topics.EVENTS))
+    else:
+        settings, records = publish_fresh(args.events,
+                                          say=lambda m: print(m, file=sys.stderr))
     prefix = settings.topic_prefix
     events_topic = topics.name(settings, topics.EVENTS)
 

@@ -55,8 +55,7 @@ def create_app(settings: Settings):
     seen = SeenIds(streams.table(app, settings, "seen"))
     views_table = streams.table(app, settings, "views", 1)
     views = TableView(views_table, dict, by_prefix={"unit:": tuple[str, ...],
-                                                    "visit:": tuple[str, ...],
-                                                    "units": tuple[str, ...]})
+                                                    "visit:": tuple[str, ...]})
     flow = FindingsFlow(config.policy(settings))
     views_flow = ViewsFlow()
     # Both unit agents change the same unit's state: one at a time, across their awaits.

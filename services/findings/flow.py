@@ -79,14 +79,12 @@ class FindingsFlow:
 
 class ViewsFlow:
     """``store`` keys: ``finding:<id>`` (a finding's view), ``unit:<id>`` and ``visit:<id>``
-    (their finding ids, in order of recording), ``assessment:<unit>`` (by year)."""
+    (their finding ids, in order of recording), ``assessment:<unit>`` (by year): one key per
+    unit, so that an update costs the same however many units there are."""
 
     def on_forward(self, forward: Forward, store: MutableMapping[str, Any]) -> None:
         if isinstance(forward, AssessmentForward):
             store[f"assessment:{forward.unit_id}"] = {str(y): a for y, a in forward.years.items()}
-            units = tuple(store.get("units") or ())
-            if forward.unit_id not in units:
-                store["units"] = (*units, forward.unit_id)
             return
         view = forward.view
         store[f"finding:{view['finding_id']}"] = view
@@ -107,9 +105,6 @@ def problem_list(store: MutableMapping[str, Any], index: str, status: str | None
 
 
 def year_assessment(store: MutableMapping[str, Any], year: int) -> dict:
-    units = []
-    for unit_id in store.get("units") or ():
-        entry = (store.get(f"assessment:{unit_id}") or {}).get(str(year))
-        if entry is not None:
-            units.append(entry)
+    units = [entry for key in store if key.startswith("assessment:")
+             if (entry := store[key].get(str(year))) is not None]
     return {"year": year, "units": sorted(units, key=lambda a: a["unit_id"])}
