@@ -101,34 +101,25 @@ def create_app(settings: Settings):
     # The views live on the one partition of the views topic: requests go to its owner.
     route = app.table_route(views_table, exact_key="views")
 
-    def _filters(request, web):
+    def _problem_list(web, request, kind: str, ident: str):
+        """A unit's or a visit's problem list, filtered by ?status= and ?category=."""
         status, category = request.query.get("status"), request.query.get("category")
         if status is not None and status not in STATUSES:
-            return None, None, web.json({"error": f"status must be one of {list(STATUSES)}"},
-                                        status=400)
-        return status, category, None
+            return web.json({"error": f"status must be one of {list(STATUSES)}"}, status=400)
+        found = problem_list(views, f"{kind}:{ident}", status, category)
+        return json_or_404(web, None if found is None else {f"{kind}_id": ident,
+                                                            "findings": found},
+                           f"findings of {kind} {ident}")
 
     @app.page("/units/{unit_id}/findings")
     @route
     async def unit_findings(web, request, unit_id: str):
-        status, category, error = _filters(request, web)
-        if error is not None:
-            return error
-        found = problem_list(views, f"unit:{unit_id}", status, category)
-        return json_or_404(web, None if found is None else {"unit_id": unit_id,
-                                                            "findings": found},
-                           f"findings of unit {unit_id}")
+        return _problem_list(web, request, "unit", unit_id)
 
     @app.page("/visits/{visit_id}/findings")
     @route
     async def visit_findings(web, request, visit_id: str):
-        status, category, error = _filters(request, web)
-        if error is not None:
-            return error
-        found = problem_list(views, f"visit:{visit_id}", status, category)
-        return json_or_404(web, None if found is None else {"visit_id": visit_id,
-                                                            "findings": found},
-                           f"findings of visit {visit_id}")
+        return _problem_list(web, request, "visit", visit_id)
 
     @app.page("/findings/{finding_id}")
     @route
