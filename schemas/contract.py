@@ -85,6 +85,11 @@ def _slug(text: str) -> str:
     return words[0].lower() + "".join(w.capitalize() for w in words[1:])
 
 
+def _operation(action: str, channel: str, summary: str, messages: list) -> dict[str, Any]:
+    return {"action": action, "channel": {"$ref": f"#/channels/{channel}"},
+            "summary": summary, "messages": messages}
+
+
 def asyncapi() -> dict[str, Any]:
     models = {**INBOUND, **DERIVED}
     keyed, defs = models_json_schema(
@@ -137,19 +142,11 @@ def asyncapi() -> dict[str, Any]:
         }
         msg_refs = [{"$ref": f"#/channels/{channel}/messages/{_title(t)}"} for t in types]
         for who in publishers:
-            operations[_slug(f"{who} sends {channel}")] = {
-                "action": "send",
-                "channel": {"$ref": f"#/channels/{channel}"},
-                "summary": f"{who} publishes to {topic}",
-                "messages": msg_refs,
-            }
+            operations[_slug(f"{who} sends {channel}")] = _operation(
+                "send", channel, f"{who} publishes to {topic}", msg_refs)
         for who in consumers:
-            operations[_slug(f"{who} receives {channel}")] = {
-                "action": "receive",
-                "channel": {"$ref": f"#/channels/{channel}"},
-                "summary": f"{who} reads {topic}",
-                "messages": msg_refs,
-            }
+            operations[_slug(f"{who} receives {channel}")] = _operation(
+                "receive", channel, f"{who} reads {topic}", msg_refs)
     for topic, (writer, reader) in INTERNAL.items():
         channel = _slug(topic.removeprefix("inspections."))
         spec = specs[topic]
@@ -159,12 +156,9 @@ def asyncapi() -> dict[str, Any]:
             "messages": {"internalRecord": {"$ref": "#/components/messages/InternalRecord"}},
         }
         for who, action in ((writer, "send"), (reader, "receive")):
-            operations[_slug(f"{who} {action} {channel}")] = {
-                "action": action,
-                "channel": {"$ref": f"#/channels/{channel}"},
-                "summary": f"{who} {'writes' if action == 'send' else 'reads'} {topic}",
-                "messages": [{"$ref": f"#/channels/{channel}/messages/internalRecord"}],
-            }
+            operations[_slug(f"{who} {action} {channel}")] = _operation(
+                action, channel, f"{who} {'writes' if action == 'send' else 'reads'} {topic}",
+                [{"$ref": f"#/channels/{channel}/messages/internalRecord"}])
     messages["InternalRecord"] = {
         "name": "internal",
         "title": "internal record",
