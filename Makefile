@@ -1,4 +1,5 @@
-# Two set-up commands for a fresh machine (Python 3.11+, JDK 17, Maven):
+# Two set-up commands for a fresh machine (Python 3.11+, JDK 17, Maven; `make test` also
+# installs Debian's prometheus package, for promtool and the Prometheus test):
 #   make demo   set-up, then the demo on the embedded local broker
 #   make test   set-up, then every test
 PYTHON ?= python3
@@ -6,7 +7,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: setup demo test clean
+.PHONY: setup system-packages demo test clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -22,7 +23,10 @@ setup: $(STAMP)
 demo: setup
 	$(BIN)/inspections demo $(DEMO_FLAGS)
 
-test: setup
+system-packages:
+	scripts/system-packages
+
+test: setup system-packages
 	$(BIN)/pytest $(PYTEST_FLAGS)
 
 clean:

@@ -301,6 +301,40 @@ def audit_trail(
             typer.echo(e.line())
 
 
+@app.command("ready")
+def ready(
+    service: str = typer.Argument(..., help="scheduler, findings or escalation"),
+    wait: float = typer.Option(0, help="Seconds to wait for it to become ready."),
+) -> None:
+    """Ask a worker's /readyz: exit 0 when it is ready, 1 (and why) when not."""
+    import json
+    import time
+    import urllib.error
+    import urllib.request
+
+    from inspections.streams import SERVICE_NAMES, web_port
+
+    if service not in SERVICE_NAMES:
+        fail(f"unknown service {service!r}: one of {', '.join(SERVICE_NAMES)}", code=2)
+    settings = settings_module.load()
+    host = "127.0.0.1" if settings.web_host in ("0.0.0.0", "") else settings.web_host
+    url = f"http://{host}:{web_port(settings, service)}/readyz"
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as answer:
+                body = json.loads(answer.read())
+            typer.echo(f"{service} ready: {len(body['partitions'])} partitions")
+            return
+        except urllib.error.HTTPError as exc:
+            why = json.loads(exc.read() or b"{}").get("reason", f"HTTP {exc.code}")
+        except (urllib.error.URLError, OSError) as exc:
+            why = f"no answer at {url} ({getattr(exc, 'reason', exc)}): is the worker running?"
+        if time.monotonic() >= deadline:
+            fail(f"{service} not ready: {why}")
+        time.sleep(0.5)
+
+
 @app.command("run")
 def run(service: str = typer.Argument(..., help="scheduler")) -> None:
     """Run one service's worker in the foreground until Ctrl-C or SIGTERM."""

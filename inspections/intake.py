@@ -9,28 +9,32 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from inspections import logs, metrics
+import structlog
+
+from inspections import metrics
+from inspections.observe import Progress
 from schemas import Envelope, Rejection, decode
 
 OnRejected = Callable[[Any, Rejection], Awaitable[None]]
 
 
 async def accepted(
-    stream, service: str, on_rejected: OnRejected | None = None
+    stream, progress: Progress, on_rejected: OnRejected | None = None
 ) -> AsyncIterator[tuple[Any, Envelope]]:
-    """(message, event) for each record that passes the gate, in partition order."""
-    log = logs.get("inspections.intake")
+    """(message, event) for each record that passes the gate, in partition order. Every log
+    line of an event's processing carries its id, type, unit, correlation id and place."""
+    bind = structlog.contextvars.bound_contextvars
     async for item in stream.events():
         message = item.message
-        decoded = decode(message.value, key=message.key)
-        if isinstance(decoded, Rejection):
-            if on_rejected is not None:
-                await on_rejected(message, decoded)
-            continue
-        metrics.EVENTS_ACCEPTED.labels(service, decoded.type).inc()
-        log.debug(
-            "event accepted", event_id=decoded.id, type=decoded.type, unit=decoded.subject,
-            correlation_id=decoded.correlationid, partition=message.partition,
-            offset=message.offset,
-        )
-        yield message, decoded
+        with bind(topic=message.topic, partition=message.partition, offset=message.offset):
+            decoded = decode(message.value, key=message.key)
+            if isinstance(decoded, Rejection):
+                if on_rejected is not None:
+                    await on_rejected(message, decoded)
+                progress.done(message)
+                continue
+            with bind(event_id=decoded.id, type=decoded.type, unit=decoded.subject,
+                      correlation_id=decoded.correlationid):
+                yield message, decoded
+            metrics.EVENTS_PROCESSED.labels(progress.service, decoded.type).inc()
+            progress.done(message, decoded.time)

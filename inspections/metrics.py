@@ -1,19 +1,48 @@
-"""Prometheus metrics, defined once for every worker, served on the worker's ``/metrics``."""
+"""Prometheus metrics, defined once for every worker, served on the worker's ``/metrics``.
+
+Names follow Prometheus practice: base units (seconds, ratios), ``_total`` on counters. The
+README's metrics table lists every one; a test checks the table against a running worker.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, generate_latest
+from collections.abc import Iterable
 
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram, disable_created_metrics
+
+disable_created_metrics()  # the ``_created`` series double what is exported, for no reader
+
+EVENTS_PROCESSED = Counter(
+    "inspections_events_processed_total",
+    "Inbound events (inspections.events) a service accepted and processed, by event type.",
+    ["service", "type"],
+)
 RECORDS_REJECTED = Counter(
     "inspections_records_rejected_total",
     "Records of inspections.events the gate refused, by cause (one per record, counted by the "
-    "service that publishes rejections).",
+    "service that publishes rejections: the scheduler).",
     ["cause"],
 )
-EVENTS_ACCEPTED = Counter(
-    "inspections_events_accepted_total",
-    "Records of inspections.events the gate accepted, by service and event type.",
-    ["service", "type"],
+
+# From event time (the upstream system's clock) it spans months when history is replayed, so
+# the buckets reach a week; from append time (the broker's clock) it is the pipeline's delay.
+EVENT_TIME_LATENCY = Histogram(
+    "inspections_event_time_latency_seconds",
+    "From an event's own time to the end of its processing.",
+    ["service", "topic"],
+    buckets=(0.01, 0.05, 0.1, 0.5, 1, 5, 30, 60, 300, 3600, 86400, 604800),
+)
+APPEND_LATENCY = Histogram(
+    "inspections_append_latency_seconds",
+    "From a record's append to its topic (Kafka timestamp) to the end of its processing.",
+    ["service", "topic"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
+CONSUMER_LAG = Gauge(
+    "inspections_consumer_lag_records",
+    "Records appended to a partition this worker reads and not yet processed by it (end "
+    "offset minus the next offset to process).",
+    ["service", "topic", "partition"],
 )
 
 BREACHES = Counter(
@@ -21,11 +50,33 @@ BREACHES = Counter(
     "deadline.breached events emitted, by the service that judged them and by kind.",
     ["service", "kind"],
 )
+DEADLINES_OPEN = Gauge(
+    "inspections_deadlines_open",
+    "Deadlines open (not yet met or breached) on the partitions this worker owns.",
+    ["service"],
+)
+
+VISITS = Gauge(
+    "inspections_visits",
+    "Inspection visits by state (unscheduled, scheduled, on_site, ended, feedback_delivered, "
+    "reported).",
+    ["state"],
+)
+CAMPAIGN_COVERAGE = Gauge(
+    "inspections_campaign_coverage_ratio",
+    "Share of a campaign's planned units inspected in time so far (1 is full coverage).",
+    ["campaign"],
+)
 
 ESCALATIONS_OPEN = Gauge(
     "inspections_escalations_open",
     "Open escalations in the register, by the authority they are with and their level.",
     ["authority", "level"],
+)
+ESCALATIONS_MISSED_AT_TOP = Gauge(
+    "inspections_escalations_missed_at_top",
+    "Escalations the top of the chain let pass its limit: nobody is left to escalate to.",
+    ["authority"],
 )
 ACKNOWLEDGEMENTS_UNMATCHED = Counter(
     "inspections_acknowledgements_unmatched_total",
@@ -38,11 +89,43 @@ ESCALATION_NOTICES = Counter(
     ["type", "authority"],
 )
 
+WORKER_READY = Gauge(
+    "inspections_worker_ready",
+    "1 when the worker has its partitions and its tables are recovered (as /readyz), else 0.",
+    ["service"],
+)
 
-def serve(app) -> None:
-    """Add ``GET /metrics`` to a faust app's web server."""
 
-    @app.page("/metrics")
-    async def metrics(web, request):
-        # aiohttp refuses a charset in content_type=, so the header goes in whole.
-        return web.bytes(generate_latest(REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST})
+def initialise(service: str, publishes_rejections: bool = False) -> None:
+    """Export 0 for every known breach kind (and rejection cause) from the start: a counter
+    first seen at 1 would show Prometheus no increase, and its alert would not fire."""
+    from schemas.fields import BreachKind, values
+    from schemas.gate import CAUSES
+
+    for kind in values(BreachKind):
+        BREACHES.labels(service, kind)
+    if publishes_rejections:
+        for cause in CAUSES:
+            RECORDS_REJECTED.labels(cause)
+    WORKER_READY.labels(service).set(0)
+    DEADLINES_OPEN.labels(service)
+
+
+def set_counts(gauge: Gauge, counts: dict[tuple[str, ...], int | float],
+               shown: set[tuple[str, ...]]) -> None:
+    """Set ``gauge`` to ``counts`` (label values → value); series in ``shown`` but no longer
+    counted go to 0, so a dashboard sees them fall rather than freeze."""
+    for labels in shown - set(counts):
+        gauge.labels(*labels).set(0)
+    for labels, value in counts.items():
+        gauge.labels(*labels).set(value)
+    shown.update(counts)
+
+
+def exported_names(registry=REGISTRY) -> set[str]:
+    """Every sample name the registry exports now (``_total``, ``_bucket``… included)."""
+    return {sample.name for family in registry.collect() for sample in family.samples}
+
+
+def families(registry=REGISTRY) -> Iterable[str]:
+    return (family.name for family in registry.collect())

@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     rocksdb_block_cache_bytes: int = Field(default=8 * 2**20, ge=2**16)
     web_host: str = "127.0.0.1"
     web_port_base: int = Field(default=6066, ge=1, le=65500)
+    # How often a worker computes its consumer lag and the gauges counted from its tables.
+    metrics_interval_s: float = Field(default=5.0, gt=0)
 
     # The campaign's time zone: days on site, month ends and midnights are counted in it.
     timezone: str = "Asia/Shanghai"

@@ -12,6 +12,7 @@ from inspections.breaches import Breach
 from inspections.codec import dumps
 from inspections.deadlines import Timeline
 from inspections.intake import accepted
+from inspections.observe import Observer
 from inspections.settings import Settings
 from inspections.streams import (
     SeenIds,
@@ -31,6 +32,7 @@ from services.escalation.flow import (
     EscalationForward,
     RegisterFlow,
     notice_event,
+    missed_at_top_counts,
     open_counts,
     open_escalations,
 )
@@ -45,7 +47,6 @@ def create_app(settings: Settings):
     escalations = raw_topic(app, topics.name(settings, topics.ESCALATIONS))
     breaches = raw_topic(app, topics.name(settings, topics.BREACHES))
     register_topic = raw_topic(app, topics.name(settings, topics.ESCALATION_REGISTER))
-    metrics.serve(app)
     log = logs.get(__name__)
     app.on_partitions_revoked.connect(forget_cached_state)
 
@@ -57,6 +58,34 @@ def create_app(settings: Settings):
                                                           "open:": tuple[str, int]})
     flow = EscalationFlow(config.policy(settings))
     register_flow = RegisterFlow()
+
+    # Open escalations are counted as they change, and afresh from the table after a start
+    # (once it is recovered) and on every interval of the observer.
+    counts: dict[tuple[str, int], int] = {}
+    counted = [False]
+    shown: dict[str, set] = {"open": set(), "top": set()}
+
+    def set_open(fresh: dict[tuple[str, int], int] | None = None) -> None:
+        if fresh is not None:
+            counts.clear()
+            counts.update(fresh)
+        metrics.set_counts(metrics.ESCALATIONS_OPEN,
+                           {(a, str(level)): n for (a, level), n in counts.items()},
+                           shown["open"])
+
+    events_name, register_name = events.get_topic_name(), register_topic.get_topic_name()
+
+    def gauges(actives: set[tuple[str, int]]) -> None:
+        metrics.DEADLINES_OPEN.labels(SERVICE).set(sum(
+            len(timelines[p].pending) for t, p in actives if t == events_name and p in timelines))
+        owner = (register_name, 0) in actives  # the register's one partition
+        set_open(open_counts(register) if owner else {})
+        metrics.set_counts(metrics.ESCALATIONS_MISSED_AT_TOP,
+                           {(a,): n for a, n in missed_at_top_counts(register).items()}
+                           if owner else {}, shown["top"])
+
+    observer = Observer(app, settings, SERVICE, sources=[events_name, register_name],
+                        gauges=gauges)
 
     async def publish(derived) -> None:
         found = [d for d in derived if isinstance(d, Breach)]
@@ -73,7 +102,7 @@ def create_app(settings: Settings):
 
     @app.agent(events, concurrency=1)
     async def intake(stream):
-        async for message, event in accepted(stream, SERVICE):
+        async for message, event in accepted(stream, observer.progress):
             staged_units, staged_timelines = Staged(units), Staged(timelines)
             derived, forwards = flow.on_event(event, message.partition, staged_timelines,
                                               staged_units, seen)
@@ -84,37 +113,21 @@ def create_app(settings: Settings):
             staged_timelines.flush()
             seen.flush()
 
-    counts: dict[tuple[str, int], int] = {}
-    counted = [False]
-
-    def set_gauges(fresh: dict[tuple[str, int], int] | None = None) -> None:
-        if fresh is not None:
-            for key in set(counts) - set(fresh):
-                counts[key] = 0
-            counts.update(fresh)
-        for (authority, level), count in counts.items():
-            metrics.ESCALATIONS_OPEN.labels(authority, str(level)).set(count)
-
     @app.agent(register_topic, concurrency=1)
     async def register_kept(stream):
-        async for item in stream.events():
+        async for item in observer.records(stream):
             staged = Staged(register)
             before, after = register_flow.on_forward(FORWARDS.decode(item.message.value),
                                                      staged)
             staged.flush()
-            if not counted[0]:  # the first record after a start: the table is recovered
+            if not counted[0]:
                 counted[0] = True
-                set_gauges(open_counts(register))
+                set_open(open_counts(register))
                 continue
             for key, step in ((before, -1), (after, 1)):
                 if key is not None:
                     counts[key] = counts.get(key, 0) + step
-            set_gauges()
-
-    @app.timer(interval=10.0)
-    async def gauges_from_the_register() -> None:
-        """Counted afresh from the table too: right after a restart, once it is recovered."""
-        set_gauges(open_counts(register))
+            set_open()
 
     route = app.table_route(register_table, exact_key="register")
 

@@ -110,3 +110,13 @@ def open_counts(store) -> dict[tuple[str, int], int]:
             authority, level = store[key]
             counts[(authority, level)] = counts.get((authority, level), 0) + 1
     return counts
+
+
+def missed_at_top_counts(store) -> dict[str, int]:
+    """Open escalations the top of the chain let pass, by that authority."""
+    counts: dict[str, int] = {}
+    for eid in open_ids(store):
+        view = store[f"escalation:{eid}"]
+        if view["status"] == "missed_at_top":
+            counts[view["authority"]] = counts.get(view["authority"], 0) + 1
+    return counts

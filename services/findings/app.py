@@ -12,8 +12,9 @@ import asyncio
 
 from pydantic import ValidationError
 
-from inspections import logs, metrics, streams, topics
+from inspections import logs, streams, topics
 from inspections.intake import accepted
+from inspections.observe import Observer
 from inspections.settings import Settings
 from inspections.streams import (
     SeenIds,
@@ -47,7 +48,9 @@ def create_app(settings: Settings):
     events = raw_topic(app, topics.name(settings, topics.EVENTS))
     breaches = raw_topic(app, topics.name(settings, topics.BREACHES))
     views_topic = raw_topic(app, topics.name(settings, topics.FINDINGS_VIEWS))
-    metrics.serve(app)
+    observer = Observer(app, settings, SERVICE, sources=[events.get_topic_name(),
+                                                         breaches.get_topic_name(),
+                                                         views_topic.get_topic_name()])
     log = logs.get(__name__)
     app.on_partitions_revoked.connect(forget_cached_state)
 
@@ -67,7 +70,7 @@ def create_app(settings: Settings):
 
     @app.agent(events, concurrency=1)
     async def intake(stream):
-        async for _message, event in accepted(stream, SERVICE):
+        async for _message, event in accepted(stream, observer.progress):
             async with unit_lock:
                 staged = Staged(units)
                 found, forwards = flow.on_event(event, staged, seen)
@@ -78,12 +81,11 @@ def create_app(settings: Settings):
 
     @app.agent(breaches, concurrency=1)
     async def breaches_read(stream):
-        async for item in stream.events():
+        async for item in observer.records(stream):
             try:
                 breach = DeadlineBreached.model_validate_json(item.message.value)
             except ValidationError as exc:
-                log.warning("unreadable breach skipped", error=str(exc)[:300],
-                            partition=item.message.partition, offset=item.message.offset)
+                log.warning("unreadable breach skipped", error=str(exc)[:300])
                 continue
             async with unit_lock:
                 staged = Staged(units)
@@ -93,7 +95,7 @@ def create_app(settings: Settings):
 
     @app.agent(views_topic, concurrency=1)
     async def views_kept(stream):
-        async for item in stream.events():
+        async for item in observer.records(stream):
             staged = Staged(views)
             views_flow.on_forward(FORWARDS.decode(item.message.value), staged)
             staged.flush()

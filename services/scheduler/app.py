@@ -18,6 +18,7 @@ from inspections import logs, metrics, streams, topics
 from inspections.codec import dumps
 from inspections.deadlines import Timeline
 from inspections.intake import accepted
+from inspections.observe import Observer
 from inspections.settings import Settings
 from inspections.streams import (
     SeenIds,
@@ -38,6 +39,8 @@ from services.scheduler.domain import UnitState
 from services.scheduler.flow import (
     CampaignFlow,
     PlanForward,
+    campaign_coverage,
+    visit_counts,
     UnitFlow,
     UnitForward,
     WatermarkForward,
@@ -56,7 +59,6 @@ def create_app(settings: Settings):
     rejected = raw_topic(app, topics.name(settings, topics.REJECTED))
     breaches = raw_topic(app, topics.name(settings, topics.BREACHES))
     progress = raw_topic(app, topics.name(settings, topics.SCHEDULER_PROGRESS))
-    metrics.serve(app)
     log = logs.get(__name__)
 
     def table(name: str, partitions: int | None = None):
@@ -76,6 +78,24 @@ def create_app(settings: Settings):
     # Partitions may move to another worker: what this one decoded may then go stale.
     app.on_partitions_revoked.connect(forget_cached_state)
 
+    events_name, progress_name = events.get_topic_name(), progress.get_topic_name()
+    shown: dict[str, set] = {"visits": set(), "coverage": set()}
+
+    def gauges(actives: set[tuple[str, int]]) -> None:
+        metrics.DEADLINES_OPEN.labels(SERVICE).set(sum(
+            len(timelines[p].pending) for t, p in actives if t == events_name and p in timelines))
+        # The campaign side lives on one partition: only its owner counts it.
+        owner = (progress_name, 0) in actives
+        metrics.set_counts(metrics.VISITS, {(state,): n for state, n in
+                                            visit_counts(unit_views.values()).items()}
+                           if owner else {}, shown["visits"])
+        metrics.set_counts(metrics.CAMPAIGN_COVERAGE, {
+            (cid,): ratio for cid, ratio in campaign_coverage(store, unit_views,
+                                                              policy.timezone).items()}
+                           if owner else {}, shown["coverage"])
+
+    observer = Observer(app, settings, SERVICE, sources=[events_name, progress_name],
+                        gauges=gauges, publishes_rejections=True)
     unit_flow = UnitFlow(policy)
     campaign_flow = CampaignFlow(policy.timezone, settings.partitions)
 
@@ -87,12 +107,11 @@ def create_app(settings: Settings):
         )
         await rejected.send(key=message.key, value=dumps(record))
         metrics.RECORDS_REJECTED.labels(rejection.cause).inc()
-        log.warning("record rejected", cause=rejection.cause, reason=rejection.reason,
-                    partition=message.partition, offset=message.offset)
+        log.warning("record rejected", cause=rejection.cause, reason=rejection.reason)
 
     @app.agent(events, concurrency=1)
     async def intake(stream):
-        async for message, event in accepted(stream, SERVICE, on_rejected=reject):
+        async for message, event in accepted(stream, observer.progress, on_rejected=reject):
             staged_units, staged_timelines = Staged(units), Staged(timelines)
             found, forwards = unit_flow.on_event(event, message.partition, staged_timelines,
                                                  staged_units, seen)
@@ -105,7 +124,7 @@ def create_app(settings: Settings):
 
     @app.agent(progress, concurrency=1)
     async def campaigns(stream):
-        async for item in stream.events():
+        async for item in observer.records(stream):
             forward = FORWARDS.decode(item.message.value)
             staged = [Staged(store), Staged(unit_views), Staged(visit_index)]
             found = campaign_flow.on_forward(forward, *staged)

@@ -192,3 +192,23 @@ def campaign_view(campaign: Campaign | None, units: MutableMapping, tz: tzinfo) 
         "partitions_past_due": sorted(campaign.passed),
         "units": rows,
     }
+
+
+def visit_counts(unit_views) -> dict[str, int]:
+    """How many visits are in each state, over the unit views."""
+    counts: dict[str, int] = {}
+    for view in unit_views:
+        for visit in view["visits"]:
+            counts[visit["status"]] = counts.get(visit["status"], 0) + 1
+    return counts
+
+
+def campaign_coverage(store: MutableMapping, units: MutableMapping, tz: tzinfo) -> dict[str, float]:
+    """Each planned campaign's share of units inspected in time so far."""
+    found = {}
+    for key in store:
+        if key.startswith("campaign:"):
+            view = campaign_view(store[key], units, tz)
+            if view is not None:
+                found[view["campaign_id"]] = view["coverage"]
+    return found

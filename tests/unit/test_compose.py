@@ -58,3 +58,111 @@ def test_the_app_talks_to_the_compose_broker():
     )
     scheduler = COMPOSE["services"]["scheduler"]["environment"]
     assert scheduler["INSPECTIONS_BOOTSTRAP_SERVERS"] == internal
+
+
+WORKERS = ("scheduler", "findings", "escalation")
+PROMETHEUS = yaml.safe_load((REPO / "deploy/prometheus/prometheus.yml").read_text())
+
+
+def _cli_path_exists(words: list[str]) -> bool:
+    command = typer.main.get_command(app)
+    for word in words:
+        if not hasattr(command, "commands"):
+            return True
+        if word not in command.commands:
+            return False
+        command = command.commands[word]
+    return True
+
+
+def test_each_worker_publishes_the_port_it_serves_on():
+    from inspections.settings import Settings
+    from inspections.streams import web_port
+
+    settings = Settings()
+    for name in WORKERS:
+        port = web_port(settings, name)
+        assert COMPOSE["services"][name]["ports"] == [f"{port}:{port}"], name
+
+
+def test_the_workers_healthcheck_asks_their_readiness():
+    for name in WORKERS:
+        test = COMPOSE["services"][name]["healthcheck"]["test"]
+        assert test[:2] == ["CMD", "inspections"], name
+        assert test[2:] == ["ready", name]
+        assert _cli_path_exists(test[2:])
+
+
+def test_named_volumes_are_declared_and_bind_mounts_exist_in_the_repo():
+    declared = set(COMPOSE["volumes"])
+    used = set()
+    for name, service in COMPOSE["services"].items():
+        for volume in service.get("volumes", []):
+            source, target = volume.split(":")[:2]
+            assert target.startswith("/"), (name, volume)
+            if source.startswith("."):
+                assert (REPO / source).exists(), (name, source)
+            else:
+                used.add(source)
+                assert source in declared, (name, source)
+    assert used == declared  # none declared for nothing
+
+
+def test_published_host_ports_are_distinct():
+    published = [p.split(":")[0] for s in COMPOSE["services"].values() for p in s.get("ports", [])]
+    assert len(published) == len(set(published))
+
+
+def test_prometheus_scrapes_each_worker_at_its_compose_name_and_port():
+    targets = {
+        target: group["labels"]["service"]
+        for job in PROMETHEUS["scrape_configs"] for group in job["static_configs"]
+        for target in group["targets"]
+    }
+    for name in WORKERS:
+        port = COMPOSE["services"][name]["ports"][0].split(":")[1]
+        assert targets.get(f"{name}:{port}") == name
+
+
+def test_prometheus_gets_its_config_and_every_rule_file_it_names():
+    prometheus = COMPOSE["services"]["prometheus"]
+    mounts = dict(v.split(":")[:2] for v in prometheus["volumes"])
+    config = next(t for t in prometheus["command"] if t.startswith("--config.file="))
+    config_path = config.split("=", 1)[1]
+    assert mounts["./deploy/prometheus/prometheus.yml"] == config_path
+    folder = config_path.rsplit("/", 1)[0]
+    for rule_file in PROMETHEUS["rule_files"]:
+        assert mounts[f"./deploy/prometheus/{rule_file}"] == f"{folder}/{rule_file}"
+
+
+def test_grafana_reads_the_dashboards_where_they_are_mounted():
+    grafana = COMPOSE["services"]["grafana"]
+    mounts = dict(v.split(":")[:2] for v in grafana["volumes"])
+    provider = yaml.safe_load(
+        (REPO / "deploy/grafana/provisioning/dashboards/inspections.yml").read_text())
+    path = provider["providers"][0]["options"]["path"]
+    assert mounts["./deploy/grafana/dashboards"] == path
+    assert mounts["./deploy/grafana/provisioning"] == "/etc/grafana/provisioning"
+    home = grafana["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
+    assert home.startswith(path + "/")
+    assert (REPO / "deploy/grafana/dashboards" / home.rsplit("/", 1)[1]).is_file()
+    source = yaml.safe_load(
+        (REPO / "deploy/grafana/provisioning/datasources/prometheus.yml").read_text())
+    url = source["datasources"][0]["url"]
+    assert url == f"http://prometheus:{COMPOSE['services']['prometheus']['ports'][0].split(':')[1]}"
+
+
+def test_the_dockerfile_copies_what_exists_and_its_entry_point_is_installed():
+    import re
+    import tomllib
+
+    dockerfile = (REPO / "Dockerfile").read_text()
+    for line in dockerfile.splitlines():
+        if line.startswith("COPY "):
+            for source in line.split()[1:-1]:
+                assert (REPO / source).exists(), source
+    entry = re.search(r'^ENTRYPOINT \["([^"]+)"\]', dockerfile, re.M).group(1)
+    scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
+    assert entry in scripts
+    module, function = scripts[entry].split(":")
+    assert callable(getattr(__import__(module, fromlist=[function]), function))

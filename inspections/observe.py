@@ -1,0 +1,185 @@
+"""What an operator sees of a worker: ``/metrics``, ``/healthz``, ``/readyz``, the consumer lag,
+per-record latencies and log context. Written once; each service's app calls ``Observer``.
+
+faust exposes no consumer lag, so it is computed here every ``metrics_interval_s``: per
+partition this worker owns, the end offset (asked of the broker) minus the next offset it will
+process (the one after the last record it finished, else the group's committed offset).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterable
+from datetime import datetime, timezone
+from time import time as wall_clock
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+
+from inspections import logs, metrics
+from inspections.settings import Settings
+
+if TYPE_CHECKING:
+    import faust
+
+_FAUST_METRICS: dict[str, Any] = {}  # a registry takes a name once; tests build apps twice
+
+
+def faust_sensors(app: "faust.App", service: str) -> None:
+    """faust's own sensor metrics, named ``faust_<service>_*`` so apps never clash."""
+    from faust.sensors.prometheus import FaustMetrics, PrometheusMonitor
+
+    prefix = f"faust_{service}"
+    if prefix not in _FAUST_METRICS:
+        _FAUST_METRICS[prefix] = FaustMetrics.create(REGISTRY, prefix)
+    app.monitor = PrometheusMonitor(metrics=_FAUST_METRICS[prefix])
+
+
+Partition = tuple[str, int]
+
+
+def lag_by_partition(ends: dict[Partition, int | None], processed: dict[Partition, int],
+                     committed: dict[Partition, int | None]) -> dict[Partition, int]:
+    """Records not yet processed, per partition: the end offset minus the next offset to
+    process, which is the one after the last record this worker finished, or, before it
+    finished any, the committed offset (where it starts). Unknown ends are left out."""
+    lags = {}
+    for partition, end in ends.items():
+        if end is None:
+            continue
+        start = processed.get(partition)
+        if start is None:
+            start = committed.get(partition) or 0
+        lags[partition] = max(0, end - start)
+    return lags
+
+
+class Progress:
+    """Where a worker's processing has got to, partition by partition, and how long its
+    records waited. ``records`` wraps an agent's stream; ``intake.accepted`` calls ``done``."""
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+        self.next_offset: dict[tuple[str, int], int] = {}
+
+    async def records(self, stream) -> AsyncIterator[Any]:
+        """faust's ``stream.events()``, with the record's place bound to every log line of
+        its processing, and its latency and offset noted once the body is done with it."""
+        async for item in stream.events():
+            message = item.message
+            with structlog.contextvars.bound_contextvars(
+                topic=message.topic, partition=message.partition, offset=message.offset
+            ):
+                yield item
+            self.done(message)
+
+    def done(self, message, event_time: datetime | None = None) -> None:
+        self.next_offset[(message.topic, message.partition)] = message.offset + 1
+        now = wall_clock()
+        metrics.APPEND_LATENCY.labels(self.service, message.topic).observe(
+            max(0.0, now - message.timestamp))
+        if event_time is not None:
+            metrics.EVENT_TIME_LATENCY.labels(self.service, message.topic).observe(
+                max(0.0, now - event_time.timestamp()))
+
+
+class Observer:
+    """One per app: the pages, faust's sensors, and a timer that computes the lag of the
+    ``sources`` partitions this worker owns and calls ``gauges(actives)`` to set the business
+    gauges from the tables (``actives``: the (topic, partition) pairs it owns)."""
+
+    def __init__(self, app: "faust.App", settings: Settings, service: str,
+                 sources: Iterable[str],
+                 gauges: Callable[[set[tuple[str, int]]], None] | None = None,
+                 publishes_rejections: bool = False) -> None:
+        self.app = app
+        self.service = service
+        self.progress = Progress(service)
+        self.sources = set(sources)
+        self.gauges = gauges
+        self.lag_shown: set[tuple[str, ...]] = set()
+        self.log = logs.get("inspections.observe")
+        metrics.initialise(service, publishes_rejections)
+        faust_sensors(app, service)
+        self._pages()
+        app.timer(interval=settings.metrics_interval_s)(self.sample)
+
+    def records(self, stream) -> AsyncIterator[Any]:
+        return self.progress.records(stream)
+
+    # -- the timer -------------------------------------------------------------------
+    def actives(self) -> set[tuple[str, int]]:
+        assignor = getattr(self.app, "assignor", None)
+        if assignor is None:
+            return set()
+        return {(tp.topic, tp.partition) for tp in assignor.assigned_actives()}
+
+    async def sample(self) -> None:
+        ready = self.ready() is None
+        metrics.WORKER_READY.labels(self.service).set(1 if ready else 0)
+        if not ready:
+            return
+        actives = self.actives()
+        try:
+            await self._lag(actives)
+        except Exception as error:  # a broker hiccup must not stop the worker
+            self.log.warning("consumer lag not measured", error=str(error))
+        if self.gauges is not None:
+            self.gauges(actives)
+
+    async def _lag(self, actives: set[tuple[str, int]]) -> None:
+        from faust.types import TP
+
+        consumer = self.app.consumer
+        tps = [TP(t, p) for t, p in sorted(actives) if t in self.sources]
+        ends = await consumer.highwaters(*tps) if tps else {}
+        # faust keeps the offsets it sought to and committed (the next to read), per TP.
+        committed = getattr(consumer, "_committed_offset", {})
+        starts = {}
+        for tp in tps:
+            start = committed.get(tp)
+            if start is None and (tp.topic, tp.partition) not in self.progress.next_offset:
+                start = await consumer.position(tp)
+            starts[(tp.topic, tp.partition)] = start
+        lags = lag_by_partition({(tp.topic, tp.partition): end for tp, end in ends.items()},
+                                self.progress.next_offset, starts)
+        counts = {(self.service, t, str(p)): lag for (t, p), lag in lags.items()}
+        for labels in self.lag_shown - set(counts):  # moved to another worker
+            metrics.CONSUMER_LAG.remove(*labels)
+        for labels, lag in counts.items():
+            metrics.CONSUMER_LAG.labels(*labels).set(lag)
+        self.lag_shown = set(counts)
+
+    # -- health ----------------------------------------------------------------------
+    def ready(self) -> str | None:
+        """None when ready, else why not."""
+        app = self.app
+        if getattr(app, "rebalancing", False) or not app.consumer_generation_id:
+            return "joining the consumer group"
+        if not app.tables.recovery.completed.is_set():
+            return "recovering tables from their changelogs"
+        return None
+
+    def _pages(self) -> None:
+        app, service = self.app, self.service
+
+        @app.page("/metrics")
+        async def metrics_page(web, request):
+            # aiohttp refuses a charset in content_type=, so the header goes in whole.
+            return web.bytes(generate_latest(REGISTRY),
+                             headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+        @app.page("/healthz")
+        async def alive(web, request):
+            return web.json({"service": service, "status": "alive",
+                             "time": datetime.now(timezone.utc).isoformat()})
+
+        @app.page("/readyz")
+        async def ready(web, request):
+            why = self.ready()
+            if why is not None:
+                return web.json({"service": service, "ready": False, "reason": why},
+                                status=503)
+            actives = sorted(tp for tp in self.actives() if tp[0] in self.sources)
+            return web.json({"service": service, "ready": True,
+                             "partitions": [f"{t}:{p}" for t, p in actives]})

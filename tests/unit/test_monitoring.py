@@ -1,0 +1,145 @@
+"""What operators get: the alert rules (checked and unit-tested by promtool), the dashboard's
+and the rules' queries against what the workers export, the lag, readiness, log context."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import shutil
+import subprocess
+from types import SimpleNamespace
+
+import pytest
+import structlog
+import yaml
+
+from inspections import metrics
+from inspections.intake import accepted
+from inspections.observe import Progress, lag_by_partition
+from tests.conftest import REPO
+from tests.unit.test_intake import MESSAGES, Stream
+
+PROMETHEUS = REPO / "deploy" / "prometheus"
+DASHBOARD = REPO / "deploy" / "grafana" / "dashboards" / "inspections.json"
+
+
+def promtool(*args: str) -> subprocess.CompletedProcess:
+    tool = shutil.which("promtool")
+    assert tool, "promtool is missing: `make test` installs it (scripts/system-packages)"
+    return subprocess.run([tool, *args], cwd=PROMETHEUS, capture_output=True, text=True,
+                          timeout=120)
+
+
+@pytest.mark.parametrize("args", [("check", "config", "prometheus.yml"),
+                                  ("check", "rules", "alerts.yml"),
+                                  ("test", "rules", "alerts.test.yml")])
+def test_promtool_accepts_the_config_and_the_rules_pass_their_tests(args):
+    done = promtool(*args)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_every_alert_has_a_unit_test():
+    rules = yaml.safe_load((PROMETHEUS / "alerts.yml").read_text())
+    alerts = {r["alert"] for g in rules["groups"] for r in g["rules"]}
+    tests = yaml.safe_load((PROMETHEUS / "alerts.test.yml").read_text())
+    tested = {t["alertname"] for case in tests["tests"] for t in case["alert_rule_test"]
+              if t.get("exp_alerts")}
+    assert alerts == tested
+
+
+def _exported(tmp_path) -> set[str]:
+    """Sample names the three apps export, whether or not a series exists yet."""
+    import services
+    from inspections.settings import Settings
+
+    settings = Settings(home=tmp_path)
+    for service in services.APPS:
+        services.create_app(service, settings)
+    suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count"),
+                "gauge": ("",), "summary": ("_sum", "_count", "")}
+    names = {"up"}  # Prometheus's own, per target
+    for family in metrics.REGISTRY.collect():
+        names.update(family.name + s for s in suffixes.get(family.type, ("",)))
+    return names
+
+
+PROMQL_WORDS = {"sum", "max", "by", "rate", "increase", "histogram_quantile", "le"}
+
+
+def _metric_names(expr: str) -> set[str]:
+    expr = re.sub(r"\{[^}]*\}", "", expr)  # label matchers
+    expr = re.sub(r"\[[^\]]*\]", "", expr)  # ranges
+    expr = re.sub(r"by \([^)]*\)", "", expr)
+    words = set(re.findall(r"[a-zA-Z_:][a-zA-Z0-9_:]*", expr))
+    return {w for w in words if w not in PROMQL_WORDS}
+
+
+def test_the_dashboard_and_the_alerts_query_only_metrics_the_workers_export(tmp_path):
+    exported = _exported(tmp_path)
+    dashboard = json.loads(DASHBOARD.read_text())
+    queried = {name for panel in dashboard["panels"] for target in panel["targets"]
+               for name in _metric_names(target["expr"])}
+    rules = yaml.safe_load((PROMETHEUS / "alerts.yml").read_text())
+    queried |= {name for g in rules["groups"] for r in g["rules"]
+                for name in _metric_names(r["expr"])}
+    assert queried - exported == set()
+    # The issue's panels are all there.
+    for needed in ("inspections_events_processed_total", "inspections_consumer_lag_records",
+                   "inspections_escalations_open", "inspections_breaches_total",
+                   "inspections_campaign_coverage_ratio"):
+        assert needed in queried
+
+
+def test_faust_sensor_metrics_are_named_by_service(tmp_path):
+    exported = _exported(tmp_path)
+    for service in ("scheduler", "findings", "escalation"):
+        assert f"faust_{service}_messages_received_total" in exported
+
+
+def test_lag_is_the_end_minus_the_next_offset_to_process():
+    ends = {("ev", 0): 10, ("ev", 1): 7, ("ev", 2): 5, ("ev", 3): None}
+    processed = {("ev", 0): 7}
+    committed = {("ev", 0): 2, ("ev", 1): 4}
+    assert lag_by_partition(ends, processed, committed) == {
+        ("ev", 0): 3,   # what this worker finished wins over the older commit
+        ("ev", 1): 3,   # nothing finished yet: from the committed offset
+        ("ev", 2): 5,   # never committed: from the start
+    }
+    assert lag_by_partition({("ev", 0): 4}, {("ev", 0): 9}, {}) == {("ev", 0): 0}
+
+
+def _observer(rebalancing=False, generation=3, recovered=True):
+    from inspections.observe import Observer
+
+    completed = asyncio.Event()
+    if recovered:
+        completed.set()
+    app = SimpleNamespace(rebalancing=rebalancing, consumer_generation_id=generation,
+                          tables=SimpleNamespace(recovery=SimpleNamespace(completed=completed)))
+    observer = Observer.__new__(Observer)
+    observer.app = app
+    return observer
+
+
+def test_ready_only_in_the_group_with_tables_recovered():
+    assert _observer().ready() is None
+    assert "joining" in _observer(generation=0).ready()
+    assert "joining" in _observer(rebalancing=True).ready()
+    assert "recovering" in _observer(recovered=False).ready()
+
+
+def test_every_log_line_of_an_event_carries_its_id_type_unit_and_place():
+    seen = []
+
+    async def run():
+        async for message, event in accepted(Stream(MESSAGES), Progress("findings")):
+            seen.append(dict(structlog.contextvars.get_contextvars()))
+        seen.append(dict(structlog.contextvars.get_contextvars()))  # after: unbound
+
+    asyncio.run(run())
+    first = seen[0]
+    assert first["event_id"] and first["type"] == "visit.started"
+    assert first["unit"] == "changtai" and first["partition"] == 0 and first["offset"] == 0
+    assert "correlation_id" in first and first["topic"] == "inspections.events"
+    assert not {"event_id", "offset", "partition"} & set(seen[-1])
