@@ -117,11 +117,14 @@ def topics_create() -> None:
 
 def _progress(total: int, label: str):
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn,
+    )
 
     console = Console(stderr=True)
     progress = Progress(
-        f"[bold]{label}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeRemainingColumn(),
         console=console, transient=True, disable=not console.is_terminal or total < 1000,
     )
     return progress, progress.add_task(label, total=total)
@@ -301,6 +304,53 @@ def audit_trail(
             typer.echo(e.line())
 
 
+@app.command("simulate")
+def simulate(
+    scenario: str = typer.Argument(..., help="a scenario file, or a shipped one by name: "
+                                   "zhangzhou-2026"),
+    speed: float = typer.Option(None, "--speed", help="Simulated days per second (0: no "
+                                "waiting); default INSPECTIONS_SIMULATE_DAYS_PER_SECOND."),
+) -> None:
+    """Publish a scenario's events through the public contract, with a clock tick every
+    simulated midnight, so that months pass in seconds."""
+    from inspections import simulate as sim
+
+    settings = settings_module.load()
+    try:
+        plan = sim.load(sim.find(scenario))
+    except sim.ScenarioError as exc:
+        fail(str(exc), code=2)
+    _simulate(settings, plan, speed)
+
+
+def _simulate(settings, plan, speed: float | None) -> None:
+    from inspections import simulate as sim
+    from inspections import topics, upstream
+
+    items = sim.timeline(plan)
+    pace = settings.simulate_days_per_second if speed is None else speed
+    events = sum(1 for _, e in items if e is not None)
+    span = (items[-1][0] - items[0][0]).total_seconds() / 86400
+    typer.echo(f"{plan.name}: {events} events over {span:.0f} days, "
+               f"{'as fast as possible' if pace == 0 else f'{pace:g} days a second'}")
+    progress, task = _progress(len(items), "simulating")
+    with _kafka(settings), progress:
+        month = [None]
+
+        def advance(when) -> None:
+            progress.update(task, advance=1, description=f"simulating {when.date()}")
+            if when.strftime("%Y-%m") != month[0]:  # a line a month, terminal or not
+                month[0] = when.strftime("%Y-%m")
+                progress.console.print(f"  {month[0]}", highlight=False)
+
+        try:
+            sent = upstream.publish_timeline(settings, sim.paced(items, pace), advance)
+        except ValueError as exc:
+            fail(str(exc))
+    typer.echo(f"sent {events} events and {len(items) - events} ticks ({sent} records) to "
+               f"{topics.name(settings, topics.EVENTS)}, up to {items[-1][0].isoformat()}")
+
+
 @app.command("ready")
 def ready(
     service: str = typer.Argument(..., help="scheduler, findings or escalation"),
@@ -349,17 +399,44 @@ def run(service: str = typer.Argument(..., help="scheduler")) -> None:
     run_worker(faust_app, settings, service)
 
 
+@app.command("operator")
+def operator() -> None:
+    """Serve the read-only operator page (campaign board, escalations, breaches, problem
+    lists) on the port after the services', until Ctrl-C."""
+    from inspections import operator as page
+
+    page.serve(settings_module.load())
+
+
 @app.command("demo")
 def demo(
     exit_after: bool = typer.Option(False, "--exit", help="Stop everything once shown."),
+    speed: float = typer.Option(None, "--speed", help="Simulated days per second."),
 ) -> None:
-    """Broker, topics, the scheduler worker, and sample events flowing through the gate."""
+    """The broker, the topics, the three services, the operator page, and the seed's
+    campaign simulated through them; then a summary. Runs until Ctrl-C (or --exit)."""
     from inspections import demo as demo_module
 
     try:
-        code = demo_module.run(settings_module.load(), keep_running=not exit_after, say=_say)
+        code = demo_module.run(settings_module.load(), keep_running=not exit_after,
+                               speed=speed, say=_say)
     except BrokerError as exc:
         fail(str(exc))
+    raise typer.Exit(code)
+
+
+@app.command("demo-campaign", hidden=True)
+def demo_campaign(
+    exit_after: bool = typer.Option(False, "--exit"),
+    speed: float = typer.Option(None, "--speed"),
+) -> None:
+    """The demo's campaign process (run by `inspections demo` under its supervisor)."""
+    from inspections import demo as demo_module
+
+    settings = settings_module.load()
+    code = demo_module.campaign(settings, keep_running=not exit_after,
+                                publish=lambda plan: _simulate(settings, plan, speed),
+                                say=typer.echo)
     raise typer.Exit(code)
 
 

@@ -1,79 +1,44 @@
-"""``inspections demo``: the local broker, the topics, a worker, and events through the gate.
+"""``inspections demo``: the whole system doing its real job on the local broker.
 
-At this stage the main job is the intake gate; the seed's whole campaign comes later (issue 9).
+The broker and the topics, then — under honcho, a Procfile-style process supervisor — the three
+services, the operator page and the campaign: the seed's scenario published through the public
+contract, a summary once every service has caught up, and the addresses to explore. Ctrl-C
+(or, with ``--exit``, the end of the campaign) stops every process it started; honcho stops
+them all as soon as one ends, so a crashed worker ends the demo and says so.
+
+The workers run with the clock publisher off: time is the scenario's, not the wall clock's.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
+import shlex
 import sys
 import time
-from pathlib import Path
+import urllib.request
+from collections import Counter
 
+import services
 from inspections import kafka, topics
 from inspections.localkafka import LocalBroker
-from inspections.settings import PACKAGE_DIR, Settings
+from inspections.settings import Settings
+from inspections.streams import SERVICE_NAMES, web_port
 
-SAMPLE = PACKAGE_DIR / "data" / "first-events.jsonl"
-
-
-def _key(line: bytes) -> bytes | None:
-    try:
-        subject = json.loads(line).get("subject")
-    except (ValueError, AttributeError):
-        return None
-    return subject.encode() if isinstance(subject, str) else None
+SCENARIO = "zhangzhou-2026"
+STOP_WAIT_S = 40  # faust commits and closes its tables on SIGTERM: give it time
 
 
-def publish_lines(settings: Settings, lines: list[bytes]) -> None:
-    producer = kafka.producer(settings, client_id="inspections-demo")
-    try:
-        for line in lines:
-            producer.send(topics.name(settings, topics.EVENTS), key=_key(line), value=line)
-        producer.flush()
-    finally:
-        producer.close()
+def _command(*args: str, log=None) -> str:
+    words = " ".join(shlex.quote(a) for a in (sys.executable, "-m", "inspections.cli", *args))
+    return f"exec {words} >> {shlex.quote(str(log))} 2>&1" if log else f"exec {words}"
 
 
-def read_new(
-    settings: Settings, topic: str, start: dict, want: int, timeout_s: float,
-    give_up=lambda: False,
-) -> list:
-    """Records of ``topic`` past ``start`` offsets, until ``want`` arrived, time is up, or
-    ``give_up()`` says so."""
-    from kafka import TopicPartition
+def run(settings: Settings, keep_running: bool, speed: float | None = None,
+        say=print) -> int:
+    from honcho import manager as honcho
+    from honcho.printer import Printer
 
-    consumer = kafka.consumer(settings, client_id="inspections-demo-reader")
-    try:
-        parts = [TopicPartition(topic, p) for p in sorted(start)]
-        consumer.assign(parts)
-        for tp in parts:
-            consumer.seek(tp, start[tp.partition])
-        got: list = []
-        deadline = time.monotonic() + timeout_s
-        while len(got) < want and time.monotonic() < deadline and not give_up():
-            for records in consumer.poll(timeout_ms=500).values():
-                got.extend(records)
-        return got
-    finally:
-        consumer.close()
-
-
-def end_offsets(settings: Settings, topic: str) -> dict[int, int]:
-    from kafka import TopicPartition
-
-    consumer = kafka.consumer(settings, client_id="inspections-demo-offsets")
-    try:
-        parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic))]
-        return {tp.partition: off for tp, off in consumer.end_offsets(parts).items()}
-    finally:
-        consumer.close()
-
-
-def run(settings: Settings, keep_running: bool, say=print) -> int:
     broker = None
     if not settings.bootstrap_servers:
         broker = LocalBroker(settings, say=say)
@@ -84,59 +49,170 @@ def run(settings: Settings, keep_running: bool, say=print) -> int:
     admin = kafka.admin(settings)
     try:
         for report in topics.ensure_topics(admin, settings):
-            say(f"topic {report.name}: {report.action}")
+            if report.action != "exists":
+                say(f"topic {report.name}: {report.action}")
     finally:
         admin.close()
 
     log_dir = settings.home / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
-    log_path = log_dir / "scheduler.log"
-    with open(log_path, "ab") as log:
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "inspections.cli", "run", "scheduler"],
-            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "INSPECTIONS_LOG_FORMAT": "json"},
-        )
-    say(f"scheduler worker started (pid {worker.pid}), log in {log_path}")
+    env = {**os.environ, "INSPECTIONS_CLOCK_INTERVAL_S": "0", "INSPECTIONS_LOG_FORMAT": "json",
+           "PYTHONUNBUFFERED": "1"}
+    honcho.KILL_WAIT = STOP_WAIT_S
+    supervisor = honcho.Manager(Printer(sys.stdout))
+    for service in SERVICE_NAMES:
+        supervisor.add_process(service, _command("run", service, log=log_dir / f"{service}.log"),
+                               env=env)
+    supervisor.add_process("operator", _command("operator", log=log_dir / "operator.log"),
+                           env=env)
+    campaign = ["demo-campaign"] + ([] if keep_running else ["--exit"])
+    if speed is not None:
+        campaign += ["--speed", str(speed)]
+    supervisor.add_process("campaign", _command(*campaign), env=env)
+    say(f"logs of the services and the page: {log_dir}/")
     try:
-        lines = [ln for ln in Path(SAMPLE).read_bytes().splitlines() if ln.strip()]
-        rejected_topic = topics.name(settings, topics.REJECTED)
-        start = end_offsets(settings, rejected_topic)
-        publish_lines(settings, lines)
-        expected = sum(1 for ln in lines if not _valid(ln))
-        say(f"published {len(lines)} sample events from {SAMPLE.name}; waiting for the gate ...")
-        rejected = read_new(
-            settings, rejected_topic, start, expected, timeout_s=90,
-            give_up=lambda: worker.poll() is not None,
-        )
-        for record in rejected:
-            data = json.loads(record.value)["data"]
-            print(f"rejected  {data['topic']}[{data['partition']}]@{data['offset']}: {data['reason']}")
-        print(f"{len(lines)} published, {len(lines) - len(rejected)} passed the gate, "
-              f"{len(rejected)} rejected to {rejected_topic}")
-        if len(rejected) != expected:
-            say(f"expected {expected} rejections; see {log_path}")
-            return 1
-        if keep_running:
-            print(f"Kafka at {settings.bootstrap}; worker log {log_path}. Ctrl-C stops the demo.")
-            signal.signal(signal.SIGTERM, signal.default_int_handler)
-            while worker.poll() is None:
-                time.sleep(1)
-            say(f"the scheduler worker exited ({worker.returncode}); see {log_path}")
-            return 1
-        return 0
-    except KeyboardInterrupt:
-        return 0
+        supervisor.loop()
     finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
         if broker is not None:
             broker.stop()
+    code = supervisor.returncode
+    return 0 if code in (0, None) or (keep_running and code in (130, 143)) else 1
 
 
-def _valid(line: bytes) -> bool:
-    from schemas import Rejection, decode
+# -- the campaign process -------------------------------------------------------------------
+def caught_up(settings: Settings) -> bool:
+    """Every service's consumer group has committed every record of the topics it reads.
+    Asked upstream first (findings reads the breaches the other two emit)."""
+    from kafka import TopicPartition
+    from kafka.errors import KafkaError
 
-    return not isinstance(decode(line), Rejection)
+    consumer = kafka.consumer(settings, client_id="inspections-demo-offsets")
+    admin = kafka.admin(settings, client_id="inspections-demo-groups")
+    try:
+        for service in ("scheduler", "escalation", "findings"):
+            group = f"{settings.topic_prefix}-{service}"
+            try:
+                committed = admin.list_group_offsets([group]).get(group, {})
+            except KafkaError:
+                return False
+            for topic in services.sources(service, settings):
+                parts = [TopicPartition(topic, p)
+                         for p in sorted(consumer.partitions_for_topic(topic) or ())]
+                for tp, end in consumer.end_offsets(parts).items():
+                    got = committed.get(tp)
+                    if (got.offset if got and got.offset >= 0 else 0) < end:
+                        return False
+        return True
+    finally:
+        consumer.close()
+        admin.close()
+
+
+def _view(settings: Settings, service: str, path: str):
+    url = f"http://127.0.0.1:{web_port(settings, service)}{path}"
+    try:
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            return json.loads(answer.read())
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:
+            return None
+        raise
+
+
+def _derived(settings: Settings, canonical: str) -> list[dict]:
+    from inspections.replay import stream_log
+
+    seen: dict[str, dict] = {}
+    for record in stream_log(settings, topics.name(settings, canonical)):
+        event = json.loads(record.value)
+        seen[event["id"]] = event  # a redelivered copy is the same event
+    return list(seen.values())
+
+
+def summary(settings: Settings, campaign_id: str) -> list[str]:
+    """The closing lines: coverage, escalations by authority and level, breaches by kind,
+    late reports — read from the views and the derived topics, as an operator would."""
+    from inspections.operator import AUTHORITIES
+
+    campaign = _view(settings, "scheduler", f"/campaigns/{campaign_id}")
+    open_now = _view(settings, "escalation", "/escalations")["escalations"]
+    notices = _derived(settings, topics.ESCALATIONS)
+    breaches = _derived(settings, topics.BREACHES)
+    lines = []
+    if campaign:
+        missing = ", ".join(campaign["units_missing"]) or "none"
+        lines.append(f"units covered: {campaign['units_inspected']} of "
+                     f"{campaign['units_planned']} inspected in time "
+                     f"({campaign['coverage']:.0%}); missing: {missing}")
+        late = {v["visit_id"] for u in campaign["units"] for v in u["visits"]
+                if v.get("report_on_time") is False}
+        unsent = {b["data"]["subject_id"] for b in breaches
+                  if b["data"]["kind"] == "rectification_report_overdue"} - late
+        lines.append(f"rectification reports late: {len(late) + len(unsent)} "
+                     f"({len(late)} submitted after the due time, {len(unsent)} not submitted)")
+    levels = Counter((n["data"]["authority"], n["data"]["level"]) for n in notices)
+    still = Counter((e["authority"], e["level"]) for e in open_now)
+    lines.append(f"escalations: {sum(1 for n in notices if n['type'] == 'escalation.raised')} "
+                 f"raised, {sum(1 for n in notices if n['type'] == 'escalation.escalated')} "
+                 f"taken a level up, {len(open_now)} open now")
+    for (authority, level), n in sorted(levels.items(), key=lambda x: (x[0][1], x[0][0])):
+        open_part = f", {still[(authority, level)]} open" if still[(authority, level)] else ""
+        lines.append(f"  level {level}  {AUTHORITIES.get(authority, authority)}: {n}{open_part}")
+    lines.append(f"breaches: {len(breaches)}")
+    for kind, n in Counter(b["data"]["kind"] for b in breaches).most_common():
+        lines.append(f"  {kind}: {n}")
+    return lines
+
+
+def addresses(settings: Settings, campaign_id: str, unit: str) -> list[str]:
+    from inspections import operator
+
+    def at(service: str) -> str:
+        return f"http://127.0.0.1:{web_port(settings, service)}"
+
+    return [
+        f"operator page   http://{operator.host(settings)}:{operator.port(settings)}/",
+        f"campaign view   {at('scheduler')}/campaigns/{campaign_id}",
+        f"problem list    {at('findings')}/units/{unit}/findings",
+        f"escalations     {at('escalation')}/escalations",
+        "metrics         " + "  ".join(f"{at(s)}/metrics" for s in SERVICE_NAMES),
+        f"Kafka           {settings.bootstrap} (topics {settings.topic_prefix}.*)",
+    ]
+
+
+def campaign(settings: Settings, keep_running: bool, publish, say=print) -> int:
+    """Wait for the services, publish the scenario (``publish``: the simulate command's
+    body), wait until they have processed it all, and print what came of it."""
+    from inspections import simulate
+
+    plan = simulate.load(simulate.find(SCENARIO))
+    deadline = time.monotonic() + 180
+    for service in SERVICE_NAMES:
+        while True:
+            try:
+                if _view(settings, service, "/readyz"):
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                say(f"the {service} service did not become ready; see its log")
+                return 1
+            time.sleep(1)
+    say("services ready; the campaign begins")
+    publish(plan)
+    say("waiting for the services to process everything ...")
+    deadline = time.monotonic() + 300
+    while not (caught_up(settings) and (time.sleep(2) or caught_up(settings))):
+        if time.monotonic() > deadline:
+            say("the services did not catch up within 5 minutes; see their logs")
+            return 1
+        time.sleep(1)
+    for line in summary(settings, plan.campaign.id):
+        say(line)
+    for line in addresses(settings, plan.campaign.id, plan.visits[0].unit):
+        say(line)
+    if not keep_running:
+        return 0
+    say("Ctrl-C stops the demo.")
+    while True:
+        time.sleep(3600)

@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     rocksdb_block_cache_bytes: int = Field(default=8 * 2**20, ge=2**16)
     web_host: str = "127.0.0.1"
     web_port_base: int = Field(default=6066, ge=1, le=65500)
+    # Where the operator page finds each service's views; empty: this host, its port.
+    scheduler_url: str = ""
+    findings_url: str = ""
+    escalation_url: str = ""
     # How often a worker computes its consumer lag and the gauges counted from its tables.
     metrics_interval_s: float = Field(default=5.0, gt=0)
 
@@ -62,6 +66,8 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"
     # Clock publisher: a clock.ticked to every partition this often (seconds); 0 turns it off.
     clock_interval_s: float = Field(default=60.0, ge=0)
+    # `inspections simulate`: simulated days per second of wall time (0: as fast as it can).
+    simulate_days_per_second: float = Field(default=3.0, ge=0)
 
     # What a visit must reach (domain.md); shares in percent, boundaries inclusive.
     county_min_days: int = Field(default=10, ge=0)

@@ -125,3 +125,40 @@ def tick(settings: Settings, at: datetime) -> int:
         return len(futures)
     finally:
         producer.close()
+
+
+def publish_timeline(settings: Settings, items, advance: Callable[[datetime], None],
+                     source: str = CLOCK_SOURCE) -> int:
+    """Send a scenario's (time, event) items as they come (``None``: a tick to every
+    partition), each event checked by the gate first and keyed by its subject. Returns the
+    number of records sent; raises on the first event the gate refuses, naming it."""
+    producer = kafka.producer(settings, client_id="inspections-simulate")
+    try:
+        parts = partitions(settings, producer)
+        topic = topics.name(settings, topics.EVENTS)
+        futures: list = []
+        sent = 0
+        for when, event in items:
+            if event is None:
+                for p, raw in tick_events(when, parts, source=source):
+                    futures.append(producer.send(topic, value=raw, partition=p))
+                producer.flush()  # a tick marks simulated time: let it out now
+            else:
+                raw = dumps(event)
+                checked = decode(raw, key=event["subject"].encode())
+                if isinstance(checked, Rejection):
+                    raise ValueError(f"event {event['id']} ({event['type']}) breaks the "
+                                     f"contract: {checked.reason}")
+                futures.append(producer.send(topic, key=event["subject"].encode(), value=raw))
+            advance(when)
+            if len(futures) >= 1000:
+                for future in futures:
+                    future.get(timeout=60)
+                sent += len(futures)
+                futures = []
+        producer.flush()
+        for future in futures:
+            future.get(timeout=60)
+        return sent + len(futures)
+    finally:
+        producer.close()

@@ -4,12 +4,26 @@ from __future__ import annotations
 
 from importlib import import_module
 
+from inspections import topics
+
 # service name -> module whose create_app(settings) builds its faust app.
 APPS = {
     "scheduler": "services.scheduler.app",
     "findings": "services.findings.app",
     "escalation": "services.escalation.app",
 }
+
+# The topics each service's agents read: where its consumer lag is measured, and what
+# "caught up" means for it.
+SOURCES = {
+    "scheduler": (topics.EVENTS, topics.SCHEDULER_PROGRESS),
+    "findings": (topics.EVENTS, topics.BREACHES, topics.FINDINGS_VIEWS),
+    "escalation": (topics.EVENTS, topics.ESCALATION_REGISTER),
+}
+
+
+def sources(service: str, settings) -> list[str]:
+    return [topics.name(settings, t) for t in SOURCES[service]]
 
 
 def create_app(service: str, settings):

@@ -49,7 +49,7 @@ class Env:
             "INSPECTIONS_HOME": str(home),
             "INSPECTIONS_BROKER_PORT": str(port),
             "INSPECTIONS_CONTROLLER_PORT": str(port + 1),
-            "INSPECTIONS_WEB_PORT_BASE": str(web_port_base or free_port(3)),
+            "INSPECTIONS_WEB_PORT_BASE": str(web_port_base or free_port(4)),  # + operator page
             "INSPECTIONS_LOG_FORMAT": "json",
         }
         self.vars.pop("INSPECTIONS_BOOTSTRAP_SERVERS", None)

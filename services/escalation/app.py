@@ -7,6 +7,7 @@ which keeps the register served here and the open-escalation gauges).
 
 from __future__ import annotations
 
+import services
 from inspections import logs, metrics, streams, topics
 from inspections.breaches import Breach
 from inspections.codec import dumps
@@ -84,7 +85,7 @@ def create_app(settings: Settings):
                            {(a,): n for a, n in missed_at_top_counts(register).items()}
                            if owner else {}, shown["top"])
 
-    observer = Observer(app, settings, SERVICE, sources=[events_name, register_name],
+    observer = Observer(app, settings, SERVICE, sources=services.sources(SERVICE, settings),
                         gauges=gauges)
 
     async def publish(derived) -> None:

@@ -12,6 +12,7 @@ import asyncio
 
 from pydantic import ValidationError
 
+import services
 from inspections import logs, streams, topics
 from inspections.intake import accepted
 from inspections.observe import Observer
@@ -48,9 +49,7 @@ def create_app(settings: Settings):
     events = raw_topic(app, topics.name(settings, topics.EVENTS))
     breaches = raw_topic(app, topics.name(settings, topics.BREACHES))
     views_topic = raw_topic(app, topics.name(settings, topics.FINDINGS_VIEWS))
-    observer = Observer(app, settings, SERVICE, sources=[events.get_topic_name(),
-                                                         breaches.get_topic_name(),
-                                                         views_topic.get_topic_name()])
+    observer = Observer(app, settings, SERVICE, sources=services.sources(SERVICE, settings))
     log = logs.get(__name__)
     app.on_partitions_revoked.connect(forget_cached_state)
 

@@ -14,6 +14,7 @@ import os
 import socket
 from datetime import datetime, timezone
 
+import services
 from inspections import logs, metrics, streams, topics
 from inspections.codec import dumps
 from inspections.deadlines import Timeline
@@ -40,6 +41,7 @@ from services.scheduler.flow import (
     CampaignFlow,
     PlanForward,
     campaign_coverage,
+    campaign_list_view,
     visit_counts,
     UnitFlow,
     UnitForward,
@@ -94,7 +96,7 @@ def create_app(settings: Settings):
                                                               policy.timezone).items()}
                            if owner else {}, shown["coverage"])
 
-    observer = Observer(app, settings, SERVICE, sources=[events_name, progress_name],
+    observer = Observer(app, settings, SERVICE, sources=services.sources(SERVICE, settings),
                         gauges=gauges, publishes_rejections=True)
     unit_flow = UnitFlow(policy)
     campaign_flow = CampaignFlow(policy.timezone, settings.partitions)
@@ -146,6 +148,11 @@ def create_app(settings: Settings):
 
     # The views live on the one partition of the progress topic: a request is routed to the
     # worker that owns it.
+    @app.page("/campaigns")
+    @app.table_route(store_table, exact_key="progress")
+    async def campaign_list(web, request):
+        return web.json({"campaigns": campaign_list_view(store, unit_views, policy.timezone)})
+
     @app.page("/campaigns/{campaign_id}")
     @app.table_route(store_table, exact_key="progress")
     async def campaign_page(web, request, campaign_id: str):

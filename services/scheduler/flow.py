@@ -203,12 +203,16 @@ def visit_counts(unit_views) -> dict[str, int]:
     return counts
 
 
+def campaign_list_view(store: MutableMapping, units: MutableMapping, tz: tzinfo) -> list[dict]:
+    """Every planned campaign, without its unit rows, by id."""
+    found = []
+    for key in sorted(k for k in store if k.startswith("campaign:")):
+        view = campaign_view(store[key], units, tz)
+        if view is not None:
+            found.append({k: v for k, v in view.items() if k != "units"})
+    return found
+
+
 def campaign_coverage(store: MutableMapping, units: MutableMapping, tz: tzinfo) -> dict[str, float]:
     """Each planned campaign's share of units inspected in time so far."""
-    found = {}
-    for key in store:
-        if key.startswith("campaign:"):
-            view = campaign_view(store[key], units, tz)
-            if view is not None:
-                found[view["campaign_id"]] = view["coverage"]
-    return found
+    return {c["campaign_id"]: c["coverage"] for c in campaign_list_view(store, units, tz)}

@@ -166,3 +166,16 @@ def test_the_dockerfile_copies_what_exists_and_its_entry_point_is_installed():
     assert entry in scripts
     module, function = scripts[entry].split(":")
     assert callable(getattr(__import__(module, fromlist=[function]), function))
+
+
+def test_the_operator_page_reaches_each_service_at_its_compose_name():
+    from inspections.operator import Views
+    from inspections.settings import Settings
+
+    operator = COMPOSE["services"]["operator"]
+    env = {k.removeprefix("INSPECTIONS_").lower(): v for k, v in operator["environment"].items()}
+    views = Views(Settings(**{k: v for k, v in env.items() if k.endswith("_url")}))
+    for name in WORKERS:
+        port = COMPOSE["services"][name]["ports"][0].split(":")[1]
+        assert views.base[name] == f"http://{name}:{port}"
+    assert operator["command"] == ["operator"] and _cli_path_exists(["operator"])

@@ -1,0 +1,464 @@
+"""Scenarios: a campaign's plan and what happens in it, as a data file, turned into the events
+the upstream systems would publish, and published through the public contract at a speed.
+
+A scenario (YAML or JSON, see ``inspections/data/scenarios/zhangzhou-2026.yaml``) names the
+units, the teams, each visit (dates, sites reached, findings by category, when feedback and the
+rectification report come) and the findings that go differently from the usual prompt answer
+(late, never, resolved, acknowledged too early). ``expand`` turns it into events: the same file
+and seed give the same events with the same ids, so simulating twice publishes duplicates the
+services ignore. Which event answers which escalation is read from the escalation service's
+routing table, so the simulated authorities answer what the rules ask of them.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time as wall
+from collections.abc import Callable, Iterator
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from inspections.codec import derived_id, dumps
+from schemas.fields import Category
+
+SCENARIOS = Path(__file__).resolve().parent / "data" / "scenarios"
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class UnitSpec(_Spec):
+    id: str = Field(min_length=1)
+    name: str
+    pinyin: str
+    kind: Literal["county", "zone"]
+    townships: int = Field(ge=0)
+    departments: int = Field(ge=0)
+
+
+class TeamSpec(_Spec):
+    id: str
+    size: int = Field(default=8, ge=1)
+    untrained: int = Field(default=0, ge=0)  # members not trained before it starts
+    deputies: int = Field(default=1, ge=0)
+
+
+class FindingSpec(_Spec):
+    """A finding that goes its own way (the usual ones are counted in ``findings``)."""
+
+    category: Category
+    cannot_ensure_safety: bool = False
+    listed_supervision_advised: bool = False
+    evidence: bool = True
+    advice: bool = True
+    description: str | None = None
+    answer_after_h: float | None = Field(default=None, gt=0)  # else within response_hours
+    never_answered: bool = False
+    resolved_after_h: float | None = Field(default=None, gt=0)
+    acknowledged_early: bool = False  # an acknowledgement first, which closes no document
+    rectified: bool = True
+    spot_check: Literal["confirmed", "not_rectified"] = "confirmed"
+
+
+class SitesSpec(_Spec):
+    township_share: float = Field(default=0.0, ge=0, le=1)
+    department_share: float = Field(default=0.0, ge=0, le=1)
+    communities: int = Field(default=0, ge=0)
+    enterprises: int = Field(default=0, ge=0)
+
+
+class VisitSpec(_Spec):
+    unit: str
+    team: str
+    batch: int = Field(ge=1)
+    phase: int | None = None
+    planned_start: date
+    planned_end: date
+    untrained: int | None = Field(default=None, ge=0)  # the team's, unless given here
+    started: datetime | None = None  # default: planned start, 09:00
+    ended: datetime | Literal["never"] | None = None  # default: planned end, 17:00
+    sites: SitesSpec = SitesSpec()
+    findings: dict[Category, int] = Field(default_factory=dict)
+    special: list[FindingSpec] = Field(default_factory=list)
+    feedback_after_days: float = Field(default=14, ge=0)
+    report_after_days: float | None = Field(default=50, ge=0)  # None: never reported
+    spot_check_after_days: float = Field(default=20, ge=0)
+    look_back_after_days: float = Field(default=60, ge=0)  # 回头看, after the spot check
+
+
+class CampaignSpec(_Spec):
+    id: str
+    year: int
+    title: str
+    coverage_due: date
+    planned_at: datetime
+
+
+class Scenario(_Spec):
+    name: str = Field(pattern=r"^[a-z0-9-]+$")
+    description: str = ""
+    seed: int = 0
+    utc_offset_h: float = 8
+    response_hours: tuple[float, float] = (2, 20)
+    campaign: CampaignSpec
+    units: list[UnitSpec]
+    teams: list[TeamSpec]
+    visits: list[VisitSpec]
+    until: datetime
+
+    @field_validator("visits")
+    @classmethod
+    def _one_visit_per_unit_and_batch(cls, visits):
+        seen = set()
+        for v in visits:
+            if (v.unit, v.batch) in seen:
+                raise ValueError(f"two visits of {v.unit} in batch {v.batch}")
+            seen.add((v.unit, v.batch))
+        return visits
+
+    def model_post_init(self, _) -> None:
+        units, teams = {u.id for u in self.units}, {t.id for t in self.teams}
+        for v in self.visits:
+            if v.unit not in units:
+                raise ValueError(f"visit of unknown unit {v.unit!r} (units: {sorted(units)})")
+            if v.team not in teams:
+                raise ValueError(f"visit of {v.unit} by unknown team {v.team!r}")
+
+
+class ScenarioError(ValueError):
+    pass
+
+
+def load(path: Path) -> Scenario:
+    """Read a scenario file; a bad one raises ``ScenarioError`` saying where and what."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ScenarioError(f"{path}: cannot read it: {exc}") from None
+    try:
+        return Scenario.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ScenarioError(f"{path}: {where}: {first['msg']} "
+                            f"({exc.error_count()} problem(s) in all)") from None
+
+
+def find(name_or_path: str) -> Path:
+    """A scenario shipped with the project by name (``zhangzhou-2026``), or a file."""
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    shipped = SCENARIOS / f"{name_or_path}.yaml"
+    if shipped.is_file():
+        return shipped
+    names = sorted(p.stem for p in SCENARIOS.glob("*.yaml"))
+    raise ScenarioError(f"no scenario {name_or_path!r}: give a file, or one of {names}")
+
+
+# -- expansion ------------------------------------------------------------------------------
+SURNAMES = "林陈黄张李王吴刘蔡杨郑许谢洪郭邱曾廖赖徐周叶苏庄吕江何"
+ORGS = ("市应急管理局", "市住建局", "市交通运输局", "市消防救援支队", "市市场监管局",
+        "市自然资源局", "市海洋与渔业局", "市公安局交警支队")
+SECTORS = ("road_traffic", "waterway_traffic", "fishery", "hazardous_chemicals",
+           "construction", "fire_safety", "other")
+METHODS = ("report", "meeting", "documents", "open_visit", "unannounced_visit", "other")
+PROBLEMS = {
+    "general": ["安全生产责任清单未及时更新", "应急预案演练记录不全", "隐患排查台账填写不规范",
+                "安全培训档案缺失部分学时记录"],
+    "violation": ["危险化学品仓库未按规定设置防爆设施", "施工现场未设置安全防护栏",
+                  "消防通道被占用堵塞", "特种作业人员无证上岗"],
+    "major_hazard": ["液氨储罐区安全距离不足", "渔船未配备救生设备即出海作业",
+                     "高边坡施工无监测措施"],
+    "major_issue": ["多部门监管职责交叉不清", "园区安全规划与实际布局不符"],
+    "misconduct_clue": ["执法检查记录疑似补签", "隐患整改验收材料疑似造假"],
+    "accountability": ["发生事故后未按规定上报", "重大隐患长期未整改"],
+}
+
+
+def _tz(scenario: Scenario) -> timezone:
+    return timezone(timedelta(hours=scenario.utc_offset_h))
+
+
+def _at(d: date, hour: int, tz) -> datetime:
+    return datetime(d.year, d.month, d.day, hour, tzinfo=tz)
+
+
+class _Builder:
+    def __init__(self, scenario: Scenario) -> None:
+        self.s = scenario
+        self.tz = _tz(scenario)
+        self.rng = random.Random(scenario.seed)
+        self.out: list[tuple[datetime, int, dict]] = []
+
+    def emit(self, kind: str, t: datetime, subject: str, key: str, source: str, data: dict,
+             correlation: str | None = None) -> str:
+        event_id = derived_id("simulated", self.s.name, key)
+        event = {
+            "specversion": "1.0", "id": event_id, "source": source, "type": kind,
+            "time": t.astimezone(self.tz).isoformat(), "subject": subject,
+            "datacontenttype": "application/json", "data": data,
+        }
+        if correlation:
+            event["correlationid"] = correlation
+        self.out.append((t, len(self.out), event))
+        return event_id
+
+    def between(self, a: datetime, b: datetime) -> datetime:
+        span = max(0.0, (b - a).total_seconds())
+        return a + timedelta(seconds=int(self.rng.uniform(0, span)))
+
+
+def _team(b: _Builder, spec: TeamSpec, untrained: int | None) -> dict:
+    rng = random.Random(f"{b.s.seed}:{spec.id}")  # a team is the same on every visit
+    members = []
+    for i in range(spec.size):
+        role = ("leader" if i == 0 else "deputy_leader" if i <= spec.deputies
+                else "expert" if i % 3 == 0 else "member")
+        member = {"person_id": f"{spec.id}-p{i + 1}", "name": f"{rng.choice(SURNAMES)}某",
+                  "role": role, "organization": rng.choice(ORGS),
+                  "trained": i >= (spec.untrained if untrained is None else untrained)}
+        if role == "leader":
+            member.update(rank="division", recently_retired=True)
+        members.append(member)
+    return {"team_id": spec.id, "members": members}
+
+
+def _answer(b: _Builder, f_id: str, unit: str, visit_id: str, recorded: datetime,
+            category: str, spec: FindingSpec | None, n: int) -> None:
+    """Each escalation the finding raises, answered as the scenario says."""
+    from services.escalation.domain import ACK, DOCUMENT, NEXT_AUTHORITY, Policy, actions_for
+
+    policy = Policy()
+    routes = policy.routes
+    cannot = bool(spec and spec.cannot_ensure_safety)
+    listed = bool(spec and spec.listed_supervision_advised)
+    source = f"urn:inspections:authorities:{unit}"
+    for action in actions_for(category, cannot, listed):
+        route = routes[action]
+        escalation_id = f"{f_id}:{action}"
+        key = f"{escalation_id}/answer"
+        if spec and spec.never_answered:
+            continue
+        if spec and spec.resolved_after_h:
+            b.emit("escalation.resolved", recorded + timedelta(hours=spec.resolved_after_h),
+                   unit, key, source, {"escalation_id": escalation_id, "unit_id": unit,
+                                       "resolution": "referred to the competent department"},
+                   visit_id)
+            continue
+        low, high = b.s.response_hours
+        hours = spec.answer_after_h if spec and spec.answer_after_h else b.rng.uniform(low, high)
+        at = recorded + timedelta(seconds=round(hours * 3600))
+        if spec and spec.acknowledged_early:
+            b.emit("escalation.acknowledged", recorded + timedelta(hours=1), unit,
+                   f"{escalation_id}/early", source,
+                   {"escalation_id": escalation_id, "unit_id": unit, "by": route.authority},
+                   visit_id)
+        # Who holds it when the answer comes: one level up per limit missed.
+        authority, due = route.authority, recorded + route.limit
+        while at > due and NEXT_AUTHORITY[authority] is not None:
+            authority, due = NEXT_AUTHORITY[authority], due + policy.level_up_limit
+        if route.closed_by == ACK:
+            b.emit(ACK, at, unit, key, source,
+                   {"escalation_id": escalation_id, "unit_id": unit, "by": authority}, visit_id)
+        elif route.closed_by == DOCUMENT:
+            b.emit(DOCUMENT, at, unit, key, source,
+                   {"finding_id": f_id, "unit_id": unit,
+                    "document_no": f"{unit}-enf-2026-{n:03d}",
+                    "department": f"{unit} local regulator"}, visit_id)
+        else:
+            b.emit("immediate.measures.taken", at, unit, key, source,
+                   {"finding_id": f_id, "unit_id": unit, "description": "停产整顿，撤离人员"},
+                   visit_id)
+
+
+def _visit(b: _Builder, v: VisitSpec, unit: UnitSpec, team: TeamSpec) -> None:
+    tz, s = b.tz, b.s
+    visit_id = f"{s.campaign.id}-b{v.batch}-{unit.id}"
+    team_source = f"urn:inspections:team:{team.id}"
+    office = "urn:inspections:city-safety-office"
+    scheduled_at = _at(v.planned_start, 10, tz) - timedelta(days=10)
+    b.emit("visit.scheduled", scheduled_at, unit.id, f"{visit_id}/scheduled", office, {
+        "campaign_id": s.campaign.id, "visit_id": visit_id, "unit_id": unit.id,
+        "unit_name": unit.name, "unit_kind": unit.kind, "batch": v.batch, "phase": v.phase,
+        "planned_start": v.planned_start.isoformat(), "planned_end": v.planned_end.isoformat(),
+        "townships_total": unit.townships, "departments_total": unit.departments,
+        "team": _team(b, team, v.untrained)}, visit_id)
+    start = v.started or _at(v.planned_start, 9, tz)
+    end = None if v.ended == "never" else (v.ended or _at(v.planned_end, 17, tz))
+    b.emit("visit.started", start, unit.id, f"{visit_id}/started", team_source,
+           {"visit_id": visit_id, "unit_id": unit.id}, visit_id)
+    on_site_until = end or (start + timedelta(days=(v.planned_end - v.planned_start).days))
+
+    sites = [("township", math.ceil(v.sites.township_share * unit.townships - 1e-9)),
+             ("department", math.ceil(v.sites.department_share * unit.departments - 1e-9)),
+             ("community", v.sites.communities), ("enterprise", v.sites.enterprises)]
+    site_ids = []
+    for kind, count in sites:
+        for i in range(count):
+            site_id = f"{unit.id}-{kind}-{i + 1}"
+            site_ids.append(site_id)
+            b.emit("site.inspected", b.between(start, on_site_until), unit.id,
+                   f"{visit_id}/site/{site_id}", team_source, {
+                       "visit_id": visit_id, "unit_id": unit.id, "site_kind": kind,
+                       "site_id": site_id, "site_name": f"{unit.name} {kind} {i + 1}",
+                       "method": b.rng.choice(METHODS)}, visit_id)
+
+    plain = [(category, None) for category, count in v.findings.items() for _ in range(count)]
+    findings = plain + [(f.category, f) for f in v.special]
+    recorded_ids, rectified, not_rectified = [], [], []
+    for n, (category, spec) in enumerate(findings, start=1):
+        f_id = f"{unit.id}-{s.campaign.year}-b{v.batch}-{n:03d}"
+        at = b.between(start + timedelta(hours=1), on_site_until - timedelta(hours=1))
+        text = (spec.description if spec and spec.description
+                else b.rng.choice(PROBLEMS[category]))
+        data = {
+            "finding_id": f_id, "visit_id": visit_id, "unit_id": unit.id, "category": category,
+            "sector": b.rng.choice(SECTORS), "aspect": b.rng.randint(1, 9),
+            "item": b.rng.randint(1, 60),
+            "description": text,
+            "evidence": [f"{f_id}-photo.jpg"] if not spec or spec.evidence else [],
+            "cannot_ensure_safety": bool(spec and spec.cannot_ensure_safety),
+            "listed_supervision_advised": bool(spec and spec.listed_supervision_advised),
+        }
+        if site_ids:
+            data["site_id"] = b.rng.choice(site_ids)
+        if not spec or spec.advice:
+            data["advice"] = "限期整改，举一反三"
+        b.emit("finding.recorded", at, unit.id, f"{f_id}/recorded", team_source, data,
+               visit_id)
+        _answer(b, f_id, unit.id, visit_id, at, category, spec, n)
+        recorded_ids.append(f_id)
+        if spec and not spec.rectified:
+            continue
+        (not_rectified if spec and spec.spot_check == "not_rectified" else rectified).append(
+            f_id)
+
+    if end is None:
+        return
+    b.emit("visit.ended", end, unit.id, f"{visit_id}/ended", team_source,
+           {"visit_id": visit_id, "unit_id": unit.id}, visit_id)
+    feedback = end + timedelta(days=v.feedback_after_days)
+    b.emit("feedback.delivered", feedback, unit.id, f"{visit_id}/feedback", team_source,
+           {"visit_id": visit_id, "unit_id": unit.id}, visit_id)
+    if v.report_after_days is None:
+        return
+    report_at = feedback + timedelta(days=v.report_after_days)
+    unit_source = f"urn:inspections:unit:{unit.id}"
+    for f_id in rectified + not_rectified:
+        b.emit("finding.rectified", b.between(feedback, report_at), unit.id,
+               f"{f_id}/rectified", unit_source, {"finding_id": f_id, "unit_id": unit.id},
+               visit_id)
+    done = rectified + not_rectified
+    b.emit("rectification.report.submitted", report_at, unit.id, f"{visit_id}/report",
+           unit_source, {"visit_id": visit_id, "unit_id": unit.id,
+                         "report_id": f"{visit_id}-report",
+                         "rectified_finding_ids": done,
+                         "pending_finding_ids": [f for f in recorded_ids if f not in done]},
+           visit_id)
+    check_at = report_at + timedelta(days=v.spot_check_after_days)
+    for result, ids in (("confirmed", rectified), ("not_rectified", not_rectified)):
+        if ids:
+            b.emit("spot_check.conducted", check_at, unit.id, f"{visit_id}/spot/{result}",
+                   office, {"visit_id": visit_id, "unit_id": unit.id, "finding_ids": ids,
+                            "result": result}, visit_id)
+    if not_rectified:  # 回头看: the look-back finds them done
+        for f_id in not_rectified:
+            b.emit("finding.rectified", check_at + timedelta(days=v.look_back_after_days / 2),
+                   unit.id, f"{f_id}/rectified-again", unit_source,
+                   {"finding_id": f_id, "unit_id": unit.id}, visit_id)
+        b.emit("spot_check.conducted", check_at + timedelta(days=v.look_back_after_days),
+               unit.id, f"{visit_id}/look-back", office,
+               {"visit_id": visit_id, "unit_id": unit.id, "finding_ids": not_rectified,
+                "result": "confirmed"}, visit_id)
+
+
+def expand(scenario: Scenario) -> list[dict]:
+    """Every event of the scenario up to ``until``, in time order (ticks not included)."""
+    b = _Builder(scenario)
+    c = scenario.campaign
+    units = {u.id: u for u in scenario.units}
+    teams = {t.id: t for t in scenario.teams}
+    b.emit("campaign.planned", c.planned_at, c.id, f"{c.id}/planned",
+           "urn:inspections:city-safety-committee", {
+               "campaign_id": c.id, "year": c.year, "title": c.title,
+               "coverage_due": c.coverage_due.isoformat(),
+               "units": [{"unit_id": u.id, "name": u.name, "kind": u.kind}
+                         for u in scenario.units]})
+    for visit in scenario.visits:
+        _visit(b, visit, units[visit.unit], teams[visit.team])
+    return [e for t, _, e in sorted(b.out, key=lambda x: (x[0], x[1])) if t <= scenario.until]
+
+
+def ticks(scenario: Scenario, events: list[dict]) -> list[datetime]:
+    """A clock tick every midnight from the first event to ``until``, and one at ``until``:
+    months pass, and deadlines fall due, even on days without an event."""
+    tz = _tz(scenario)
+    first = datetime.fromisoformat(events[0]["time"]).astimezone(tz)
+    day = datetime(first.year, first.month, first.day, tzinfo=tz) + timedelta(days=1)
+    out = []
+    while day < scenario.until:
+        out.append(day)
+        day += timedelta(days=1)
+    return out + [scenario.until.astimezone(tz)]
+
+
+def timeline(scenario: Scenario) -> list[tuple[datetime, dict | None]]:
+    """(time, event) in time order, with ``None`` for a tick at that time."""
+    events = expand(scenario)
+    items = [(datetime.fromisoformat(e["time"]), 1, i, e) for i, e in enumerate(events)]
+    items += [(t, 0, i, None) for i, t in enumerate(ticks(scenario, events))]
+    return [(t, e) for t, _, _, e in sorted(items, key=lambda x: x[:3])]
+
+
+def paced(items: list[tuple[datetime, dict | None]], days_per_second: float,
+          sleep: Callable[[float], None] = wall.sleep,
+          clock: Callable[[], float] = wall.monotonic) -> Iterator[tuple[datetime, dict | None]]:
+    """The items, each held back until its simulated time is due (0: no waiting)."""
+    if not items:
+        return
+    t0, started = items[0][0], clock()
+    for when, event in items:
+        if days_per_second > 0:
+            due = (when - t0).total_seconds() / 86400 / days_per_second
+            late = due - (clock() - started)
+            if late > 0:
+                sleep(late)
+        yield when, event
+
+
+def record(event: dict) -> bytes:
+    return dumps(event)
+
+
+def partition_for(key: bytes, partitions: int) -> int:
+    """Kafka's default partitioner (murmur2 of the key), as the producer uses it."""
+    from kafka.partitioner.default import murmur2
+
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
+
+
+def as_records(items: list[tuple[datetime, dict | None]], topic: str, partitions: int):
+    """The timeline as the records ``publish`` would append (ticks on every partition), for
+    running it through the pure cores without a broker."""
+    from inspections.replay import Record
+    from inspections.upstream import tick_events
+
+    offsets = [0] * partitions
+    out = []
+    for when, event in items:
+        if event is None:
+            sent = [(p, None, raw) for p, raw in tick_events(when, range(partitions))]
+        else:
+            key = event["subject"].encode()
+            sent = [(partition_for(key, partitions), key, record(event))]
+        for p, key, raw in sent:
+            out.append(Record(topic, p, offsets[p], int(when.timestamp() * 1000), key, raw))
+            offsets[p] += 1
+    return out

@@ -1,0 +1,138 @@
+"""The operator page in a real browser: headless Chromium (Debian's, driven through its
+chromedriver by Selenium) opens the board and a unit's page after a short scenario published
+with `inspections simulate`, and finds the units, the escalations and the breaches; a finding
+whose description holds a script shows it as text and runs nothing."""
+
+from __future__ import annotations
+
+import shutil
+import time
+import urllib.request
+
+import pytest
+import yaml
+
+SCRIPT = "<script>window.__xss = 1</script>仓库标识不清"
+
+SCENARIO = {
+    "name": "browser-test",
+    "seed": 7,
+    "campaign": {"id": "test-2026", "year": 2026, "title": "测试巡查 test campaign",
+                 "coverage_due": "2026-12-31", "planned_at": "2026-04-01T10:00:00+08:00"},
+    "units": [
+        {"id": "changtai", "name": "长泰县", "pinyin": "Changtai", "kind": "county",
+         "townships": 9, "departments": 24},
+        {"id": "taishang", "name": "台商投资区", "pinyin": "Taishang", "kind": "zone",
+         "townships": 3, "departments": 12},
+    ],
+    "teams": [{"id": "team-1", "size": 8}, {"id": "team-2", "size": 8}],
+    "visits": [
+        {"unit": "changtai", "team": "team-1", "batch": 1, "phase": 1,
+         "planned_start": "2026-04-18", "planned_end": "2026-04-28",
+         "sites": {"township_share": 0.7, "department_share": 0.5, "enterprises": 10},
+         "findings": {"general": 2, "violation": 1},
+         "special": [{"category": "major_hazard", "never_answered": True},
+                     {"category": "general", "description": SCRIPT}]},
+        {"unit": "taishang", "team": "team-2", "batch": 1, "phase": 1,
+         "planned_start": "2026-04-18", "planned_end": "2026-04-24",
+         "sites": {"communities": 3, "department_share": 0.7, "enterprises": 9},
+         "findings": {"general": 1}},
+    ],
+    "until": "2026-05-10T00:00:00+08:00",
+}
+
+FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--disable-dev-shm-usage", "--window-size=1400,1000"]
+
+
+@pytest.fixture
+def browser(tmp_path):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+
+    chromium, driver_path = shutil.which("chromium"), shutil.which("chromedriver")
+    assert chromium and driver_path, \
+        "chromium and chromium-driver are missing: `make test` installs them"
+    options = Options()
+    options.binary_location = chromium
+    for flag in FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={tmp_path / 'chromium'}")
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def _wait_for(condition, what: str, timeout: float = 120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_the_board_and_a_problem_list_in_a_browser(deployment, kafka, tmp_path, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    from inspections.demo import caught_up
+    from inspections.settings import Settings
+
+    for service in ("scheduler", "findings", "escalation"):
+        deployment.start(service)
+    page = kafka.spawn("operator", log=tmp_path / "operator.log")
+    deployment.workers.append(page)
+    for service in ("scheduler", "findings", "escalation"):
+        kafka.cli("ready", service, "--wait", "120")
+    scenario = tmp_path / "short.yaml"
+    scenario.write_text(yaml.safe_dump(SCENARIO, allow_unicode=True))
+    kafka.cli("simulate", str(scenario), "--speed", "0")
+    settings = Settings(bootstrap_servers=kafka.bootstrap, topic_prefix=deployment.prefix)
+    _wait_for(lambda: caught_up(settings), "the services to catch up")
+
+    base = f"http://127.0.0.1:{int(kafka.vars['INSPECTIONS_WEB_PORT_BASE']) + 3}"
+
+    def breach_rows():
+        browser.get(base + "/")
+        return {row.get_attribute("data-kind")
+                for row in browser.find_elements(By.CSS_SELECTOR, "#breaches tr[data-kind]")}
+
+    _wait_for(lambda: {"community_coverage_short", "escalation_unacknowledged"}
+              <= breach_rows(), "the breaches on the board")
+
+    units = {row.get_attribute("data-unit"): row.text
+             for row in browser.find_elements(By.CSS_SELECTOR, "#units tr[data-unit]")}
+    assert set(units) == {"changtai", "taishang"}
+    assert "长泰县" in units["changtai"] and "台商投资区" in units["taishang"]
+    assert "community_coverage_short" in units["taishang"]
+    assert "测试巡查 test campaign" in browser.find_element(By.TAG_NAME, "h1").text
+    assert "2 / 2" in browser.find_element(By.ID, "coverage").text
+
+    escalations = {row.get_attribute("data-escalation"): row.text
+                   for row in browser.find_elements(By.CSS_SELECTOR,
+                                                    "#escalations tr[data-escalation]")}
+    top = next(eid for eid in escalations if eid.endswith(":report_major_hazard"))
+    assert "missed_at_top" in escalations[top] and "市政府 city government" in escalations[top]
+    assert " d " in escalations[top]  # overdue for days
+
+    # The kind filter leaves only that kind.
+    Select(browser.find_element(By.NAME, "kind")).select_by_value("community_coverage_short")
+    browser.find_element(By.CSS_SELECTOR, "form button").click()
+    _wait_for(lambda: "kind=community_coverage_short" in browser.current_url, "the filter")
+    kinds = {row.get_attribute("data-kind")
+             for row in browser.find_elements(By.CSS_SELECTOR, "#breaches tr[data-kind]")}
+    assert kinds == {"community_coverage_short"}
+
+    # A unit's problem list: the description with a script in it is text, and runs nothing.
+    browser.find_element(By.LINK_TEXT, "长泰县").click()
+    cells = [c.text for c in browser.find_elements(By.CSS_SELECTOR, "#findings td.description")]
+    assert SCRIPT in cells
+    assert len(cells) == 5
+    assert browser.execute_script("return window.__xss === undefined")
+    assert browser.find_elements(By.TAG_NAME, "script") == []
+    assert "<script>" not in urllib.request.urlopen(f"{base}/units/changtai").read().decode()
