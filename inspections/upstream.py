@@ -79,6 +79,32 @@ def count_lines(path: Path) -> int:
         return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
 
 
+class _Sender:
+    """Sends with one producer, keeping at most ``bound`` unconfirmed sends in memory; every
+    send is confirmed (or its broker error raised) by ``done``."""
+
+    def __init__(self, producer, bound: int) -> None:
+        self.producer, self.bound = producer, bound
+        self.futures: list = []
+        self.sent = 0
+
+    def send(self, topic: str, value: bytes, **where) -> None:
+        self.futures.append(self.producer.send(topic, value=value, **where))
+        if len(self.futures) >= self.bound:
+            self.settle()
+
+    def settle(self) -> None:
+        self.producer.flush()
+        for future in self.futures:
+            future.get(timeout=60)  # raises the broker's error, if any
+        self.sent += len(self.futures)
+        self.futures = []
+
+    def done(self) -> int:
+        self.settle()
+        return self.sent
+
+
 def publish(
     settings: Settings, lines: Iterable[Line], advance: Callable[[int], None] = lambda n: None
 ) -> int:
@@ -88,27 +114,18 @@ def publish(
     try:
         parts = partitions(settings, producer)
         topic = topics.name(settings, topics.EVENTS)
-        futures: list = []
-        sent = 0
+        sender = _Sender(producer, bound=10_000)
         for line in lines:
             advance(1)
             if not line.ok:
                 continue
             event = line.result
             if event.type == "clock.ticked":
-                futures += [producer.send(topic, value=line.raw, partition=p) for p in parts]
+                for p in parts:
+                    sender.send(topic, line.raw, partition=p)
             else:
-                futures.append(producer.send(topic, key=event.subject.encode(), value=line.raw))
-            if len(futures) >= 10_000:  # bound what is held in memory on long files
-                producer.flush()
-                for future in futures:
-                    future.get(timeout=60)
-                sent += len(futures)
-                futures = []
-        producer.flush()
-        for future in futures:
-            future.get(timeout=60)  # raises the broker's error, if any
-        return sent + len(futures)
+                sender.send(topic, line.raw, key=event.subject.encode())
+        return sender.done()
     finally:
         producer.close()
 
@@ -117,12 +134,10 @@ def tick(settings: Settings, at: datetime) -> int:
     producer = kafka.producer(settings, client_id="inspections-tick")
     try:
         topic = topics.name(settings, topics.EVENTS)
-        events = tick_events(at, partitions(settings, producer))
-        futures = [producer.send(topic, value=v, partition=p) for p, v in events]
-        producer.flush()
-        for future in futures:
-            future.get(timeout=60)
-        return len(futures)
+        sender = _Sender(producer, bound=10_000)
+        for p, raw in tick_events(at, partitions(settings, producer)):
+            sender.send(topic, raw, partition=p)
+        return sender.done()
     finally:
         producer.close()
 
@@ -136,12 +151,11 @@ def publish_timeline(settings: Settings, items, advance: Callable[[datetime], No
     try:
         parts = partitions(settings, producer)
         topic = topics.name(settings, topics.EVENTS)
-        futures: list = []
-        sent = 0
+        sender = _Sender(producer, bound=1000)
         for when, event in items:
             if event is None:
                 for p, raw in tick_events(when, parts, source=source):
-                    futures.append(producer.send(topic, value=raw, partition=p))
+                    sender.send(topic, raw, partition=p)
                 producer.flush()  # a tick marks simulated time: let it out now
             else:
                 raw = dumps(event)
@@ -149,16 +163,8 @@ def publish_timeline(settings: Settings, items, advance: Callable[[datetime], No
                 if isinstance(checked, Rejection):
                     raise ValueError(f"event {event['id']} ({event['type']}) breaks the "
                                      f"contract: {checked.reason}")
-                futures.append(producer.send(topic, key=event["subject"].encode(), value=raw))
+                sender.send(topic, raw, key=event["subject"].encode())
             advance(when)
-            if len(futures) >= 1000:
-                for future in futures:
-                    future.get(timeout=60)
-                sent += len(futures)
-                futures = []
-        producer.flush()
-        for future in futures:
-            future.get(timeout=60)
-        return sent + len(futures)
+        return sender.done()
     finally:
         producer.close()
