@@ -7,7 +7,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: setup system-packages demo test clean
+.PHONY: setup system-packages demo test bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -28,6 +28,10 @@ system-packages:
 
 test: setup system-packages
 	$(BIN)/pytest $(PYTEST_FLAGS)
+
+# Not part of `make test`: minutes on two cores. BENCH_FLAGS=--quick checks it works.
+bench: setup
+	$(BIN)/python -m bench.suite $(BENCH_FLAGS)
 
 clean:
 	-$(BIN)/inspections broker stop

@@ -83,29 +83,13 @@ def run(settings: Settings, keep_running: bool, speed: float | None = None,
 def caught_up(settings: Settings) -> bool:
     """Every service's consumer group has committed every record of the topics it reads.
     Asked upstream first (findings reads the breaches the other two emit)."""
-    from kafka import TopicPartition
-    from kafka.errors import KafkaError
-
-    consumer = kafka.consumer(settings, client_id="inspections-demo-offsets")
-    admin = kafka.admin(settings, client_id="inspections-demo-groups")
+    probe = kafka.LagProbe(settings)
     try:
-        for service in ("scheduler", "escalation", "findings"):
-            group = f"{settings.topic_prefix}-{service}"
-            try:
-                committed = admin.list_group_offsets([group]).get(group, {})
-            except KafkaError:
-                return False
-            for topic in services.sources(service, settings):
-                parts = [TopicPartition(topic, p)
-                         for p in sorted(consumer.partitions_for_topic(topic) or ())]
-                for tp, end in consumer.end_offsets(parts).items():
-                    got = committed.get(tp)
-                    if (got.offset if got and got.offset >= 0 else 0) < end:
-                        return False
-        return True
+        return all(probe.behind(f"{settings.topic_prefix}-{service}",
+                                services.sources(service, settings)) == 0
+                   for service in ("scheduler", "escalation", "findings"))
     finally:
-        consumer.close()
-        admin.close()
+        probe.close()
 
 
 def _view(settings: Settings, service: str, path: str):

@@ -36,3 +36,42 @@ def consumer(settings: Settings, client_id: str = "inspections-reader", **extra:
         **common(settings, client_id), group_id=None, enable_auto_commit=False,
         auto_offset_reset="earliest", **extra
     )
+
+
+class LagProbe:
+    """How far consumer groups are behind, with one reader and one admin client."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.reader = consumer(settings, client_id="inspections-lag-probe")
+        self.admin = admin(settings, client_id="inspections-lag-probe")
+
+    def behind(self, group: str, topic_names) -> int:
+        """Records of ``topic_names`` that ``group`` has not committed yet (every partition;
+        one never committed counts from 0)."""
+        from kafka import TopicPartition
+        from kafka.errors import KafkaError
+
+        try:
+            committed = self.admin.list_group_offsets([group]).get(group, {})
+        except KafkaError:
+            committed = {}
+        behind = 0
+        for topic in topic_names:
+            parts = [TopicPartition(topic, p)
+                     for p in sorted(self.reader.partitions_for_topic(topic) or ())]
+            for tp, end in self.reader.end_offsets(parts).items():
+                got = committed.get(tp)
+                behind += max(0, end - (got.offset if got and got.offset >= 0 else 0))
+        return behind
+
+    def close(self) -> None:
+        self.reader.close()
+        self.admin.close()
+
+
+def records_behind(settings: Settings, group: str, topic_names) -> int:
+    probe = LagProbe(settings)
+    try:
+        return probe.behind(group, topic_names)
+    finally:
+        probe.close()

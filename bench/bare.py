@@ -1,0 +1,51 @@
+"""The framework's floor: a faust agent that reads ``<prefix>.events`` and writes each record,
+unchanged, to ``<prefix>.bench-out`` — at-least-once, ``concurrency=1``, no table, no decoding.
+
+    python -m bench.bare      (INSPECTIONS_TOPIC_PREFIX names the topics)
+"""
+
+from __future__ import annotations
+
+import sys
+
+from inspections import logs, settings as settings_module, topics
+
+OUT = "bench-out"
+
+
+def create_app(settings):
+    import faust
+
+    datadir = settings.state_dir / f"{settings.topic_prefix}-bare"
+    datadir.mkdir(parents=True, exist_ok=True)
+    app = faust.App(
+        f"{settings.topic_prefix}-bare",
+        broker=[f"kafka://{s}" for s in settings.bootstrap.split(",")],
+        store="memory://", web_enabled=False, processing_guarantee="at_least_once",
+        consumer_auto_offset_reset="earliest", key_serializer="raw", value_serializer="raw",
+        autodiscover=False, datadir=str(datadir),
+    )
+    source = app.topic(topics.name(settings, topics.EVENTS), key_type=bytes, value_type=bytes)
+    out = app.topic(f"{settings.topic_prefix}.{OUT}", key_type=bytes, value_type=bytes)
+
+    @app.agent(source, concurrency=1)
+    async def passthrough(stream):
+        async for item in stream.events():
+            await out.send(key=item.message.key, value=item.message.value)
+
+    return app
+
+
+def main() -> None:
+    import faust
+
+    settings = settings_module.load()
+    logs.configure("bare", settings.log_level, settings.log_format)
+    worker = faust.Worker(create_app(settings), loglevel=settings.log_level, quiet=True,
+                          override_logging=False)
+    worker.spinner = None
+    worker.execute_from_commandline()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
