@@ -16,10 +16,10 @@ OUT = "bench-out"
 def create_app(settings):
     import faust
 
-    datadir = settings.state_dir / f"{settings.topic_prefix}-bare"
+    datadir = settings.state_dir / settings.app_id("bare")
     datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
-        f"{settings.topic_prefix}-bare",
+        settings.app_id("bare"),
         broker=[f"kafka://{s}" for s in settings.bootstrap.split(",")],
         store="memory://", web_enabled=False, processing_guarantee="at_least_once",
         consumer_auto_offset_reset="earliest", key_serializer="raw", value_serializer="raw",

@@ -5,7 +5,8 @@ and the same events, reported as a ratio; one table on stdout and JSON in a file
 
 1. Baselines over the N inbound records: a plain kafka-python loop (read, json.loads), the
    same with aiokafka, and a bare faust pass-through agent (bench/bare.py).
-2. Each service alone on the same records (its own consumer group).
+2. Each service alone on the same records (the same generator and seed, published again to
+   topics of its own, so that no run sees another's derived records or state).
 3. The whole pipeline (three workers at once): throughput, each worker's resident memory
    sampled along the way (the soak: flat means within ±10 % of the median after warm-up),
    and then the latency from ``finding.recorded`` appended to ``escalation.raised`` appended
@@ -282,46 +283,46 @@ def main(argv: list[str] | None = None) -> int:
     rows["aiokafka loop"] = {"events_per_s": records / seconds, "seconds": seconds}
 
     say("baseline: bare faust pass-through agent")
-    admin = kafka.admin(settings)
     from kafka.admin import NewTopic
-    admin.create_topics([NewTopic(f"{prefix}.bench-out", settings.partitions,
-                                  settings.replication_factor)])
+    def fresh_env(label: str) -> tuple[Settings, dict]:
+        """The same records (same generator, same seed) on topics of a run's own."""
+        own, count = publish_fresh(args.events, say=say)
+        assert count == records
+        return own, {**env, "INSPECTIONS_TOPIC_PREFIX": own.topic_prefix,
+                     "INSPECTIONS_HOME": str(home / label)}
+
+    bare_settings, bare_env = fresh_env("bare")
+    admin = kafka.admin(settings)
+    admin.create_topics([NewTopic(f"{bare_settings.topic_prefix}.bench-out",
+                                  settings.partitions, settings.replication_factor)])
     admin.close()
-    bare = Worker("bare", ["-m", "bench.bare"], env, home)
+    bare = Worker("bare", ["-m", "bench.bare"], bare_env, home)
     try:
         rows["bare faust agent"] = run_until_caught_up(
-            settings, [bare], {f"{prefix}-bare": [events_topic]}, records, say)
+            bare_settings, [bare], {bare_settings.app_id("bare"): [
+                topics.name(bare_settings, topics.EVENTS)]}, records, say)
     finally:
         bare.stop()
 
-    # Each service alone first, on groups of their own, then the pipeline on the real ones.
     for service in SERVICES:
         say(f"{service} alone")
-        alone = {**env, "INSPECTIONS_HOME": str(home / f"alone-{service}"),
-                 "INSPECTIONS_TOPIC_PREFIX": prefix}
-        worker = Worker(service, ["-m", "inspections.cli", "run", service], alone, home)
+        own, own_env = fresh_env(f"alone-{service}")
+        worker = Worker(service, ["-m", "inspections.cli", "run", service], own_env, home)
         try:
             rows[f"{service} alone"] = run_until_caught_up(
-                settings, [worker],
-                {f"{prefix}-{service}": services.sources(service, settings)}, records, say)
+                own, [worker], {own.app_id(service): services.sources(service, own)},
+                records, say)
             rows[f"{service} alone"]["rss"] = flat(worker.rss)
         finally:
             worker.stop()
-        # Reset its group so that the pipeline processes everything again, with fresh state.
-        admin = kafka.admin(settings)
-        try:
-            admin.delete_groups([f"{prefix}-{service}"])
-        finally:
-            admin.close()
 
     say("the whole pipeline (three workers), memory sampled along the way")
-    pipeline_env = {**env, "INSPECTIONS_HOME": str(home / "pipeline")}
-    workers = [Worker(f"pipeline-{s}", ["-m", "inspections.cli", "run", s], pipeline_env, home)
+    workers = [Worker(f"pipeline-{s}", ["-m", "inspections.cli", "run", s], env, home)
                for s in SERVICES]
     try:
         rows["pipeline"] = run_until_caught_up(
             settings, workers,
-            {f"{prefix}-{s}": services.sources(s, settings) for s in SERVICES}, records, say)
+            {settings.app_id(s): services.sources(s, settings) for s in SERVICES}, records, say)
         rows["pipeline"]["rss"] = {w.name: flat(w.rss) for w in workers}
         say(f"latency at {args.rate:.0f} findings/s")
         rows["latency"] = latency(settings, args.rate, args.latency_seconds, say)

@@ -120,7 +120,8 @@ def process(
         state = states.get(key)
         decision = core.handle(core.initial(key) if state is None else state, event,
                                timeline.stream_time)
-        states[key] = decision.state
+        if decision.state is not state:  # an unchanged state is not written again
+            states[key] = decision.state
         derived.extend(decision.derived)
         timeline = timeline.with_changes(decision.open, decision.close)
         # A deadline opened already past (a late event) is breached now, not at the next one.
@@ -154,7 +155,8 @@ def _breach_due(core, timeline: Timeline, states, cause, derived: list) -> Timel
         if state is None:
             continue
         decision = core.expire(state, deadline, now, cause)
-        states[deadline.key] = decision.state
+        if decision.state is not state:
+            states[deadline.key] = decision.state
         derived.extend(decision.derived)
         timeline = timeline.with_changes(decision.open, decision.close)
     return timeline

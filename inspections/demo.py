@@ -85,7 +85,7 @@ def caught_up(settings: Settings) -> bool:
     Asked upstream first (findings reads the breaches the other two emit)."""
     probe = kafka.LagProbe(settings)
     try:
-        return all(probe.behind(f"{settings.topic_prefix}-{service}",
+        return all(probe.behind(settings.app_id(service),
                                 services.sources(service, settings)) == 0
                    for service in ("scheduler", "escalation", "findings"))
     finally:

@@ -11,7 +11,6 @@ from typing import Any
 
 import structlog
 
-from inspections import metrics
 from inspections.observe import Progress
 from schemas import Envelope, Rejection, decode
 
@@ -36,5 +35,5 @@ async def accepted(
             with bind(event_id=decoded.id, type=decoded.type, unit=decoded.subject,
                       correlation_id=decoded.correlationid):
                 yield message, decoded
-            metrics.EVENTS_PROCESSED.labels(progress.service, decoded.type).inc()
+            progress.processed(decoded.type)
             progress.done(message, decoded.time)

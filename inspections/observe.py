@@ -61,6 +61,15 @@ class Progress:
     def __init__(self, service: str) -> None:
         self.service = service
         self.next_offset: dict[tuple[str, int], int] = {}
+        # Metric children by label, looked up once: ``labels()`` costs more than ``observe``.
+        self._children: dict[tuple, Any] = {}
+
+    def _child(self, metric, *labels):
+        key = (metric, *labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(self.service, *labels)
+        return child
 
     async def records(self, stream) -> AsyncIterator[Any]:
         """faust's ``stream.events()``, with the record's place bound to every log line of
@@ -73,13 +82,16 @@ class Progress:
                 yield item
             self.done(message)
 
+    def processed(self, event_type: str) -> None:
+        self._child(metrics.EVENTS_PROCESSED, event_type).inc()
+
     def done(self, message, event_time: datetime | None = None) -> None:
         self.next_offset[(message.topic, message.partition)] = message.offset + 1
         now = wall_clock()
-        metrics.APPEND_LATENCY.labels(self.service, message.topic).observe(
+        self._child(metrics.APPEND_LATENCY, message.topic).observe(
             max(0.0, now - message.timestamp))
         if event_time is not None:
-            metrics.EVENT_TIME_LATENCY.labels(self.service, message.topic).observe(
+            self._child(metrics.EVENT_TIME_LATENCY, message.topic).observe(
                 max(0.0, now - event_time.timestamp()))
 
 

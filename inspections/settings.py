@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     # Topic names start with this ("inspections.events"): another prefix keeps a second
     # deployment (or a test) apart on one Kafka. App ids and consumer groups follow it.
     topic_prefix: str = Field(default="inspections", pattern=r"^[A-Za-z0-9_\-]+$")
+    # App ids, consumer groups and changelog topics start with this; empty: the topic
+    # prefix. Another one runs a second generation of the services over the same topics
+    # with state of its own (benchmarks do).
+    app_prefix: str = Field(default="", pattern=r"^[A-Za-z0-9_\-]*$")
 
     # Kafka clients. Empty bootstrap means "the local broker" at broker_host:broker_port.
     bootstrap_servers: str = ""
@@ -112,6 +116,9 @@ class Settings(BaseSettings):
     def broker_dir(self) -> Path:
         """One folder per local broker port, so that tests can run their own beside a user's."""
         return self.home / "kafka" / str(self.broker_port)
+
+    def app_id(self, service: str) -> str:
+        return f"{self.app_prefix or self.topic_prefix}-{service}"
 
     @property
     def state_dir(self) -> Path:

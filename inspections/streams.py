@@ -26,7 +26,7 @@ def web_port(settings: Settings, service: str) -> int:
 def make_app(service: str, settings: Settings) -> "faust.App":
     import faust
 
-    app_id = f"{settings.topic_prefix}-{service}"
+    app_id = settings.app_id(service)
     datadir = settings.state_dir / app_id
     datadir.mkdir(parents=True, exist_ok=True)
     return faust.App(
@@ -172,6 +172,54 @@ class TableView(MutableMapping):
 
     def __contains__(self, key) -> bool:
         return str(key).encode() in self.table
+
+
+class Timelines(MutableMapping):
+    """Each partition's ``Timeline`` in a faust table as two keys: its stream time
+    (``time:<p>``), which nearly every event moves, and its open deadlines (``open:<p>``),
+    written only when they change — so that moving time writes a few bytes to the changelog,
+    not every open deadline of the partition."""
+
+    def __init__(self, table) -> None:
+        from datetime import datetime
+
+        from inspections.deadlines import Deadline
+
+        self.view = TableView(table, datetime | None,
+                              by_prefix={"open:": tuple[Deadline, ...]})
+
+    def __getitem__(self, partition):
+        from inspections.deadlines import Timeline
+
+        time_key, open_key = f"time:{partition}", f"open:{partition}"
+        if time_key not in self.view and open_key not in self.view:
+            raise KeyError(partition)
+        return Timeline(self.view.get(time_key), self.view.get(open_key) or ())
+
+    def __setitem__(self, partition, timeline) -> None:
+        try:
+            old = self[partition]
+        except KeyError:
+            old = None
+        if old is None or old.stream_time != timeline.stream_time:
+            self.view[f"time:{partition}"] = timeline.stream_time
+        if old is None or (old.pending is not timeline.pending
+                           and old.pending != timeline.pending):
+            self.view[f"open:{partition}"] = timeline.pending
+
+    def __delitem__(self, partition) -> None:
+        for key in (f"time:{partition}", f"open:{partition}"):
+            if key in self.view:
+                del self.view[key]
+
+    def __iter__(self):
+        return iter(sorted({int(k.split(":", 1)[1]) for k in self.view}))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __contains__(self, partition) -> bool:
+        return f"time:{partition}" in self.view or f"open:{partition}" in self.view
 
 
 class Staged(MutableMapping):

@@ -11,7 +11,6 @@ import services
 from inspections import logs, metrics, streams, topics
 from inspections.breaches import Breach
 from inspections.codec import dumps
-from inspections.deadlines import Timeline
 from inspections.intake import accepted
 from inspections.observe import Observer
 from inspections.settings import Settings
@@ -20,6 +19,7 @@ from inspections.streams import (
     Staged,
     TableView,
     Tagged,
+    Timelines,
     forget_cached_state,
     json_or_404,
     make_app,
@@ -52,7 +52,7 @@ def create_app(settings: Settings):
     app.on_partitions_revoked.connect(forget_cached_state)
 
     units = TableView(streams.table(app, settings, "units"), UnitEscalations)
-    timelines = TableView(streams.table(app, settings, "timelines"), Timeline)
+    timelines = Timelines(streams.table(app, settings, "timelines"))
     seen = SeenIds(streams.table(app, settings, "seen"))
     register_table = streams.table(app, settings, "register", 1)
     register = TableView(register_table, dict, by_prefix={"unit:": tuple[str, ...],

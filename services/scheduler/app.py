@@ -17,7 +17,6 @@ from datetime import datetime, timezone
 import services
 from inspections import logs, metrics, streams, topics
 from inspections.codec import dumps
-from inspections.deadlines import Timeline
 from inspections.intake import accepted
 from inspections.observe import Observer
 from inspections.settings import Settings
@@ -26,6 +25,7 @@ from inspections.streams import (
     Staged,
     TableView,
     Tagged,
+    Timelines,
     forget_cached_state,
     json_or_404,
     make_app,
@@ -68,7 +68,7 @@ def create_app(settings: Settings):
 
     # Per unit and per partition, co-partitioned with inspections.events.
     units = TableView(table("units"), UnitState)
-    timelines = TableView(table("timelines"), Timeline)
+    timelines = Timelines(table("timelines"))
     seen = SeenIds(table("seen"))
     # On the one partition of the progress topic.
     store_table = table("campaigns", 1)

@@ -35,3 +35,32 @@ def test_each_service_has_its_own_web_port():
     s = Settings()
     ports = [web_port(s, name) for name in SERVICE_NAMES]
     assert len(set(ports)) == len(SERVICE_NAMES)
+
+
+def test_timelines_write_the_open_deadlines_only_when_they_change():
+    from datetime import datetime, timedelta
+
+    from inspections.deadlines import Deadline, Timeline
+    from inspections.streams import Timelines
+
+    class Table(dict):
+        writes: list = []
+
+        def __setitem__(self, key, value):
+            self.writes.append(key)
+            super().__setitem__(key, value)
+
+    table = Table()
+    timelines = Timelines(table)
+    t = datetime.fromisoformat("2026-04-20T10:00:00+08:00")
+    open_ = (Deadline(t + timedelta(hours=24), "d1", "changtai"),)
+    assert 3 not in timelines
+    timelines[3] = Timeline(t, open_)
+    assert sorted(table.writes) == [b"open:3", b"time:3"]
+    table.writes.clear()
+    timelines[3] = Timeline(t + timedelta(hours=1), open_)  # time moves, deadlines stay
+    assert table.writes == [b"time:3"]
+    assert timelines[3] == Timeline(t + timedelta(hours=1), open_)
+    assert 3 in timelines and list(timelines) == [3]
+    fresh = Timelines(table)  # read back from the table, as after a restart
+    assert fresh[3] == Timeline(t + timedelta(hours=1), open_)
