@@ -10,50 +10,15 @@ the `inspections` command a user runs; peak memory is each child's maximum resid
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import resource
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from bench.events import publish_fresh
+from bench.suite import child, kafka_python_loop
 from inspections import topics
 from inspections.settings import Settings
-
-
-def _plain_loop(settings: Settings, topic: str, total: int) -> float:
-    from kafka import KafkaConsumer, TopicPartition
-
-    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap, group_id=None,
-                             enable_auto_commit=False, max_partition_fetch_bytes=8 * 2**20,
-                             fetch_max_bytes=64 * 2**20)
-    parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic))]
-    consumer.assign(parts)
-    consumer.seek_to_beginning()
-    started, seen = time.monotonic(), 0
-    while seen < total:
-        for batch in consumer.poll(timeout_ms=500, max_records=10_000).values():
-            for record in batch:
-                json.loads(record.value)
-                seen += 1
-    elapsed = time.monotonic() - started
-    consumer.close()
-    return elapsed
-
-
-def _child(args: list[str], env: dict) -> tuple[float, float, str]:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    started = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "inspections.cli", *args], env=env,
-                          capture_output=True, text=True)
-    elapsed = time.monotonic() - started
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    if done.returncode not in (0, 1):
-        raise SystemExit(f"{args} failed:\n{done.stdout}\n{done.stderr}")
-    return elapsed, max(peak, before) / 1024, done.stdout.strip().splitlines()[-1]
 
 
 def main() -> int:
@@ -72,11 +37,11 @@ def main() -> int:
     prefix = settings.topic_prefix
     events_topic = topics.name(settings, topics.EVENTS)
 
-    plain = _plain_loop(settings, events_topic, records)
+    plain = kafka_python_loop(settings, events_topic, records)
     env = {**os.environ, "INSPECTIONS_TOPIC_PREFIX": prefix}
     out = Path(tempfile.mkdtemp(prefix="replay-bench-"))
-    replay_s, replay_mib, replay_line = _child(["replay", "--out", str(out)], env)
-    verify_s, verify_mib, verify_line = _child(["audit", "verify"], env)
+    replay_s, replay_mib, replay_line = child(["replay", "--out", str(out)], env)
+    verify_s, verify_mib, verify_line = child(["audit", "verify"], env)
     rate = records / plain
     print(f"{records} inbound records")
     print(f"plain kafka-python read + json.loads: {plain:.1f} s = {rate:.0f} records/s (1.00x)")

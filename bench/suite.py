@@ -176,7 +176,7 @@ def flat(samples: list[tuple[float, float]]) -> dict:
 
 
 # -- latency ------------------------------------------------------------------------------
-def latency(settings: Settings, rate: float, seconds: float, say) -> dict:
+def latency(settings: Settings, rate: float, seconds: float, say, drained) -> dict:
     """``finding.recorded`` (violations: each raises one escalation) at ``rate`` a second;
     latency is the Kafka append time of the ``escalation.raised`` minus that of its finding
     (one broker clock for both)."""
@@ -212,7 +212,8 @@ def latency(settings: Settings, rate: float, seconds: float, say) -> dict:
     offered = count / (time.monotonic() - t0)
     appended = {fid: future.get(timeout=60).timestamp for fid, future in sent.items()}
     producer.close()
-    say(f"  offered {offered:.0f} findings/s for {seconds:.0f} s; reading the escalations ...")
+    say(f"  offered {offered:.0f} findings/s for {seconds:.0f} s; waiting for the services ...")
+    drained()  # every finding processed: then each one's escalation is on the topic
     reader.assign(parts)
     for tp in parts:
         reader.seek(tp, start_offsets[tp])
@@ -325,7 +326,10 @@ def main(argv: list[str] | None = None) -> int:
             {settings.app_id(s): services.sources(s, settings) for s in SERVICES}, records, say)
         rows["pipeline"]["rss"] = {w.name: flat(w.rss) for w in workers}
         say(f"latency at {args.rate:.0f} findings/s")
-        rows["latency"] = latency(settings, args.rate, args.latency_seconds, say)
+        groups = {settings.app_id(s): services.sources(s, settings) for s in SERVICES}
+        rows["latency"] = latency(
+            settings, args.rate, args.latency_seconds, say,
+            drained=lambda: run_until_caught_up(settings, workers, groups, records, say))
     finally:
         for worker in workers:
             worker.stop()
