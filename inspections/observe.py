@@ -41,15 +41,14 @@ Partition = tuple[str, int]
 def lag_by_partition(ends: dict[Partition, int | None], processed: dict[Partition, int],
                      committed: dict[Partition, int | None]) -> dict[Partition, int]:
     """Records not yet processed, per partition: the end offset minus the next offset to
-    process, which is the one after the last record this worker finished, or, before it
-    finished any, the committed offset (where it starts). Unknown ends are left out."""
+    process — the one after the last record this worker finished, or the committed offset
+    when that is further (nothing finished yet, or the partition was away and came back).
+    Unknown ends are left out."""
     lags = {}
     for partition, end in ends.items():
         if end is None:
             continue
-        start = processed.get(partition)
-        if start is None:
-            start = committed.get(partition) or 0
+        start = max(processed.get(partition) or 0, committed.get(partition) or 0)
         lags[partition] = max(0, end - start)
     return lags
 

@@ -107,6 +107,8 @@ def test_lag_is_the_end_minus_the_next_offset_to_process():
         ("ev", 2): 5,   # never committed: from the start
     }
     assert lag_by_partition({("ev", 0): 4}, {("ev", 0): 9}, {}) == {("ev", 0): 0}
+    # Finished here long ago, committed since by another worker: the commit is where it is.
+    assert lag_by_partition({("ev", 0): 10}, {("ev", 0): 3}, {("ev", 0): 8}) == {("ev", 0): 2}
 
 
 def _observer(rebalancing=False, generation=3, recovered=True):
