@@ -362,13 +362,13 @@ def ready(
     import urllib.error
     import urllib.request
 
+    from inspections.operator import host
     from inspections.streams import SERVICE_NAMES, web_port
 
     if service not in SERVICE_NAMES:
         fail(f"unknown service {service!r}: one of {', '.join(SERVICE_NAMES)}", code=2)
     settings = settings_module.load()
-    host = "127.0.0.1" if settings.web_host in ("0.0.0.0", "") else settings.web_host
-    url = f"http://{host}:{web_port(settings, service)}/readyz"
+    url = f"http://{host(settings)}:{web_port(settings, service)}/readyz"
     deadline = time.monotonic() + wait
     while True:
         try:

@@ -6,9 +6,7 @@ README's metrics table lists every one; a test checks the table against a runnin
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-from prometheus_client import REGISTRY, Counter, Gauge, Histogram, disable_created_metrics
+from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
 
 disable_created_metrics()  # the ``_created`` series double what is exported, for no reader
 
@@ -120,12 +118,3 @@ def set_counts(gauge: Gauge, counts: dict[tuple[str, ...], int | float],
     for labels, value in counts.items():
         gauge.labels(*labels).set(value)
     shown.update(counts)
-
-
-def exported_names(registry=REGISTRY) -> set[str]:
-    """Every sample name the registry exports now (``_total``, ``_bucket``… included)."""
-    return {sample.name for family in registry.collect() for sample in family.samples}
-
-
-def families(registry=REGISTRY) -> Iterable[str]:
-    return (family.name for family in registry.collect())

@@ -179,33 +179,8 @@ def board(campaign: dict | None, escalations: list[dict], breaches: list[dict],
         "breach_kinds": sorted({b["kind"] for b in breaches}),
         "breach_units": sorted({b["unit_id"] for b in breaches}),
         "breach_services": sorted({b["service"] for b in breaches}),
-        "kind_counts": Counter(b["kind"] for b in breaches).most_common(),
         "filters": filters,
     }
-
-
-def summary(campaign: dict | None, escalations_all: list[dict], open_escalations: list[dict],
-            breaches: list[dict]) -> list[str]:
-    """The demo's closing lines in the terminal."""
-    lines = []
-    if campaign:
-        lines.append(f"{campaign['title']}: {campaign['units_inspected']} of "
-                     f"{campaign['units_planned']} units inspected in time (coverage "
-                     f"{campaign['coverage']:.0%}); missing: "
-                     f"{', '.join(campaign['units_missing']) or 'none'}")
-        late = [v["visit_id"] for u in campaign["units"] for v in u["visits"]
-                if v.get("report_on_time") is False]
-        never = [b["subject_id"] for b in breaches if b["kind"] == "rectification_report_overdue"]
-        lines.append(f"rectification reports: {len(set(late) | set(never))} late "
-                     f"({len(late)} submitted after the due time)")
-    raised = Counter((e["authority"], e["level"]) for e in escalations_all)
-    lines.append(f"escalations: {len(escalations_all)} raised, {len(open_escalations)} still open")
-    for (authority, level), n in sorted(raised.items()):
-        lines.append(f"  {AUTHORITIES.get(authority, authority)}, level {level}: {n}")
-    lines.append(f"breaches: {len(breaches)}")
-    for kind, n in Counter(b["kind"] for b in breaches).most_common():
-        lines.append(f"  {kind}: {n}")
-    return lines
 
 
 def create_app(settings: Settings):

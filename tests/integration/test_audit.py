@@ -7,7 +7,6 @@ import time
 import urllib.request
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.errors import KafkaError
 
 from tests.examples import event
 from tests.integration import test_escalation
@@ -203,28 +202,20 @@ def _read(kafka, prefix):
 def _wait_committed(kafka, reads, timeout_s=180):
     """Wait until each group (``<prefix>-<service>``) has committed the end of every topic it
     reads (``<prefix>.<name>``), and its views agents have applied it."""
-    admin = KafkaAdminClient(bootstrap_servers=kafka.bootstrap)
-    consumer = KafkaConsumer(bootstrap_servers=kafka.bootstrap)
+    from inspections.kafka import LagProbe
+    from inspections.settings import Settings
+
+    probe = LagProbe(Settings(bootstrap_servers=kafka.bootstrap))
     deadline = time.monotonic() + timeout_s
     try:
         while time.monotonic() < deadline:
-            behind = 0
-            for group, names in reads.items():
-                try:
-                    offsets = admin.list_group_offsets([group]).get(group, {})
-                except KafkaError:
-                    offsets = {}
-                for name in names:
-                    topic = f"{group.rsplit('-', 1)[0]}.{name}"  # <prefix>.<name>
-                    parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
-                    for tp, end in consumer.end_offsets(parts).items():
-                        got = offsets.get(tp)
-                        behind += end - (got.offset if got and got.offset >= 0 else 0)
+            behind = sum(probe.behind(group, [f"{group.rsplit('-', 1)[0]}.{name}"
+                                              for name in names])
+                         for group, names in reads.items())
             if behind == 0:
                 time.sleep(3)
                 return
             time.sleep(1)
         raise AssertionError("the services did not catch up")
     finally:
-        admin.close()
-        consumer.close()
+        probe.close()

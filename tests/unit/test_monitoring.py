@@ -14,7 +14,6 @@ import pytest
 import structlog
 import yaml
 
-from inspections import metrics
 from inspections.intake import accepted
 from inspections.observe import Progress, lag_by_partition
 from tests.conftest import REPO
@@ -59,7 +58,9 @@ def _exported(tmp_path) -> set[str]:
     suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count"),
                 "gauge": ("",), "summary": ("_sum", "_count", "")}
     names = {"up"}  # Prometheus's own, per target
-    for family in metrics.REGISTRY.collect():
+    from prometheus_client import REGISTRY
+
+    for family in REGISTRY.collect():
         names.update(family.name + s for s in suffixes.get(family.type, ("",)))
     return names
 
