@@ -8,12 +8,11 @@ process (the one after the last record it finished, else the group's committed o
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from time import time as wall_clock
 from typing import TYPE_CHECKING, Any
 
-import structlog
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from inspections import logs, metrics
@@ -55,7 +54,7 @@ def lag_by_partition(ends: dict[Partition, int | None], processed: dict[Partitio
 
 class Progress:
     """Where a worker's processing has got to, partition by partition, and how long its
-    records waited. ``records`` wraps an agent's stream; ``intake.accepted`` calls ``done``."""
+    records waited: a batch calls ``done`` for each record once it has committed."""
 
     def __init__(self, service: str) -> None:
         self.service = service
@@ -69,17 +68,6 @@ class Progress:
         if child is None:
             child = self._children[key] = metric.labels(self.service, *labels)
         return child
-
-    async def records(self, stream) -> AsyncIterator[Any]:
-        """faust's ``stream.events()``, with the record's place bound to every log line of
-        its processing, and its latency and offset noted once the body is done with it."""
-        async for item in stream.events():
-            message = item.message
-            with structlog.contextvars.bound_contextvars(
-                topic=message.topic, partition=message.partition, offset=message.offset
-            ):
-                yield item
-            self.done(message)
 
     def processed(self, event_type: str) -> None:
         self._child(metrics.EVENTS_PROCESSED, event_type).inc()
@@ -114,9 +102,6 @@ class Observer:
         faust_sensors(app, service)
         self._pages()
         app.timer(interval=settings.metrics_interval_s)(self.sample)
-
-    def records(self, stream) -> AsyncIterator[Any]:
-        return self.progress.records(stream)
 
     # -- the timer -------------------------------------------------------------------
     def actives(self) -> set[tuple[str, int]]:

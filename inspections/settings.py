@@ -57,6 +57,12 @@ class Settings(BaseSettings):
     # Workers. Each table partition is a RocksDB database with these memory bounds.
     rocksdb_write_buffer_bytes: int = Field(default=4 * 2**20, ge=2**16)
     rocksdb_block_cache_bytes: int = Field(default=8 * 2**20, ge=2**16)
+    # A worker takes its records in batches, each state key then written once per batch: a
+    # batch takes records while they keep coming, up to this many or this long.
+    batch_max_records: int = Field(default=500, ge=1)
+    batch_linger_ms: float = Field(default=100.0, gt=0)
+    # Decoded states a worker keeps in memory (least recently used go first).
+    state_cache_entries: int = Field(default=20_000, ge=0)
     web_host: str = "127.0.0.1"
     web_port_base: int = Field(default=6066, ge=1, le=65500)
     # Where the operator page finds each service's views; empty: this host, its port.

@@ -7,10 +7,17 @@ deterministic derived ids and idempotent views, not from faust's exactly-once mo
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
-from typing import TYPE_CHECKING
+import weakref
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Iterator, MutableMapping
+from contextlib import contextmanager
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import structlog
 
 from inspections import logs, topics
+from inspections.observe import Progress
 from inspections.settings import Settings
 
 if TYPE_CHECKING:
@@ -127,17 +134,27 @@ class TableView(MutableMapping):
     dataclasses go into RocksDB and the changelog without faust's own codecs.
     """
 
-    def __init__(self, table, value_type, by_prefix: dict | None = None) -> None:
+    def __init__(self, table, value_type, by_prefix: dict | None = None,
+                 cache_entries: int = 20_000) -> None:
         from pydantic import TypeAdapter
 
         self.table = table
-        # Decoded values, written through. Values are frozen, so sharing them is safe; only
-        # the worker that owns a partition writes its keys, and a rebalance clears it all.
-        self.cache: dict[str, object] = {}
+        # Decoded values, written through, the least recently used dropped past
+        # ``cache_entries``. Values are frozen, so sharing them is safe; only the worker that
+        # owns a partition writes its keys, and a rebalance clears it all.
+        self.cache: OrderedDict[str, object] = OrderedDict()
+        self.cache_entries = cache_entries
         _VIEWS.append(self)
         self.adapter = TypeAdapter(value_type)
         # Keys starting with a prefix hold values of another type.
         self.by_prefix = {p: TypeAdapter(t) for p, t in (by_prefix or {}).items()}
+
+    def _remember(self, key: str, value) -> None:
+        cache = self.cache
+        cache[key] = value
+        cache.move_to_end(key)
+        if len(cache) > self.cache_entries:
+            cache.popitem(last=False)
 
     def _adapter(self, key: str):
         for prefix, adapter in self.by_prefix.items():
@@ -147,18 +164,21 @@ class TableView(MutableMapping):
 
     def __getitem__(self, key):
         key = str(key)
-        if key in self.cache:
-            return self.cache[key]
+        value = self.cache.get(key, _MISSING)
+        if value is not _MISSING:
+            self.cache.move_to_end(key)
+            return value
         raw = self.table.get(key.encode())
         if raw is None:
             raise KeyError(key)
-        value = self.cache[key] = self._adapter(key).validate_json(raw)
+        value = self._adapter(key).validate_json(raw)
+        self._remember(key, value)
         return value
 
     def __setitem__(self, key, value) -> None:
         key = str(key)
         self.table[key.encode()] = self._adapter(key).dump_json(value)
-        self.cache[key] = value
+        self._remember(key, value)
 
     def __delitem__(self, key) -> None:
         self.cache.pop(str(key), None)
@@ -171,7 +191,10 @@ class TableView(MutableMapping):
         return len(self.table)
 
     def __contains__(self, key) -> bool:
-        return str(key).encode() in self.table
+        return str(key) in self.cache or str(key).encode() in self.table
+
+
+_MISSING = object()
 
 
 class Timelines(MutableMapping):
@@ -181,8 +204,6 @@ class Timelines(MutableMapping):
     not every open deadline of the partition."""
 
     def __init__(self, table) -> None:
-        from datetime import datetime
-
         from inspections.deadlines import Deadline
 
         self.view = TableView(table, datetime | None,
@@ -222,19 +243,30 @@ class Timelines(MutableMapping):
         return f"time:{partition}" in self.view or f"open:{partition}" in self.view
 
 
-class Staged(MutableMapping):
-    """Reads through to ``base``; writes wait in memory until ``flush``.
+@contextmanager
+def as_current(event):
+    """Make ``event`` faust's current event: faust files a table write under the partition of
+    the current event, so each write of a batch is made with the event that caused it."""
+    from faust.streams import _current_event
 
-    A worker computes an event's outcome on staged state, sends the derived records, and
-    only then writes the state: so the state's changelog never gets ahead of what was sent,
-    and a crash in between re-derives the same records (same ids) instead of losing them.
-    """
+    token = _current_event.set(weakref.ref(event))
+    try:
+        yield
+    finally:
+        _current_event.reset(token)
+
+
+class Staged(MutableMapping):
+    """Reads through to ``base``; writes wait in memory until ``flush``, each made with the
+    faust event of the batch that staged it current (``batch.event``)."""
 
     _GONE = object()
 
-    def __init__(self, base: MutableMapping) -> None:
+    def __init__(self, base: MutableMapping, batch: Batch) -> None:
         self.base = base
+        self.batch = batch
         self.pending: dict = {}
+        self.events: dict = {}
 
     def __getitem__(self, key):
         value = self.pending.get(key, self._GONE) if key in self.pending else self.base[key]
@@ -244,9 +276,15 @@ class Staged(MutableMapping):
 
     def __setitem__(self, key, value) -> None:
         self.pending[key] = value
+        self.events[key] = self.batch.event
 
     def __delitem__(self, key) -> None:
-        self.pending[key] = self._GONE
+        self[key] = self._GONE
+
+    def __contains__(self, key) -> bool:
+        if key in self.pending:
+            return self.pending[key] is not self._GONE
+        return key in self.base
 
     def __iter__(self):
         return iter({*self.base, *self.pending} - {k for k, v in self.pending.items()
@@ -263,31 +301,200 @@ class Staged(MutableMapping):
 
     def flush(self) -> None:
         for key, value in self.pending.items():
-            if value is self._GONE:
-                self.base.pop(key, None)
-            else:
-                self.base[key] = value
+            with as_current(self.events[key]):
+                if value is self._GONE:
+                    self.base.pop(key, None)
+                else:
+                    self.base[key] = value
         self.pending.clear()
+        self.events.clear()
+
+
+class Outbox:
+    """Records for one topic, sent when the batch commits, in the order they were added.
+
+    A record added with ``replaces`` supersedes the one added earlier with the same value
+    (keeping that one's place), unless a record without ``replaces`` came in between on the
+    same ``lane`` (None: every lane): a view re-keyed many times in a batch is sent once, and
+    never moves across a record that must stay after it (a partition's watermark after that
+    partition's unit news, say)."""
+
+    def __init__(self, topic, encode: Callable[[Any], bytes] | None = None) -> None:
+        self.topic = topic
+        self.encode = encode
+        self.records: list[tuple[bytes | None, Any, int | None]] = []
+        self.segments: dict[Any, dict] = {}
+
+    def add(self, key: bytes | None, value, *, replaces=None, lane=None,
+            partition: int | None = None) -> None:
+        record = (key, value, partition)
+        if replaces is not None:
+            self.segments.setdefault(lane, {})[replaces] = record
+            return
+        for name in ([lane] if lane is not None else list(self.segments)):
+            self.records.extend(self.segments.pop(name, {}).values())
+        self.records.append(record)
+
+    async def send(self) -> int:
+        for segment in self.segments.values():
+            self.records.extend(segment.values())
+        self.segments.clear()
+        encode = self.encode
+        for key, value, partition in self.records:
+            await self.topic.send(key=key, value=encode(value) if encode else value,
+                                  partition=partition)
+        sent = len(self.records)
+        self.records.clear()
+        return sent
+
+
+class Batch:
+    """The records of one ``take_events`` batch, as one unit of work.
+
+    State is staged (``stage``) and records to send wait in outboxes (``outbox``) until
+    ``commit``, which sends first and then writes each staged key once: the state's changelog
+    never gets ahead of what was sent, and a crash in between redelivers the batch, which
+    derives the same records (same ids) again. faust acks the batch's offsets only after the
+    agent asks for the next one, so after ``commit``.
+    """
+
+    def __init__(self, events: list, progress: Progress) -> None:
+        self.events = events
+        self.progress = progress
+        self.event = None  # the faust event being applied: staged writes are filed under it
+        self._staged: list[Staged] = []
+        self._outboxes: list[Outbox] = []
+        self._times: dict[int, datetime] = {}  # event times of the accepted records, by index
+        self.committed = False
+
+    def stage(self, base: MutableMapping) -> Staged:
+        staged = Staged(base, self)
+        self._staged.append(staged)
+        return staged
+
+    def outbox(self, topic, encode: Callable[[Any], bytes] | None = None) -> Outbox:
+        box = Outbox(topic, encode)
+        self._outboxes.append(box)
+        return box
+
+    def seen(self, ids: SeenIds) -> Callable[[str], bool]:
+        """``ids`` as the cores' ``seen``, for the record being applied: its id is looked up
+        among, and staged into, the ids of its record key."""
+        staged = self.stage(ids.view)
+
+        def seen(event_id: str) -> bool:
+            key = ids.key_of(self.event.message)
+            known = staged.get(key) or frozenset()
+            if event_id in known:
+                return True
+            staged[key] = known | {event_id}
+            return False
+
+        return seen
+
+    def records(self) -> Iterator[Any]:
+        """Each record's message, in order, with its place bound to every log line of its
+        processing and its event current for the writes it stages."""
+        bind = structlog.contextvars.bound_contextvars
+        for index, event in enumerate(self.events):
+            self.event = event
+            message = event.message
+            self._index = index
+            with bind(topic=message.topic, partition=message.partition, offset=message.offset):
+                yield message
+
+    def note_time(self, event_time: datetime) -> None:
+        """The event time of the record being applied (for the event-time latency)."""
+        self._times[self._index] = event_time
+
+    async def commit(self) -> None:
+        for box in self._outboxes:
+            await box.send()
+        for staged in self._staged:
+            staged.flush()
+        self.committed = True
+        for index, event in enumerate(self.events):
+            self.progress.done(event.message, self._times.get(index))
+
+
+async def take_batches(stream, max_records: int, linger_s: float) -> AsyncIterator[list]:
+    """The stream's events in batches: from the first record, more are taken while they
+    keep coming (no pause of a millisecond), up to ``max_records`` or ``linger_s``.
+
+    Unlike faust's ``Stream.take_events``, which waits a fixed time for every batch, a lone
+    record goes at once while a backlog makes full batches. Each batch's events are acked
+    when the agent asks for the next batch (so after its commit), never if the body raised.
+    """
+    import asyncio
+
+    waiting: list = []
+    arrived, room = asyncio.Event(), asyncio.Event()
+    room.set()
+    loop = asyncio.get_running_loop()
+
+    async def add_to_buffer(value):
+        waiting.append(stream.current_event)
+        arrived.set()
+        if len(waiting) >= max_records:
+            room.clear()
+            await stream.wait(room)
+        return value
+
+    acks_before = stream.enable_acks
+    stream.enable_acks = False  # acked here, after the batch is done
+    stream.add_processor(add_to_buffer)
+    stream._enable_passive(aiter(stream.channel))
+    try:
+        while not stream.should_stop:
+            await stream.wait_for_stopped(arrived, timeout=1.0)
+            if not waiting:
+                continue
+            first = loop.time()
+            while len(waiting) < max_records and loop.time() - first < linger_s:
+                size = len(waiting)
+                await asyncio.sleep(0.001)
+                if len(waiting) == size:
+                    break
+            taken = waiting[:max_records]
+            del waiting[:len(taken)]
+            if not waiting:
+                arrived.clear()
+            room.set()
+            yield taken
+            for event in taken:
+                await stream.ack(event)
+    finally:
+        stream.enable_acks = acks_before
+        stream._processors.remove(add_to_buffer)
+
+
+async def batches(stream, settings: Settings, progress: Progress) -> AsyncIterator[Batch]:
+    """The agent's records in batches (``take_batches``). The body must ``commit`` each."""
+    async for events in take_batches(stream, settings.batch_max_records,
+                                     settings.batch_linger_ms / 1000):
+        batch = Batch(events, progress)
+        yield batch
+        if not batch.committed:
+            raise RuntimeError("a batch was left without commit(): its state would be lost")
 
 
 class SeenIds:
-    """Event ids already processed, in a faust table; new ones are staged like state."""
+    """Event ids already processed, one table key per record key (a unit; a partition for
+    the records without a key), so that a batch writes each key once, not each id."""
 
-    def __init__(self, table) -> None:
-        self.table = table
-        self.pending: list[bytes] = []
+    def __init__(self, table, cache_entries: int = 20_000) -> None:
+        self.view = TableView(table, frozenset[str], cache_entries=cache_entries)
 
-    def __call__(self, event_id: str) -> bool:
-        key = event_id.encode()
-        if key in self.pending or key in self.table:
-            return True
-        self.pending.append(key)
-        return False
+    @staticmethod
+    def key_of(message) -> str:
+        if message.key:
+            return "key:" + message.key.decode("utf-8", "replace")
+        return f"partition:{message.partition}"
 
-    def flush(self) -> None:
-        for key in self.pending:
-            self.table[key] = b"1"
-        self.pending.clear()
+    def __contains__(self, place: tuple[Any, str]) -> bool:
+        """Whether ``(message, event_id)`` was processed before."""
+        message, event_id = place
+        return event_id in (self.view.get(self.key_of(message)) or ())
 
 
 class Tagged:
@@ -311,15 +518,16 @@ class Tagged:
         return self.adapters[record["kind"]].validate_python(record["body"])
 
 
-async def send_breaches(topic, found, service: str) -> None:
-    """Write ``deadline.breached`` events (keyed by unit) and count them."""
+def add_breaches(outbox: Outbox, found, service: str) -> None:
+    """Stage ``deadline.breached`` events (keyed by unit) to send; count and log each one
+    while its cause's context is bound."""
     from inspections import metrics
     from inspections.breaches import to_event
     from inspections.codec import dumps
 
     log = logs.get("inspections.breaches")
     for breach in found:
-        await topic.send(key=breach.unit_id.encode(), value=dumps(to_event(breach, service)))
+        outbox.add(breach.unit_id.encode(), dumps(to_event(breach, service)))
         metrics.BREACHES.labels(service, breach.kind).inc()
         log.info("deadline breached", kind=breach.kind, unit=breach.unit_id,
                  subject=breach.subject_id, cause=breach.cause_id)

@@ -16,15 +16,15 @@ from inspections.observe import Observer
 from inspections.settings import Settings
 from inspections.streams import (
     SeenIds,
-    Staged,
     TableView,
     Tagged,
     Timelines,
+    add_breaches,
+    batches,
     forget_cached_state,
     json_or_404,
     make_app,
     raw_topic,
-    send_breaches,
 )
 from services.escalation import config
 from services.escalation.domain import Notice, UnitEscalations, Unmatched
@@ -51,12 +51,15 @@ def create_app(settings: Settings):
     log = logs.get(__name__)
     app.on_partitions_revoked.connect(forget_cached_state)
 
-    units = TableView(streams.table(app, settings, "units"), UnitEscalations)
+    cached = settings.state_cache_entries
+    units = TableView(streams.table(app, settings, "units"), UnitEscalations,
+                      cache_entries=cached)
     timelines = Timelines(streams.table(app, settings, "timelines"))
-    seen = SeenIds(streams.table(app, settings, "seen"))
+    seen = SeenIds(streams.table(app, settings, "seen-ids"), cached)
     register_table = streams.table(app, settings, "register", 1)
     register = TableView(register_table, dict, by_prefix={"unit:": tuple[str, ...],
-                                                          "open:": tuple[str, int]})
+                                                          "open:": tuple[str, int]},
+                         cache_entries=cached)
     flow = EscalationFlow(config.policy(settings))
     register_flow = RegisterFlow()
 
@@ -88,46 +91,51 @@ def create_app(settings: Settings):
     observer = Observer(app, settings, SERVICE, sources=services.sources(SERVICE, settings),
                         gauges=gauges)
 
-    async def publish(derived) -> None:
+    def publish(derived, out_escalations, out_breaches) -> None:
         found = [d for d in derived if isinstance(d, Breach)]
         for item in derived:
             if isinstance(item, Notice):
-                await escalations.send(key=item.escalation.unit_id.encode(),
-                                       value=dumps(notice_event(item, SERVICE)))
+                out_escalations.add(item.escalation.unit_id.encode(),
+                                    dumps(notice_event(item, SERVICE)))
                 metrics.ESCALATION_NOTICES.labels(item.type, item.escalation.authority).inc()
             elif isinstance(item, Unmatched):
                 metrics.ACKNOWLEDGEMENTS_UNMATCHED.labels(item.event_type).inc()
                 log.warning("unmatched", event_id=item.event_id, type=item.event_type,
                             escalation_id=item.escalation_id)
-        await send_breaches(breaches, found, SERVICE)
+        add_breaches(out_breaches, found, SERVICE)
 
     @app.agent(events, concurrency=1)
     async def intake(stream):
-        async for message, event in accepted(stream, observer.progress):
-            staged_units, staged_timelines = Staged(units), Staged(timelines)
-            derived, forwards = flow.on_event(event, message.partition, staged_timelines,
-                                              staged_units, seen)
-            await publish(derived)
-            for forward in forwards:
-                await register_topic.send(key=b"register", value=FORWARDS.encode(forward))
-            staged_units.flush()
-            staged_timelines.flush()
-            seen.flush()
+        async for batch in batches(stream, settings, observer.progress):
+            staged_units, staged_timelines = batch.stage(units), batch.stage(timelines)
+            seen_before = batch.seen(seen)
+            out_escalations, out_breaches = batch.outbox(escalations), batch.outbox(breaches)
+            out_register = batch.outbox(register_topic, FORWARDS.encode)
+            for message, event in accepted(batch, observer.progress):
+                derived, forwards = flow.on_event(event, message.partition, staged_timelines,
+                                                  staged_units, seen_before)
+                publish(derived, out_escalations, out_breaches)
+                for forward in forwards:
+                    # An escalation's later change in the batch replaces its earlier one.
+                    out_register.add(b"register", forward,
+                                     replaces=forward.view["escalation_id"])
+            await batch.commit()
 
     @app.agent(register_topic, concurrency=1)
     async def register_kept(stream):
-        async for item in observer.records(stream):
-            staged = Staged(register)
-            before, after = register_flow.on_forward(FORWARDS.decode(item.message.value),
-                                                     staged)
-            staged.flush()
+        async for batch in batches(stream, settings, observer.progress):
+            staged = batch.stage(register)
+            changes = [register_flow.on_forward(FORWARDS.decode(message.value), staged)
+                       for message in batch.records()]
+            await batch.commit()
             if not counted[0]:
                 counted[0] = True
                 set_open(open_counts(register))
                 continue
-            for key, step in ((before, -1), (after, 1)):
-                if key is not None:
-                    counts[key] = counts.get(key, 0) + step
+            for before, after in changes:
+                for key, step in ((before, -1), (after, 1)):
+                    if key is not None:
+                        counts[key] = counts.get(key, 0) + step
             set_open()
 
     route = app.table_route(register_table, exact_key="register")

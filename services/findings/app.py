@@ -19,14 +19,14 @@ from inspections.observe import Observer
 from inspections.settings import Settings
 from inspections.streams import (
     SeenIds,
-    Staged,
     TableView,
     Tagged,
+    add_breaches,
+    batches,
     forget_cached_state,
     json_or_404,
     make_app,
     raw_topic,
-    send_breaches,
 )
 from schemas.events import DeadlineBreached
 from services.findings import config
@@ -53,51 +53,61 @@ def create_app(settings: Settings):
     log = logs.get(__name__)
     app.on_partitions_revoked.connect(forget_cached_state)
 
-    units = TableView(streams.table(app, settings, "units"), UnitFindings)
-    seen = SeenIds(streams.table(app, settings, "seen"))
+    cached = settings.state_cache_entries
+    units = TableView(streams.table(app, settings, "units"), UnitFindings, cache_entries=cached)
+    seen = SeenIds(streams.table(app, settings, "seen-ids"), cached)
     views_table = streams.table(app, settings, "views", 1)
     views = TableView(views_table, dict, by_prefix={"unit:": tuple[str, ...],
-                                                    "visit:": tuple[str, ...]})
+                                                    "visit:": tuple[str, ...]},
+                      cache_entries=cached)
     flow = FindingsFlow(config.policy(settings))
     views_flow = ViewsFlow()
     # Both unit agents change the same unit's state: one at a time, across their awaits.
     unit_lock = asyncio.Lock()
 
-    async def forward_all(forwards) -> None:
+    def forward_all(outbox, forwards) -> None:
         for forward in forwards:
-            await views_topic.send(key=b"views", value=FORWARDS.encode(forward))
+            # A finding's (or a unit's assessment's) later change in the batch replaces its
+            # earlier one; the first keeps its place, so finding ids stay in recording order.
+            outbox.add(b"views", forward, replaces=(
+                ("finding", forward.view["finding_id"]) if isinstance(forward, FindingForward)
+                else ("assessment", forward.unit_id)))
 
     @app.agent(events, concurrency=1)
     async def intake(stream):
-        async for _message, event in accepted(stream, observer.progress):
+        async for batch in batches(stream, settings, observer.progress):
             async with unit_lock:
-                staged = Staged(units)
-                found, forwards = flow.on_event(event, staged, seen)
-                await send_breaches(breaches, found, SERVICE)
-                await forward_all(forwards)
-                staged.flush()
-                seen.flush()
+                staged, seen_before = batch.stage(units), batch.seen(seen)
+                out_breaches = batch.outbox(breaches)
+                out_views = batch.outbox(views_topic, FORWARDS.encode)
+                for _message, event in accepted(batch, observer.progress):
+                    found, forwards = flow.on_event(event, staged, seen_before)
+                    add_breaches(out_breaches, found, SERVICE)
+                    forward_all(out_views, forwards)
+                await batch.commit()
 
     @app.agent(breaches, concurrency=1)
     async def breaches_read(stream):
-        async for item in observer.records(stream):
-            try:
-                breach = DeadlineBreached.model_validate_json(item.message.value)
-            except ValidationError as exc:
-                log.warning("unreadable breach skipped", error=str(exc)[:300])
-                continue
+        async for batch in batches(stream, settings, observer.progress):
             async with unit_lock:
-                staged = Staged(units)
-                forwards = flow.on_breach(breach, staged)
-                await forward_all(forwards)
-                staged.flush()
+                staged = batch.stage(units)
+                out_views = batch.outbox(views_topic, FORWARDS.encode)
+                for message in batch.records():
+                    try:
+                        breach = DeadlineBreached.model_validate_json(message.value)
+                    except ValidationError as exc:
+                        log.warning("unreadable breach skipped", error=str(exc)[:300])
+                        continue
+                    forward_all(out_views, flow.on_breach(breach, staged))
+                await batch.commit()
 
     @app.agent(views_topic, concurrency=1)
     async def views_kept(stream):
-        async for item in observer.records(stream):
-            staged = Staged(views)
-            views_flow.on_forward(FORWARDS.decode(item.message.value), staged)
-            staged.flush()
+        async for batch in batches(stream, settings, observer.progress):
+            staged = batch.stage(views)
+            for message in batch.records():
+                views_flow.on_forward(FORWARDS.decode(message.value), staged)
+            await batch.commit()
 
     # The views live on the one partition of the views topic: requests go to its owner.
     route = app.table_route(views_table, exact_key="views")

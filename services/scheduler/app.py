@@ -5,7 +5,8 @@ It holds no rule. Two agents, as there are two topics:
   where rejections are published), then each event through ``UnitFlow``;
 - ``campaigns`` reads ``inspections.scheduler.progress`` (one partition) through
   ``CampaignFlow``, and keeps the cross-unit views.
-For each record: compute on staged state, send what was derived, then write the state.
+For each batch of records: compute on staged state, send what was derived, then write the
+state (``inspections.streams.Batch``).
 """
 
 from __future__ import annotations
@@ -22,15 +23,15 @@ from inspections.observe import Observer
 from inspections.settings import Settings
 from inspections.streams import (
     SeenIds,
-    Staged,
     TableView,
     Tagged,
     Timelines,
+    add_breaches,
+    batches,
     forget_cached_state,
     json_or_404,
     make_app,
     raw_topic,
-    send_breaches,
 )
 from inspections.upstream import tick_events
 from schemas import rejection_event
@@ -67,15 +68,16 @@ def create_app(settings: Settings):
         return streams.table(app, settings, name, partitions)
 
     # Per unit and per partition, co-partitioned with inspections.events.
-    units = TableView(table("units"), UnitState)
+    cached = settings.state_cache_entries
+    units = TableView(table("units"), UnitState, cache_entries=cached)
     timelines = Timelines(table("timelines"))
-    seen = SeenIds(table("seen"))
+    seen = SeenIds(table("seen-ids"), cached)
     # On the one partition of the progress topic.
     store_table = table("campaigns", 1)
     store = TableView(store_table, Watermarks,
                       by_prefix={"campaign:": Campaign, "open-": tuple[str, ...]})
-    unit_views = TableView(table("unit-views", 1), dict)
-    visit_index = TableView(table("visit-index", 1), str)
+    unit_views = TableView(table("unit-views", 1), dict, cache_entries=cached)
+    visit_index = TableView(table("visit-index", 1), str, cache_entries=cached)
 
     # Partitions may move to another worker: what this one decoded may then go stale.
     app.on_partitions_revoked.connect(forget_cached_state)
@@ -101,38 +103,47 @@ def create_app(settings: Settings):
     unit_flow = UnitFlow(policy)
     campaign_flow = CampaignFlow(policy.timezone, settings.partitions)
 
-    async def reject(message, rejection) -> None:
-        record = rejection_event(
-            service=SERVICE, topic=message.topic, partition=message.partition,
-            offset=message.offset, timestamp_ms=int(round(message.timestamp * 1000)),
-            key=message.key, value=message.value, reason=rejection.reason,
-        )
-        await rejected.send(key=message.key, value=dumps(record))
-        metrics.RECORDS_REJECTED.labels(rejection.cause).inc()
-        log.warning("record rejected", cause=rejection.cause, reason=rejection.reason)
+    def rejecter(outbox):
+        def reject(message, rejection) -> None:
+            record = rejection_event(
+                service=SERVICE, topic=message.topic, partition=message.partition,
+                offset=message.offset, timestamp_ms=int(round(message.timestamp * 1000)),
+                key=message.key, value=message.value, reason=rejection.reason,
+            )
+            outbox.add(message.key, dumps(record))
+            metrics.RECORDS_REJECTED.labels(rejection.cause).inc()
+            log.warning("record rejected", cause=rejection.cause, reason=rejection.reason)
+        return reject
 
     @app.agent(events, concurrency=1)
     async def intake(stream):
-        async for message, event in accepted(stream, observer.progress, on_rejected=reject):
-            staged_units, staged_timelines = Staged(units), Staged(timelines)
-            found, forwards = unit_flow.on_event(event, message.partition, staged_timelines,
-                                                 staged_units, seen)
-            await send_breaches(breaches, found, SERVICE)
-            for forward in forwards:
-                await progress.send(key=b"progress", value=FORWARDS.encode(forward))
-            staged_units.flush()
-            staged_timelines.flush()
-            seen.flush()
+        async for batch in batches(stream, settings, observer.progress):
+            staged_units, staged_timelines = batch.stage(units), batch.stage(timelines)
+            seen_before = batch.seen(seen)
+            out_breaches, out_progress = batch.outbox(breaches), batch.outbox(
+                progress, FORWARDS.encode)
+            reject = rejecter(batch.outbox(rejected))
+            for message, event in accepted(batch, observer.progress, on_rejected=reject):
+                found, forwards = unit_flow.on_event(event, message.partition,
+                                                     staged_timelines, staged_units,
+                                                     seen_before)
+                add_breaches(out_breaches, found, SERVICE)
+                for forward in forwards:
+                    # A unit's later news in the batch replaces its earlier; a partition's
+                    # plans and watermarks keep their place between its units' news.
+                    out_progress.add(b"progress", forward, lane=message.partition, replaces=(
+                        forward.unit_id if isinstance(forward, UnitForward) else None))
+            await batch.commit()
 
     @app.agent(progress, concurrency=1)
     async def campaigns(stream):
-        async for item in observer.records(stream):
-            forward = FORWARDS.decode(item.message.value)
-            staged = [Staged(store), Staged(unit_views), Staged(visit_index)]
-            found = campaign_flow.on_forward(forward, *staged)
-            await send_breaches(breaches, found, SERVICE)
-            for part in staged:
-                part.flush()
+        async for batch in batches(stream, settings, observer.progress):
+            staged = [batch.stage(store), batch.stage(unit_views), batch.stage(visit_index)]
+            out_breaches = batch.outbox(breaches)
+            for message in batch.records():
+                found = campaign_flow.on_forward(FORWARDS.decode(message.value), *staged)
+                add_breaches(out_breaches, found, SERVICE)
+            await batch.commit()
 
     if settings.clock_interval_s > 0:
         publisher = f"{socket.gethostname()}:{os.getpid()}"

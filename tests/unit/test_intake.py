@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from inspections import metrics
 from inspections.intake import accepted
 from inspections.observe import Progress
+from inspections.streams import Batch
 from tests.examples import raw
 
 
@@ -26,15 +27,9 @@ class Item:
     message: Message
 
 
-class Stream:
-    """What a faust stream gives an agent: ``events()``, each with its ``message``."""
-
-    def __init__(self, messages):
-        self.messages = messages
-
-    async def events(self):
-        for m in self.messages:
-            yield Item(m)
+def batch_of(messages, progress) -> Batch:
+    """A batch as a faust agent gets it: events, each with its ``message``."""
+    return Batch([Item(m) for m in messages], progress)
 
 
 MESSAGES = [
@@ -46,11 +41,11 @@ MESSAGES = [
 
 
 def _run(on_rejected=None, service="findings"):
-    async def collect():
-        return [(m.offset, e.type) async for m, e in accepted(Stream(MESSAGES), progress,
-                                                             on_rejected)]
     progress = Progress(service)
-    got = asyncio.run(collect())
+    batch = batch_of(MESSAGES, progress)
+    got = [(m.offset, e.type) for m, e in accepted(batch, progress, on_rejected)]
+    assert progress.next_offset == {}  # nothing is done before the batch commits
+    asyncio.run(batch.commit())
     # Rejected or not, every record counts as done for the lag.
     assert progress.next_offset == {("inspections.events", 0): len(MESSAGES)}
     return got
@@ -66,7 +61,7 @@ def test_a_service_without_the_gate_duty_skips_bad_records_silently():
 def test_the_gate_service_hears_of_each_rejection_once_in_order():
     heard = []
 
-    async def on_rejected(message, rejection):
+    def on_rejected(message, rejection):
         heard.append((message.offset, rejection.cause))
 
     assert _run(on_rejected, service="scheduler") == [(0, "visit.started"), (2, "clock.ticked")]

@@ -17,7 +17,7 @@ import yaml
 from inspections.intake import accepted
 from inspections.observe import Progress, lag_by_partition
 from tests.conftest import REPO
-from tests.unit.test_intake import MESSAGES, Stream
+from tests.unit.test_intake import MESSAGES, batch_of
 
 PROMETHEUS = REPO / "deploy" / "prometheus"
 DASHBOARD = REPO / "deploy" / "grafana" / "dashboards" / "inspections.json"
@@ -135,12 +135,10 @@ def test_ready_only_in_the_group_with_tables_recovered():
 def test_every_log_line_of_an_event_carries_its_id_type_unit_and_place():
     seen = []
 
-    async def run():
-        async for message, event in accepted(Stream(MESSAGES), Progress("findings")):
-            seen.append(dict(structlog.contextvars.get_contextvars()))
-        seen.append(dict(structlog.contextvars.get_contextvars()))  # after: unbound
-
-    asyncio.run(run())
+    progress = Progress("findings")
+    for message, event in accepted(batch_of(MESSAGES, progress), progress):
+        seen.append(dict(structlog.contextvars.get_contextvars()))
+    seen.append(dict(structlog.contextvars.get_contextvars()))  # after: unbound
     first = seen[0]
     assert first["event_id"] and first["type"] == "visit.started"
     assert first["unit"] == "changtai" and first["partition"] == 0 and first["offset"] == 0

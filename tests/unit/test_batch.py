@@ -1,0 +1,238 @@
+"""A batch as one unit of work: each key written once, under the event that caused it;
+records sent before state; a view re-keyed many times sent once, never across a barrier."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import pytest
+
+from inspections.observe import Progress
+from inspections.streams import Batch, Outbox, SeenIds, TableView
+
+
+@dataclass
+class Message:
+    key: bytes | None
+    partition: int
+    offset: int
+    value: bytes = b""
+    topic: str = "inspections.events"
+    timestamp: float = 1_700_000_000.0
+
+
+@dataclass
+class Event:
+    message: Message
+
+
+class Table(dict):
+    """A faust table as the batch sees it: each write notes the current event's partition
+    (faust files a write under it)."""
+
+    def __init__(self):
+        super().__init__()
+        self.writes: list[tuple[bytes, int]] = []
+
+    def __setitem__(self, key, value):
+        from faust.streams import current_event
+
+        self.writes.append((key, current_event().message.partition))
+        super().__setitem__(key, value)
+
+
+class Topic:
+    def __init__(self, log: list):
+        self.log = log
+
+    async def send(self, key=None, value=None, partition=None):
+        self.log.append(("sent", key, value))
+
+
+EVENTS = [Event(Message(b"changtai", 3, 10)), Event(Message(b"pinghe", 5, 7)),
+          Event(Message(b"changtai", 3, 11))]
+
+
+def test_each_key_is_written_once_under_the_partition_of_the_event_that_wrote_it():
+    table = Table()
+    units = TableView(table, int)
+    batch = Batch(EVENTS, Progress("scheduler"))
+    staged = batch.stage(units)
+    for message in batch.records():
+        unit = message.key.decode()
+        staged[unit] = staged.get(unit, 0) + 1
+    assert table.writes == []  # nothing before the commit
+    asyncio.run(batch.commit())
+    assert sorted(table.writes) == [(b"changtai", 3), (b"pinghe", 5)]
+    assert units["changtai"] == 2 and units["pinghe"] == 1
+
+
+def test_records_are_sent_before_any_state_is_written_and_progress_follows_the_commit():
+    log: list = []
+
+    class Noting(Table):
+        def __setitem__(self, key, value):
+            log.append(("written", key))
+            super().__setitem__(key, value)
+
+    table = Noting()
+    progress = Progress("scheduler")
+    batch = Batch(EVENTS, progress)
+    staged, out = batch.stage(TableView(table, int)), batch.outbox(Topic(log))
+    for message in batch.records():
+        staged[message.key.decode()] = message.offset
+        out.add(message.key, b"derived")
+    assert progress.next_offset == {}
+    asyncio.run(batch.commit())
+    assert [entry[0] for entry in log] == ["sent"] * 3 + ["written"] * 2
+    assert progress.next_offset == {("inspections.events", 3): 12, ("inspections.events", 5): 8}
+
+
+def test_a_view_re_keyed_many_times_is_sent_once_in_its_first_place():
+    log: list = []
+    out = Outbox(Topic(log))
+    out.add(b"k", "unit a v1", replaces="a")
+    out.add(b"k", "unit b v1", replaces="b")
+    out.add(b"k", "unit a v2", replaces="a")
+    asyncio.run(out.send())
+    assert [value for _, _, value in log] == ["unit a v2", "unit b v1"]
+
+
+def test_a_barrier_keeps_its_lanes_news_before_it_and_leaves_other_lanes_alone():
+    log: list = []
+    out = Outbox(Topic(log))
+    out.add(b"k", "p1 unit a v1", replaces="a", lane=1)
+    out.add(b"k", "p2 unit b v1", replaces="b", lane=2)
+    out.add(b"k", "p1 watermark", lane=1)
+    out.add(b"k", "p1 unit a v2", replaces="a", lane=1)
+    out.add(b"k", "p2 unit b v2", replaces="b", lane=2)
+    out.add(b"k", "breach")  # no lane: after everything staged so far
+    out.add(b"k", "p2 unit b v3", replaces="b", lane=2)
+    asyncio.run(out.send())
+    assert [value for _, _, value in log] == [
+        "p1 unit a v1", "p1 watermark", "p2 unit b v2", "p1 unit a v2", "breach",
+        "p2 unit b v3"]
+
+
+def test_seen_ids_are_kept_per_record_key_and_a_repeat_is_caught_in_and_across_batches():
+    table = Table()
+    ids = SeenIds(table)
+    tick = Event(Message(None, 2, 4))
+    batch = Batch([*EVENTS, tick], Progress("findings"))
+    seen = batch.seen(ids)
+    answers = [seen(f"e-{m.offset}") for m in batch.records()]
+    assert answers == [False, False, False, False]
+    asyncio.run(batch.commit())
+    assert sorted(k for k, _ in table.writes) == [b"key:changtai", b"key:pinghe",
+                                                   b"partition:2"]
+    again = Batch([EVENTS[0], EVENTS[0]], Progress("findings"))
+    seen = again.seen(SeenIds(table))  # as after a restart: read back from the table
+    assert [seen("e-10") for _ in again.records()] == [True, True]
+    other = Batch([Event(Message(b"pinghe", 5, 8))], Progress("findings"))
+    seen = other.seen(ids)
+    assert [seen("e-10") for _ in other.records()] == [False]  # another unit's id space
+
+
+def test_the_decoded_cache_keeps_only_the_most_recently_used_entries():
+    table = Table()
+    view = TableView(table, int, cache_entries=2)
+    batch = Batch([EVENTS[0]], Progress("scheduler"))
+    staged = batch.stage(view)
+    for _ in batch.records():
+        for unit in ("a", "b", "c"):
+            staged[unit] = 1
+    asyncio.run(batch.commit())
+    assert list(view.cache) == ["b", "c"]
+    assert view["a"] == 1  # read back from the table
+    assert list(view.cache) == ["c", "a"]
+
+
+def _agent(stream, body):
+    from inspections.settings import Settings
+    from inspections.streams import batches
+
+    async def run():
+        async for batch in batches(stream, Settings(), Progress("scheduler")):
+            await body(batch)
+            if len(stream.acked) + len(batch.events) >= len(stream.events):
+                stream.should_stop = True
+
+    asyncio.run(run())
+
+
+def test_a_batch_is_acked_only_once_the_agent_asks_for_the_next():
+    stream = FakeStream(EVENTS)
+    acked_during: list = []
+
+    async def body(batch):
+        acked_during.append(len(stream.acked))
+        await batch.commit()
+
+    _agent(stream, body)
+    assert acked_during[0] == 0 and stream.acked == EVENTS
+
+
+def test_a_batch_whose_body_raised_is_not_acked():
+    stream = FakeStream(EVENTS)
+
+    async def body(batch):
+        raise ValueError("a bug")
+
+    with pytest.raises(ValueError):
+        _agent(stream, body)
+    assert stream.acked == []
+
+
+def test_a_batch_left_without_commit_stops_the_agent():
+    stream = FakeStream(EVENTS)
+
+    async def body(batch):
+        pass  # forgot batch.commit()
+
+    with pytest.raises(RuntimeError, match="without commit"):
+        _agent(stream, body)
+    assert stream.acked == []
+
+
+class FakeStream:
+    """Just enough of a faust stream for ``take_batches``: its events arrive through the
+    processors, and acks are noted."""
+
+    def __init__(self, events):
+        self.events = list(events)
+        self.enable_acks = True
+        self.should_stop = False
+        self._processors = []
+        self.acked = []
+        self.current_event = None
+        self.channel = self
+
+    def __aiter__(self):
+        return self
+
+    async def __anext__(self):
+        raise StopAsyncIteration
+
+    def add_processor(self, fn):
+        self._processors.append(fn)
+
+    def _enable_passive(self, channel):
+        async def drain():
+            for event in self.events:
+                self.current_event = event
+                for fn in self._processors:
+                    await fn(event)
+        self.drainer = asyncio.get_running_loop().create_task(drain())
+
+    async def wait(self, event):
+        await event.wait()
+
+    async def wait_for_stopped(self, event, timeout):
+        try:
+            await asyncio.wait_for(event.wait(), timeout)
+        except asyncio.TimeoutError:
+            pass
+
+    async def ack(self, event):
+        self.acked.append(event)
