@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Callable, MutableMapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
+
+from inspections.frozen import evolve
 
 S = TypeVar("S")
 
@@ -50,7 +52,7 @@ class Timeline:
     def moved_to(self, t: datetime) -> Timeline:
         if self.stream_time is not None and t <= self.stream_time:
             return self
-        return replace(self, stream_time=t)
+        return Timeline(t, self.pending)  # not evolve(): this runs for nearly every event
 
     def next_due_before(self, t: datetime) -> Deadline | None:
         """The earliest open deadline due strictly before ``t``."""
@@ -65,7 +67,7 @@ class Timeline:
         kept = [d for d in self.pending if d.deadline_id not in gone]
         for deadline in open:
             bisect.insort(kept, deadline)
-        return replace(self, pending=tuple(kept))
+        return evolve(self, pending=tuple(kept))
 
 
 class Event(Protocol):

@@ -128,11 +128,15 @@ class Pipeline:
 
         policy = scheduler_config.policy(self.settings)
         self.tz = policy.timezone
-        self.unit_flow = UnitFlow(policy)
+        self.policy = policy
+        # The views are built once, from the final states (``views``), not after each event:
+        # the same view functions over the same states, so the same views.
+        self.unit_flow = UnitFlow(policy, views=False)
         self.campaign_flow = CampaignFlow(policy.timezone, self.settings.partitions)
-        self.findings_flow = FindingsFlow(findings_config.policy(self.settings))
+        self.findings_flow = FindingsFlow(findings_config.policy(self.settings), views=False)
         self.views_flow = ViewsFlow()
-        self.escalation_flow = EscalationFlow(escalation_config.policy(self.settings))
+        self.escalation_flow = EscalationFlow(escalation_config.policy(self.settings),
+                                              views=False)
         self.register_flow = RegisterFlow()
         self.s = {"timelines": {}, "units": {}, "seen": set(), "campaigns": {},
                   "unit_views": {}, "visits": {}}
@@ -166,27 +170,21 @@ class Pipeline:
         for forward in forwards:
             self._breaches(self.campaign_flow.on_forward(
                 forward, s["campaigns"], s["unit_views"], s["visits"]), "scheduler")
-        found, f_forwards = self.findings_flow.on_event(event, f["units"], self._seen(f["seen"]))
+        found, _ = self.findings_flow.on_event(event, f["units"], self._seen(f["seen"]))
         self._breaches(found, "findings")
-        for forward in f_forwards:
-            self.views_flow.on_forward(forward, f["views"])
-        derived, e_forwards = self.escalation_flow.on_event(
+        derived, _ = self.escalation_flow.on_event(
             event, record.partition, e["timelines"], e["units"], self._seen(e["seen"]))
         for item in derived:
             if isinstance(item, Notice):
                 self.derived.append(notice_event(item, "escalation"))
         self._breaches([d for d in derived if isinstance(d, Breach)], "escalation")
-        for forward in e_forwards:
-            self.register_flow.on_forward(forward, e["register"])
 
     def _breaches(self, breaches, service: str) -> None:
         for breach in breaches:
             wire = to_event(breach, service)
             self.derived.append(wire)
             # The findings service reads every breach back for the assessment.
-            for forward in self.findings_flow.on_breach(DeadlineBreached.model_validate(wire),
-                                                        self.f["units"]):
-                self.views_flow.on_forward(forward, self.f["views"])
+            self.findings_flow.on_breach(DeadlineBreached.model_validate(wire), self.f["units"])
 
     def run(self, records: Iterable[Record], advance=lambda n: None) -> Pipeline:
         """Feed records read partition after partition (``stream_log``), or any order that
@@ -206,9 +204,31 @@ class Pipeline:
             out.setdefault(topics.name(self.settings, canonical[event["type"]]), []).append(event)
         return {t: sorted(events, key=lambda e: e["id"]) for t, events in sorted(out.items())}
 
+    def _build_views(self) -> None:
+        """What each service's view side holds after the log: every unit's, finding's and
+        escalation's view from its final state, through the same view flows the services
+        run (each unit's findings and escalations in the order they were made). Idempotent:
+        called again after more records, it brings every view up to date."""
+        from services.escalation.domain import escalation_view
+        from services.escalation.flow import EscalationForward
+        from services.scheduler.domain import unit_view
+
+        for unit_id, state in self.s["units"].items():
+            self.campaign_flow.unit_viewed(unit_id, unit_view(state, self.policy),
+                                           self.s["unit_views"], self.s["visits"])
+        for state in self.f["units"].values():
+            for forward in self.findings_flow.forwards(state, {}):
+                self.views_flow.on_forward(forward, self.f["views"])
+        for state in self.e["units"].values():
+            for escalation in state.escalations.values():
+                self.register_flow.on_forward(EscalationForward(escalation_view(escalation)),
+                                              self.e["register"])
+
     def views(self) -> dict[str, Any]:
         from services.findings.flow import year_assessment
         from services.scheduler.flow import campaign_view
+
+        self._build_views()
 
         campaigns = {
             key.split(":", 1)[1]: campaign_view(value, self.s["unit_views"], self.tz)
@@ -243,10 +263,12 @@ def write(pipeline: Pipeline, folder: Path) -> list[Path]:
         path.write_bytes(b"".join(dumps(e) + b"\n" for e in events))
         written.append(path)
     for kind, items in pipeline.views().items():
+        where = folder / "views" / kind
+        where.mkdir(parents=True, exist_ok=True)
         for name, view in items.items():
-            path = folder / "views" / kind / f"{_safe(name)}.json"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(dumps(view) + b"\n")
+            path = where / f"{_safe(name)}.json"
+            with open(path, "wb") as out:  # not Path.write_bytes: one file per view adds up
+                out.write(dumps(view) + b"\n")
             written.append(path)
     return written
 

@@ -22,11 +22,12 @@ Rules (``domain.md``), each a sentence:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from inspections.breaches import Breach
 from inspections.deadlines import Deadline, Decision
+from inspections.frozen import evolve
 
 ACK = "escalation.acknowledged"
 DOCUMENT = "enforcement.document.issued"
@@ -223,7 +224,7 @@ class EscalationCore:
             if event.type in (DOCUMENT, MEASURES):
                 return Decision(state)  # handling nobody asked for: the findings list keeps it
             miss = Unmatched(event.id, event.type, escalation_id)
-            return Decision(replace(state, unmatched=(*state.unmatched, miss)), derived=(miss,))
+            return Decision(evolve(state, unmatched=(*state.unmatched, miss)), derived=(miss,))
         by = getattr(event.data, "by", None)
         note = getattr(event.data, "resolution", "") or ""
         if not escalation.is_open or not closes(escalation):
@@ -231,11 +232,11 @@ class EscalationCore:
                         escalation.authority, escalation.due, event.id, by,
                         "does not close it before a level-up" if escalation.is_open
                         else f"{what} after it was closed")
-            return Decision(_put(state, replace(escalation,
+            return Decision(_put(state, evolve(escalation,
                                                 history=(*escalation.history, step))))
         step = Step(event.time, what, escalation.level, escalation.authority, escalation.due,
                     event.id, by, note)
-        closed = replace(escalation, status="closed", closed_at=event.time,
+        closed = evolve(escalation, status="closed", closed_at=event.time,
                          history=(*escalation.history, step))
         return Decision(_put(state, closed), close=(_deadline_id(escalation),))
 
@@ -258,11 +259,11 @@ class EscalationCore:
                       cause.id)
         higher = NEXT_AUTHORITY[escalation.authority]
         if higher is None:
-            top = replace(escalation, status="missed_at_top", misses=escalation.misses + 1,
+            top = evolve(escalation, status="missed_at_top", misses=escalation.misses + 1,
                           history=(*escalation.history, missed))
             return Decision(_put(state, top), derived=(breach,))
         due = deadline.due + self.policy.level_up_limit
-        up = replace(escalation, level=escalation.level + 1, authority=higher, due=due,
+        up = evolve(escalation, level=escalation.level + 1, authority=higher, due=due,
                      misses=escalation.misses + 1, history=(
                          *escalation.history, missed,
                          Step(now, "escalated", escalation.level + 1, higher, due, cause.id)))
@@ -278,7 +279,7 @@ def _deadline_id(escalation: Escalation) -> str:
 
 
 def _put(state: UnitEscalations, escalation: Escalation) -> UnitEscalations:
-    return replace(state, escalations={**state.escalations,
+    return evolve(state, escalations={**state.escalations,
                                        escalation.escalation_id: escalation})
 
 

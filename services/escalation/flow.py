@@ -45,8 +45,12 @@ def notice_event(notice: Notice, service: str) -> dict:
 
 
 class EscalationFlow:
-    def __init__(self, policy: Policy) -> None:
+    """``views=False`` (the replay, which builds the register from the final states) returns
+    no forwards."""
+
+    def __init__(self, policy: Policy, views: bool = True) -> None:
         self.core = EscalationCore(policy)
+        self.views = views
 
     def on_event(self, event: Any, partition: int, timelines: MutableMapping[int, Timeline],
                  states: MutableMapping, seen: Callable[[str], bool]):
@@ -54,6 +58,8 @@ class EscalationFlow:
                                                    seen, event)
         if outcome.duplicate:
             return (), []
+        if not self.views:
+            return outcome.derived, []
         forwards = []
         for unit_id in tracked.written:
             old = tracked.old(unit_id)

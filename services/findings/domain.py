@@ -16,11 +16,12 @@ Rules, each a sentence:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 
 from inspections.breaches import Breach
 from inspections.deadlines import Deadline, Decision
+from inspections.frozen import evolve
 
 RULE = "evidence_or_advice_missing"
 STATUSES = ("pending", "handled", "rectified", "confirmed", "reopened")
@@ -144,19 +145,19 @@ class FindingsCore:
 
     def _visit_scheduled(self, state, event):
         visit = self._visit(state, event.data.visit_id)
-        return Decision(_put_visit(state, replace(visit, year=event.data.planned_start.year)))
+        return Decision(_put_visit(state, evolve(visit, year=event.data.planned_start.year)))
 
     def _visit_started(self, state, event):
         visit = self._visit(state, event.data.visit_id)
         if visit.year is None:
-            visit = replace(visit, year=self._year(event.time))
+            visit = evolve(visit, year=self._year(event.time))
         return Decision(_put_visit(state, visit))
 
     def _visit_ended(self, state, event):
         visit = self._visit(state, event.data.visit_id)
         if visit.ended_at is not None:
             return Decision(state)
-        visit = replace(visit, ended_at=event.time, year=visit.year or self._year(event.time))
+        visit = evolve(visit, ended_at=event.time, year=visit.year or self._year(event.time))
         return Decision(_put_visit(state, visit))
 
     # -- findings ----------------------------------------------------------------------
@@ -204,7 +205,7 @@ class FindingsCore:
             state = _note(state, event, f"report {d.report_id} for unknown visit {d.visit_id}")
             visit = VisitRecord(d.visit_id, year=self._year(event.time))
         if visit.report_at is None:
-            state = _put_visit(state, replace(visit, report_id=d.report_id,
+            state = _put_visit(state, evolve(visit, report_id=d.report_id,
                                               report_at=event.time))
         for finding_id in d.rectified_finding_ids:
             state = self._step(state, event, finding_id, "rectified",
@@ -231,7 +232,7 @@ class FindingsCore:
         handling = finding.handling
         if event.type in ("enforcement.document.issued", "immediate.measures.taken"):
             handling = (*handling, note)
-        finding = replace(finding, status=new_status, handling=handling, history=(
+        finding = evolve(finding, status=new_status, handling=handling, history=(
             *finding.history, Step(event.time, event.type, event.id, new_status, note)))
         return Decision(_put(state, finding))
 
@@ -240,7 +241,7 @@ class FindingsCore:
         d = event.data
         if event.id in state.breaches:
             return state
-        return replace(state, breaches={**state.breaches, event.id: BreachRecord(
+        return evolve(state, breaches={**state.breaches, event.id: BreachRecord(
             event.id, d.kind, d.subject_id, d.due)})
 
 
@@ -252,15 +253,15 @@ def _next(current: str, wanted: str) -> str:
 
 
 def _put(state: UnitFindings, finding: Finding) -> UnitFindings:
-    return replace(state, findings={**state.findings, finding.finding_id: finding})
+    return evolve(state, findings={**state.findings, finding.finding_id: finding})
 
 
 def _put_visit(state: UnitFindings, visit: VisitRecord) -> UnitFindings:
-    return replace(state, visits={**state.visits, visit.visit_id: visit})
+    return evolve(state, visits={**state.visits, visit.visit_id: visit})
 
 
 def _note(state: UnitFindings, event, text: str) -> UnitFindings:
-    return replace(state, unmatched=(*state.unmatched, f"{event.id}: {text}"))
+    return evolve(state, unmatched=(*state.unmatched, f"{event.id}: {text}"))
 
 
 # -- views -----------------------------------------------------------------------------------

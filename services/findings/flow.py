@@ -39,9 +39,13 @@ Forward = FindingForward | AssessmentForward
 
 
 class FindingsFlow:
-    def __init__(self, policy: Policy) -> None:
+    """``views=False`` (the replay, which builds the views from the final states) returns no
+    forwards."""
+
+    def __init__(self, policy: Policy, views: bool = True) -> None:
         self.policy = policy
         self.core = FindingsCore(policy)
+        self.views = views
 
     def on_event(self, event: Any, states: MutableMapping[str, UnitFindings],
                  seen: Callable[[str], bool]) -> tuple[tuple[Breach, ...], list[Forward]]:
@@ -64,9 +68,12 @@ class FindingsFlow:
         return self._changes(before, after)
 
     def _changes(self, before: UnitFindings | None, after: UnitFindings) -> list[Forward]:
-        if after is before:
+        if after is before or not self.views:
             return []
-        old = before.findings if before else {}
+        return self.forwards(after, before.findings if before else {})
+
+    def forwards(self, after: UnitFindings, old: dict) -> list[Forward]:
+        """The views of a unit's findings that are not in ``old``, and its assessment."""
         forwards: list[Forward] = [
             FindingForward(finding_view(after.unit_id, f))
             for fid, f in after.findings.items() if old.get(fid) is not f

@@ -13,10 +13,11 @@ not yet passed the due time. Both make the result independent of how partitions 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 
 from inspections.breaches import Breach
+from inspections.frozen import evolve
 
 KIND = "campaign_coverage_incomplete"
 
@@ -120,12 +121,12 @@ class CampaignCore:
                 marks: Watermarks) -> tuple[Campaign, list[Breach]]:
         if campaign.judged_at is not None:
             return campaign, []
-        campaign = replace(campaign, plan=plan)
+        campaign = evolve(campaign, plan=plan)
         due = self.due(campaign)
         # From the history, not the latest marks: a plan that arrives after some partitions
         # passed its due gets the same answer whenever it arrives.
         passed = {p: m for p in marks.history if (m := marks.first_past(p, due)) is not None}
-        return self._judge(replace(campaign, passed=passed))
+        return self._judge(evolve(campaign, passed=passed))
 
     def visits_ended(self, campaign: Campaign, unit_id: str,
                      completions: tuple[Completion, ...]) -> Campaign:
@@ -133,14 +134,14 @@ class CampaignCore:
         mine = tuple(c for c in completions if c.campaign_id == campaign.campaign_id)
         if campaign.completions.get(unit_id, ()) == mine:
             return campaign
-        return replace(campaign, completions={**campaign.completions, unit_id: mine})
+        return evolve(campaign, completions={**campaign.completions, unit_id: mine})
 
     def watermark(self, campaign: Campaign, partition: int,
                   mark: Mark) -> tuple[Campaign, list[Breach]]:
         if (campaign.plan is None or campaign.judged_at is not None
                 or partition in campaign.passed or mark.time <= self.due(campaign)):
             return campaign, []
-        return self._judge(replace(campaign, passed={**campaign.passed, partition: mark}))
+        return self._judge(evolve(campaign, passed={**campaign.passed, partition: mark}))
 
     def _judge(self, campaign: Campaign) -> tuple[Campaign, list[Breach]]:
         if campaign.plan is None or len(campaign.passed) < self.partitions:
@@ -160,4 +161,4 @@ class CampaignCore:
             )
             for unit_id in missing
         ]
-        return replace(campaign, judged_at=last.time, missing=missing), breaches
+        return evolve(campaign, judged_at=last.time, missing=missing), breaches

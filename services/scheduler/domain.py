@@ -20,12 +20,13 @@ Rules (``domain.md``), each a sentence:
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from fractions import Fraction
 
 from inspections.breaches import Breach
 from inspections.deadlines import Deadline, Decision
+from inspections.frozen import evolve
 
 REPORT_DEADLINE = "rectification_report"
 
@@ -216,7 +217,7 @@ class SchedulerCore:
             state = self._note(state, event, f"{event.type} for visit {data.visit_id}, "
                                              "which was never scheduled")
         if visit.correlation_id is None and event.correlationid is not None:
-            visit = replace(visit, correlation_id=event.correlationid)
+            visit = evolve(visit, correlation_id=event.correlationid)
         handler = getattr(self, "_" + event.type.replace(".", "_"))
         return handler(state, visit, event, now)
 
@@ -224,7 +225,7 @@ class SchedulerCore:
         d = event.data
         team = tuple(Member(m.person_id, m.role, m.trained, m.rank, m.recently_retired)
                      for m in d.team.members)
-        visit = replace(
+        visit = evolve(
             visit, scheduled=True, campaign_id=d.campaign_id, unit_kind=d.unit_kind,
             unit_name=d.unit_name, batch=d.batch, phase=d.phase, planned_start=d.planned_start,
             planned_end=d.planned_end, townships_total=d.townships_total,
@@ -235,7 +236,7 @@ class SchedulerCore:
     def _visit_started(self, state, visit, event, now):
         if visit.started_at is not None:
             return Decision(self._note(state, event, f"visit {visit.visit_id} started again"))
-        visit = replace(visit, started_at=event.time)
+        visit = evolve(visit, started_at=event.time)
         breaches = []
         problems = team_problems(visit, self.policy) if visit.scheduled else []
         if problems:
@@ -249,12 +250,12 @@ class SchedulerCore:
         if d.site_id in current:
             return Decision(state if visit.visit_id in state.visits else self._put(state, visit))
         sites = {**visit.sites, d.site_kind: tuple(sorted((*current, d.site_id)))}
-        return Decision(self._put(state, replace(visit, sites=sites)))
+        return Decision(self._put(state, evolve(visit, sites=sites)))
 
     def _visit_ended(self, state, visit, event, now):
         if visit.ended_at is not None:
             return Decision(self._note(state, event, f"visit {visit.visit_id} ended again"))
-        visit = replace(visit, ended_at=event.time, ended_stream_time=now)
+        visit = evolve(visit, ended_at=event.time, ended_stream_time=now)
         if not visit.scheduled:
             return Decision(self._put(state, visit))
         breaches = []
@@ -274,7 +275,7 @@ class SchedulerCore:
         if visit.feedback_at is not None:
             return Decision(self._note(state, event, f"feedback for {visit.visit_id} again"))
         due = add_months(event.time, self.policy.report_months, self.policy.timezone)
-        visit = replace(visit, feedback_at=event.time, report_due=due)
+        visit = evolve(visit, feedback_at=event.time, report_due=due)
         opened = ()
         if visit.report_at is None:
             opened = (Deadline(due, self._report_deadline(visit), state.unit_id),)
@@ -283,7 +284,7 @@ class SchedulerCore:
     def _rectification_report_submitted(self, state, visit, event, now):
         if visit.report_at is not None:
             return Decision(self._note(state, event, f"another report for {visit.visit_id}"))
-        visit = replace(visit, report_id=event.data.report_id, report_at=event.time)
+        visit = evolve(visit, report_id=event.data.report_id, report_at=event.time)
         return Decision(self._put(state, visit), close=(self._report_deadline(visit),))
 
     # -- deadlines ---------------------------------------------------------------------
@@ -307,11 +308,11 @@ class SchedulerCore:
 
     @staticmethod
     def _put(state: UnitState, visit: Visit) -> UnitState:
-        return replace(state, visits={**state.visits, visit.visit_id: visit})
+        return evolve(state, visits={**state.visits, visit.visit_id: visit})
 
     @staticmethod
     def _note(state: UnitState, event, text: str) -> UnitState:
-        return replace(state, anomalies=(*state.anomalies, f"{event.id}: {text}"))
+        return evolve(state, anomalies=(*state.anomalies, f"{event.id}: {text}"))
 
     def _breach(self, visit: Visit, kind: str, unit_id: str, event, detail: str) -> Breach:
         return Breach(
@@ -323,7 +324,7 @@ class SchedulerCore:
 
     def _emit(self, state: UnitState, visit: Visit, breaches: list[Breach]):
         if breaches:
-            visit = replace(visit, breaches=(*visit.breaches, *(b.kind for b in breaches)))
+            visit = evolve(visit, breaches=(*visit.breaches, *(b.kind for b in breaches)))
         return Decision(self._put(state, visit), derived=tuple(breaches))
 
 

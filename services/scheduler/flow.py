@@ -43,7 +43,7 @@ class PlanForward:
 @dataclass(frozen=True)
 class UnitForward:
     unit_id: str
-    view: dict
+    view: dict | None  # None: not computed (a replay)
     completions: tuple[Completion, ...]
 
 
@@ -74,9 +74,13 @@ def completions_of(state: UnitState) -> tuple[Completion, ...]:
 
 
 class UnitFlow:
-    def __init__(self, policy: Policy) -> None:
+    """``views=False`` (the replay, which builds the views from the final states) forwards
+    each written unit's completions without computing its view."""
+
+    def __init__(self, policy: Policy, views: bool = True) -> None:
         self.policy = policy
         self.core = SchedulerCore(policy)
+        self.views = views
 
     def on_event(
         self,
@@ -95,8 +99,9 @@ class UnitFlow:
             forwards.append(PlanForward(plan_of(event)))
         for unit_id in tracked.written:
             state = states[unit_id]
-            forwards.append(UnitForward(unit_id, unit_view(state, self.policy),
-                                        completions_of(state)))
+            forwards.append(UnitForward(
+                unit_id, unit_view(state, self.policy) if self.views else None,
+                completions_of(state)))
         # After the unit's news, so that the campaign side hears of an end before the
         # watermark that could close the campaign.
         if crossed_midnight(before.stream_time, outcome.timeline.stream_time,
@@ -132,10 +137,8 @@ class CampaignFlow:
                 updated = self.core.visits_ended(campaign, forward.unit_id, forward.completions)
                 if updated is not campaign:
                     self._put(store, updated)
-            units[forward.unit_id] = forward.view
-            for visit in forward.view["visits"]:
-                if visits.get(visit["visit_id"]) != forward.unit_id:
-                    visits[visit["visit_id"]] = forward.unit_id
+            if forward.view is not None:
+                self.unit_viewed(forward.unit_id, forward.view, units, visits)
         else:
             updated = marks.add(forward.partition, forward.mark)
             if updated is not marks:
@@ -148,6 +151,15 @@ class CampaignFlow:
                         self._put(store, campaign)
                     breaches += found
         return breaches
+
+    @staticmethod
+    def unit_viewed(unit_id: str, view: dict, units: MutableMapping[str, dict],
+                    visits: MutableMapping[str, str]) -> None:
+        """Keep a unit's latest view, and which unit each of its visits belongs to."""
+        units[unit_id] = view
+        for visit in view["visits"]:
+            if visits.get(visit["visit_id"]) != unit_id:
+                visits[visit["visit_id"]] = unit_id
 
     @staticmethod
     def _campaign(store, campaign_id: str) -> Campaign:

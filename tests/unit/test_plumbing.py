@@ -64,3 +64,31 @@ def test_timelines_write_the_open_deadlines_only_when_they_change():
     assert 3 in timelines and list(timelines) == [3]
     fresh = Timelines(table)  # read back from the table, as after a restart
     assert fresh[3] == Timeline(t + timedelta(hours=1), open_)
+
+
+def test_evolve_is_dataclasses_replace_for_the_cores_frozen_states():
+    import dataclasses
+
+    import pytest
+
+    from inspections.deadlines import Deadline, Timeline
+    from inspections.frozen import evolve
+    from services.scheduler.domain import UnitState
+
+    state = UnitState(unit_id="changtai")
+    for obj, changes in ((state, {"unit_id": "pinghe"}),
+                         (Timeline(), {"pending": (Deadline(datetime_at(1), "d", "k"),)})):
+        copy = evolve(obj, **changes)
+        assert copy == dataclasses.replace(obj, **changes) and copy is not obj
+        assert obj == type(obj)(**{f.name: getattr(obj, f.name)
+                                   for f in dataclasses.fields(obj)})  # left as it was
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(copy, next(iter(changes)), None)
+    with pytest.raises(TypeError, match="no field 'visit'"):
+        evolve(state, visit=1)
+
+
+def datetime_at(hour: int):
+    from datetime import datetime
+
+    return datetime.fromisoformat(f"2026-04-20T{hour:02d}:00:00+08:00")
