@@ -51,6 +51,9 @@ def make_app(service: str, settings: Settings) -> "faust.App":
         value_serializer="raw",
         autodiscover=False,
         producer_max_request_size=topics.REJECTED_MAX_BYTES,
+        # A batch's records and changelog writes leave together: a few ms of linger and
+        # larger produce batches make fewer, fuller requests (faust: no linger, 16 KiB).
+        producer_linger=0.005, producer_max_batch_size=256 * 1024,
     )
 
 
