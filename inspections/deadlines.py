@@ -131,6 +131,14 @@ def process(
     return Outcome(timeline, tuple(derived))
 
 
+def seen_key(record_key: bytes | None, partition: int) -> str:
+    """Where a duplicate is looked for: among the ids of its record's key (a unit), or of its
+    partition for records without a key (the services and the replay alike)."""
+    if record_key:
+        return "key:" + record_key.decode("utf-8", "replace")
+    return f"partition:{partition}"
+
+
 def process_on_partition(
     core: Core[S],
     partition: int,

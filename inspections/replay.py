@@ -18,6 +18,7 @@ from typing import Any
 from inspections import kafka, topics
 from inspections.breaches import Breach, to_event
 from inspections.codec import dumps
+from inspections.deadlines import seen_key
 from inspections.settings import Settings
 from schemas import Rejection, decode, rejection_event
 from schemas.events import DeadlineBreached
@@ -144,11 +145,14 @@ class Pipeline:
         self.e = {"timelines": {}, "units": {}, "seen": set(), "register": {}}
 
     @staticmethod
-    def _seen(ids: set) -> Callable[[str], bool]:
+    def _seen(ids: set, record: Record) -> Callable[[str], bool]:
+        """Like the services: a duplicate is looked for among the ids of its record key."""
+        place = seen_key(record.key, record.partition)
+
         def seen(event_id: str) -> bool:
-            if event_id in ids:
+            if (place, event_id) in ids:
                 return True
-            ids.add(event_id)
+            ids.add((place, event_id))
             return False
         return seen
 
@@ -165,15 +169,15 @@ class Pipeline:
             return
         s, f, e = self.s, self.f, self.e
         breaches, forwards = self.unit_flow.on_event(
-            event, record.partition, s["timelines"], s["units"], self._seen(s["seen"]), )
+            event, record.partition, s["timelines"], s["units"], self._seen(s["seen"], record))
         self._breaches(breaches, "scheduler")
         for forward in forwards:
             self._breaches(self.campaign_flow.on_forward(
                 forward, s["campaigns"], s["unit_views"], s["visits"]), "scheduler")
-        found, _ = self.findings_flow.on_event(event, f["units"], self._seen(f["seen"]))
+        found, _ = self.findings_flow.on_event(event, f["units"], self._seen(f["seen"], record))
         self._breaches(found, "findings")
         derived, _ = self.escalation_flow.on_event(
-            event, record.partition, e["timelines"], e["units"], self._seen(e["seen"]))
+            event, record.partition, e["timelines"], e["units"], self._seen(e["seen"], record))
         for item in derived:
             if isinstance(item, Notice):
                 self.derived.append(notice_event(item, "escalation"))

@@ -62,7 +62,7 @@ class Settings(BaseSettings):
     batch_max_records: int = Field(default=500, ge=1)
     batch_linger_ms: float = Field(default=100.0, gt=0)
     # Decoded states a worker keeps in memory (least recently used go first).
-    state_cache_entries: int = Field(default=20_000, ge=0)
+    state_cache_entries: int = Field(default=2_000, ge=0)
     web_host: str = "127.0.0.1"
     web_port_base: int = Field(default=6066, ge=1, le=65500)
     # Where the operator page finds each service's views; empty: this host, its port.

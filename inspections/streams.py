@@ -3,6 +3,11 @@
 Built when called, never at import time, so that tests and tools build apps with their own
 settings. Guarantees: at-least-once with ``concurrency=1`` agents; "once" comes from
 deterministic derived ids and idempotent views, not from faust's exactly-once mode.
+
+Agents take their records in batches (``batches``): one unit of work each, written once per
+key. That leans on three internals of faust 0.15 (pinned in constraints.txt): a stream's
+processors and passive drainer (as its own ``take_events`` does), and its current-event
+context variable, which decides the partition a table write is filed under.
 """
 
 from __future__ import annotations
@@ -138,7 +143,7 @@ class TableView(MutableMapping):
     """
 
     def __init__(self, table, value_type, by_prefix: dict | None = None,
-                 cache_entries: int = 20_000) -> None:
+                 cache_entries: int = 2_000) -> None:
         from pydantic import TypeAdapter
 
         self.table = table
@@ -339,13 +344,22 @@ class Outbox:
         self.records.append(record)
 
     async def send(self) -> int:
+        """Send every record, then wait until the broker has them all: a batch's state is
+        written only after what it derived is safely on its topics (on any cluster)."""
+        import asyncio
+
         for segment in self.segments.values():
             self.records.extend(segment.values())
         self.segments.clear()
-        encode = self.encode
-        for key, value, partition in self.records:
-            await self.topic.send(key=key, value=encode(value) if encode else value,
-                                  partition=partition)
+        encode, name = self.encode, self.topic.get_topic_name()
+        # faust's producer, not Topic.send: this skips its per-record channel and sensor
+        # work; faust's commit flushes this producer too.
+        producer = self.topic.app.producer
+        pending = [await producer.send(name, key, encode(value) if encode else value,
+                                       partition, None, None)
+                   for key, value, partition in self.records]
+        if pending:
+            await asyncio.gather(*pending)
         sent = len(self.records)
         self.records.clear()
         return sent
@@ -355,10 +369,11 @@ class Batch:
     """The records of one ``take_events`` batch, as one unit of work.
 
     State is staged (``stage``) and records to send wait in outboxes (``outbox``) until
-    ``commit``, which sends first and then writes each staged key once: the state's changelog
-    never gets ahead of what was sent, and a crash in between redelivers the batch, which
-    derives the same records (same ids) again. faust acks the batch's offsets only after the
-    agent asks for the next one, so after ``commit``.
+    ``commit``, which sends, waits for the broker to acknowledge every record, and then
+    writes each staged key once: the state's changelog never gets ahead of what was sent, and
+    a crash in between redelivers the batch, which derives the same records (same ids) again.
+    The batch's offsets are acked only when the agent asks for the next one, so after
+    ``commit``.
     """
 
     def __init__(self, events: list, progress: Progress) -> None:
@@ -485,14 +500,14 @@ class SeenIds:
     """Event ids already processed, one table key per record key (a unit; a partition for
     the records without a key), so that a batch writes each key once, not each id."""
 
-    def __init__(self, table, cache_entries: int = 20_000) -> None:
+    def __init__(self, table, cache_entries: int = 2_000) -> None:
         self.view = TableView(table, frozenset[str], cache_entries=cache_entries)
 
     @staticmethod
     def key_of(message) -> str:
-        if message.key:
-            return "key:" + message.key.decode("utf-8", "replace")
-        return f"partition:{message.partition}"
+        from inspections.deadlines import seen_key
+
+        return seen_key(message.key, message.partition)
 
     def __contains__(self, place: tuple[Any, str]) -> bool:
         """Whether ``(message, event_id)`` was processed before."""

@@ -43,11 +43,22 @@ class Table(dict):
 
 
 class Topic:
+    """A faust topic as an outbox uses it: its name and the app's producer, whose ``send``
+    gives a future of the broker's answer (here answered at once)."""
+
     def __init__(self, log: list):
         self.log = log
+        self.app = self
+        self.producer = self
 
-    async def send(self, key=None, value=None, partition=None):
+    def get_topic_name(self) -> str:
+        return "inspections.escalations"
+
+    async def send(self, topic, key, value, partition, timestamp, headers):
         self.log.append(("sent", key, value))
+        answered = asyncio.get_running_loop().create_future()
+        answered.set_result(None)
+        return answered
 
 
 EVENTS = [Event(Message(b"changtai", 3, 10)), Event(Message(b"pinghe", 5, 7)),
@@ -236,3 +247,45 @@ class FakeStream:
 
     async def ack(self, event):
         self.acked.append(event)
+
+
+def test_state_is_written_only_after_the_broker_has_every_derived_record():
+    log: list = []
+
+    class Slow(Topic):
+        async def send(self, topic, key, value, partition, timestamp, headers):
+            answered = asyncio.get_running_loop().create_future()
+            asyncio.get_running_loop().call_later(
+                0.01, lambda: (log.append(("acked", value)), answered.set_result(None)))
+            return answered
+
+    class Noting(Table):
+        def __setitem__(self, key, value):
+            log.append(("written", key))
+            super().__setitem__(key, value)
+
+    batch = Batch(EVENTS[:1], Progress("escalation"))
+    staged, out = batch.stage(TableView(Noting(), int)), batch.outbox(Slow(log))
+    for message in batch.records():
+        staged["changtai"] = 1
+        out.add(message.key, b"escalation.raised")
+    asyncio.run(batch.commit())
+    assert log == [("acked", b"escalation.raised"), ("written", b"changtai")]
+
+
+def test_a_send_the_broker_refuses_fails_the_batch_before_any_state_is_written():
+    class Refusing(Topic):
+        async def send(self, topic, key, value, partition, timestamp, headers):
+            answered = asyncio.get_running_loop().create_future()
+            answered.set_exception(RuntimeError("MessageSizeTooLarge"))
+            return answered
+
+    table = Table()
+    batch = Batch(EVENTS[:1], Progress("escalation"))
+    staged, out = batch.stage(TableView(table, int)), batch.outbox(Refusing([]))
+    for message in batch.records():
+        staged["changtai"] = 1
+        out.add(message.key, b"too big")
+    with pytest.raises(RuntimeError, match="MessageSizeTooLarge"):
+        asyncio.run(batch.commit())
+    assert table.writes == [] and not batch.committed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from inspections.replay import Record, cut
@@ -41,3 +42,23 @@ def test_the_append_time_cut_uses_the_record_timestamp():
                _record(0, 1, "2026-01-01T00:00:00+08:00", ms),
                _record(0, 2, "2026-01-01T00:00:00+08:00", ms + 1)]}
     assert [r.offset for r in cut(log, until_appended=t)[0]] == [0, 1]
+
+
+def test_a_repeated_record_derives_nothing_twice_and_a_duplicate_is_looked_for_per_unit():
+    from inspections.replay import Pipeline
+    from inspections.settings import Settings
+    from tests.examples import event
+
+    def finding(unit: str, offset: int) -> Record:
+        body = event("finding.recorded", id="same-id", subject=unit)
+        body["data"] = {**body["data"], "unit_id": unit, "finding_id": f"F-{unit}",
+                        "visit_id": f"visit-{unit}"}
+        return Record("inspections.events", 0, offset, 1, unit.encode(),
+                      json.dumps(body).encode())
+
+    once = Pipeline(Settings()).run([finding("changtai", 0)]).derived
+    twice = Pipeline(Settings()).run([finding("changtai", 0), finding("changtai", 1)]).derived
+    assert once and twice == once
+    # The same id from another unit is not that unit's duplicate (as in the services).
+    other = Pipeline(Settings()).run([finding("changtai", 0), finding("pinghe", 1)]).derived
+    assert len(other) == 2 * len(once)
