@@ -9,8 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import structlog
-
+from inspections.logs import bound
 from inspections.observe import Progress
 from inspections.streams import Batch
 from schemas import Envelope, Rejection, decode
@@ -23,7 +22,6 @@ def accepted(batch: Batch, progress: Progress,
     """(message, event) for each record of the batch that passes the gate, in partition
     order. Every log line of an event's processing carries its id, type, unit, correlation
     id and place."""
-    bind = structlog.contextvars.bound_contextvars
     for message in batch.records():
         decoded = decode(message.value, key=message.key)
         if isinstance(decoded, Rejection):
@@ -31,7 +29,7 @@ def accepted(batch: Batch, progress: Progress,
                 on_rejected(message, decoded)
             continue
         batch.note_time(decoded.time)
-        with bind(event_id=decoded.id, type=decoded.type, unit=decoded.subject,
-                  correlation_id=decoded.correlationid):
+        with bound(event_id=decoded.id, type=decoded.type, unit=decoded.subject,
+                   correlation_id=decoded.correlationid):
             yield message, decoded
         progress.processed(decoded.type)

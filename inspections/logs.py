@@ -10,12 +10,43 @@ from __future__ import annotations
 import logging
 import logging.config
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import structlog
 
+# What a worker binds around each record: one context variable holding a dict (structlog's
+# own binding sets a variable per key, and a worker binds seven keys per record).
+_RECORD: ContextVar[dict | None] = ContextVar("inspections_record", default=None)
+
+
+@contextmanager
+def bound(**fields) -> Iterator[None]:
+    """``fields`` on every log line written inside (nested: the inner ones added)."""
+    outer = _RECORD.get()
+    token = _RECORD.set({**outer, **fields} if outer else fields)
+    try:
+        yield
+    finally:
+        _RECORD.reset(token)
+
+
+def bound_fields() -> dict:
+    """What ``bound`` has bound here."""
+    return dict(_RECORD.get() or {})
+
+
+def _merge_bound(logger, method: str, event_dict: dict) -> dict:
+    for key, value in (_RECORD.get() or {}).items():
+        event_dict.setdefault(key, value)
+    return event_dict
+
+
 _SHARED: list[Any] = [
     structlog.contextvars.merge_contextvars,
+    _merge_bound,
     structlog.stdlib.add_log_level,
     structlog.stdlib.add_logger_name,
     structlog.processors.TimeStamper(fmt="iso", utc=True),

@@ -19,8 +19,6 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import structlog
-
 from inspections import logs, topics
 from inspections.observe import Progress
 from inspections.settings import Settings
@@ -413,12 +411,12 @@ class Batch:
     def records(self) -> Iterator[Any]:
         """Each record's message, in order, with its place bound to every log line of its
         processing and its event current for the writes it stages."""
-        bind = structlog.contextvars.bound_contextvars
         for index, event in enumerate(self.events):
             self.event = event
             message = event.message
             self._index = index
-            with bind(topic=message.topic, partition=message.partition, offset=message.offset):
+            with logs.bound(topic=message.topic, partition=message.partition,
+                            offset=message.offset):
                 yield message
 
     def note_time(self, event_time: datetime) -> None:
