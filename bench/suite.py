@@ -13,7 +13,8 @@ and the same events, reported as a ratio; one table on stdout and JSON in a file
    at a fixed offered rate (``--rate``, 1,000 findings/s), and again at a load the pipeline
    bears (``--light-rate``, 100/s). ``--skip alone`` leaves out step 2 (the million-event
    soak: ``--events 1000000 --skip alone``).
-4. Replay and verify over the same log, and their peak memory.
+4. Replay and verify over the same log, and their peak memory; and, as their floor, the
+   three cores over the same generated records in memory (no Kafka, no files).
 
 A worker's rate is counted from the moment its consumer group is first stable (its members
 assigned) until the group has committed everything: process start-up is left out, the same way
@@ -240,6 +241,31 @@ def latency(settings: Settings, rate: float, seconds: float, say, drained) -> di
 
 
 # -- replay and verify --------------------------------------------------------------------
+def cores_in_memory(settings: Settings, count: int) -> tuple[int, float]:
+    """The replay's work without Kafka or files: the same generated records, partitioned as
+    Kafka's default partitioner does, through the three services' cores in one process.
+    Returns (records, seconds): the floor of what replay and verify can reach."""
+    from kafka.partitioner.default import murmur2
+
+    from bench.events import generate
+    from inspections.replay import Pipeline, Record
+
+    by_partition: dict[int, list[Record]] = {}
+    for offset, (key, value) in enumerate(generate(count)):
+        if key is None:
+            for p in range(settings.partitions):
+                by_partition.setdefault(p, []).append(Record("events", p, offset, 0, None, value))
+        else:
+            p = (murmur2(key.encode()) & 0x7FFFFFFF) % settings.partitions
+            by_partition.setdefault(p, []).append(
+                Record("events", p, offset, 0, key.encode(), value))
+    records = [r for p in sorted(by_partition) for r in by_partition[p]]
+    started = time.monotonic()
+    pipeline = Pipeline(settings).run(records)
+    pipeline.views()
+    return len(records), time.monotonic() - started
+
+
 def child(args: list[str], env: dict) -> tuple[float, float, str]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.monotonic()
@@ -342,6 +368,9 @@ def main(argv: list[str] | None = None) -> int:
         for worker in workers:
             worker.stop()
 
+    say("the cores in memory (no Kafka, no files)")
+    count, seconds = cores_in_memory(settings, args.events)
+    rows["cores in memory"] = {"events_per_s": count / seconds, "seconds": seconds}
     say("replay and verify")
     out = home / "replay"
     replay_s, replay_mib, _ = child(["replay", "--out", str(out)], env)
@@ -355,6 +384,7 @@ def main(argv: list[str] | None = None) -> int:
     loop_rate = rows["kafka-python loop"]["events_per_s"]
     rows["replay"]["ratio"] = rows["replay"]["events_per_s"] / loop_rate
     rows["verify"]["ratio"] = rows["verify"]["events_per_s"] / loop_rate
+    rows["cores in memory"]["ratio"] = rows["cores in memory"]["events_per_s"] / loop_rate
     bare_rate = rows["bare faust agent"]["events_per_s"]
     for name in (*(f"{s} alone" for s in SERVICES), "pipeline"):
         if name in rows:
@@ -401,9 +431,10 @@ def table(report: dict) -> str:
 
     against = {"kafka-python loop": "itself", "aiokafka loop": "kafka-python loop",
                "bare faust agent": "itself", "replay": "kafka-python loop",
-               "verify": "kafka-python loop"}
+               "verify": "kafka-python loop", "cores in memory": "kafka-python loop"}
     for name in ("kafka-python loop", "aiokafka loop", "bare faust agent", "scheduler alone",
-                 "findings alone", "escalation alone", "pipeline", "replay", "verify"):
+                 "findings alone", "escalation alone", "pipeline", "cores in memory", "replay",
+                 "verify"):
         if name not in rows:
             continue
         row = rows[name]

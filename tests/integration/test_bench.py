@@ -10,7 +10,7 @@ import sys
 from tests.conftest import REPO
 
 ROWS = ("kafka-python loop", "aiokafka loop", "bare faust agent", "scheduler alone",
-        "findings alone", "escalation alone", "pipeline", "replay", "verify")
+        "findings alone", "escalation alone", "pipeline", "cores in memory", "replay", "verify")
 
 
 def test_the_quick_bench_measures_every_row(kafka, tmp_path):
