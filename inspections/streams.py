@@ -124,7 +124,7 @@ def run_worker(app: "faust.App", settings: Settings, service: str) -> None:
     worker.execute_from_commandline()
 
 
-_VIEWS: list[TableView] = []
+_VIEWS: list = []  # everything holding decoded state: each has a ``cache`` to clear
 
 
 def forget_cached_state(*args, **kwargs) -> None:
@@ -199,29 +199,44 @@ class TableView(MutableMapping):
     def __contains__(self, key) -> bool:
         return str(key) in self.cache or str(key).encode() in self.table
 
+    def values_with_prefix(self, prefix: str) -> list:
+        """The values of every key starting with ``prefix``, decoded without caching them
+        (a scan, for reading a whole group once)."""
+        wanted = prefix.encode()
+        adapter = self._adapter(prefix)
+        return [adapter.validate_json(raw) for key, raw in self.table.items()
+                if key.startswith(wanted)]
+
 
 _MISSING = object()
 
 
 class Timelines(MutableMapping):
-    """Each partition's ``Timeline`` in a faust table as two keys: its stream time
-    (``time:<p>``), which nearly every event moves, and its open deadlines (``open:<p>``),
-    written only when they change — so that moving time writes a few bytes to the changelog,
-    not every open deadline of the partition."""
+    """Each partition's ``Timeline`` in a faust table: its stream time (``time:<p>``), which
+    nearly every batch moves, and each open deadline as a key of its own
+    (``due:<p>:<deadline id>``), written when it opens and deleted when it closes — so that a
+    batch writes what changed, however many deadlines a partition holds open. The whole
+    timeline of a partition is read once (a scan of its keys) and then kept in memory."""
 
     def __init__(self, table) -> None:
         from inspections.deadlines import Deadline
 
-        self.view = TableView(table, datetime | None,
-                              by_prefix={"open:": tuple[Deadline, ...]})
+        self.view = TableView(table, datetime | None, by_prefix={"due:": Deadline})
+        self.cache: dict[int, object] = {}  # partition -> Timeline; cleared on a rebalance
+        _VIEWS.append(self)
 
     def __getitem__(self, partition):
         from inspections.deadlines import Timeline
 
-        time_key, open_key = f"time:{partition}", f"open:{partition}"
-        if time_key not in self.view and open_key not in self.view:
+        found = self.cache.get(partition)
+        if found is not None:
+            return found
+        time_key = f"time:{partition}"
+        pending = tuple(sorted(self.view.values_with_prefix(f"due:{partition}:")))
+        if time_key not in self.view and not pending:
             raise KeyError(partition)
-        return Timeline(self.view.get(time_key), self.view.get(open_key) or ())
+        found = self.cache[partition] = Timeline(self.view.get(time_key), pending)
+        return found
 
     def __setitem__(self, partition, timeline) -> None:
         try:
@@ -230,23 +245,35 @@ class Timelines(MutableMapping):
             old = None
         if old is None or old.stream_time != timeline.stream_time:
             self.view[f"time:{partition}"] = timeline.stream_time
-        if old is None or (old.pending is not timeline.pending
-                           and old.pending != timeline.pending):
-            self.view[f"open:{partition}"] = timeline.pending
+        before = {d.deadline_id: d for d in old.pending} if old is not None else {}
+        if old is None or old.pending is not timeline.pending:
+            after = {d.deadline_id: d for d in timeline.pending}
+            for deadline_id in before.keys() - after.keys():
+                del self.view[f"due:{partition}:{deadline_id}"]
+            for deadline_id, deadline in after.items():
+                if before.get(deadline_id) != deadline:
+                    self.view[f"due:{partition}:{deadline_id}"] = deadline
+        self.cache[partition] = timeline
 
     def __delitem__(self, partition) -> None:
-        for key in (f"time:{partition}", f"open:{partition}"):
+        for key in [f"time:{partition}",
+                    *(k for k in self.view if k.startswith(f"due:{partition}:"))]:
             if key in self.view:
                 del self.view[key]
+        self.cache.pop(partition, None)
 
     def __iter__(self):
-        return iter(sorted({int(k.split(":", 1)[1]) for k in self.view}))
+        return iter(sorted({int(k.split(":", 2)[1]) for k in self.view}))
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
 
     def __contains__(self, partition) -> bool:
-        return f"time:{partition}" in self.view or f"open:{partition}" in self.view
+        try:
+            self[partition]
+        except KeyError:
+            return False
+        return True
 
 
 @contextmanager

@@ -37,7 +37,7 @@ def test_each_service_has_its_own_web_port():
     assert len(set(ports)) == len(SERVICE_NAMES)
 
 
-def test_timelines_write_the_open_deadlines_only_when_they_change():
+def test_timelines_write_only_the_deadlines_that_opened_or_closed():
     from datetime import datetime, timedelta
 
     from inspections.deadlines import Deadline, Timeline
@@ -50,20 +50,34 @@ def test_timelines_write_the_open_deadlines_only_when_they_change():
             self.writes.append(key)
             super().__setitem__(key, value)
 
+        def __delitem__(self, key):
+            self.writes.append(("deleted", key))
+            super().__delitem__(key)
+
     table = Table()
     timelines = Timelines(table)
     t = datetime.fromisoformat("2026-04-20T10:00:00+08:00")
-    open_ = (Deadline(t + timedelta(hours=24), "d1", "changtai"),)
+    d1 = Deadline(t + timedelta(hours=24), "d1", "changtai")
+    d2 = Deadline(t + timedelta(hours=12), "d2", "pinghe")
     assert 3 not in timelines
-    timelines[3] = Timeline(t, open_)
-    assert sorted(table.writes) == [b"open:3", b"time:3"]
+    timelines[3] = Timeline(t, (d1,))
+    assert sorted(table.writes) == [b"due:3:d1", b"time:3"]
     table.writes.clear()
-    timelines[3] = Timeline(t + timedelta(hours=1), open_)  # time moves, deadlines stay
+    timelines[3] = Timeline(t + timedelta(hours=1), (d1,))  # time moves, deadlines stay
     assert table.writes == [b"time:3"]
-    assert timelines[3] == Timeline(t + timedelta(hours=1), open_)
-    assert 3 in timelines and list(timelines) == [3]
+    table.writes.clear()
+    timelines[3] = Timeline(t + timedelta(hours=1), (d2, d1))  # one opens
+    assert table.writes == [b"due:3:d2"]
+    table.writes.clear()
+    timelines[3] = Timeline(t + timedelta(hours=1), (d2,))  # one closes
+    assert table.writes == [("deleted", b"due:3:d1")]
+    timelines[13] = Timeline(t, (d1,))  # another partition, a prefix of the first's digits
+    assert 3 in timelines and list(timelines) == [3, 13]
     fresh = Timelines(table)  # read back from the table, as after a restart
-    assert fresh[3] == Timeline(t + timedelta(hours=1), open_)
+    assert fresh[3] == Timeline(t + timedelta(hours=1), (d2,))
+    assert fresh[13] == Timeline(t, (d1,))
+    timelines[3] = Timeline(t + timedelta(hours=1), (d2, d1))
+    assert Timelines(table)[3].pending == (d2, d1)  # earliest first, as kept
 
 
 def test_evolve_is_dataclasses_replace_for_the_cores_frozen_states():
