@@ -290,6 +290,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency-seconds", type=float, default=20)
     parser.add_argument("--skip", action="append", default=[], choices=["alone"],
                         help="leave out a measure (the million-event soak skips 'alone')")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the run's topics (deleted at the end otherwise)")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
     if args.quick:
@@ -299,6 +301,30 @@ def main(argv: list[str] | None = None) -> int:
         print(message, file=sys.stderr, flush=True)
 
     settings, records = publish_fresh(args.events, say=say)
+    prefix = settings.topic_prefix
+    prefixes = [prefix]  # every topic (and changelog) of the run starts with one of these
+    try:
+        return _run(args, settings, records, prefixes, say)
+    finally:
+        if not args.keep:
+            delete_topics(settings, prefixes, say)
+
+
+def delete_topics(settings: Settings, prefixes: list[str], say) -> None:
+    """The run's topics: a million-event run leaves gigabytes on the broker otherwise."""
+    admin = kafka.admin(settings)
+    try:
+        doomed = [t for t in admin.list_topics() if any(t.startswith(p) for p in prefixes)]
+        if doomed:
+            admin.delete_topics(doomed)
+        say(f"deleted the run's {len(doomed)} topics (--keep keeps them)")
+    except Exception as error:  # the figures are already out; say what to clean by hand
+        say(f"could not delete the run's topics ({error}); they start with {prefixes}")
+    finally:
+        admin.close()
+
+
+def _run(args, settings: Settings, records: int, prefixes: list[str], say) -> int:
     prefix = settings.topic_prefix
     events_topic = topics.name(settings, topics.EVENTS)
     home = Path(tempfile.mkdtemp(prefix="inspections-bench-"))
@@ -321,6 +347,7 @@ def main(argv: list[str] | None = None) -> int:
     def fresh_env(label: str) -> tuple[Settings, dict]:
         """The same records (same generator, same seed) on topics of a run's own."""
         own, count = publish_fresh(args.events, say=say)
+        prefixes.append(own.topic_prefix)
         assert count == records
         return own, {**env, "INSPECTIONS_TOPIC_PREFIX": own.topic_prefix,
                      "INSPECTIONS_HOME": str(home / label)}

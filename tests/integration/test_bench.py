@@ -36,3 +36,12 @@ def test_the_quick_bench_measures_every_row(kafka, tmp_path):
         assert worker["samples"] > 0 and worker["median_mib"] > 50
     # Verify ran over what the pipeline emitted: the derived topics match the log.
     assert report["rows"]["verify"]["result"] == "every derived event matches the rules"
+    # The run cleaned up after itself.
+    from kafka import KafkaAdminClient
+
+    admin = KafkaAdminClient(bootstrap_servers=kafka.bootstrap)
+    try:
+        left = [t for t in admin.list_topics() if t.startswith(report["prefix"])]
+    finally:
+        admin.close()
+    assert left == [] and "deleted the run's" in done.stderr
