@@ -63,30 +63,24 @@ def create_app(settings: Settings):
     flow = EscalationFlow(config.policy(settings))
     register_flow = RegisterFlow()
 
-    # Open escalations are counted as they change, and afresh from the table after a start
-    # (once it is recovered) and on every interval of the observer.
-    counts: dict[tuple[str, int], int] = {}
-    counted = [False]
+    # The register keeps its own tally of open escalations: the gauges read it after each
+    # batch and every interval of the observer, never counting the register itself.
     shown: dict[str, set] = {"open": set(), "top": set()}
 
-    def set_open(fresh: dict[tuple[str, int], int] | None = None) -> None:
-        if fresh is not None:
-            counts.clear()
-            counts.update(fresh)
+    def register_gauges(owner: bool) -> None:
         metrics.set_counts(metrics.ESCALATIONS_OPEN,
-                           {(a, str(level)): n for (a, level), n in counts.items()},
-                           shown["open"])
+                           {(a, str(level)): n for (a, level), n in open_counts(register).items()}
+                           if owner else {}, shown["open"])
+        metrics.set_counts(metrics.ESCALATIONS_MISSED_AT_TOP,
+                           {(a,): n for a, n in missed_at_top_counts(register).items()}
+                           if owner else {}, shown["top"])
 
     events_name, register_name = events.get_topic_name(), register_topic.get_topic_name()
 
     def gauges(actives: set[tuple[str, int]]) -> None:
         metrics.DEADLINES_OPEN.labels(SERVICE).set(sum(
             len(timelines[p].pending) for t, p in actives if t == events_name and p in timelines))
-        owner = (register_name, 0) in actives  # the register's one partition
-        set_open(open_counts(register) if owner else {})
-        metrics.set_counts(metrics.ESCALATIONS_MISSED_AT_TOP,
-                           {(a,): n for a, n in missed_at_top_counts(register).items()}
-                           if owner else {}, shown["top"])
+        register_gauges((register_name, 0) in actives)  # the register's one partition
 
     observer = Observer(app, settings, SERVICE, sources=services.sources(SERVICE, settings),
                         gauges=gauges)
@@ -125,18 +119,10 @@ def create_app(settings: Settings):
     async def register_kept(stream):
         async for batch in batches(stream, settings, observer.progress):
             staged = batch.stage(register)
-            changes = [register_flow.on_forward(FORWARDS.decode(message.value), staged)
-                       for message in batch.records()]
+            for message in batch.records():
+                register_flow.on_forward(FORWARDS.decode(message.value), staged)
             await batch.commit()
-            if not counted[0]:
-                counted[0] = True
-                set_open(open_counts(register))
-                continue
-            for before, after in changes:
-                for key, step in ((before, -1), (after, 1)):
-                    if key is not None:
-                        counts[key] = counts.get(key, 0) + step
-            set_open()
+            register_gauges(True)
 
     route = app.table_route(register_table, exact_key="register")
 

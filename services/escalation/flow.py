@@ -70,17 +70,31 @@ class EscalationFlow:
         return outcome.derived, forwards
 
 
+TALLY = "tally"  # the open escalations counted: by "authority|level", and missed at the top
+
+
 class RegisterFlow:
     """``store`` keys: ``escalation:<id>`` (its view), ``unit:<id>`` (its escalation ids),
-    ``open:<id>`` (present while it is open: its authority and level). One key per open
-    escalation, so that a change costs the same however many are open."""
+    ``open:<id>`` (present while it is open: its authority and level), ``tally`` (how many
+    are open by authority and level, and missed at the top by authority, kept as they change
+    so that the gauges never count the register). One key per open escalation, so that a
+    change costs the same however many are open. A forward applied twice changes nothing."""
 
     def on_forward(self, forward: EscalationForward,
                    store: MutableMapping[str, Any]) -> tuple[tuple | None, tuple | None]:
         """Keep one escalation's view; returns its open (authority, level) before and after."""
         view = forward.view
         eid = view["escalation_id"]
+        old = store.get(f"escalation:{eid}")
         store[f"escalation:{eid}"] = view
+        if _tallied(old) != _tallied(view):
+            tally = {group: dict(counts) for group, counts in _tally(store).items()}
+            for keys, step in ((_tallied(old), -1), (_tallied(view), 1)):
+                for group, key in keys:
+                    tally[group][key] = tally[group].get(key, 0) + step
+                    if tally[group][key] == 0:
+                        del tally[group][key]
+            store[TALLY] = tally
         ids = tuple(store.get(f"unit:{view['unit_id']}") or ())
         if eid not in ids:
             store[f"unit:{view['unit_id']}"] = (*ids, eid)
@@ -109,20 +123,26 @@ def open_escalations(store, authority: str | None = None, level: int | None = No
             and (overdue is None or v["overdue"] == overdue)]
 
 
+def _tallied(view: dict | None) -> tuple[tuple[str, str], ...]:
+    """Where an escalation's view counts in the tally."""
+    if view is None or view["status"] == "closed":
+        return ()
+    keys = (("open", f"{view['authority']}|{view['level']}"),)
+    if view["status"] == "missed_at_top":
+        keys += (("missed_at_top", view["authority"]),)
+    return keys
+
+
+def _tally(store) -> dict[str, dict[str, int]]:
+    return store.get(TALLY) or {"open": {}, "missed_at_top": {}}
+
+
 def open_counts(store) -> dict[tuple[str, int], int]:
-    counts: dict[tuple[str, int], int] = {}
-    for key in store:
-        if key.startswith("open:"):
-            authority, level = store[key]
-            counts[(authority, level)] = counts.get((authority, level), 0) + 1
-    return counts
+    """Open escalations by authority and level."""
+    return {(key.rsplit("|", 1)[0], int(key.rsplit("|", 1)[1])): n
+            for key, n in _tally(store)["open"].items()}
 
 
 def missed_at_top_counts(store) -> dict[str, int]:
     """Open escalations the top of the chain let pass, by that authority."""
-    counts: dict[str, int] = {}
-    for eid in open_ids(store):
-        view = store[f"escalation:{eid}"]
-        if view["status"] == "missed_at_top":
-            counts[view["authority"]] = counts.get(view["authority"], 0) + 1
-    return counts
+    return dict(_tally(store)["missed_at_top"])

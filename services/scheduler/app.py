@@ -77,7 +77,8 @@ def create_app(settings: Settings):
     store = TableView(store_table, Watermarks,
                       by_prefix={"campaign:": Campaign, "open-": tuple[str, ...]})
     unit_views = TableView(table("unit-views", 1), dict, cache_entries=cached)
-    visit_index = TableView(table("visit-index", 1), str, cache_entries=cached)
+    visit_index = TableView(table("visit-index", 1), str, by_prefix={"tally:": dict},
+                            cache_entries=cached)
 
     # Partitions may move to another worker: what this one decoded may then go stale.
     app.on_partitions_revoked.connect(forget_cached_state)
@@ -91,7 +92,7 @@ def create_app(settings: Settings):
         # The campaign side lives on one partition: only its owner counts it.
         owner = (progress_name, 0) in actives
         metrics.set_counts(metrics.VISITS, {(state,): n for state, n in
-                                            visit_counts(unit_views.values()).items()}
+                                            visit_counts(visit_index).items()}
                            if owner else {}, shown["visits"])
         metrics.set_counts(metrics.CAMPAIGN_COVERAGE, {
             (cid,): ratio for cid, ratio in campaign_coverage(store, unit_views,

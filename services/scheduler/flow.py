@@ -33,6 +33,7 @@ from services.scheduler.domain import Policy, SchedulerCore, UnitState, unit_vie
 
 WATERMARKS = "watermarks"
 OPEN = "open-campaigns"  # ids of the campaigns not yet judged, for the watermarks to visit
+VISIT_TALLY = "tally:visit-status"  # in the visit index: visits by state
 
 
 @dataclass(frozen=True)
@@ -154,12 +155,25 @@ class CampaignFlow:
 
     @staticmethod
     def unit_viewed(unit_id: str, view: dict, units: MutableMapping[str, dict],
-                    visits: MutableMapping[str, str]) -> None:
-        """Keep a unit's latest view, and which unit each of its visits belongs to."""
+                    visits: MutableMapping[str, Any]) -> None:
+        """Keep a unit's latest view, which unit each of its visits belongs to, and the
+        count of visits in each state (``visits[VISIT_TALLY]``, so that the gauges never
+        count the views)."""
+        old = units.get(unit_id)
         units[unit_id] = view
         for visit in view["visits"]:
             if visits.get(visit["visit_id"]) != unit_id:
                 visits[visit["visit_id"]] = unit_id
+        before = [v["status"] for v in old["visits"]] if old else []
+        after = [v["status"] for v in view["visits"]]
+        if sorted(before) != sorted(after):
+            tally = dict(visits.get(VISIT_TALLY) or {})
+            for statuses, step in ((before, -1), (after, 1)):
+                for status in statuses:
+                    tally[status] = tally.get(status, 0) + step
+                    if tally[status] == 0:
+                        del tally[status]
+            visits[VISIT_TALLY] = tally
 
     @staticmethod
     def _campaign(store, campaign_id: str) -> Campaign:
@@ -206,13 +220,9 @@ def campaign_view(campaign: Campaign | None, units: MutableMapping, tz: tzinfo) 
     }
 
 
-def visit_counts(unit_views) -> dict[str, int]:
-    """How many visits are in each state, over the unit views."""
-    counts: dict[str, int] = {}
-    for view in unit_views:
-        for visit in view["visits"]:
-            counts[visit["status"]] = counts.get(visit["status"], 0) + 1
-    return counts
+def visit_counts(visits: MutableMapping[str, Any]) -> dict[str, int]:
+    """How many visits are in each state (the visit index's tally)."""
+    return dict(visits.get(VISIT_TALLY) or {})
 
 
 def campaign_list_view(store: MutableMapping, units: MutableMapping, tz: tzinfo) -> list[dict]:

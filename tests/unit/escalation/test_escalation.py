@@ -264,6 +264,40 @@ def test_the_register_counts_open_escalations_by_authority_and_level():
                                       ("city_safety_committee", 2): 1}
 
 
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.sampled_from(range(6)), min_size=1, max_size=20))
+def test_the_registers_tally_equals_a_count_of_its_views_however_forwards_repeat(picks):
+    """Forwards in any order of these views, some repeated (redeliveries), leave a tally
+    equal to counting the latest view of each escalation."""
+    from services.escalation.flow import EscalationForward, missed_at_top_counts
+
+    def view(eid, status, level, authority):
+        return {"escalation_id": eid, "unit_id": "changtai", "status": status,
+                "level": level, "authority": authority}
+
+    views = [view("E1", "open", 1, "local_regulator"),
+             view("E1", "open", 2, "city_safety_office"),
+             view("E1", "missed_at_top", 4, "city_government"),
+             view("E1", "closed", 4, "city_government"),
+             view("E2", "open", 1, "local_regulator"),
+             view("E2", "missed_at_top", 4, "city_government")]
+    store: dict = {}
+    for i in picks:
+        RegisterFlow().on_forward(EscalationForward(views[i]), store)
+        RegisterFlow().on_forward(EscalationForward(views[i]), store)  # redelivered
+    latest = [store[k] for k in store if k.startswith("escalation:")]
+    open_ = [v for v in latest if v["status"] != "closed"]
+    expected: dict = {}
+    for v in open_:
+        expected[(v["authority"], v["level"])] = expected.get((v["authority"], v["level"]), 0) + 1
+    assert open_counts(store) == expected
+    top: dict = {}
+    for v in open_:
+        if v["status"] == "missed_at_top":
+            top[v["authority"]] = top.get(v["authority"], 0) + 1
+    assert missed_at_top_counts(store) == top
+
+
 def test_the_wire_form_has_deterministic_ids():
     (n,) = Run().feed(finding("violation"))
     (again,) = Run().feed(finding("violation"))

@@ -177,3 +177,22 @@ def test_duplicates_change_nothing(scenario, data):
     assert _ids(doubled.breaches) == _ids(clean.breaches)
     assert doubled.units == clean.units
     assert len({b.deadline_id for b in doubled.breaches}) == len(doubled.breaches)
+
+
+def test_the_visit_tally_equals_a_count_of_the_latest_unit_views():
+    from services.scheduler.flow import CampaignFlow, visit_counts
+
+    def view(*statuses):
+        return {"visits": [{"visit_id": f"v{i}", "status": s} for i, s in enumerate(statuses)]}
+
+    units: dict = {}
+    visits: dict = {}
+    for unit_id, v in [("changtai", view("scheduled")), ("pinghe", view("on_site")),
+                       ("changtai", view("on_site")), ("changtai", view("on_site")),
+                       ("changtai", view("ended", "scheduled")), ("pinghe", view("ended"))]:
+        CampaignFlow.unit_viewed(unit_id, v, units, visits)
+    recount: dict = {}
+    for v in units.values():
+        for visit in v["visits"]:
+            recount[visit["status"]] = recount.get(visit["status"], 0) + 1
+    assert visit_counts(visits) == recount == {"ended": 2, "scheduled": 1}
