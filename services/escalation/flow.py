@@ -80,9 +80,8 @@ class RegisterFlow:
     so that the gauges never count the register). One key per open escalation, so that a
     change costs the same however many are open. A forward applied twice changes nothing."""
 
-    def on_forward(self, forward: EscalationForward,
-                   store: MutableMapping[str, Any]) -> tuple[tuple | None, tuple | None]:
-        """Keep one escalation's view; returns its open (authority, level) before and after."""
+    def on_forward(self, forward: EscalationForward, store: MutableMapping[str, Any]) -> None:
+        """Keep one escalation's view, its place in its unit's list, and the tally."""
         view = forward.view
         eid = view["escalation_id"]
         old = store.get(f"escalation:{eid}")
@@ -106,7 +105,6 @@ class RegisterFlow:
                 del store[f"open:{eid}"]
             else:
                 store[f"open:{eid}"] = after
-        return before, after
 
 
 def open_ids(store) -> list[str]:
