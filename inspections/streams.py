@@ -222,20 +222,23 @@ class Timelines(MutableMapping):
         from inspections.deadlines import Deadline
 
         self.view = TableView(table, datetime | None, by_prefix={"due:": Deadline})
-        self.cache: dict[int, object] = {}  # partition -> Timeline; cleared on a rebalance
+        # partition -> Timeline (or _MISSING: none in the table); cleared on a rebalance
+        self.cache: dict[int, object] = {}
         _VIEWS.append(self)
 
     def __getitem__(self, partition):
         from inspections.deadlines import Timeline
 
         found = self.cache.get(partition)
-        if found is not None:
-            return found
-        time_key = f"time:{partition}"
-        pending = tuple(sorted(self.view.values_with_prefix(f"due:{partition}:")))
-        if time_key not in self.view and not pending:
+        if found is None:
+            time_key = f"time:{partition}"
+            pending = tuple(sorted(self.view.values_with_prefix(f"due:{partition}:")))
+            # A partition without one is remembered too: every lookup would scan again.
+            found = self.cache[partition] = (
+                Timeline(self.view.get(time_key), pending)
+                if time_key in self.view or pending else _MISSING)
+        if found is _MISSING:
             raise KeyError(partition)
-        found = self.cache[partition] = Timeline(self.view.get(time_key), pending)
         return found
 
     def __setitem__(self, partition, timeline) -> None:
