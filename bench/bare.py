@@ -13,6 +13,20 @@ from inspections import logs, settings as settings_module, topics
 OUT = "bench-out"
 
 
+def create_out_topic(settings) -> None:
+    """``<prefix>.bench-out``, which the agent writes to."""
+    from kafka.admin import NewTopic
+
+    from inspections import kafka
+
+    admin = kafka.admin(settings)
+    try:
+        admin.create_topics([NewTopic(f"{settings.topic_prefix}.{OUT}", settings.partitions,
+                                      settings.replication_factor)])
+    finally:
+        admin.close()
+
+
 def create_app(settings):
     import faust
 

@@ -11,13 +11,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from kafka.admin import NewTopic
-
 import services
 from bench import bare
 from bench.events import publish_fresh
 from bench.suite import Worker, flat, run_until_caught_up
-from inspections import kafka, topics
+from inspections import topics
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,10 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     settings, records = publish_fresh(count, say=lambda m: print(m, file=sys.stderr))
     prefix = settings.topic_prefix
     if service == "bare":
-        admin = kafka.admin(settings)
-        admin.create_topics([NewTopic(f"{prefix}.{bare.OUT}", settings.partitions,
-                                      settings.replication_factor)])
-        admin.close()
+        bare.create_out_topic(settings)
     home = Path(tempfile.mkdtemp(prefix="inspections-one-"))
     env = {**os.environ, "INSPECTIONS_TOPIC_PREFIX": prefix,
            "INSPECTIONS_HOME": str(home), "INSPECTIONS_CLOCK_INTERVAL_S": "0",

@@ -40,6 +40,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import services
+from bench import bare
 from bench.events import publish_fresh
 from inspections import kafka, topics
 from inspections.settings import Settings
@@ -245,10 +246,9 @@ def cores_in_memory(settings: Settings, count: int) -> tuple[int, float]:
     """The replay's work without Kafka or files: the same generated records, partitioned as
     Kafka's default partitioner does, through the three services' cores in one process.
     Returns (records, seconds): the floor of what replay and verify can reach."""
-    from kafka.partitioner.default import murmur2
-
     from bench.events import generate
     from inspections.replay import Pipeline, Record
+    from inspections.simulate import partition_for
 
     by_partition: dict[int, list[Record]] = {}
     for offset, (key, value) in enumerate(generate(count)):
@@ -256,7 +256,7 @@ def cores_in_memory(settings: Settings, count: int) -> tuple[int, float]:
             for p in range(settings.partitions):
                 by_partition.setdefault(p, []).append(Record("events", p, offset, 0, None, value))
         else:
-            p = (murmur2(key.encode()) & 0x7FFFFFFF) % settings.partitions
+            p = partition_for(key.encode(), settings.partitions)
             by_partition.setdefault(p, []).append(
                 Record("events", p, offset, 0, key.encode(), value))
     records = [r for p in sorted(by_partition) for r in by_partition[p]]
@@ -342,7 +342,6 @@ def _run(args, settings: Settings, records: int, prefixes: list[str], say) -> in
     rows["aiokafka loop"] = {"events_per_s": records / seconds, "seconds": seconds}
 
     say("baseline: bare faust pass-through agent")
-    from kafka.admin import NewTopic
 
     def fresh_env(label: str) -> tuple[Settings, dict]:
         """The same records (same generator, same seed) on topics of a run's own."""
@@ -353,17 +352,14 @@ def _run(args, settings: Settings, records: int, prefixes: list[str], say) -> in
                      "INSPECTIONS_HOME": str(home / label)}
 
     bare_settings, bare_env = fresh_env("bare")
-    admin = kafka.admin(settings)
-    admin.create_topics([NewTopic(f"{bare_settings.topic_prefix}.bench-out",
-                                  settings.partitions, settings.replication_factor)])
-    admin.close()
-    bare = Worker("bare", ["-m", "bench.bare"], bare_env, home)
+    bare.create_out_topic(bare_settings)
+    bare_worker = Worker("bare", ["-m", "bench.bare"], bare_env, home)
     try:
         rows["bare faust agent"] = run_until_caught_up(
-            bare_settings, [bare], {bare_settings.app_id("bare"): [
+            bare_settings, [bare_worker], {bare_settings.app_id("bare"): [
                 topics.name(bare_settings, topics.EVENTS)]}, records, say)
     finally:
-        bare.stop()
+        bare_worker.stop()
 
     for service in SERVICES if "alone" not in args.skip else ():
         say(f"{service} alone")
