@@ -161,10 +161,16 @@ def test_prometheus_sees_the_business_metrics_and_the_alerts_fire(deployment, ka
         prometheus.wait(lambda: prometheus.value(breaches) == 1, "the team breach counted")
         prometheus.wait(lambda: prometheus.value("sum(inspections_escalations_missed_at_top)"),
                         "an escalation missed at the top")
-        assert prometheus.value('sum(inspections_visits{state="on_site"})') == 1
-        assert prometheus.value(
-            'inspections_campaign_coverage_ratio{campaign="zhangzhou-2026"}') == 0
-        assert prometheus.value('sum(inspections_records_rejected_total{cause="not_json"})') == 1
+        # The scheduler's campaign side runs behind its intake (it reads the progress topic):
+        # on a loaded machine its gauges may be a scrape or two behind the escalation's.
+        prometheus.wait(lambda: prometheus.value('sum(inspections_visits{state="on_site"})') == 1,
+                        "the visit on site counted")
+        prometheus.wait(lambda: prometheus.value(
+            'inspections_campaign_coverage_ratio{campaign="zhangzhou-2026"}') == 0,
+            "the campaign's coverage")
+        prometheus.wait(lambda: prometheus.value(
+            'sum(inspections_records_rejected_total{cause="not_json"})') == 1,
+            "the record that is not JSON counted")
         prometheus.wait(
             lambda: prometheus.value('sum(inspections_events_processed_total'
                                      '{service="findings",type="clock.ticked"})') == 8,
