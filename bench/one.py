@@ -41,8 +41,12 @@ def main(argv: list[str] | None = None) -> int:
             lambda m: print(m, file=sys.stderr))
     finally:
         worker.stop()
+    rss = flat(worker.rss)
+    tenths = [worker.rss[len(worker.rss) * i // 10][1] for i in range(10)] + [worker.rss[-1][1]]
+    print("rss by tenth of the run (MiB): " + " ".join(f"{v:.0f}" for v in tenths))
     print(f"{service}: {records} records, {row['events_per_s']:.0f}/s "
-          f"({row['processing_seconds']:.1f} s), rss {flat(worker.rss)['median_mib']} MiB; "
+          f"({row['processing_seconds']:.1f} s), rss after warm-up {rss['median_mib']} MiB "
+          f"(median; {rss['min_mib']}-{rss['max_mib']}); "
           f"log {worker.log_path}")
     return 0
 

@@ -54,9 +54,10 @@ class Settings(BaseSettings):
     mvn: str = "mvn"
     maven_repo_local: Path | None = None  # None: Maven's own (~/.m2/repository)
 
-    # Workers. Each table partition is a RocksDB database with these memory bounds.
+    # Workers. Each table partition is a RocksDB database; all of a worker's share one budget
+    # (block cache and memtables); each database's memtable is flushed at the write buffer size.
+    rocksdb_memory_bytes: int = Field(default=64 * 2**20, ge=2**20)
     rocksdb_write_buffer_bytes: int = Field(default=4 * 2**20, ge=2**16)
-    rocksdb_block_cache_bytes: int = Field(default=8 * 2**20, ge=2**16)
     # A worker takes its records in batches, each state key then written once per batch: a
     # batch takes records while they keep coming, up to this many or this long.
     batch_max_records: int = Field(default=500, ge=1)

@@ -36,13 +36,15 @@ def web_port(settings: Settings, service: str) -> int:
 def make_app(service: str, settings: Settings) -> "faust.App":
     import faust
 
+    from inspections import rocks
+
     app_id = settings.app_id(service)
     datadir = settings.state_dir / app_id
     datadir.mkdir(parents=True, exist_ok=True)
     return faust.App(
         app_id,
         broker=[f"kafka://{server}" for server in settings.bootstrap.split(",")],
-        store="rocksdb://",
+        store=rocks.SCHEME,
         datadir=str(datadir),
         web_host=settings.web_host,
         web_port=web_port(settings, service),
@@ -61,15 +63,14 @@ def make_app(service: str, settings: Settings) -> "faust.App":
 
 
 def table(app: "faust.App", settings: Settings, name: str, partitions: int | None = None):
-    """A changelog-backed RocksDB table of bytes, with memory bounds from settings (faust's
-    defaults give every partition's database a 2 GiB block cache and 64 MiB write buffers)."""
+    """A changelog-backed RocksDB table of bytes. Its databases (one per partition) share the
+    worker's RocksDB memory budget (``inspections.rocks``)."""
     return app.Table(
         name, key_type=bytes, value_type=bytes, partitions=partitions or settings.partitions,
         options={
+            "memory_bytes": settings.rocksdb_memory_bytes,
             "write_buffer_size": settings.rocksdb_write_buffer_bytes,
             "max_write_buffer_number": 2,
-            "block_cache_size": settings.rocksdb_block_cache_bytes,
-            "block_cache_compressed_size": settings.rocksdb_block_cache_bytes // 4,
         },
     )
 

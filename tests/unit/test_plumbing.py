@@ -106,3 +106,30 @@ def datetime_at(hour: int):
     from datetime import datetime
 
     return datetime.fromisoformat(f"2026-04-20T{hour:02d}:00:00+08:00")
+
+
+def test_a_workers_tables_share_one_rocksdb_budget(monkeypatch, tmp_path):
+    from inspections import rocks
+    from inspections.streams import make_app, table
+
+    monkeypatch.setenv("INSPECTIONS_HOME", str(tmp_path))
+    monkeypatch.setenv("INSPECTIONS_ROCKSDB_MEMORY_BYTES", str(16 * 2**20))
+    settings = Settings()
+    app = make_app("scheduler", settings)
+    stores = [table(app, settings, name).data for name in ("units", "timelines")]
+    assert all(isinstance(s, rocks.Store) for s in stores)
+    assert {s.rocksdb_options.memory_bytes for s in stores} == {16 * 2**20}
+
+    # Two databases' memtables are charged to the one write buffer manager, and it to the
+    # one cache.
+    cache, writes = rocks.budget(16 * 2**20)
+    before = writes.get_usage()
+    dbs = [stores[i].rocksdb_options.open(tmp_path / f"db{i}") for i in range(2)]
+    for db in dbs:
+        for k in range(5_000):
+            db[f"key-{k}".encode()] = b"x" * 200
+    after_both = writes.get_usage()
+    assert after_both > before
+    assert cache.get_usage() >= after_both
+    for db in dbs:
+        db.close()
