@@ -36,9 +36,9 @@ from inspections.streams import (
 from inspections.upstream import tick_events
 from schemas import rejection_event
 from services.scheduler import config
-from services.scheduler.campaign import Campaign, Watermarks
 from services.scheduler.domain import UnitState
 from services.scheduler.flow import (
+    CAMPAIGN,
     CampaignFlow,
     PlanForward,
     campaign_coverage,
@@ -49,6 +49,7 @@ from services.scheduler.flow import (
     WatermarkForward,
     campaign_view,
 )
+from services.scheduler.store import CampaignStore
 
 SERVICE = "scheduler"
 CLOCK_SOURCE = "urn:inspections:clock:scheduler"
@@ -74,8 +75,7 @@ def create_app(settings: Settings):
     seen = SeenIds(table("seen-ids"), cached)
     # On the one partition of the progress topic.
     store_table = table("campaigns", 1)
-    store = TableView(store_table, Watermarks,
-                      by_prefix={"campaign:": Campaign, "open-": tuple[str, ...]})
+    store = CampaignStore(store_table, cached)
     unit_views = TableView(table("unit-views", 1), dict, cache_entries=cached)
     visit_index = TableView(table("visit-index", 1), str, by_prefix={"tally:": dict},
                             cache_entries=cached)
@@ -168,7 +168,7 @@ def create_app(settings: Settings):
     @app.page("/campaigns/{campaign_id}")
     @app.table_route(store_table, exact_key="progress")
     async def campaign_page(web, request, campaign_id: str):
-        view = campaign_view(store.get(f"campaign:{campaign_id}"), unit_views,
+        view = campaign_view(store.get(f"{CAMPAIGN}{campaign_id}"), unit_views,
                              policy.timezone)
         return json_or_404(web, view, f"campaign {campaign_id}")
 

@@ -32,6 +32,7 @@ from services.scheduler.campaign import (
 from services.scheduler.domain import Policy, SchedulerCore, UnitState, unit_view
 
 WATERMARKS = "watermarks"
+CAMPAIGN = "campaign:"  # and the campaign's id
 OPEN = "open-campaigns"  # ids of the campaigns not yet judged, for the watermarks to visit
 VISIT_TALLY = "tally:visit-status"  # in the visit index: visits by state
 
@@ -177,11 +178,11 @@ class CampaignFlow:
 
     @staticmethod
     def _campaign(store, campaign_id: str) -> Campaign:
-        return store.get(f"campaign:{campaign_id}") or Campaign(campaign_id)
+        return store.get(f"{CAMPAIGN}{campaign_id}") or Campaign(campaign_id)
 
     @staticmethod
     def _put(store, campaign: Campaign) -> None:
-        store[f"campaign:{campaign.campaign_id}"] = campaign
+        store[f"{CAMPAIGN}{campaign.campaign_id}"] = campaign
         open_ids = tuple(store.get(OPEN) or ())
         want = campaign.plan is not None and campaign.judged_at is None
         if want and campaign.campaign_id not in open_ids:

@@ -60,13 +60,13 @@ def sites(unit: str, kind: str, count: int, day="2026-04-20") -> list:
 class Run:
     """The scheduler over a list of (partition, event), all in one process."""
 
-    def __init__(self, policy: Policy = POLICY, partitions: int = 1) -> None:
+    def __init__(self, policy: Policy = POLICY, partitions: int = 1, store=None) -> None:
         self.flow = UnitFlow(policy)
         self.campaign = CampaignFlow(policy.timezone, partitions)
         self.timelines: dict = {}
         self.states: dict = {}
         self.ids: set = set()
-        self.store: dict = {}
+        self.store = {} if store is None else store  # the campaign side's
         self.units: dict = {}
         self.visits: dict = {}
         self.breaches: list = []
