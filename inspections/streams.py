@@ -129,9 +129,17 @@ _VIEWS: list = []  # everything holding decoded state: each has a ``cache`` to c
 
 
 def forget_cached_state(*args, **kwargs) -> None:
-    """Drop every decoded value (connected to faust's rebalance signal)."""
+    """Drop every decoded value."""
     for view in _VIEWS:
         view.cache.clear()
+
+
+def forget_cached_state_on_rebalance(app: "faust.App") -> None:
+    """Drop what was decoded when partitions go (another worker may write them next) and
+    again when the tables' recovery completes: a read during recovery (a gauge, a view
+    request) may have kept a value, or a key's absence, that the changelog then changed."""
+    app.on_partitions_revoked.connect(forget_cached_state)
+    app.on_rebalance_complete.connect(forget_cached_state)
 
 
 class TableView(MutableMapping):

@@ -21,7 +21,7 @@ from inspections.streams import (
     Timelines,
     add_breaches,
     batches,
-    forget_cached_state,
+    forget_cached_state_on_rebalance,
     json_or_404,
     make_app,
     raw_topic,
@@ -49,7 +49,7 @@ def create_app(settings: Settings):
     breaches = raw_topic(app, topics.name(settings, topics.BREACHES))
     register_topic = raw_topic(app, topics.name(settings, topics.ESCALATION_REGISTER))
     log = logs.get(__name__)
-    app.on_partitions_revoked.connect(forget_cached_state)
+    forget_cached_state_on_rebalance(app)
 
     cached = settings.state_cache_entries
     units = TableView(streams.table(app, settings, "units"), UnitEscalations,

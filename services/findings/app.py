@@ -23,7 +23,7 @@ from inspections.streams import (
     Tagged,
     add_breaches,
     batches,
-    forget_cached_state,
+    forget_cached_state_on_rebalance,
     json_or_404,
     make_app,
     raw_topic,
@@ -51,7 +51,7 @@ def create_app(settings: Settings):
     views_topic = raw_topic(app, topics.name(settings, topics.FINDINGS_VIEWS))
     observer = Observer(app, settings, SERVICE, sources=services.sources(SERVICE, settings))
     log = logs.get(__name__)
-    app.on_partitions_revoked.connect(forget_cached_state)
+    forget_cached_state_on_rebalance(app)
 
     cached = settings.state_cache_entries
     units = TableView(streams.table(app, settings, "units"), UnitFindings, cache_entries=cached)

@@ -28,7 +28,7 @@ from inspections.streams import (
     Timelines,
     add_breaches,
     batches,
-    forget_cached_state,
+    forget_cached_state_on_rebalance,
     json_or_404,
     make_app,
     raw_topic,
@@ -80,8 +80,7 @@ def create_app(settings: Settings):
     visit_index = TableView(table("visit-index", 1), str, by_prefix={"tally:": dict},
                             cache_entries=cached)
 
-    # Partitions may move to another worker: what this one decoded may then go stale.
-    app.on_partitions_revoked.connect(forget_cached_state)
+    forget_cached_state_on_rebalance(app)
 
     events_name, progress_name = events.get_topic_name(), progress.get_topic_name()
     shown: dict[str, set] = {"visits": set(), "coverage": set()}
