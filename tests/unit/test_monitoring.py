@@ -145,3 +145,46 @@ def test_every_log_line_of_an_event_carries_its_id_type_unit_and_place():
     assert first["unit"] == "changtai" and first["partition"] == 0 and first["offset"] == 0
     assert "correlation_id" in first and first["topic"] == "inspections.events"
     assert not {"event_id", "offset", "partition"} & set(seen[-1])
+
+
+def test_faust_metrics_are_the_same_with_the_labels_looked_up_once():
+    from faust.sensors.prometheus import FaustMetrics, PrometheusMonitor
+    from faust.types import TP
+    from prometheus_client import CollectorRegistry
+
+    from inspections.observe import _monitor_class
+
+    class Stream(SimpleNamespace):
+        __hash__ = object.__hash__
+
+    owners = [Stream(name=f"task-{i}") for i in (1, 2)]  # weakly referenced by faust
+    streams = [Stream(shortlabel=f"Stream: agent_{i}", task_owner=owners[i - 1]) for i in (1, 2)]
+    tables = [SimpleNamespace(name=n) for n in ("units", "seen-ids")]
+
+    def drive(monitor) -> None:
+        for n in range(30):
+            tp = TP("events", n % 3)
+            monitor.on_message_in(tp, n, SimpleNamespace(time_in=None))
+            state = monitor.on_stream_event_in(tp, n, streams[n % 2], None)
+            monitor.on_stream_event_out(tp, n, streams[n % 2], None, state)
+            getattr(monitor, ("on_table_get", "on_table_set", "on_table_del")[n % 3])(
+                tables[n % 2], b"k", *((b"v",) if n % 3 == 1 else ()))
+            monitor.on_send_initiated(None, ("breaches", "rejected")[n % 2], None, 1, 2)
+
+    def samples(registry) -> dict:
+        return {(s.name, tuple(sorted(s.labels.items()))): s.value
+                for metric in registry.collect() for s in metric.samples
+                if not s.name.endswith("_created") and "latency" not in s.name
+                and ("runtime" not in s.name or s.name.endswith("_count"))}  # times vary
+
+    faust_registry, ours_registry = CollectorRegistry(), CollectorRegistry()
+    faust_monitor = PrometheusMonitor(metrics=FaustMetrics.create(faust_registry, "f"))
+    ours = _monitor_class()(metrics=FaustMetrics.create(ours_registry, "f"))
+    drive(faust_monitor)
+    drive(ours)
+    expected = samples(faust_registry)
+    assert any(name == "f_messages_received_per_topic_total" for name, _ in expected)
+    assert samples(ours_registry) == expected
+    assert ours.messages_received_total == faust_monitor.messages_received_total == 30
+    assert {n: t.keys_updated for n, t in ours.tables.items()} == {
+        n: t.keys_updated for n, t in faust_monitor.tables.items()}
