@@ -128,6 +128,11 @@ def run_worker(app: "faust.App", settings: Settings, service: str) -> None:
 _VIEWS: list = []  # everything holding decoded state: each has a ``cache`` to clear
 
 
+def holds_decoded_state(holder) -> None:
+    """Have ``holder.cache`` cleared with the rest (``forget_cached_state``)."""
+    _VIEWS.append(holder)
+
+
 def forget_cached_state(*args, **kwargs) -> None:
     """Drop every decoded value."""
     for view in _VIEWS:
@@ -159,7 +164,7 @@ class TableView(MutableMapping):
         # owns a partition writes its keys, and a rebalance clears it all.
         self.cache: OrderedDict[str, object] = OrderedDict()
         self.cache_entries = cache_entries
-        _VIEWS.append(self)
+        holds_decoded_state(self)
         self.adapter = TypeAdapter(value_type)
         # Keys starting with a prefix hold values of another type.
         self.by_prefix = {p: TypeAdapter(t) for p, t in (by_prefix or {}).items()}
@@ -233,7 +238,7 @@ class Timelines(MutableMapping):
         self.view = TableView(table, datetime | None, by_prefix={"due:": Deadline})
         # partition -> Timeline (or _MISSING: none in the table); cleared on a rebalance
         self.cache: dict[int, object] = {}
-        _VIEWS.append(self)
+        holds_decoded_state(self)
 
     def __getitem__(self, partition):
         from inspections.deadlines import Timeline

@@ -15,7 +15,7 @@ from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 from inspections.frozen import evolve
-from inspections.streams import _VIEWS, TableView
+from inspections.streams import TableView, holds_decoded_state
 from services.scheduler.campaign import Campaign, Completion, Mark, Watermarks
 from services.scheduler.flow import CAMPAIGN, WATERMARKS
 
@@ -33,16 +33,17 @@ def view(table, cache_entries: int) -> TableView:
 class CampaignStore(MutableMapping):
     def __init__(self, table, cache_entries: int = 2_000) -> None:
         self.view = view(table, cache_entries)
-        self.cache: dict[str, Any] = {}  # key -> whole value (or _MISSING)
-        _VIEWS.append(self)
+        self.cache: dict[str, Any] = {}  # key -> whole value
+        holds_decoded_state(self)
 
     # -- reading ---------------------------------------------------------------------------
     def __getitem__(self, key: str):
-        found = self.cache.get(key)
-        if found is None:
-            found = self.cache[key] = self._assemble(key)
+        found = self.cache.get(key, _MISSING)
         if found is _MISSING:
-            raise KeyError(key)
+            found = self._assemble(key)
+            if found is _MISSING:  # not kept: view requests for any id would fill the cache
+                raise KeyError(key)
+            self.cache[key] = found
         return found
 
     def _assemble(self, key: str):
@@ -110,7 +111,7 @@ class CampaignStore(MutableMapping):
             del self.view[key]
         else:
             del self.view[key]
-        self.cache[key] = _MISSING
+        self.cache.pop(key, None)
 
     def __iter__(self) -> Iterator[str]:
         """The flow's keys (not the parts)."""
