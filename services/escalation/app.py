@@ -15,6 +15,7 @@ from inspections.intake import accepted
 from inspections.observe import Observer
 from inspections.settings import Settings
 from inspections.streams import (
+    PACK_BYTES,
     SeenIds,
     TableView,
     Tagged,
@@ -104,7 +105,7 @@ def create_app(settings: Settings):
             staged_units, staged_timelines = batch.stage(units), batch.stage(timelines)
             seen_before = batch.seen(seen)
             out_escalations, out_breaches = batch.outbox(escalations), batch.outbox(breaches)
-            out_register = batch.outbox(register_topic, FORWARDS.encode)
+            out_register = batch.outbox(register_topic, FORWARDS.encode, PACK_BYTES)
             for message, event in accepted(batch, observer.progress):
                 derived, forwards = flow.on_event(event, message.partition, staged_timelines,
                                                   staged_units, seen_before)
@@ -120,7 +121,8 @@ def create_app(settings: Settings):
         async for batch in batches(stream, settings, observer.progress):
             staged = batch.stage(register)
             for message in batch.records():
-                register_flow.on_forward(FORWARDS.decode(message.value), staged)
+                for forward in FORWARDS.unpack(message.value):
+                    register_flow.on_forward(forward, staged)
             await batch.commit()
             register_gauges(True)
 

@@ -18,6 +18,7 @@ from inspections.intake import accepted
 from inspections.observe import Observer
 from inspections.settings import Settings
 from inspections.streams import (
+    PACK_BYTES,
     SeenIds,
     TableView,
     Tagged,
@@ -79,7 +80,7 @@ def create_app(settings: Settings):
             async with unit_lock:
                 staged, seen_before = batch.stage(units), batch.seen(seen)
                 out_breaches = batch.outbox(breaches)
-                out_views = batch.outbox(views_topic, FORWARDS.encode)
+                out_views = batch.outbox(views_topic, FORWARDS.encode, PACK_BYTES)
                 for _message, event in accepted(batch, observer.progress):
                     found, forwards = flow.on_event(event, staged, seen_before)
                     add_breaches(out_breaches, found, SERVICE)
@@ -91,7 +92,7 @@ def create_app(settings: Settings):
         async for batch in batches(stream, settings, observer.progress):
             async with unit_lock:
                 staged = batch.stage(units)
-                out_views = batch.outbox(views_topic, FORWARDS.encode)
+                out_views = batch.outbox(views_topic, FORWARDS.encode, PACK_BYTES)
                 for message in batch.records():
                     try:
                         breach = DeadlineBreached.model_validate_json(message.value)
@@ -106,7 +107,8 @@ def create_app(settings: Settings):
         async for batch in batches(stream, settings, observer.progress):
             staged = batch.stage(views)
             for message in batch.records():
-                views_flow.on_forward(FORWARDS.decode(message.value), staged)
+                for forward in FORWARDS.unpack(message.value):
+                    views_flow.on_forward(forward, staged)
             await batch.commit()
 
     # The views live on the one partition of the views topic: requests go to its owner.

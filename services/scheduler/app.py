@@ -22,6 +22,7 @@ from inspections.intake import accepted
 from inspections.observe import Observer
 from inspections.settings import Settings
 from inspections.streams import (
+    PACK_BYTES,
     SeenIds,
     TableView,
     Tagged,
@@ -120,8 +121,8 @@ def create_app(settings: Settings):
         async for batch in batches(stream, settings, observer.progress):
             staged_units, staged_timelines = batch.stage(units), batch.stage(timelines)
             seen_before = batch.seen(seen)
-            out_breaches, out_progress = batch.outbox(breaches), batch.outbox(
-                progress, FORWARDS.encode)
+            out_breaches = batch.outbox(breaches)
+            out_progress = batch.outbox(progress, FORWARDS.encode, PACK_BYTES)
             reject = rejecter(batch.outbox(rejected))
             for message, event in accepted(batch, observer.progress, on_rejected=reject):
                 found, forwards = unit_flow.on_event(event, message.partition,
@@ -141,8 +142,9 @@ def create_app(settings: Settings):
             staged = [batch.stage(store), batch.stage(unit_views), batch.stage(visit_index)]
             out_breaches = batch.outbox(breaches)
             for message in batch.records():
-                found = campaign_flow.on_forward(FORWARDS.decode(message.value), *staged)
-                add_breaches(out_breaches, found, SERVICE)
+                for forward in FORWARDS.unpack(message.value):
+                    found = campaign_flow.on_forward(forward, *staged)
+                    add_breaches(out_breaches, found, SERVICE)
             await batch.commit()
 
     if settings.clock_interval_s > 0:

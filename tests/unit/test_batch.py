@@ -126,6 +126,37 @@ def test_a_barrier_keeps_its_lanes_news_before_it_and_leaves_other_lanes_alone()
         "p2 unit b v3"]
 
 
+def test_packed_records_carry_a_keys_run_of_values_in_order_within_the_size():
+    from datetime import datetime, timezone
+
+    from services.scheduler.app import FORWARDS
+    from services.scheduler.campaign import Mark
+    from services.scheduler.flow import WatermarkForward
+
+    forwards = [WatermarkForward(n % 3, Mark(datetime(2026, 4, 1 + n, tzinfo=timezone.utc),
+                                             f"tick-{n}")) for n in range(20)]
+    one = len(FORWARDS.encode(forwards[0]))
+    log: list = []
+    out = Outbox(Topic(log), FORWARDS.encode, pack_bytes=8 * (one + 1))
+    for forward in forwards[:12]:
+        out.add(b"progress", forward)
+    out.add(b"other", forwards[12])  # another key: a run of its own
+    for forward in forwards[13:]:
+        out.add(b"progress", forward)
+    asyncio.run(out.send())
+    assert [key for _, key, _ in log] == [b"progress", b"progress", b"other", b"progress"]
+    unpacked = [FORWARDS.unpack(value) for _, _, value in log]
+    assert [len(values) for values in unpacked] == [8, 4, 1, 7]  # at most 8 fit the size
+    assert [f for values in unpacked for f in values] == forwards
+    # One value larger than the size goes alone; a record of one value (unpacked) reads too.
+    out = Outbox(Topic(log := []), FORWARDS.encode, pack_bytes=10)
+    out.add(b"progress", forwards[0])
+    out.add(b"progress", forwards[1])
+    asyncio.run(out.send())
+    assert [FORWARDS.unpack(value) for _, _, value in log] == [[forwards[0]], [forwards[1]]]
+    assert FORWARDS.unpack(FORWARDS.encode(forwards[2])) == [forwards[2]]
+
+
 def test_seen_ids_are_kept_per_record_key_and_a_repeat_is_caught_in_and_across_batches():
     table = Table()
     ids = SeenIds(table)
