@@ -42,19 +42,9 @@ def test_timelines_write_only_the_deadlines_that_opened_or_closed():
 
     from inspections.deadlines import Deadline, Timeline
     from inspections.streams import Timelines
+    from tests.unit.tables import NotingTable
 
-    class Table(dict):
-        writes: list = []
-
-        def __setitem__(self, key, value):
-            self.writes.append(key)
-            super().__setitem__(key, value)
-
-        def __delitem__(self, key):
-            self.writes.append(("deleted", key))
-            super().__delitem__(key)
-
-    table = Table()
+    table = NotingTable()
     timelines = Timelines(table)
     t = datetime.fromisoformat("2026-04-20T10:00:00+08:00")
     d1 = Deadline(t + timedelta(hours=24), "d1", "changtai")

@@ -7,22 +7,7 @@ from hypothesis import given, settings
 from services.scheduler.store import CampaignStore
 from tests.unit.scheduler.helpers import Run
 from tests.unit.scheduler.test_campaign import _ids, plan, scenarios, tick, visit
-
-
-class Table(dict):
-    """A faust table's mapping of bytes, counting writes."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.writes: list = []
-
-    def __setitem__(self, key, value):
-        self.writes.append(key)
-        super().__setitem__(key, value)
-
-    def __delitem__(self, key):
-        self.writes.append(("deleted", key))
-        super().__delitem__(key)
+from tests.unit.tables import NotingTable
 
 
 def _contents(store) -> dict:
@@ -33,7 +18,7 @@ def _contents(store) -> dict:
 @given(scenarios())
 def test_the_store_in_parts_holds_what_a_whole_value_store_holds(scenario):
     partitions, lists = scenario
-    table = Table()
+    table = NotingTable()
     plain, parted = Run(partitions=partitions), Run(partitions=partitions,
                                                     store=CampaignStore(table))
     for run in (plain, parted):
@@ -46,7 +31,7 @@ def test_the_store_in_parts_holds_what_a_whole_value_store_holds(scenario):
 
 
 def test_a_visit_end_writes_that_units_completion_and_a_midnight_one_new_mark():
-    table = Table()
+    table = NotingTable()
     run = Run(partitions=1, store=CampaignStore(table))
     units = [f"unit-{i}" for i in range(30)]
     run.feed(plan([{"unit_id": u, "name": u, "kind": "county"} for u in units]))
