@@ -288,13 +288,6 @@ class Timelines(MutableMapping):
     def __len__(self) -> int:
         return sum(1 for _ in self)
 
-    def __contains__(self, partition) -> bool:
-        try:
-            self[partition]
-        except KeyError:
-            return False
-        return True
-
 
 @contextmanager
 def as_current(event):

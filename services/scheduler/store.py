@@ -126,10 +126,3 @@ class CampaignStore(MutableMapping):
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
-
-    def __contains__(self, key) -> bool:
-        try:
-            self[key]
-        except KeyError:
-            return False
-        return True
