@@ -93,9 +93,12 @@ def caught_up(settings: Settings) -> bool:
 
 
 def _view(settings: Settings, service: str, path: str):
+    from inspections import webauth
+
     url = f"http://127.0.0.1:{web_port(settings, service)}{path}"
     try:
-        with urllib.request.urlopen(url, timeout=10) as answer:
+        request = urllib.request.Request(url, headers=webauth.headers(settings))
+        with urllib.request.urlopen(request, timeout=10) as answer:
             return json.loads(answer.read())
     except urllib.error.HTTPError as exc:
         if exc.code == 404:

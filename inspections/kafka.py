@@ -9,7 +9,52 @@ from inspections.settings import Settings
 
 def common(settings: Settings, client_id: str) -> dict[str, Any]:
     return {"bootstrap_servers": settings.bootstrap.split(","), "client_id": client_id,
-            "bootstrap_timeout_ms": int(settings.kafka_timeout_s * 1000)}
+            "bootstrap_timeout_ms": int(settings.kafka_timeout_s * 1000),
+            **security(settings)}
+
+
+def security(settings: Settings) -> dict[str, Any]:
+    """kafka-python's options for TLS and SASL, from settings (nothing for PLAINTEXT)."""
+    protocol = settings.kafka_security_protocol
+    if protocol == "PLAINTEXT":
+        return {}
+    options: dict[str, Any] = {"security_protocol": protocol}
+    if "SASL" in protocol:
+        options.update(sasl_mechanism=settings.kafka_sasl_mechanism,
+                       sasl_plain_username=settings.kafka_sasl_username,
+                       sasl_plain_password=settings.kafka_sasl_password.get_secret_value())
+    if settings.uses_tls:
+        options["ssl_context"] = ssl_context(settings)
+    return options
+
+
+def ssl_context(settings: Settings):
+    """The TLS context every client uses: the configured CA (else the system's), hostname
+    checked, and the client certificate when one is configured."""
+    import ssl
+
+    context = ssl.create_default_context(
+        cafile=str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None)
+    if settings.kafka_ssl_certfile:
+        context.load_cert_chain(str(settings.kafka_ssl_certfile),
+                                str(settings.kafka_ssl_keyfile))
+    return context
+
+
+def faust_credentials(settings: Settings):
+    """The same as faust's ``broker_credentials`` (None for PLAINTEXT)."""
+    import faust
+
+    protocol = settings.kafka_security_protocol
+    if protocol == "PLAINTEXT":
+        return None
+    if "SASL" in protocol:
+        return faust.SASLCredentials(
+            username=settings.kafka_sasl_username,
+            password=settings.kafka_sasl_password.get_secret_value(),
+            mechanism=settings.kafka_sasl_mechanism,
+            ssl_context=ssl_context(settings) if settings.uses_tls else None)
+    return faust.SSLCredentials(ssl_context(settings))
 
 
 def admin(settings: Settings, client_id: str = "inspections-admin"):

@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from inspections import logs, topics
+from inspections import logs, topics, webauth
 from inspections.settings import Settings
 from inspections.streams import SERVICE_NAMES, web_port
 
@@ -201,7 +201,7 @@ def create_app(settings: Settings):
                             content_type="text/html", charset="utf-8")
 
     async def on_startup(app) -> None:
-        app["session"] = aiohttp.ClientSession()
+        app["session"] = aiohttp.ClientSession(headers=webauth.headers(settings))
         breaches.start()
 
     async def on_cleanup(app) -> None:
@@ -247,7 +247,7 @@ def create_app(settings: Settings):
     async def alive(request: web.Request) -> web.Response:
         return web.json_response({"service": "operator", "status": "alive"})
 
-    app = web.Application()
+    app = web.Application(middlewares=[webauth.middleware(settings)])
     app.on_startup.append(on_startup)
     app.on_cleanup.append(on_cleanup)
     app.router.add_get("/", board_page)

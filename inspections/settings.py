@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -43,6 +43,21 @@ class Settings(BaseSettings):
     kafka_timeout_s: float = Field(default=30.0, gt=0)  # how long a command waits for Kafka
     partitions: int = Field(default=8, ge=1)
     replication_factor: int = Field(default=1, ge=1)
+    # How Kafka clients connect: TLS (SSL), SASL, or both; the local broker listens the same way.
+    kafka_security_protocol: str = Field(
+        default="PLAINTEXT", pattern="^(PLAINTEXT|SSL|SASL_PLAINTEXT|SASL_SSL)$")
+    kafka_sasl_mechanism: str = Field(
+        default="SCRAM-SHA-512", pattern="^(SCRAM-SHA-256|SCRAM-SHA-512|PLAIN)$")
+    kafka_sasl_username: str = ""
+    kafka_sasl_password: SecretStr = SecretStr("")
+    # PEM files: the CA that signed the brokers' certificates (empty: the system's), and a
+    # client certificate and key for brokers that ask for one.
+    kafka_ssl_cafile: Path | None = None
+    kafka_ssl_certfile: Path | None = None
+    kafka_ssl_keyfile: Path | None = None
+    # How long a worker that stops answering (kill -9, a lost host) keeps its partitions
+    # before the group moves them to another: Kafka's session.timeout.ms, in seconds.
+    group_session_timeout_s: float = Field(default=30.0, ge=6)
 
     # The local broker (`inspections broker ...`).
     broker_host: str = "127.0.0.1"
@@ -66,6 +81,12 @@ class Settings(BaseSettings):
     state_cache_entries: int = Field(default=2_000, ge=0)
     web_host: str = "127.0.0.1"
     web_port_base: int = Field(default=6066, ge=1, le=65500)
+    # This worker's port; 0: the base and the service's place (a second worker of a service
+    # on the same host needs a port of its own).
+    web_port: int = Field(default=0, ge=0, le=65535)
+    # When set, every HTTP view, /metrics and the operator page answer 401 unless the request
+    # carries "Authorization: Bearer <token>" (/healthz and /readyz stay open for probes).
+    http_token: SecretStr = SecretStr("")
     # Where the operator page finds each service's views; empty: this host, its port.
     scheduler_url: str = ""
     findings_url: str = ""
@@ -111,6 +132,26 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: str = Field(default="auto", pattern="^(auto|json|console)$")
 
+    # The local broker's TLS certificate and key (PEM), when it listens with SSL or SASL_SSL.
+    broker_ssl_certfile: Path | None = None
+    broker_ssl_keyfile: Path | None = None
+
+    @model_validator(mode="after")
+    def _security_is_complete(self) -> "Settings":
+        if "SASL" in self.kafka_security_protocol and not (
+                self.kafka_sasl_username and self.kafka_sasl_password.get_secret_value()):
+            raise ValueError(
+                f"INSPECTIONS_KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol} needs "
+                "INSPECTIONS_KAFKA_SASL_USERNAME and INSPECTIONS_KAFKA_SASL_PASSWORD")
+        if bool(self.kafka_ssl_certfile) != bool(self.kafka_ssl_keyfile):
+            raise ValueError("INSPECTIONS_KAFKA_SSL_CERTFILE and INSPECTIONS_KAFKA_SSL_KEYFILE "
+                             "go together (a client certificate and its key)")
+        return self
+
+    @property
+    def uses_tls(self) -> bool:
+        return self.kafka_security_protocol in ("SSL", "SASL_SSL")
+
     @property
     def bootstrap(self) -> str:
         return self.bootstrap_servers or f"{self.broker_host}:{self.broker_port}"
@@ -133,4 +174,18 @@ class Settings(BaseSettings):
 
 
 def load() -> Settings:
-    return Settings()
+    """The settings, or exit 2 saying which setting is wrong and why (never echoing a value:
+    pydantic's own message would show every input, passwords too)."""
+    import sys
+
+    from pydantic import ValidationError
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            where = ".".join(str(part) for part in error["loc"])
+            name = f"INSPECTIONS_{where.upper()}: " if where else ""
+            message = error["msg"].removeprefix("Value error, ")
+            print(f"error: setting {name}{message}", file=sys.stderr)
+        raise SystemExit(2) from None

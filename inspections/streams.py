@@ -30,13 +30,13 @@ SERVICE_NAMES = ("scheduler", "findings", "escalation")
 
 
 def web_port(settings: Settings, service: str) -> int:
-    return settings.web_port_base + SERVICE_NAMES.index(service)
+    return settings.web_port or settings.web_port_base + SERVICE_NAMES.index(service)
 
 
 def make_app(service: str, settings: Settings) -> "faust.App":
     import faust
 
-    from inspections import rocks
+    from inspections import kafka, rocks, webauth
 
     app_id = settings.app_id(service)
     datadir = settings.state_dir / app_id
@@ -46,8 +46,15 @@ def make_app(service: str, settings: Settings) -> "faust.App":
         broker=[f"kafka://{server}" for server in settings.bootstrap.split(",")],
         store=rocks.SCHEME,
         datadir=str(datadir),
+        broker_credentials=kafka.faust_credentials(settings),
+        # Serve on the configured address only (faust binds every interface otherwise).
+        web_bind=settings.web_host,
         web_host=settings.web_host,
         web_port=web_port(settings, service),
+        web_application_options={"middlewares": [webauth.middleware(settings)]},
+        # A worker gone without a word (kill -9) hands its partitions on after this long.
+        broker_session_timeout=settings.group_session_timeout_s,
+        broker_heartbeat_interval=settings.group_session_timeout_s / 10,
         topic_partitions=settings.partitions,
         topic_replication_factor=settings.replication_factor,
         processing_guarantee="at_least_once",

@@ -122,16 +122,19 @@ def _port_open(host: str, port: int) -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
-def _answers_metadata(bootstrap: str) -> bool:
+def _answers_metadata(bootstrap: str, settings: Settings) -> bool:
     """True when the broker answers a metadata request (what every client does first)."""
     from kafka import KafkaAdminClient
     from kafka.errors import KafkaError
+
+    from inspections.kafka import security
 
     try:
         admin = KafkaAdminClient(
             bootstrap_servers=bootstrap,
             request_timeout_ms=3000,
             client_id="inspections-broker-probe",
+            **security(settings),
         )
     except (KafkaError, OSError, ValueError):
         return False
@@ -249,7 +252,7 @@ class LocalBroker:
         pid = self._running_pid()
         return Status(
             running=pid is not None,
-            ready=pid is not None and _answers_metadata(self.bootstrap),
+            ready=pid is not None and _answers_metadata(self.bootstrap, self.settings),
             pid=pid,
             bootstrap=self.bootstrap,
             version=self.version,
@@ -257,18 +260,67 @@ class LocalBroker:
             rss_bytes=_resident_bytes(pid) if pid is not None else None,
         )
 
+    def _security(self) -> dict[str, str]:
+        """The client listener's TLS and SASL properties, from the same settings the clients
+        use: the broker is one of its own clients (inter-broker traffic), so it logs in as
+        the configured user, whose SCRAM credentials are stored when the storage is
+        formatted."""
+        s = self.settings
+        protocol = s.kafka_security_protocol
+        lines: dict[str, str] = {}
+        if s.uses_tls:
+            if not (s.broker_ssl_certfile and s.broker_ssl_keyfile):
+                raise BrokerError(
+                    f"INSPECTIONS_KAFKA_SECURITY_PROTOCOL={protocol}: the local broker needs "
+                    "its certificate and key: set INSPECTIONS_BROKER_SSL_CERTFILE and "
+                    "INSPECTIONS_BROKER_SSL_KEYFILE (PEM; the key unencrypted PKCS#8)")
+            keystore = self.dir / "broker-keystore.pem"  # Kafka's PEM store: key, then chain
+            keystore.touch(mode=0o600)
+            keystore.write_bytes(Path(s.broker_ssl_keyfile).read_bytes().strip() + b"\n"
+                                 + Path(s.broker_ssl_certfile).read_bytes())
+            lines.update({"ssl.keystore.type": "PEM", "ssl.keystore.location": str(keystore)})
+            if s.kafka_ssl_cafile:
+                lines.update({"ssl.truststore.type": "PEM",
+                              "ssl.truststore.location": str(s.kafka_ssl_cafile)})
+        if "SASL" in protocol:
+            mechanism = s.kafka_sasl_mechanism
+            user = s.kafka_sasl_username
+            password = s.kafka_sasl_password.get_secret_value()
+            if mechanism == "PLAIN":
+                jaas = (f'org.apache.kafka.common.security.plain.PlainLoginModule required '
+                        f'username="{user}" password="{password}" user_{user}="{password}";')
+            else:
+                jaas = (f'org.apache.kafka.common.security.scram.ScramLoginModule required '
+                        f'username="{user}" password="{password}";')
+            lines.update({
+                "sasl.enabled.mechanisms": mechanism,
+                "sasl.mechanism.inter.broker.protocol": mechanism,
+                f"listener.name.{protocol.lower()}.{mechanism.lower()}.sasl.jaas.config": jaas,
+            })
+        return lines
+
+    def _scram_credentials(self) -> list[str]:
+        s = self.settings
+        if "SASL" not in s.kafka_security_protocol or s.kafka_sasl_mechanism == "PLAIN":
+            return []
+        password = s.kafka_sasl_password.get_secret_value()
+        return ["--add-scram",
+                f"{s.kafka_sasl_mechanism}=[name={s.kafka_sasl_username},password={password}]"]
+
     def _write_config(self) -> None:
         s = self.settings
         host, port, cport = s.broker_host, s.broker_port, s.broker_controller_port
+        protocol = s.kafka_security_protocol
         lines = {
             "process.roles": "broker,controller",
             "node.id": "1",
             "controller.quorum.bootstrap.servers": f"{host}:{cport}",
-            "listeners": f"PLAINTEXT://{host}:{port},CONTROLLER://{host}:{cport}",
-            "advertised.listeners": f"PLAINTEXT://{host}:{port}",
+            "listeners": f"{protocol}://{host}:{port},CONTROLLER://{host}:{cport}",
+            "advertised.listeners": f"{protocol}://{host}:{port}",
             "controller.listener.names": "CONTROLLER",
-            "inter.broker.listener.name": "PLAINTEXT",
-            "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            "inter.broker.listener.name": protocol,
+            "listener.security.protocol.map": f"CONTROLLER:PLAINTEXT,{protocol}:{protocol}",
+            **self._security(),
             "log.dirs": str(self.data_dir),
             "num.partitions": str(s.partitions),
             # Topics are the project's to make (`inspections topics create`), never a typo's.
@@ -283,6 +335,8 @@ class LocalBroker:
         }
         text = "# Written by `inspections broker start` from settings; edits are overwritten.\n"
         text += "".join(f"{k}={v}\n" for k, v in lines.items())
+        self.config_file.touch(mode=0o600)  # it may hold the SASL password
+        self.config_file.chmod(0o600)
         self.config_file.write_text(text)
 
     def _format(self, java: str, cp: str) -> None:
@@ -295,11 +349,15 @@ class LocalBroker:
         done = subprocess.run(
             [java, "-cp", cp, f"-Dlog4j2.configurationFile={LOG4J2}",
              f"-Dkafka.logs.dir={self.log_dir}", "kafka.tools.StorageTool", "format",
-             "--standalone", "-t", cluster_id, "-c", str(self.config_file)],
+             "--standalone", "-t", cluster_id, "-c", str(self.config_file),
+             *self._scram_credentials()],
             capture_output=True, text=True,
         )
         if done.returncode != 0:
-            raise BrokerError(f"Formatting Kafka storage failed:\n{done.stdout}{done.stderr}")
+            secret = self.settings.kafka_sasl_password.get_secret_value()
+            said = f"{done.stdout}{done.stderr}"
+            raise BrokerError("Formatting Kafka storage failed:\n"
+                              + (said.replace(secret, "***") if secret else said))
 
     @contextlib.contextmanager
     def _lock(self):
@@ -359,7 +417,7 @@ class LocalBroker:
                     f"The Kafka broker exited during start-up. Its log says:\n{self._log_tail()}"
                 )
             if _port_open(self.settings.broker_host, self.settings.broker_port) and (
-                _answers_metadata(self.bootstrap)
+                _answers_metadata(self.bootstrap, self.settings)
             ):
                 return
             time.sleep(0.25)

@@ -1,0 +1,77 @@
+"""The token check, the Kafka client options and the settings' errors, without a broker."""
+
+from __future__ import annotations
+
+import base64
+import subprocess
+import sys
+
+import pytest
+
+from inspections import webauth
+from inspections.kafka import security
+from inspections.settings import Settings
+
+
+def _basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+@pytest.mark.parametrize("header, path, allowed", [
+    ("Bearer s3cret", "/escalations", True),
+    ("bearer s3cret", "/escalations", True),
+    (_basic("anyone", "s3cret"), "/", True),
+    (None, "/escalations", False),
+    ("Bearer wrong", "/escalations", False),
+    ("Bearer s3cre", "/escalations", False),
+    ("Bearer ", "/metrics", False),
+    (_basic("s3cret", "wrong"), "/", False),
+    ("Basic !!not-base64!!", "/", False),
+    ("Token s3cret", "/", False),
+    (None, "/healthz", True),
+    (None, "/readyz", True),
+])
+def test_a_request_passes_only_with_the_token(header, path, allowed):
+    assert webauth.allows("s3cret", path, header) is allowed
+
+
+def test_no_token_configured_lets_every_request_pass():
+    assert webauth.allows("", "/escalations", None)
+    assert webauth.headers(Settings()) == {}
+    assert webauth.headers(Settings(http_token="t")) == {"Authorization": "Bearer t"}
+
+
+def test_client_options_follow_the_protocol(tmp_path):
+    import trustme
+
+    ca = trustme.CA()
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    assert security(Settings()) == {}
+    sasl = security(Settings(kafka_security_protocol="SASL_PLAINTEXT",
+                             kafka_sasl_username="u", kafka_sasl_password="p"))
+    assert sasl == {"security_protocol": "SASL_PLAINTEXT", "sasl_mechanism": "SCRAM-SHA-512",
+                    "sasl_plain_username": "u", "sasl_plain_password": "p"}
+    tls = security(Settings(kafka_security_protocol="SSL", kafka_ssl_cafile=tmp_path / "ca.pem"))
+    assert tls["security_protocol"] == "SSL"
+    assert tls["ssl_context"].check_hostname
+    assert len(tls["ssl_context"].get_ca_certs()) == 1
+
+
+@pytest.mark.parametrize("extra, says", [
+    ({"INSPECTIONS_PARTITIONS": "x"}, "INSPECTIONS_PARTITIONS: Input should be a valid integer"),
+    ({}, "needs INSPECTIONS_KAFKA_SASL_USERNAME and INSPECTIONS_KAFKA_SASL_PASSWORD"),
+])
+def test_a_bad_setting_is_named_and_no_value_is_echoed(extra, says):
+    done = subprocess.run(
+        [sys.executable, "-m", "inspections.cli", "topics", "create"], capture_output=True,
+        text=True, timeout=60,
+        env={"PATH": "/usr/bin:/bin", "INSPECTIONS_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+             "INSPECTIONS_KAFKA_SASL_PASSWORD": "hunter2-secret", **extra})
+    assert done.returncode == 2
+    assert says in done.stderr
+    assert "hunter2-secret" not in done.stdout + done.stderr
+
+
+def test_a_client_certificate_needs_its_key():
+    with pytest.raises(ValueError):
+        Settings(kafka_ssl_certfile="client.pem")  # a certificate without its key
