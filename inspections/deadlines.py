@@ -95,6 +95,35 @@ class Outcome:
     timeline: Timeline
     derived: tuple[Any, ...]
     duplicate: bool = False
+    late: bool = False  # its time was before its partition's stream time (applied as it came)
+
+
+class Irregular:
+    """What a flow met that was not the usual course, counted by kind (``duplicate``, ``late``,
+    ``noted``: an anomaly its core recorded), with the text of each note, until drained."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+        self.notes: list[str] = []
+
+    def count(self, kind: str, n: int = 1) -> None:
+        if n > 0:
+            self.counts[kind] = self.counts.get(kind, 0) + n
+
+    def note(self, texts) -> None:
+        self.notes.extend(texts)
+        self.count("noted", len(texts))
+
+    def of(self, outcome: Outcome) -> None:
+        if outcome.duplicate:
+            self.count("duplicate")
+        elif outcome.late:
+            self.count("late")
+
+    def drain(self) -> tuple[dict[str, int], list[str]]:
+        counts, notes = self.counts, self.notes
+        self.counts, self.notes = {}, []
+        return counts, notes
 
 
 def process(
@@ -116,6 +145,7 @@ def process(
     if core.remembers(event) and seen(event.id):
         return Outcome(timeline, (), duplicate=True)
     derived: list[Any] = []
+    late = timeline.stream_time is not None and event.time < timeline.stream_time
     timeline = timeline.moved_to(event.time)
     timeline = _breach_due(core, timeline, states, event, derived)
     if key is not None:
@@ -128,7 +158,7 @@ def process(
         timeline = timeline.with_changes(decision.open, decision.close)
         # A deadline opened already past (a late event) is breached now, not at the next one.
         timeline = _breach_due(core, timeline, states, event, derived)
-    return Outcome(timeline, tuple(derived))
+    return Outcome(timeline, tuple(derived), late=late)
 
 
 def seen_key(record_key: bytes | None, partition: int) -> str:

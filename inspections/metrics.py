@@ -43,6 +43,15 @@ CONSUMER_LAG = Gauge(
     ["service", "topic", "partition"],
 )
 
+EVENTS_IRREGULAR = Counter(
+    "inspections_events_irregular_total",
+    "Inbound events out of the usual course, by kind: duplicate (an id processed before; "
+    "changes nothing), late (its time before its partition's stream time; applied as it "
+    "comes), noted (an anomaly the rules recorded: a report for a visit never scheduled, an "
+    "acknowledgement of an escalation nobody raised, a visit ended twice, ...).",
+    ["service", "kind"],
+)
+
 BREACHES = Counter(
     "inspections_breaches_total",
     "deadline.breached events emitted, by the service that judged them and by kind.",
@@ -105,6 +114,8 @@ def initialise(service: str, publishes_rejections: bool = False) -> None:
     if publishes_rejections:
         for cause in CAUSES:
             RECORDS_REJECTED.labels(cause)
+    for kind in ("duplicate", "late", "noted"):
+        EVENTS_IRREGULAR.labels(service, kind)
     WORKER_READY.labels(service).set(0)
     DEADLINES_OPEN.labels(service)
 

@@ -632,6 +632,21 @@ def add_breaches(outbox: Outbox, found, service: str) -> None:
                  subject=breach.subject_id, cause=breach.cause_id)
 
 
+def report_irregular(irregular, service: str) -> None:
+    """Count what a flow met out of the usual course, and log each anomaly its rules noted,
+    with the record's context bound (called after each record)."""
+    if not irregular.counts:
+        return
+    from inspections import metrics
+
+    counts, notes = irregular.drain()
+    for kind, n in counts.items():
+        metrics.EVENTS_IRREGULAR.labels(service, kind).inc(n)
+    log = logs.get("inspections.irregular")
+    for text in notes:
+        log.warning("anomaly noted", note=text)
+
+
 def json_or_404(web, value, what: str):
     """A view's answer: the value as JSON, or 404 saying what was not found."""
     if value is None:

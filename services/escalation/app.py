@@ -26,6 +26,7 @@ from inspections.streams import (
     json_or_404,
     make_app,
     raw_topic,
+    report_irregular,
 )
 from services.escalation import config
 from services.escalation.domain import Notice, UnitEscalations, Unmatched
@@ -109,6 +110,7 @@ def create_app(settings: Settings):
             for message, event in accepted(batch, observer.progress):
                 derived, forwards = flow.on_event(event, message.partition, staged_timelines,
                                                   staged_units, seen_before)
+                report_irregular(flow.irregular, SERVICE)
                 publish(derived, out_escalations, out_breaches)
                 for forward in forwards:
                     # An escalation's later change in the batch replaces its earlier one.

@@ -13,8 +13,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from inspections.codec import derived_id
-from inspections.deadlines import Timeline, process_on_partition
-from services.escalation.domain import EscalationCore, Notice, Policy, escalation_view
+from inspections.deadlines import Irregular, Timeline, process_on_partition
+from services.escalation.domain import (
+    EscalationCore,
+    Notice,
+    Policy,
+    Unmatched,
+    escalation_view,
+)
 
 
 @dataclass(frozen=True)
@@ -51,13 +57,18 @@ class EscalationFlow:
     def __init__(self, policy: Policy, views: bool = True) -> None:
         self.core = EscalationCore(policy)
         self.views = views
+        self.irregular = Irregular()
 
     def on_event(self, event: Any, partition: int, timelines: MutableMapping[int, Timeline],
                  states: MutableMapping, seen: Callable[[str], bool]):
         outcome, _, tracked = process_on_partition(self.core, partition, timelines, states,
                                                    seen, event)
+        self.irregular.of(outcome)
         if outcome.duplicate:
             return (), []
+        self.irregular.note([f"{d.event_id}: {d.event_type} names escalation {d.escalation_id},"
+                             " which nobody raised" for d in outcome.derived
+                             if isinstance(d, Unmatched)])
         if not self.views:
             return outcome.derived, []
         forwards = []

@@ -28,6 +28,7 @@ from inspections.streams import (
     json_or_404,
     make_app,
     raw_topic,
+    report_irregular,
 )
 from schemas.events import DeadlineBreached
 from services.findings import config
@@ -83,6 +84,7 @@ def create_app(settings: Settings):
                 out_views = batch.outbox(views_topic, FORWARDS.encode, PACK_BYTES)
                 for _message, event in accepted(batch, observer.progress):
                     found, forwards = flow.on_event(event, staged, seen_before)
+                    report_irregular(flow.irregular, SERVICE)
                     add_breaches(out_breaches, found, SERVICE)
                     forward_all(out_views, forwards)
                 await batch.commit()

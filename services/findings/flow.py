@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from inspections.breaches import Breach
-from inspections.deadlines import Timeline, process
+from inspections.deadlines import Irregular, Timeline, process
 from services.findings.domain import (
     FindingsCore,
     Policy,
@@ -46,6 +46,7 @@ class FindingsFlow:
         self.policy = policy
         self.core = FindingsCore(policy)
         self.views = views
+        self.irregular = Irregular()  # no stream time here: nothing is late
 
     def on_event(self, event: Any, states: MutableMapping[str, UnitFindings],
                  seen: Callable[[str], bool]) -> tuple[tuple[Breach, ...], list[Forward]]:
@@ -53,9 +54,13 @@ class FindingsFlow:
         before = states.get(key) if key else None
         # No deadlines of its own: stream time does not matter here, so none is kept.
         outcome = process(self.core, Timeline(), states, seen, event)
+        if outcome.duplicate:
+            self.irregular.count("duplicate")
         if key is None or outcome.duplicate:
             return outcome.derived, []
-        return outcome.derived, self._changes(before, states[key])
+        after = states[key]
+        self.irregular.note(after.unmatched[len(before.unmatched) if before else 0:])
+        return outcome.derived, self._changes(before, after)
 
     def on_breach(self, breach_event: Any, states: MutableMapping[str, UnitFindings]
                   ) -> list[Forward]:

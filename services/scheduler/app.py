@@ -33,6 +33,7 @@ from inspections.streams import (
     json_or_404,
     make_app,
     raw_topic,
+    report_irregular,
 )
 from inspections.upstream import tick_events
 from schemas import rejection_event
@@ -128,6 +129,7 @@ def create_app(settings: Settings):
                 found, forwards = unit_flow.on_event(event, message.partition,
                                                      staged_timelines, staged_units,
                                                      seen_before)
+                report_irregular(unit_flow.irregular, SERVICE)
                 add_breaches(out_breaches, found, SERVICE)
                 for forward in forwards:
                     # A unit's later news in the batch replaces its earlier; a partition's

@@ -16,7 +16,7 @@ from datetime import tzinfo
 from typing import Any
 
 from inspections.breaches import Breach
-from inspections.deadlines import Timeline, process_on_partition
+from inspections.deadlines import Irregular, Timeline, process_on_partition
 from services.scheduler.campaign import (
     Campaign,
     CampaignCore,
@@ -83,6 +83,7 @@ class UnitFlow:
         self.policy = policy
         self.core = SchedulerCore(policy)
         self.views = views
+        self.irregular = Irregular()
 
     def on_event(
         self,
@@ -94,6 +95,7 @@ class UnitFlow:
     ) -> tuple[tuple[Breach, ...], list[Forward]]:
         outcome, before, tracked = process_on_partition(self.core, partition, timelines,
                                                         states, seen, event)
+        self.irregular.of(outcome)
         if outcome.duplicate:
             return (), []
         forwards: list[Forward] = []
@@ -101,6 +103,8 @@ class UnitFlow:
             forwards.append(PlanForward(plan_of(event)))
         for unit_id in tracked.written:
             state = states[unit_id]
+            old = tracked.old(unit_id)
+            self.irregular.note(state.anomalies[len(old.anomalies) if old else 0:])
             forwards.append(UnitForward(
                 unit_id, unit_view(state, self.policy) if self.views else None,
                 completions_of(state)))

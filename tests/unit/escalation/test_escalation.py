@@ -249,10 +249,24 @@ def test_a_closing_event_after_the_level_up_still_closes():
 
 def test_unknown_acknowledgements_are_kept_and_counted_never_a_crash():
     run = Run()
-    derived = run.feed(ack("F-nobody:report_major_hazard", T),
-                       ev("escalation.resolved", T, escalation_id="nope"))
+    stray = ack("F-nobody:report_major_hazard", T)
+    derived = run.feed(stray, ev("escalation.resolved", T, escalation_id="nope"))
     assert [type(d) for d in derived] == [Unmatched, Unmatched]
     assert len(run.states["changtai"].unmatched) == 2
+    run.feed(stray)  # the same event again
+    counts, notes = run.flow.irregular.drain()
+    assert counts == {"noted": 2, "duplicate": 1}
+    assert "names escalation nope, which nobody raised" in notes[1]
+
+
+def test_an_event_older_than_stream_time_is_counted_late_and_applied():
+    run = Run()
+    run.feed(tick("2026-04-25T00:00:00+08:00"))
+    derived = run.feed(finding("major_hazard", time=T))  # five days before stream time
+    counts, _ = run.flow.irregular.drain()
+    assert counts == {"late": 1}
+    assert notices(derived)  # raised, and already past its 24 h: taken up at once
+    assert breaches(derived)
 
 
 def test_the_register_counts_open_escalations_by_authority_and_level():

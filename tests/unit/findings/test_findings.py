@@ -122,6 +122,9 @@ def test_a_report_or_a_spot_check_for_unknown_things_never_crashes():
                 result="confirmed"),
              ev("finding.rectified", "2026-08-01T10:00:00+08:00", finding_id="Z"))
     assert len(run.states["changtai"].unmatched) == 4
+    counts, notes = run.flow.irregular.drain()
+    assert counts == {"noted": 4}
+    assert notes == list(run.states["changtai"].unmatched)
 
 
 @pytest.mark.parametrize(("evidence", "advice", "detail"), [

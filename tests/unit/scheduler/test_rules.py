@@ -242,6 +242,20 @@ def test_events_for_unknown_visits_are_recorded_never_a_crash():
                     ev("rectification.report.submitted", "2026-05-01T00:00:00+08:00")) == []
     anomalies = run.units["changtai"]["anomalies"]
     assert len(anomalies) == 2 and "never scheduled" in anomalies[0]
+    counts, notes = run.flow.irregular.drain()
+    assert counts == {"noted": 2}
+    assert notes == anomalies
+
+
+def test_an_event_before_stream_time_is_counted_late_and_judged_as_it_comes():
+    run = Run()
+    run.feed(schedule(), ev("clock.ticked", "2026-05-10T00:00:00+08:00"))
+    found = run.feed(ev("visit.started", START), ev("visit.ended", "2026-04-25T17:00:00+08:00"))
+    counts, _ = run.flow.irregular.drain()
+    assert counts == {"late": 2}
+    assert "visit_too_short" in kinds(found)  # judged, not dropped
+    run.feed(ev("visit.started", START, id="again"))
+    assert run.flow.irregular.drain()[0] == {"late": 1, "noted": 1}  # started again
 
 
 def test_the_policy_has_the_documented_defaults():
