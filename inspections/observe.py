@@ -45,12 +45,12 @@ def _monitor_class():
 
         def __init__(self, **kwargs: Any) -> None:
             super().__init__(**kwargs)
-            self._children: dict[tuple, Any] = {}
+            self._labelled: dict[tuple, Any] = {}
 
         def _child(self, metric, *key, **labels):
-            child = self._children.get((id(metric), *key))
+            child = self._labelled.get((id(metric), *key))
             if child is None:
-                child = self._children[(id(metric), *key)] = metric.labels(**labels)
+                child = self._labelled[(id(metric), *key)] = metric.labels(**labels)
             return child
 
         def on_message_in(self, tp, offset, message) -> None:
@@ -67,7 +67,7 @@ def _monitor_class():
             m = self._metrics
             m.total_events.inc()
             m.total_active_events.inc()
-            child = self._children.get((id(m.total_events_per_stream), id(stream)))
+            child = self._labelled.get((id(m.total_events_per_stream), id(stream)))
             if child is None:
                 child = self._child(m.total_events_per_stream, id(stream),
                                     stream=f"stream.{self._stream_label(stream)}.events")
@@ -124,13 +124,13 @@ class Progress:
         self.service = service
         self.next_offset: dict[tuple[str, int], int] = {}
         # Metric children by label, looked up once: ``labels()`` costs more than ``observe``.
-        self._children: dict[tuple, Any] = {}
+        self._labelled: dict[tuple, Any] = {}
 
     def _child(self, metric, *labels):
         key = (metric, *labels)
-        child = self._children.get(key)
+        child = self._labelled.get(key)
         if child is None:
-            child = self._children[key] = metric.labels(self.service, *labels)
+            child = self._labelled[key] = metric.labels(self.service, *labels)
         return child
 
     def processed(self, event_type: str) -> None:
