@@ -21,6 +21,12 @@ class Message:
     topic: str = "inspections.events"
     timestamp: float = 1_700_000_000.0
 
+    @property
+    def tp(self):
+        from faust.types import TP
+
+        return TP(self.topic, self.partition)
+
 
 @dataclass
 class Event:
@@ -237,6 +243,72 @@ def test_a_batch_left_without_commit_stops_the_agent():
     assert stream.acked == []
 
 
+class FakeConsumer:
+    def __init__(self, committed=None):
+        from faust.types import TP
+
+        self._committed_offset = {TP(*tp): o for tp, o in (committed or {}).items()}
+        self.seeks: list = []
+
+    async def seek(self, tp, offset):
+        self.seeks.append((tp, offset))
+
+
+class FakeApp:
+    def __init__(self, committed=None):
+        self.consumer_generation_id = 1
+        self.consumer = FakeConsumer(committed)
+
+
+def _admitted(in_order, offsets, partition=0):
+    return [o for o in offsets
+            if asyncio.run(in_order.admits(Message(None, partition, o)))]
+
+
+def test_records_in_order_are_all_taken():
+    from inspections.streams import InOrder
+
+    in_order = InOrder(FakeApp({("inspections.events", 0): 10}))
+    assert _admitted(in_order, [10, 11, 12, 13]) == [10, 11, 12, 13]
+    assert in_order.app.consumer.seeks == []
+
+
+def test_records_skipped_after_the_committed_offset_are_fetched_again_in_order():
+    from inspections.streams import InOrder
+
+    app = FakeApp({("inspections.events", 0): 164})
+    in_order = InOrder(app)
+    # The consumer's first records start past the committed offset: seek back once, drop
+    # what was fetched before the seek, then take the records again from 164.
+    assert _admitted(in_order, [166, 167, 168]) == []
+    assert app.consumer.seeks == [(("inspections.events", 0), 164)]
+    assert _admitted(in_order, [164, 165, 166, 167, 168, 169]) == [164, 165, 166, 167, 168, 169]
+    assert _admitted(in_order, [167, 170]) == [170]  # a copy of one taken is dropped
+    assert len(app.consumer.seeks) == 1
+
+
+def test_offsets_without_records_are_passed_after_one_seek():
+    from inspections.streams import InOrder
+
+    app = FakeApp({("inspections.events", 0): 20})
+    in_order = InOrder(app)
+    assert _admitted(in_order, [20, 21]) == [20, 21]
+    assert _admitted(in_order, [24, 25]) == []  # 22, 23: a transaction's marker, say
+    assert _admitted(in_order, [24, 25, 26]) == [24, 25, 26]  # the same after the seek
+    assert app.consumer.seeks == [(("inspections.events", 0), 22)]
+
+
+def test_a_new_generation_starts_again_from_the_committed_offset():
+    from inspections.streams import InOrder
+
+    app = FakeApp({("inspections.events", 0): 5})
+    in_order = InOrder(app)
+    assert _admitted(in_order, [5, 6, 7]) == [5, 6, 7]
+    app.consumer_generation_id = 2  # a rebalance: redelivered from the committed offset
+    assert _admitted(in_order, [5, 6, 7, 8]) == [5, 6, 7, 8]
+    assert _admitted(in_order, [3], partition=1) == [3]  # never committed: from the first
+
+
 class FakeStream:
     """Just enough of a faust stream for ``take_batches``: its events arrive through the
     processors, and acks are noted."""
@@ -249,6 +321,7 @@ class FakeStream:
         self.acked = []
         self.current_event = None
         self.channel = self
+        self.app = FakeApp()
 
     def __aiter__(self):
         return self
