@@ -183,16 +183,23 @@ def board(campaign: dict | None, escalations: list[dict], breaches: list[dict],
     }
 
 
-def create_app(settings: Settings):
-    """The aiohttp application (built when called)."""
-    import aiohttp
+def templates():
+    """The pages' Jinja2 templates, every value escaped as it is written into HTML."""
     import jinja2
-    from aiohttp import web
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
                              autoescape=jinja2.select_autoescape(["html"]))
     env.globals.update(AUTHORITIES=AUTHORITIES, KINDS=KINDS, CATEGORIES=CATEGORIES,
                        VISIT_STATES=VISIT_STATES)
+    return env
+
+
+def create_app(settings: Settings):
+    """The aiohttp application (built when called)."""
+    import aiohttp
+    from aiohttp import web
+
+    env = templates()
     views = Views(settings)
     breaches = Breaches(settings)
 

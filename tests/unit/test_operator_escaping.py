@@ -1,0 +1,72 @@
+"""The operator page escapes every text that came from an event: the seed campaign's views,
+every string in them (but times and the codes the page looks up) prefixed with markup that
+would break out of an attribute and open a tag, rendered through the page's templates."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from inspections import operator
+from inspections.settings import Settings
+
+MARK = '"><i data-x>'
+
+
+def _views():
+    from inspections import simulate, topics
+    from inspections.replay import Pipeline
+
+    settings = Settings()
+    plan = simulate.load(simulate.find("zhangzhou-2026"))
+    records = simulate.as_records(simulate.timeline(plan), topics.name(settings, topics.EVENTS),
+                                  settings.partitions)
+    pipeline = Pipeline(settings).run(records)
+    breaches = operator.Breaches(settings)
+    for event in pipeline.derived_by_topic()[topics.name(settings, topics.BREACHES)]:
+        from inspections.codec import dumps
+
+        breaches._add(dumps(event))
+    return pipeline.views(), breaches.all()
+
+
+CODES = {*operator.AUTHORITIES, *operator.KINDS, *operator.CATEGORIES, *operator.VISIT_STATES}
+
+
+def _is_code_or_time(text: str) -> bool:
+    if text in CODES:
+        return True
+    try:
+        datetime.fromisoformat(text)
+        return True
+    except ValueError:
+        return False
+
+
+def _poisoned(value):
+    if isinstance(value, dict):
+        return {k: _poisoned(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_poisoned(v) for v in value]
+    if isinstance(value, str) and not _is_code_or_time(value):
+        return MARK + value
+    return value
+
+
+def test_every_text_from_an_event_is_written_as_text():
+    views, breaches = (_poisoned(part) for part in _views())
+    env = operator.templates()
+    campaign = next(iter(views["campaigns"].values()))
+    escalations = list(views["escalations"].values())
+    pages = [env.get_template("board.html").render(campaigns=[campaign["campaign_id"]], **(
+        operator.board(campaign, escalations, breaches, {"kind": "", "unit_id": "",
+                                                         "service": ""})))]
+    for unit_id, unit in views["units"].items():
+        pages.append(env.get_template("unit.html").render(
+            unit_id=unit_id, unit=unit, category="",
+            findings=[f for f in views["findings"].values() if f["unit_id"] == unit_id],
+            escalations=[e for e in escalations if e["unit_id"] == unit_id],
+            breaches=[b for b in breaches if b["unit_id"] == unit_id]))
+    html = "".join(pages)
+    assert MARK not in html and "<i data-x>" not in html
+    shown = html.count("&#34;&gt;&lt;i data-x&gt;")
+    assert shown > 500, shown  # the poisoned texts are on the pages, as text
