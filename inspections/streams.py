@@ -39,7 +39,10 @@ def make_app(service: str, settings: Settings) -> "faust.App":
     from inspections import kafka, rocks, webauth
 
     app_id = settings.app_id(service)
-    datadir = settings.state_dir / app_id
+    # A worker with a port of its own (a second one on this host) has state of its own too:
+    # RocksDB lets one process at a time open a database.
+    datadir = settings.state_dir / (f"{app_id}-{settings.web_port}" if settings.web_port
+                                    else app_id)
     datadir.mkdir(parents=True, exist_ok=True)
     return faust.App(
         app_id,
@@ -94,6 +97,8 @@ def ensure_changelogs(app: "faust.App", settings: Settings) -> list[str]:
     metadata, which on a KRaft broker can lag a fresh topic: the agent then crashes with
     PartitionsMismatch. Made here, with ``wait_for_metadata``, they exist before it looks.
     """
+    from kafka.errors import TopicAlreadyExistsError
+
     from inspections import kafka
 
     admin = kafka.admin(settings, client_id=f"{app.conf.id}-changelogs")
@@ -104,15 +109,19 @@ def ensure_changelogs(app: "faust.App", settings: Settings) -> list[str]:
             for table in app.tables.values()
         }
         missing = {name: parts for name, parts in wanted.items() if name not in existing}
-        if missing:
-            admin.create_topics(
-                {name: {"num_partitions": parts,
-                        "replication_factor": settings.replication_factor,
-                        "configs": {"cleanup.policy": "compact"}}
-                 for name, parts in missing.items()},
-                wait_for_metadata=True,
-            )
-        return sorted(missing)
+        made = []
+        for name, parts in sorted(missing.items()):
+            try:
+                admin.create_topics(
+                    {name: {"num_partitions": parts,
+                            "replication_factor": settings.replication_factor,
+                            "configs": {"cleanup.policy": "compact"}}},
+                    wait_for_metadata=True,
+                )
+                made.append(name)
+            except TopicAlreadyExistsError:
+                pass  # another worker of the service, starting at the same time, made it
+        return made
     finally:
         admin.close()
 
