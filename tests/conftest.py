@@ -18,13 +18,13 @@ FIGURES: dict[str, str] = {}  # printed at the end of the run
 
 
 def free_port(count: int = 1) -> int:
-    """A port p with p .. p+count-1 all free on loopback (broker and controller side by side)."""
-    for _ in range(200):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = probe.getsockname()[1]
-        if base + count >= 65000:
-            continue
+    """A port p with p .. p+count-1 all free on loopback (broker and controller side by side),
+    below the ephemeral range: a client reconnecting to a stopped broker's port from an
+    ephemeral one can connect to itself and hold that port."""
+    import random
+
+    for _ in range(500):
+        base = random.randrange(20000, 32000 - count)
         ok = True
         for port in range(base, base + count):
             with socket.socket() as s:

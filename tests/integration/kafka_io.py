@@ -39,3 +39,36 @@ def read_all(bootstrap: str, topic: str, want: int | None = None, timeout_s: flo
         return got
     finally:
         consumer.close()
+
+
+def settled(kafka, prefix, timeout_s=180):
+    """Wait until every service's group has committed every offset of what it reads."""
+    wait_committed(kafka, {f"{prefix}-scheduler": ["events", "scheduler.progress"],
+                           f"{prefix}-findings": ["events", "breaches", "findings.views"],
+                           f"{prefix}-escalation": ["events", "escalation.register"]},
+                   timeout_s)
+
+
+def wait_committed(kafka, reads, timeout_s=180):
+    """Wait until each group (``<prefix>-<service>``) has committed the end of every topic it
+    reads (``<prefix>.<name>``), and its views agents have applied it."""
+    from inspections.kafka import LagProbe
+    from inspections.settings import Settings
+
+    probe = LagProbe(Settings(bootstrap_servers=kafka.bootstrap))
+
+    def behind() -> dict[str, int]:
+        return {f"{group} on {name}": probe.behind(group, [f"{group.rsplit('-', 1)[0]}.{name}"])
+                for group, names in reads.items() for name in names}
+
+    deadline = time.monotonic() + timeout_s
+    try:
+        while time.monotonic() < deadline:
+            if not any(behind().values()):
+                time.sleep(3)
+                return
+            time.sleep(1)
+        late = {where: n for where, n in behind().items() if n}
+        raise AssertionError(f"the services did not catch up in {timeout_s} s: {late}")
+    finally:
+        probe.close()

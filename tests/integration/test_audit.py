@@ -9,6 +9,7 @@ import urllib.request
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 
 from tests.examples import event
+from tests.integration.kafka_io import settled, wait_committed
 from tests.integration import test_escalation
 from tests.scenarios import CAMPAIGN, batch_1, year_end_ticks
 
@@ -24,13 +25,6 @@ def _events():
     first.append(event("clock.ticked", id="tick-cut", time=CUT))  # every partition reaches it
     rest = [e for e in merged if e["time"] > CUT] + year_end_ticks()
     return first, rest
-
-
-def _settled(kafka, prefix):
-    """Wait until every service's group has committed every offset of what it reads."""
-    _wait_committed(kafka, {f"{prefix}-scheduler": ["events", "scheduler.progress"],
-                            f"{prefix}-findings": ["events", "breaches", "findings.views"],
-                            f"{prefix}-escalation": ["events", "escalation.register"]})
 
 
 def _get(kafka, service, path):
@@ -81,13 +75,13 @@ def test_replay_until_equals_the_live_views_and_verify_catches_tampering(kafka, 
     units = sorted({e["subject"] for e in first if e["type"] not in ("clock.ticked",
                                                                        "campaign.planned")})
     deployment.publish(first, "stage-1.jsonl")
-    _settled(kafka, prefix)
+    settled(kafka, prefix)
     escalation_ids = [e["escalation_id"] for e in
                       _get(kafka, "escalation", "/units/changtai/escalations")["escalations"]]
     live_at_cut = _live_views(kafka, units, escalation_ids)
 
     deployment.publish(rest, "stage-2.jsonl")
-    _settled(kafka, prefix)
+    settled(kafka, prefix)
     live_at_end = _live_views(kafka, units, escalation_ids)
     assert live_at_end != live_at_cut
 
@@ -169,7 +163,7 @@ def test_a_lost_state_store_is_rebuilt_from_the_changelogs(kafka, deployment, tm
     events, _ = batch_1()
     deployment.publish(events + year_end_ticks())
     reads = {f"{prefix}-scheduler": ["events", "scheduler.progress"]}
-    _wait_committed(kafka, reads)
+    wait_committed(kafka, reads)
     before = _get(kafka, "scheduler", f"/campaigns/{CAMPAIGN}")
     breaches_before = sorted(json.loads(r.value)["id"] for r in _read(kafka, prefix))
     worker.send_signal(signal.SIGTERM)
@@ -197,25 +191,3 @@ def _read(kafka, prefix):
     from tests.integration.kafka_io import read_all
 
     return read_all(kafka.bootstrap, f"{prefix}.breaches")
-
-
-def _wait_committed(kafka, reads, timeout_s=180):
-    """Wait until each group (``<prefix>-<service>``) has committed the end of every topic it
-    reads (``<prefix>.<name>``), and its views agents have applied it."""
-    from inspections.kafka import LagProbe
-    from inspections.settings import Settings
-
-    probe = LagProbe(Settings(bootstrap_servers=kafka.bootstrap))
-    deadline = time.monotonic() + timeout_s
-    try:
-        while time.monotonic() < deadline:
-            behind = sum(probe.behind(group, [f"{group.rsplit('-', 1)[0]}.{name}"
-                                              for name in names])
-                         for group, names in reads.items())
-            if behind == 0:
-                time.sleep(3)
-                return
-            time.sleep(1)
-        raise AssertionError("the services did not catch up")
-    finally:
-        probe.close()
