@@ -7,7 +7,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: setup system-packages demo test bench clean
+.PHONY: setup system-packages demo test faults bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -28,6 +28,10 @@ system-packages:
 
 test: setup system-packages
 	$(BIN)/pytest $(PYTEST_FLAGS)
+
+# The fault tests' long version (`make test` runs the short one): about half an hour.
+faults: setup
+	INSPECTIONS_FAULTS=long $(BIN)/pytest tests/faults $(PYTEST_FLAGS)
 
 # Not part of `make test`: minutes on two cores. BENCH_FLAGS=--quick checks it works.
 bench: setup

@@ -1,0 +1,217 @@
+"""What every fault test does: run the seed's campaign through real workers while something
+goes wrong, then check the derived topics and every view against the rules.
+
+The reference is the inbound log itself: ``inspections replay`` rebuilds every derived event
+and view from it with the services' own cores (the audit test shows that equals what a
+fault-free run of the services shows), and ``inspections audit verify`` compares the derived
+topics with it by id: missing, extra, different, and same-id copies.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.conftest import FIGURES
+from tests.integration.kafka_io import settled
+
+SERVICES = ("scheduler", "findings", "escalation")
+SCENARIO = "zhangzhou-2026"
+LONG = os.environ.get("INSPECTIONS_FAULTS") == "long"  # `make faults`
+
+
+def figure(name: str, value) -> None:
+    FIGURES[f"faults: {name}"] = str(value)
+    print(f"{name}: {value}")
+
+
+@dataclass
+class Worker:
+    service: str
+    port: int
+    proc: subprocess.Popen
+    log: Path
+    starts: int = 1
+
+
+@dataclass
+class Stack:
+    """Workers of a deployment (``tests.conftest.Deployment``), each on a web port of its own
+    when there are two of a service."""
+
+    deployment: object
+    workers: dict[str, list[Worker]] = field(default_factory=dict)
+
+    @property
+    def env(self):
+        return self.deployment.kafka
+
+    def base_port(self, service: str) -> int:
+        return int(self.env.vars["INSPECTIONS_WEB_PORT_BASE"]) + SERVICES.index(service)
+
+    def start(self, service: str, port: int | None = None) -> Worker:
+        index = len(self.workers.get(service, []))
+        port = port or self.base_port(service)
+        log = self.deployment.tmp_path / f"{service}-{index}.log"
+        proc = self._spawn(service, port, log)
+        worker = Worker(service, port, proc, log)
+        self.workers.setdefault(service, []).append(worker)
+        return worker
+
+    def _spawn(self, service: str, port: int, log: Path) -> subprocess.Popen:
+        from tests.conftest import CLI, REPO
+
+        handle = open(log, "ab")
+        # A killed worker's partitions move on after 10 s (30 by default).
+        env = dict(self.env.vars, INSPECTIONS_WEB_PORT=str(port),
+                   INSPECTIONS_GROUP_SESSION_TIMEOUT_S="10")
+        proc = subprocess.Popen([*CLI, "run", service], env=env, cwd=REPO, stdout=handle,
+                                stderr=subprocess.STDOUT)
+        self.deployment.workers.append(proc)  # stopped at the end whatever happens
+        return proc
+
+    def start_all(self) -> None:
+        for service in SERVICES:
+            self.start(service)
+
+    def kill(self, worker: Worker) -> None:
+        worker.proc.kill()  # SIGKILL: no shutdown, no commit, no flush
+        worker.proc.wait(timeout=30)
+
+    def restart(self, worker: Worker) -> None:
+        worker.proc = self._spawn(worker.service, worker.port, worker.log)
+        worker.starts += 1
+
+    def stop(self, worker: Worker) -> None:
+        worker.proc.terminate()
+        worker.proc.wait(timeout=90)
+
+    def alive(self) -> list[Worker]:
+        return [w for ws in self.workers.values() for w in ws if w.proc.poll() is None]
+
+    def simulate(self, speed: float) -> subprocess.Popen:
+        log = self.deployment.tmp_path / "simulate.log"
+        return self.env.spawn("simulate", SCENARIO, "--speed", str(speed), log=log)
+
+    def wait_ready(self, timeout_s: float = 180) -> None:
+        deadline = time.monotonic() + timeout_s
+        for worker in self.alive():
+            while _status(f"http://127.0.0.1:{worker.port}/readyz") != 200:
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"{worker.service} on :{worker.port} never got ready"
+                                         f"; its log ends:\n{_tail(worker.log)}")
+                time.sleep(1)
+
+    def settle(self, timeout_s: float = 240) -> None:
+        self.wait_ready(timeout_s)
+        settled(self.env, self.deployment.prefix, timeout_s)
+
+
+def _status(url: str) -> int | None:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as answer:
+            return answer.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except OSError:
+        return None
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def _get(url: str, timeout_s: float = 60):
+    """A view's JSON (None for 404), retried while the worker is restarting or rebalancing."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=10) as answer:
+                return json.loads(answer.read())
+        except urllib.error.HTTPError as exc:
+            if exc.code == 404:
+                return None
+            error = exc
+        except OSError as exc:
+            error = exc
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{url}: {error}")
+        time.sleep(1)
+
+
+# Replay's view folders, and where each service serves the same view.
+VIEWS = {"campaigns": ("scheduler", "/campaigns/{}"), "units": ("scheduler", "/units/{}"),
+         "findings": ("findings", "/findings/{}"), "assessments": ("findings", "/assessments/{}"),
+         "escalations": ("escalation", "/escalations/{}")}
+
+
+@dataclass
+class Check:
+    verify: dict
+    views: int
+    different_views: list[str]
+
+    def copies(self) -> int:
+        return sum(len(t["copies"]) for t in self.verify["topics"])
+
+    def problems(self) -> list[str]:
+        out = []
+        for t in self.verify["topics"]:
+            for what in ("missing", "extra", "different"):
+                if t[what]:
+                    out.append(f"{t['topic']}: {len(t[what])} {what}: {t[what][:5]}")
+        return out + [f"view differs: {v}" for v in self.different_views[:10]]
+
+
+def check(stack: Stack, folder: Path, port_of=None) -> Check:
+    """Replay the inbound log into ``folder``, verify the derived topics against it, and
+    compare every view it built with what the live services serve."""
+    env = stack.env
+    env.cli("replay", "--out", str(folder / "replay"), timeout=600)
+    report = folder / "verify.json"
+    env.cli("audit", "verify", "--json", str(report), check=False, timeout=600)
+    result = json.loads(report.read_text())
+    different, count = [], 0
+    for kind, (service, path) in VIEWS.items():
+        for file in sorted((folder / "replay" / "views" / kind).glob("*.json")):
+            ident = file.stem.replace("~", ":")
+            port = port_of(service) if port_of else stack.base_port(service)
+            url = f"http://127.0.0.1:{port}{path.format(ident)}"
+            live = _get(url)
+            count += 1
+            if live != json.loads(file.read_text()):
+                different.append(f"{kind}/{ident}")
+                kept = folder / "live" / kind / file.name  # for a look afterwards
+                kept.parent.mkdir(parents=True, exist_ok=True)
+                kept.write_text(json.dumps(live, ensure_ascii=False, indent=1, sort_keys=True))
+    return Check(result, count, different)
+
+
+def derived_counts(result: dict) -> dict[str, int]:
+    return {t["topic"].split(".", 1)[1]: t["computed"] for t in result["topics"]}
+
+
+def error_lines(paths) -> list[str]:
+    """Errors a worker lived through: its own code's (inspections, services), a crash of
+    faust's, a traceback. aiokafka's reports of a coordinator not there yet are not."""
+    found = []
+    for path in paths:
+        for line in path.read_text(errors="replace").splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                if "Traceback" in line:
+                    found.append(f"{path.name}: {line[:300]}")
+                continue
+            own = str(record.get("logger", "")).startswith(("inspections", "services"))
+            level = record.get("level")
+            if (level == "critical" or (level == "error" and own)
+                    or "crash" in str(record.get("event", "")).lower()):
+                found.append(f"{path.name}: {line[:300]}")
+    return found

@@ -1,0 +1,92 @@
+"""Crashes: workers killed with SIGKILL at random points of a run, and the broker restarted
+in the middle of one. At the end the derived topics hold every expected event by id and
+nothing else, and every view equals the replay's."""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+
+import pytest
+
+from tests.conftest import Deployment, Env
+from tests.faults.harness import LONG, SERVICES, Stack, check, derived_counts, figure
+
+
+@pytest.mark.timeout(1800)
+def test_workers_killed_at_random_points_lose_and_double_nothing(kafka, deployment, tmp_path):
+    seed = int(time.time())
+    rng = random.Random(seed)
+    kills = 12 if LONG else 3
+    stack = Stack(deployment)
+    stack.start_all()
+    stack.wait_ready()
+    run = stack.simulate(speed=2 if LONG else 8)
+    order = [s for _ in range(kills // 3 + 1) for s in rng.sample(SERVICES, 3)][:kills]
+    done = []
+    for service in order:
+        time.sleep(rng.uniform(4, 12))
+        worker = stack.workers[service][0]
+        stack.kill(worker)
+        done.append((service, round(time.monotonic() % 1000, 1), run.poll() is None))
+        time.sleep(rng.uniform(0, 3))
+        stack.restart(worker)
+    assert run.wait(timeout=600) == 0
+    settle_started = time.monotonic()
+    stack.settle()
+    result = check(stack, tmp_path)
+    figure("kill -9", f"{len(done)} kills ({', '.join(s for s, _, _ in done)}), seed {seed}, "
+                      f"{sum(1 for *_, during in done if during)} while publishing")
+    figure("kill -9 derived", derived_counts(result.verify))
+    figure("kill -9 same-id copies", result.copies())
+    figure("kill -9 views compared", f"{result.views}, {len(result.different_views)} different")
+    figure("kill -9 settled after the run", f"{time.monotonic() - settle_started:.0f} s")
+    assert result.problems() == []
+    assert result.views > 250
+    assert all(stack.workers[s][0].starts > 1 for s in SERVICES)  # each was killed
+
+
+@pytest.mark.timeout(1800)
+def test_a_broker_restart_in_the_middle_of_a_run_loses_and_doubles_nothing(own_broker,
+                                                                         tmp_path):
+    own_broker.cli("broker", "start")
+    own_broker.cli("topics", "create")
+    broker = Env(own_broker.home, own_broker.port)  # the deployment gives its workers a home
+    deployment = Deployment(own_broker, tmp_path)
+    try:
+        stack = Stack(deployment)
+        stack.start_all()
+        stack.wait_ready()
+        run = stack.simulate(speed=8)
+        time.sleep(15)
+        assert run.poll() is None, "the run ended before the restart"
+        stopped = time.monotonic()
+        if LONG:  # SIGKILL: the broker recovers its logs
+            from inspections.localkafka import broker_processes
+
+            pids = broker_processes(broker.settings().broker_dir)
+            assert pids
+            for pid in pids:
+                os.kill(pid, 9)
+        else:
+            assert broker.cli("broker", "stop").stdout.strip() == "stopped"
+        time.sleep(5)
+        broker.cli("broker", "start")
+        down = time.monotonic() - stopped
+        assert run.wait(timeout=600) == 0, (tmp_path / "simulate.log").read_text()[-2000:]
+        stack.settle()
+        result = check(stack, tmp_path)
+        restarted = [w.service for w in (ws[0] for ws in stack.workers.values())
+                     if w.proc.poll() is not None]
+        figure("broker restart", f"{'SIGKILL' if LONG else 'stop'}, down {down:.0f} s; "
+                                 f"workers that exited: {restarted or 'none'}")
+        figure("broker restart derived", derived_counts(result.verify))
+        figure("broker restart same-id copies", result.copies())
+        figure("broker restart views compared",
+               f"{result.views}, {len(result.different_views)} different")
+        assert result.problems() == []
+        assert restarted == []
+        assert result.views > 250
+    finally:
+        deployment.close()
