@@ -82,7 +82,7 @@ class Settings(BaseSettings):
     web_host: str = "127.0.0.1"
     web_port_base: int = Field(default=6066, ge=1, le=65500)
     # This worker's port; 0: the base and the service's place (a second worker of a service
-    # on the same host needs a port of its own).
+    # on the same host needs a port of its own, and then keeps its state apart by it).
     web_port: int = Field(default=0, ge=0, le=65535)
     # When set, every HTTP view, /metrics and the operator page answer 401 unless the request
     # carries "Authorization: Bearer <token>" (/healthz and /readyz stay open for probes).
