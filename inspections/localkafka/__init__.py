@@ -276,6 +276,7 @@ class LocalBroker:
                     "INSPECTIONS_BROKER_SSL_KEYFILE (PEM; the key unencrypted PKCS#8)")
             keystore = self.dir / "broker-keystore.pem"  # Kafka's PEM store: key, then chain
             keystore.touch(mode=0o600)
+            keystore.chmod(0o600)  # it holds the private key
             keystore.write_bytes(Path(s.broker_ssl_keyfile).read_bytes().strip() + b"\n"
                                  + Path(s.broker_ssl_certfile).read_bytes())
             lines.update({"ssl.keystore.type": "PEM", "ssl.keystore.location": str(keystore)})
