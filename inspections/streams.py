@@ -554,7 +554,8 @@ class InOrder:
                 logs.get(__name__).warning("records skipped by the consumer: seeking back",
                                            topic=tp.topic, partition=tp.partition,
                                            expected=want, got=offset)
-                await app.consumer.seek(tp, want)
+                # In the consumer's own thread (faust's seek() calls it from this one).
+                await app.consumer.seek_wait({tp: want})
                 return False
             if offset > shown:
                 return False  # fetched before the seek: it comes again after it

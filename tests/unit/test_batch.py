@@ -250,8 +250,8 @@ class FakeConsumer:
         self._committed_offset = {TP(*tp): o for tp, o in (committed or {}).items()}
         self.seeks: list = []
 
-    async def seek(self, tp, offset):
-        self.seeks.append((tp, offset))
+    async def seek_wait(self, partitions):
+        self.seeks.extend(partitions.items())
 
 
 class FakeApp:
