@@ -29,7 +29,7 @@ system-packages:
 test: setup system-packages
 	$(BIN)/pytest $(PYTEST_FLAGS)
 
-# The fault tests' long version (`make test` runs the short one): about half an hour.
+# The fault tests' long version (`make test` runs the short one): about 10 minutes.
 faults: setup
 	INSPECTIONS_FAULTS=long $(BIN)/pytest tests/faults $(PYTEST_FLAGS)
 
