@@ -12,6 +12,7 @@ context variable, which decides the partition a table write is filed under.
 
 from __future__ import annotations
 
+import time
 import weakref
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterator, MutableMapping
@@ -528,11 +529,13 @@ class InOrder:
     still past it, the offsets between hold no record (a transaction marker): so be it.
     """
 
+    RESEEK_S = 10.0
+
     def __init__(self, app) -> None:
         self.app = app
         self.generation = None
         self.expected: dict = {}   # tp -> next offset to take
-        self.seeking: dict = {}    # tp -> offset of the record that showed the gap
+        self.seeking: dict = {}    # tp -> (offset of the record that showed the gap, when)
 
     async def admits(self, message) -> bool:
         app = self.app
@@ -548,9 +551,10 @@ class InOrder:
         if offset < want:
             return False  # taken already (a record fetched twice around a seek)
         if offset > want:
-            shown = self.seeking.get(tp)
-            if shown is None:
-                self.seeking[tp] = offset
+            shown, when = self.seeking.get(tp, (None, 0.0))
+            # Seek again if the first one has not brought the records back in a while.
+            if shown is None or time.monotonic() - when > self.RESEEK_S:
+                self.seeking[tp] = (offset if shown is None else shown, time.monotonic())
                 logs.get(__name__).warning("records skipped by the consumer: seeking back",
                                            topic=tp.topic, partition=tp.partition,
                                            expected=want, got=offset)

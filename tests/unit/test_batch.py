@@ -298,6 +298,22 @@ def test_offsets_without_records_are_passed_after_one_seek():
     assert app.consumer.seeks == [(("inspections.events", 0), 22)]
 
 
+def test_a_seek_that_brings_nothing_back_is_made_again_after_a_while(monkeypatch):
+    import time
+
+    from inspections.streams import InOrder
+
+    app = FakeApp({("inspections.events", 0): 7})
+    in_order = InOrder(app)
+    assert _admitted(in_order, [9, 10]) == []
+    assert len(app.consumer.seeks) == 1
+    later = time.monotonic() + InOrder.RESEEK_S + 1
+    monkeypatch.setattr(time, "monotonic", lambda: later)
+    assert _admitted(in_order, [11]) == []
+    assert app.consumer.seeks == [(("inspections.events", 0), 7)] * 2
+    assert _admitted(in_order, [7, 8, 9, 10, 11]) == [7, 8, 9, 10, 11]
+
+
 def test_a_new_generation_starts_again_from_the_committed_offset():
     from inspections.streams import InOrder
 
