@@ -169,7 +169,7 @@ class Check:
         return out + [f"view differs: {v}" for v in self.different_views[:10]]
 
 
-def check(stack: Stack, folder: Path, port_of=None) -> Check:
+def check(stack: Stack, folder: Path) -> Check:
     """Replay the inbound log into ``folder``, verify the derived topics against it, and
     compare every view it built with what the live services serve."""
     env = stack.env
@@ -181,7 +181,7 @@ def check(stack: Stack, folder: Path, port_of=None) -> Check:
     for kind, (service, path) in VIEWS.items():
         for file in sorted((folder / "replay" / "views" / kind).glob("*.json")):
             ident = file.stem.replace("~", ":")
-            port = port_of(service) if port_of else stack.base_port(service)
+            port = stack.base_port(service)
             url = f"http://127.0.0.1:{port}{path.format(ident)}"
             live = _get(url)
             count += 1
