@@ -160,6 +160,12 @@ class Check:
     def copies(self) -> int:
         return sum(len(t["copies"]) for t in self.verify["topics"])
 
+    def report(self, name: str) -> None:
+        """The figures every fault test prints: derived events, copies, views compared."""
+        figure(f"{name} derived", derived_counts(self.verify))
+        figure(f"{name} same-id copies", self.copies())
+        figure(f"{name} views compared", f"{self.views}, {len(self.different_views)} different")
+
     def problems(self) -> list[str]:
         out = []
         for t in self.verify["topics"]:

@@ -15,7 +15,15 @@ import pytest
 
 from schemas import decode
 from tests.faults import bad_records
-from tests.faults.harness import LONG, SCENARIO, Stack, check, error_lines, figure
+from tests.faults.harness import (
+    LONG,
+    SCENARIO,
+    Stack,
+    check,
+    derived_counts,
+    error_lines,
+    figure,
+)
 from tests.integration.kafka_io import produce, read_all
 
 
@@ -86,7 +94,7 @@ def test_ten_thousand_bad_records_are_each_rejected_once_and_change_nothing(kafk
                         f"in {published_in:.0f} s beside the scenario")
     figure("bad input rejected", f"{len(rejected)} (each once: {set(found.values()) == {1}}), "
                                  f"by cause {dict(causes)}")
-    figure("bad input same-id copies", result.copies())
+    result.report("bad input")
 
 
 def _irregular(port: int) -> dict[str, float]:
@@ -146,7 +154,5 @@ def test_late_and_odd_events_are_counted_and_recorded_never_a_crash(kafka, deplo
     assert logs.count('"anomaly noted"') >= 4
     assert len(stack.alive()) == 3 and error_lines(
         w.log for ws in stack.workers.values() for w in ws) == []
-    derived_before = {t["topic"]: t["computed"] for t in before.verify["topics"]}
-    derived_after = {t["topic"]: t["computed"] for t in after.verify["topics"]}
-    figure("odd input", f"{len(odd)} events; counted {counts}; derived before {derived_before},"
-                        f" after {derived_after}")
+    figure("odd input", f"{len(odd)} events; counted {counts}; derived before "
+                        f"{derived_counts(before.verify)}, after {derived_counts(after.verify)}")

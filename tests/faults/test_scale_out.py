@@ -11,7 +11,7 @@ import urllib.request
 import pytest
 
 from tests.conftest import free_port
-from tests.faults.harness import SERVICES, Stack, check, derived_counts, figure
+from tests.faults.harness import SERVICES, Stack, check, figure
 
 
 def _partitions(port: int) -> list[str]:
@@ -45,8 +45,6 @@ def test_two_workers_a_service_then_one_give_what_one_gives(kafka, deployment, t
     result = check(stack, tmp_path)
     figure("scale-out", f"partitions each worker held with two a service {shares}, the one "
                         f"left after the stop {after}")
-    figure("scale-out derived", derived_counts(result.verify))
-    figure("scale-out same-id copies", result.copies())
-    figure("scale-out views compared", f"{result.views}, {len(result.different_views)} different")
+    result.report("scale-out")
     assert result.problems() == []
     assert result.views > 250
