@@ -74,6 +74,14 @@ class Env:
             )
         return done
 
+    def stop_broker(self) -> None:
+        """Stop this env's local broker, and kill what is left of it whatever happened."""
+        from inspections.localkafka import broker_processes
+
+        self.cli("broker", "stop", check=False)
+        for pid in broker_processes(self.settings().broker_dir):
+            os.kill(pid, 9)
+
     def spawn(self, *args: str, log: Path) -> subprocess.Popen:
         handle = open(log, "ab")
         return subprocess.Popen([*CLI, *args], env=self.vars, cwd=REPO, stdout=handle,
@@ -88,8 +96,6 @@ def kafka_home(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def kafka(kafka_home) -> Env:
     """The suite's broker, with the project's topics."""
-    from inspections.localkafka import broker_processes
-
     env = Env(kafka_home, free_port(2))
     started = time.monotonic()
     try:
@@ -98,21 +104,15 @@ def kafka(kafka_home) -> Env:
         env.cli("topics", "create")
         yield env
     finally:
-        env.cli("broker", "stop", check=False)
-        for pid in broker_processes(env.settings().broker_dir):
-            os.kill(pid, 9)
+        env.stop_broker()
 
 
 @pytest.fixture
 def own_broker(kafka_home):
     """A second broker for tests that stop and start it; stopped afterwards in any case."""
-    from inspections.localkafka import broker_processes
-
     env = Env(kafka_home, free_port(2))
     yield env
-    env.cli("broker", "stop", check=False)
-    for pid in broker_processes(env.settings().broker_dir):
-        os.kill(pid, 9)
+    env.stop_broker()
 
 
 

@@ -45,8 +45,6 @@ def _certificates(folder: Path) -> dict[str, str]:
 @pytest.fixture
 def secure(kafka_home, tmp_path):
     """A SASL_SSL broker, its settings in the environment of every command the test runs."""
-    from inspections.localkafka import broker_processes
-
     env = Env(kafka_home, free_port(2))
     password, token = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
     env.vars.update(_certificates(tmp_path), INSPECTIONS_KAFKA_SECURITY_PROTOCOL="SASL_SSL",
@@ -59,11 +57,7 @@ def secure(kafka_home, tmp_path):
         env.cli("topics", "create")
         yield env
     finally:
-        env.cli("broker", "stop", check=False)
-        for pid in broker_processes(env.settings().broker_dir):
-            import os
-
-            os.kill(pid, 9)
+        env.stop_broker()
 
 
 def _settings(env: Env, **override):
