@@ -12,6 +12,7 @@ context variable, which decides the partition a table write is filed under.
 
 from __future__ import annotations
 
+import sys
 import time
 import weakref
 from collections import OrderedDict
@@ -521,12 +522,20 @@ class Batch:
 class InOrder:
     """Each partition's records in offset order, none skipped, within a consumer generation.
 
-    faust 0.15 can skip the first records of a partition after a restart: its consumer
-    seeks to the committed offset, yet the stream's first record came later (seen after
-    kill -9, on the commit that then never moved again: faust commits only an unbroken run
-    of acked offsets). A record past the next expected offset makes one seek back to it;
-    records already taken are dropped. If, after that seek, the record that comes first is
-    still past it, the offsets between hold no record (a transaction marker): so be it.
+    faust 0.15 can skip the first records of a partition after a rebalance or a restart:
+    records fetched before its seek to the committed offset are still delivered after it,
+    move its read offset past the committed one, and so make it drop the records fetched
+    again (seen after kill -9 and in the scale-out test). A record past the next expected
+    offset makes a seek back to it; records already taken are dropped, and so are those
+    fetched before the seek (they come again after it). If nothing has come back in
+    ``RESEEK_S`` (the same race can drop the records of this seek, and none may follow
+    them), ``reseek_overdue`` seeks again. If the record that comes first after a seek is
+    still past the expected offset, the offsets between hold no record (a transaction
+    marker, a compacted record): so be it.
+
+    faust counts the offsets of its ``_gap`` intervals as acked, and adds one wherever its
+    read offset jumps, a seek's included: it could then commit records not yet processed.
+    Only the gaps this class has found empty are left to it (``_keep_own_gaps``).
     """
 
     RESEEK_S = 10.0
@@ -535,7 +544,7 @@ class InOrder:
         self.app = app
         self.generation = None
         self.expected: dict = {}   # tp -> next offset to take
-        self.seeking: dict = {}    # tp -> (offset of the record that showed the gap, when)
+        self.seeking: dict = {}    # tp -> (offset sought, record that showed the gap, when)
 
     async def admits(self, message) -> bool:
         app = self.app
@@ -551,22 +560,45 @@ class InOrder:
         if offset < want:
             return False  # taken already (a record fetched twice around a seek)
         if offset > want:
-            shown, when = self.seeking.get(tp, (None, 0.0))
-            # Seek again if the first one has not brought the records back in a while.
-            if shown is None or time.monotonic() - when > self.RESEEK_S:
-                self.seeking[tp] = (offset if shown is None else shown, time.monotonic())
-                logs.get(__name__).warning("records skipped by the consumer: seeking back",
-                                           topic=tp.topic, partition=tp.partition,
-                                           expected=want, got=offset)
-                # In the consumer's own thread (faust's seek() calls it from this one).
-                await app.consumer.seek_wait({tp: want})
+            sought = self.seeking.get(tp)
+            if sought is None:
+                await self._seek_back(tp, want, offset)
                 return False
-            if offset > shown:
+            if offset > sought[1]:
                 return False  # fetched before the seek: it comes again after it
             # First after the seek and still past ``want``: no record in between.
         self.seeking.pop(tp, None)
+        self._keep_own_gaps(tp, want, offset)
         self.expected[tp] = offset + 1
         return True
+
+    async def reseek_overdue(self) -> None:
+        """Seek again where a seek has brought nothing back in ``RESEEK_S``."""
+        if self.app.consumer_generation_id != self.generation:
+            return  # a rebalance: faust seeks to the committed offsets itself
+        now = time.monotonic()
+        for tp, (want, shown, when) in list(self.seeking.items()):
+            if now - when > self.RESEEK_S:
+                await self._seek_back(tp, want, shown)
+
+    async def _seek_back(self, tp, want: int, shown: int) -> None:
+        self.seeking[tp] = (want, shown, time.monotonic())
+        logs.get(__name__).warning("records skipped by the consumer: seeking back",
+                                   topic=tp.topic, partition=tp.partition,
+                                   expected=want, got=shown)
+        # In the consumer's own thread (faust's seek() calls it from this one).
+        await self.app.consumer.seek_wait({tp: want})
+
+    def _keep_own_gaps(self, tp, want: int, offset: int) -> None:
+        """Drop faust's gaps from ``want`` on (records are still to come there); when the
+        record taken is past ``want``, the offsets between are one."""
+        gaps = self.app.consumer._gap
+        tree = gaps.get(tp)
+        if tree:
+            for interval in tree.overlap(want, sys.maxsize):
+                tree.remove(interval)
+        if offset > want:
+            gaps[tp].addi(want, offset)
 
 
 async def take_batches(stream, max_records: int, linger_s: float) -> AsyncIterator[list]:
@@ -604,6 +636,7 @@ async def take_batches(stream, max_records: int, linger_s: float) -> AsyncIterat
     try:
         while not stream.should_stop:
             await stream.wait_for_stopped(arrived, timeout=1.0)
+            await in_order.reseek_overdue()
             if not waiting:
                 continue
             first = loop.time()

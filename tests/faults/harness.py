@@ -110,7 +110,11 @@ class Stack:
 
     def settle(self, timeout_s: float = 240) -> None:
         self.wait_ready(timeout_s)
-        settled(self.env, self.deployment.prefix, timeout_s)
+        try:
+            settled(self.env, self.deployment.prefix, timeout_s)
+        except AssertionError as exc:  # what the workers warned of tells why
+            warned = {f"{w.service} :{w.port}": _warnings(w.log) for w in self.alive()}
+            raise AssertionError(f"{exc}; the workers' last warnings: {warned}") from None
 
 
 def _status(url: str) -> int | None:
@@ -121,6 +125,12 @@ def _status(url: str) -> int | None:
         return exc.code
     except OSError:
         return None
+
+
+def _warnings(path: Path, lines: int = 8) -> list[str]:
+    found = [line for line in path.read_text(errors="replace").splitlines()
+             if '"level": "warning"' in line or '"level": "error"' in line]
+    return found[-lines:]
 
 
 def _tail(path: Path, lines: int = 15) -> str:
