@@ -564,7 +564,8 @@ class InOrder:
             if sought is None:
                 await self._seek_back(tp, want, offset)
                 return False
-            if offset > sought[1]:
+            _, shown, _ = sought
+            if offset > shown:
                 return False  # fetched before the seek: it comes again after it
             # First after the seek and still past ``want``: no record in between.
         self.seeking.pop(tp, None)
