@@ -27,6 +27,7 @@ system-packages:
 	scripts/system-packages
 
 test: setup system-packages
+	$(BIN)/lint-imports
 	$(BIN)/pytest $(PYTEST_FLAGS)
 
 # The fault tests' long version (`make test` runs the short one): about 10 minutes.

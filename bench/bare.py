@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import sys
 
-from inspections import logs, settings as settings_module, topics
+from runtime import logs, topics
+from runtime import settings as settings_module
 
 OUT = "bench-out"
 
@@ -17,7 +18,7 @@ def create_out_topic(settings) -> None:
     """``<prefix>.bench-out``, which the agent writes to."""
     from kafka.admin import NewTopic
 
-    from inspections import kafka
+    from runtime import kafka
 
     admin = kafka.admin(settings)
     try:

@@ -96,9 +96,9 @@ def publish_fresh(count: int, say=print):
     import time
     import uuid
 
-    from inspections import kafka, topics
     from inspections.localkafka import LocalBroker
-    from inspections.settings import Settings
+    from runtime import kafka, topics
+    from runtime.settings import Settings
 
     base = Settings()
     if not base.bootstrap_servers:

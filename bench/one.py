@@ -14,8 +14,8 @@ from pathlib import Path
 import services
 from bench import bare
 from bench.events import publish_fresh
-from bench.suite import Worker, flat, run_until_caught_up
-from inspections import topics
+from bench.workers import Worker, flat, run_until_caught_up
+from runtime import topics
 
 
 def main(argv: list[str] | None = None) -> int:

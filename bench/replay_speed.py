@@ -15,10 +15,11 @@ import sys
 import tempfile
 from pathlib import Path
 
+from bench.baselines import kafka_python_loop
 from bench.events import publish_fresh
-from bench.suite import child, kafka_python_loop
-from inspections import topics
-from inspections.settings import Settings
+from bench.suite import child
+from runtime import topics
+from runtime.settings import Settings
 
 
 def main() -> int:

@@ -25,220 +25,26 @@ in, which is why a quick run understates every worker alike.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
-import platform
 import resource
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 import services
 from bench import bare
+from bench.baselines import aiokafka_loop, kafka_python_loop
 from bench.events import publish_fresh
-from inspections import kafka, topics
-from inspections.settings import Settings
-
-SERVICES = ("scheduler", "findings", "escalation")
-
-
-def rss_mib(pid: int) -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return float("nan")
-
-
-# -- baselines ----------------------------------------------------------------------------
-def kafka_python_loop(settings: Settings, topic: str, total: int) -> float:
-    from kafka import KafkaConsumer, TopicPartition
-
-    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap, group_id=None,
-                             enable_auto_commit=False, max_partition_fetch_bytes=8 * 2**20,
-                             fetch_max_bytes=64 * 2**20)
-    parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic))]
-    consumer.assign(parts)
-    consumer.seek_to_beginning()
-    started, seen = time.monotonic(), 0
-    while seen < total:
-        for batch in consumer.poll(timeout_ms=500, max_records=10_000).values():
-            for record in batch:
-                json.loads(record.value)
-                seen += 1
-    elapsed = time.monotonic() - started
-    consumer.close()
-    return elapsed
-
-
-def aiokafka_loop(settings: Settings, topic: str, total: int) -> float:
-    from aiokafka import AIOKafkaConsumer, TopicPartition
-
-    async def run() -> float:
-        consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap, group_id=None,
-                                    enable_auto_commit=False,
-                                    max_partition_fetch_bytes=8 * 2**20,
-                                    fetch_max_bytes=64 * 2**20)
-        await consumer.start()
-        try:
-            parts = [TopicPartition(topic, p)
-                     for p in sorted(consumer.partitions_for_topic(topic) or ())]
-            if not parts:
-                await consumer._client.force_metadata_update()
-                parts = [TopicPartition(topic, p)
-                         for p in sorted(consumer.partitions_for_topic(topic))]
-            consumer.assign(parts)
-            await consumer.seek_to_beginning(*parts)
-            started, seen = time.monotonic(), 0
-            while seen < total:
-                batches = await consumer.getmany(timeout_ms=500, max_records=10_000)
-                for batch in batches.values():
-                    for record in batch:
-                        json.loads(record.value)
-                        seen += 1
-            return time.monotonic() - started
-        finally:
-            await consumer.stop()
-
-    return asyncio.run(run())
-
-
-class Worker:
-    """One worker process (a service, or the bare agent) on the bench's topics."""
-
-    def __init__(self, name: str, args: list[str], env: dict, home: Path) -> None:
-        self.name = name
-        self.log_path = home / f"{name}.log"
-        self.log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen([sys.executable, *args], env=env, stdout=self.log,
-                                     stderr=subprocess.STDOUT)
-        self.rss: list[tuple[float, float]] = []
-
-    def sample(self, t: float) -> None:
-        self.rss.append((t, rss_mib(self.proc.pid)))
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-        self.log.close()
-
-
-def run_until_caught_up(settings: Settings, workers: list[Worker],
-                        groups: dict[str, list[str]], total: int, say) -> dict:
-    """Wait until every group has committed its topics; rate from the first commit on."""
-    started = time.monotonic()
-    stable: dict[str, float] = {}  # when each group first had its members assigned
-    last_note = started
-    probe = kafka.LagProbe(settings)
-    try:
-        while True:
-            now = time.monotonic()
-            for worker in workers:
-                if worker.proc.poll() is not None:
-                    raise SystemExit(f"{worker.name} exited; see {worker.log_path}")
-                worker.sample(now - started)
-            if len(stable) < len(groups):
-                for g in probe.admin.list_groups():
-                    if g["group_id"] in groups and g["group_state"] == "Stable":
-                        stable.setdefault(g["group_id"], now)
-            behind = {g: probe.behind(g, t) for g, t in groups.items()}
-            if len(stable) == len(groups) and all(b == 0 for b in behind.values()):
-                break
-            if now - last_note > 15:
-                say(f"  ... {sum(behind.values())} records still to process")
-                last_note = now
-            time.sleep(0.25)
-    finally:
-        probe.close()
-    ended = time.monotonic()
-    span = max(1e-9, ended - min(stable.values()))
-    return {"seconds": ended - started, "processing_seconds": span,
-            "events_per_s": total / span}
-
-
-def flat(samples: list[tuple[float, float]]) -> dict:
-    """Resident memory after warm-up (the first fifth): its median, range, and whether every
-    sample is within ±10 % of the median."""
-    values = [v for _, v in samples]
-    after = values[len(values) // 5:] or values
-    median = statistics.median(after)
-    return {"median_mib": round(median, 1), "min_mib": round(min(after), 1),
-            "max_mib": round(max(after), 1), "samples": len(values),
-            "flat": all(abs(v - median) <= 0.1 * median for v in after)}
-
-
-# -- latency ------------------------------------------------------------------------------
-def latency(settings: Settings, rate: float, seconds: float, say, drained) -> dict:
-    """``finding.recorded`` (violations: each raises one escalation) at ``rate`` a second;
-    latency is the Kafka append time of the ``escalation.raised`` minus that of its finding
-    (one broker clock for both)."""
-    from kafka import TopicPartition
-
-    events_topic = topics.name(settings, topics.EVENTS)
-    out_topic = topics.name(settings, topics.ESCALATIONS)
-    reader = kafka.consumer(settings, client_id="bench-latency")
-    parts = [TopicPartition(out_topic, p) for p in sorted(reader.partitions_for_topic(out_topic))]
-    start_offsets = reader.end_offsets(parts)
-    producer = kafka.producer(settings, client_id="bench-latency", linger_ms=0)
-    base = datetime(2030, 1, 1, tzinfo=timezone(timedelta(hours=8)))
-    sent: dict[str, object] = {}
-    count = int(rate * seconds)
-    t0 = time.monotonic()
-    for i in range(count):
-        due = t0 + i / rate
-        pause = due - time.monotonic()
-        if pause > 0:
-            time.sleep(pause)
-        unit = f"lat{i % 500:03d}"
-        finding_id = f"lat-{uuid.uuid4().hex[:10]}"
-        event = {"specversion": "1.0", "id": finding_id, "source": "urn:inspections:bench",
-                 "type": "finding.recorded", "subject": unit,
-                 "time": (base + timedelta(milliseconds=i)).isoformat(),
-                 "datacontenttype": "application/json",
-                 "data": {"finding_id": finding_id, "visit_id": f"visit-{unit}",
-                          "unit_id": unit, "category": "violation", "description": "latency",
-                          "evidence": ["p.jpg"], "advice": "fix", "cannot_ensure_safety": False}}
-        sent[finding_id] = producer.send(events_topic, key=unit.encode(),
-                                         value=json.dumps(event).encode())
-    producer.flush()
-    offered = count / (time.monotonic() - t0)
-    appended = {fid: future.get(timeout=60).timestamp for fid, future in sent.items()}
-    producer.close()
-    say(f"  offered {offered:.0f} findings/s for {seconds:.0f} s; waiting for the services ...")
-    drained()  # every finding processed: then each one's escalation is on the topic
-    reader.assign(parts)
-    for tp in parts:
-        reader.seek(tp, start_offsets[tp])
-    got: dict[str, int] = {}
-    deadline = time.monotonic() + 120
-    while len(got) < len(appended) and time.monotonic() < deadline:
-        for batch in reader.poll(timeout_ms=500).values():
-            for record in batch:
-                cause = json.loads(record.value).get("causationid")
-                if cause in appended and cause not in got:
-                    got[cause] = record.timestamp - appended[cause]
-    reader.close()
-    ms = sorted(got.values())
-    if not ms:
-        raise SystemExit("no escalation.raised came back")
-
-    def pct(q: float) -> float:
-        return ms[min(len(ms) - 1, int(q * len(ms)))]
-
-    return {"offered_per_s": round(offered), "findings": count, "escalations": len(ms),
-            "p50_ms": pct(0.50), "p99_ms": pct(0.99), "max_ms": ms[-1]}
+from bench.latency import latency
+from bench.report import machine, table
+from bench.workers import Worker, flat, run_until_caught_up
+from kernel.vocabulary import SERVICES
+from runtime import kafka, topics
+from runtime.settings import Settings
 
 
 # -- replay and verify --------------------------------------------------------------------
@@ -424,52 +230,6 @@ def _run(args, settings: Settings, records: int, prefixes: list[str], say) -> in
     path.write_text(json.dumps(report, indent=2) + "\n")
     say(f"written to {path}")
     return 0
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
-
-
-def table(report: dict) -> str:
-    rows = report["rows"]
-    lines = [f"{report['records']} inbound records; {report['machine']}", "",
-             "| measure | events/s | ratio | against | memory |", "| --- | --- | --- | --- | --- |"]
-
-    def mem(row) -> str:
-        rss = row.get("rss")
-        if rss is None:
-            return f"peak {row['peak_mib']:.0f} MiB" if "peak_mib" in row else ""
-        if "median_mib" in rss:
-            return f"{rss['median_mib']:.0f} MiB ({'flat' if rss['flat'] else 'not flat'})"
-        return ", ".join(f"{k.removeprefix('pipeline-')} {v['median_mib']:.0f} MiB "
-                         f"({'flat' if v['flat'] else 'not flat'})" for k, v in rss.items())
-
-    against = {"kafka-python loop": "itself", "aiokafka loop": "kafka-python loop",
-               "bare faust agent": "itself", "replay": "kafka-python loop",
-               "verify": "kafka-python loop", "cores in memory": "kafka-python loop"}
-    for name in ("kafka-python loop", "aiokafka loop", "bare faust agent", "scheduler alone",
-                 "findings alone", "escalation alone", "pipeline", "cores in memory", "replay",
-                 "verify"):
-        if name not in rows:
-            continue
-        row = rows[name]
-        lines.append(f"| {name} | {row['events_per_s']:,.0f} | {row['ratio']:.2f}x | "
-                     f"{against.get(name, 'bare faust agent')} | {mem(row)} |")
-    lines.append("")
-    for name in ("latency", "latency, light load"):
-        lat = rows[name]
-        lines.append(f"finding.recorded -> escalation.raised at {lat['offered_per_s']} "
-                     f"findings/s: p50 {lat['p50_ms']} ms, p99 {lat['p99_ms']} ms, "
-                     f"max {lat['max_ms']} ms ({lat['escalations']} of {lat['findings']})")
-    return "\n".join(lines)
 
 
 if __name__ == "__main__":

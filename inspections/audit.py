@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from inspections import topics
 from inspections.replay import Pipeline, Record, stream_log
-from inspections.settings import Settings
+from runtime import topics
+from runtime.settings import Settings
 
 DERIVED_TOPICS = (topics.ESCALATIONS, topics.BREACHES, topics.REJECTED)
 

@@ -20,10 +20,11 @@ import urllib.request
 from collections import Counter
 
 import services
-from inspections import kafka, topics
 from inspections.localkafka import LocalBroker
-from inspections.settings import Settings
-from inspections.streams import SERVICE_NAMES, web_port
+from kernel.vocabulary import SERVICES as SERVICES
+from runtime import kafka, topics
+from runtime.app import web_port
+from runtime.settings import Settings
 
 SCENARIO = "zhangzhou-2026"
 STOP_WAIT_S = 40  # faust commits and closes its tables on SIGTERM: give it time
@@ -60,7 +61,7 @@ def run(settings: Settings, keep_running: bool, speed: float | None = None,
            "PYTHONUNBUFFERED": "1"}
     honcho.KILL_WAIT = STOP_WAIT_S
     supervisor = honcho.Manager(Printer(sys.stdout))
-    for service in SERVICE_NAMES:
+    for service in SERVICES:
         supervisor.add_process(service, _command("run", service, log=log_dir / f"{service}.log"),
                                env=env)
     supervisor.add_process("operator", _command("operator", log=log_dir / "operator.log"),
@@ -93,7 +94,7 @@ def caught_up(settings: Settings) -> bool:
 
 
 def _view(settings: Settings, service: str, path: str):
-    from inspections import webauth
+    from runtime import webauth
 
     url = f"http://127.0.0.1:{web_port(settings, service)}{path}"
     try:
@@ -119,7 +120,7 @@ def _derived(settings: Settings, canonical: str) -> list[dict]:
 def summary(settings: Settings, campaign_id: str) -> list[str]:
     """The closing lines: coverage, escalations by authority and level, breaches by kind,
     late reports — read from the views and the derived topics, as an operator would."""
-    from inspections.operator import AUTHORITIES
+    from kernel.vocabulary import AUTHORITIES
 
     campaign = _view(settings, "scheduler", f"/campaigns/{campaign_id}")
     open_now = _view(settings, "escalation", "/escalations")["escalations"]
@@ -162,7 +163,7 @@ def addresses(settings: Settings, campaign_id: str, unit: str) -> list[str]:
         f"campaign view   {at('scheduler')}/campaigns/{campaign_id}",
         f"problem list    {at('findings')}/units/{unit}/findings",
         f"escalations     {at('escalation')}/escalations",
-        "metrics         " + "  ".join(f"{at(s)}/metrics" for s in SERVICE_NAMES),
+        "metrics         " + "  ".join(f"{at(s)}/metrics" for s in SERVICES),
         f"Kafka           {settings.bootstrap} (topics {settings.topic_prefix}.*)",
     ]
 
@@ -174,7 +175,7 @@ def campaign(settings: Settings, keep_running: bool, publish, say=print) -> int:
 
     plan = simulate.load(simulate.find(SCENARIO))
     deadline = time.monotonic() + 180
-    for service in SERVICE_NAMES:
+    for service in SERVICES:
         while True:
             try:
                 if _view(settings, service, "/readyz"):

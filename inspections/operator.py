@@ -16,37 +16,20 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from inspections import logs, topics, webauth
-from inspections.settings import Settings
-from inspections.streams import SERVICE_NAMES, web_port
+from kernel.vocabulary import AUTHORITIES, CATEGORIES, UNIT_KINDS, VISIT_STATES
+from kernel.vocabulary import SERVICES as SERVICES
+from runtime import logs, topics, webauth
+from runtime.app import web_port
+from runtime.settings import Settings
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
-AUTHORITIES = {
-    "local_regulator": "属地监管部门 local regulator",
-    "unit_government": "县级政府 unit government",
-    "unit_safety_committee": "县级安委会 unit safety committee",
-    "discipline_authorities": "有关部门 discipline authorities",
-    "city_safety_office": "市政府安办 city safety office",
-    "city_safety_committee": "市政府安委会 city safety committee",
-    "city_government": "市政府 city government",
-}
-KINDS = {"county": "县（市、区） county", "zone": "开发区 zone"}
-CATEGORIES = {
-    "general": "一般问题 general", "violation": "违法违规 violation",
-    "major_hazard": "重大隐患 major hazard", "major_issue": "重大问题 major issue",
-    "misconduct_clue": "违纪线索 misconduct clue", "accountability": "追责 accountability",
-}
-VISIT_STATES = {
-    "unscheduled": "未安排 unscheduled", "scheduled": "已安排 scheduled",
-    "on_site": "驻点中 on site", "ended": "已结束 ended",
-    "feedback_delivered": "已反馈 feedback given", "reported": "已报告整改 reported",
-}
+KINDS = UNIT_KINDS
 
 
 def port(settings: Settings) -> int:
     """The page's port: after the three services'."""
-    return settings.web_port_base + len(SERVICE_NAMES)
+    return settings.web_port_base + len(SERVICES)
 
 
 def host(settings: Settings) -> str:
@@ -77,7 +60,7 @@ class Breaches:
     def _read(self) -> None:
         from kafka import TopicPartition
 
-        from inspections import kafka
+        from runtime import kafka
 
         log = logs.get(__name__)
         topic = topics.name(self.settings, topics.BREACHES)
@@ -115,7 +98,7 @@ class Views:
     def __init__(self, settings: Settings) -> None:
         h = host(settings)
         self.base = {s: (getattr(settings, f"{s}_url") or f"http://{h}:{web_port(settings, s)}")
-                     .rstrip("/") for s in SERVICE_NAMES}
+                     .rstrip("/") for s in SERVICES}
 
     async def get(self, session, service: str, path: str, **params) -> Any:
         import aiohttp

@@ -15,12 +15,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from inspections import kafka, topics
-from inspections.breaches import Breach, to_event
-from inspections.codec import dumps
-from inspections.deadlines import seen_key
-from inspections.settings import Settings
-from schemas import Rejection, decode, rejection_event
+from kernel.breaches import Breach
+from kernel.codec import dumps
+from kernel.deadlines import seen_key
+from runtime import kafka, topics
+from runtime.settings import Settings
+from schemas import Rejection, decode
+from schemas.envelope import breach_event, notice_event, rejection_event
 from schemas.events import DeadlineBreached
 
 
@@ -157,8 +158,7 @@ class Pipeline:
         return seen
 
     def feed(self, record: Record) -> None:
-        from services.escalation.domain import Notice
-        from services.escalation.flow import notice_event
+        from services.escalation.rules import Notice
 
         event = decode(record.value, key=record.key)
         if isinstance(event, Rejection):
@@ -185,7 +185,7 @@ class Pipeline:
 
     def _breaches(self, breaches, service: str) -> None:
         for breach in breaches:
-            wire = to_event(breach, service)
+            wire = breach_event(breach, service)
             self.derived.append(wire)
             # The findings service reads every breach back for the assessment.
             self.findings_flow.on_breach(DeadlineBreached.model_validate(wire), self.f["units"])
@@ -213,9 +213,9 @@ class Pipeline:
         escalation's view from its final state, through the same view flows the services
         run (each unit's findings and escalations in the order they were made). Idempotent:
         called again after more records, it brings every view up to date."""
-        from services.escalation.domain import escalation_view
         from services.escalation.flow import EscalationForward
-        from services.scheduler.domain import unit_view
+        from services.escalation.views import escalation_view
+        from services.scheduler.views import unit_view
 
         for unit_id, state in self.s["units"].items():
             self.campaign_flow.unit_viewed(unit_id, unit_view(state, self.policy),

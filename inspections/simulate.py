@@ -17,158 +17,33 @@ import random
 import time as wall
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
-from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-
-from inspections.codec import derived_id, dumps
-from schemas.fields import Category
-
-SCENARIOS = Path(__file__).resolve().parent / "data" / "scenarios"
-
-
-class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class UnitSpec(_Spec):
-    id: str = Field(min_length=1)
-    name: str
-    pinyin: str
-    kind: Literal["county", "zone"]
-    townships: int = Field(ge=0)
-    departments: int = Field(ge=0)
-
-
-class TeamSpec(_Spec):
-    id: str
-    size: int = Field(default=8, ge=1)
-    untrained: int = Field(default=0, ge=0)  # members not trained before it starts
-    deputies: int = Field(default=1, ge=0)
-
-
-class FindingSpec(_Spec):
-    """A finding that goes its own way (the usual ones are counted in ``findings``)."""
-
-    category: Category
-    cannot_ensure_safety: bool = False
-    listed_supervision_advised: bool = False
-    evidence: bool = True
-    advice: bool = True
-    description: str | None = None
-    answer_after_h: float | None = Field(default=None, gt=0)  # else within response_hours
-    never_answered: bool = False
-    resolved_after_h: float | None = Field(default=None, gt=0)
-    acknowledged_early: bool = False  # an acknowledgement first, which closes no document
-    rectified: bool = True
-    spot_check: Literal["confirmed", "not_rectified"] = "confirmed"
-
-
-class SitesSpec(_Spec):
-    township_share: float = Field(default=0.0, ge=0, le=1)
-    department_share: float = Field(default=0.0, ge=0, le=1)
-    communities: int = Field(default=0, ge=0)
-    enterprises: int = Field(default=0, ge=0)
-
-
-class VisitSpec(_Spec):
-    unit: str
-    team: str
-    batch: int = Field(ge=1)
-    phase: int | None = None
-    planned_start: date
-    planned_end: date
-    untrained: int | None = Field(default=None, ge=0)  # the team's, unless given here
-    started: datetime | None = None  # default: planned start, 09:00
-    ended: datetime | Literal["never"] | None = None  # default: planned end, 17:00
-    sites: SitesSpec = SitesSpec()
-    findings: dict[Category, int] = Field(default_factory=dict)
-    special: list[FindingSpec] = Field(default_factory=list)
-    feedback_after_days: float = Field(default=14, ge=0)
-    report_after_days: float | None = Field(default=50, ge=0)  # None: never reported
-    spot_check_after_days: float = Field(default=20, ge=0)
-    look_back_after_days: float = Field(default=60, ge=0)  # 回头看, after the spot check
-
-
-class CampaignSpec(_Spec):
-    id: str
-    year: int
-    title: str
-    coverage_due: date
-    planned_at: datetime
-
-
-class Scenario(_Spec):
-    name: str = Field(pattern=r"^[a-z0-9-]+$")
-    description: str = ""
-    seed: int = 0
-    utc_offset_h: float = 8
-    response_hours: tuple[float, float] = (2, 20)
-    campaign: CampaignSpec
-    units: list[UnitSpec]
-    teams: list[TeamSpec]
-    visits: list[VisitSpec]
-    until: datetime
-
-    @field_validator("visits")
-    @classmethod
-    def _one_visit_per_unit_and_batch(cls, visits):
-        seen = set()
-        for v in visits:
-            if (v.unit, v.batch) in seen:
-                raise ValueError(f"two visits of {v.unit} in batch {v.batch}")
-            seen.add((v.unit, v.batch))
-        return visits
-
-    def model_post_init(self, _) -> None:
-        units, teams = {u.id for u in self.units}, {t.id for t in self.teams}
-        for v in self.visits:
-            if v.unit not in units:
-                raise ValueError(f"visit of unknown unit {v.unit!r} (units: {sorted(units)})")
-            if v.team not in teams:
-                raise ValueError(f"visit of {v.unit} by unknown team {v.team!r}")
-
-
-class ScenarioError(ValueError):
-    pass
-
-
-def load(path: Path) -> Scenario:
-    """Read a scenario file; a bad one raises ``ScenarioError`` saying where and what."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ScenarioError(f"{path}: cannot read it: {exc}") from None
-    try:
-        return Scenario.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ScenarioError(f"{path}: {where}: {first['msg']} "
-                            f"({exc.error_count()} problem(s) in all)") from None
-
-
-def find(name_or_path: str) -> Path:
-    """A scenario shipped with the project by name (``zhangzhou-2026``), or a file."""
-    path = Path(name_or_path)
-    if path.is_file():
-        return path
-    shipped = SCENARIOS / f"{name_or_path}.yaml"
-    if shipped.is_file():
-        return shipped
-    names = sorted(p.stem for p in SCENARIOS.glob("*.yaml"))
-    raise ScenarioError(f"no scenario {name_or_path!r}: give a file, or one of {names}")
-
+from inspections.scenario import (  # noqa: F401  (load, find: the simulator's way in)
+    FindingSpec,
+    Scenario,
+    ScenarioError,
+    TeamSpec,
+    UnitSpec,
+    VisitSpec,
+    find,
+    load,
+)
+from kernel import ids
+from kernel.codec import dumps
+from kernel.ids import derived_id
+from kernel.vocabulary import ACK, DOCUMENT, MEASURES, RESOLVED
+from runtime.settings import Settings
+from schemas.events import SECTORS as SECTOR_CATALOGUE
+from schemas.fields import Method, values
+from services.escalation import config as escalation_config
+from services.escalation.rules import Policy, actions_for, holder_when_answered
 
 # -- expansion ------------------------------------------------------------------------------
 SURNAMES = "林陈黄张李王吴刘蔡杨郑许谢洪郭邱曾廖赖徐周叶苏庄吕江何"
 ORGS = ("市应急管理局", "市住建局", "市交通运输局", "市消防救援支队", "市市场监管局",
         "市自然资源局", "市海洋与渔业局", "市公安局交警支队")
-SECTORS = ("road_traffic", "waterway_traffic", "fishery", "hazardous_chemicals",
-           "construction", "fire_safety", "other")
-METHODS = ("report", "meeting", "documents", "open_visit", "unannounced_visit", "other")
+SECTORS = tuple(SECTOR_CATALOGUE)
+METHODS = values(Method)
 PROBLEMS = {
     "general": ["安全生产责任清单未及时更新", "应急预案演练记录不全", "隐患排查台账填写不规范",
                 "安全培训档案缺失部分学时记录"],
@@ -191,8 +66,9 @@ def _at(d: date, hour: int, tz) -> datetime:
 
 
 class _Builder:
-    def __init__(self, scenario: Scenario) -> None:
+    def __init__(self, scenario: Scenario, policy: Policy) -> None:
         self.s = scenario
+        self.policy = policy  # the escalation policy: who holds an escalation when answered
         self.tz = _tz(scenario)
         self.rng = random.Random(scenario.seed)
         self.out: list[tuple[datetime, int, dict]] = []
@@ -233,21 +109,18 @@ def _team(b: _Builder, spec: TeamSpec, untrained: int | None) -> dict:
 def _answer(b: _Builder, f_id: str, unit: str, visit_id: str, recorded: datetime,
             category: str, spec: FindingSpec | None, n: int) -> None:
     """Each escalation the finding raises, answered as the scenario says."""
-    from services.escalation.domain import ACK, DOCUMENT, NEXT_AUTHORITY, Policy, actions_for
-
-    policy = Policy()
-    routes = policy.routes
+    routes = b.policy.routes
     cannot = bool(spec and spec.cannot_ensure_safety)
     listed = bool(spec and spec.listed_supervision_advised)
     source = f"urn:inspections:authorities:{unit}"
     for action in actions_for(category, cannot, listed):
         route = routes[action]
-        escalation_id = f"{f_id}:{action}"
+        escalation_id = ids.escalation_id(f_id, action)
         key = f"{escalation_id}/answer"
         if spec and spec.never_answered:
             continue
         if spec and spec.resolved_after_h:
-            b.emit("escalation.resolved", recorded + timedelta(hours=spec.resolved_after_h),
+            b.emit(RESOLVED, recorded + timedelta(hours=spec.resolved_after_h),
                    unit, key, source, {"escalation_id": escalation_id, "unit_id": unit,
                                        "resolution": "referred to the competent department"},
                    visit_id)
@@ -260,10 +133,7 @@ def _answer(b: _Builder, f_id: str, unit: str, visit_id: str, recorded: datetime
                    f"{escalation_id}/early", source,
                    {"escalation_id": escalation_id, "unit_id": unit, "by": route.authority},
                    visit_id)
-        # Who holds it when the answer comes: one level up per limit missed.
-        authority, due = route.authority, recorded + route.limit
-        while at > due and NEXT_AUTHORITY[authority] is not None:
-            authority, due = NEXT_AUTHORITY[authority], due + policy.level_up_limit
+        authority = holder_when_answered(b.policy, action, recorded, at)
         if route.closed_by == ACK:
             b.emit(ACK, at, unit, key, source,
                    {"escalation_id": escalation_id, "unit_id": unit, "by": authority}, visit_id)
@@ -273,7 +143,7 @@ def _answer(b: _Builder, f_id: str, unit: str, visit_id: str, recorded: datetime
                     "document_no": f"{unit}-enf-2026-{n:03d}",
                     "department": f"{unit} local regulator"}, visit_id)
         else:
-            b.emit("immediate.measures.taken", at, unit, key, source,
+            b.emit(MEASURES, at, unit, key, source,
                    {"finding_id": f_id, "unit_id": unit, "description": "停产整顿，撤离人员"},
                    visit_id)
 
@@ -363,10 +233,10 @@ def _visit(b: _Builder, v: VisitSpec, unit: UnitSpec, team: TeamSpec) -> None:
                          "pending_finding_ids": [f for f in recorded_ids if f not in done]},
            visit_id)
     check_at = report_at + timedelta(days=v.spot_check_after_days)
-    for result, ids in (("confirmed", rectified), ("not_rectified", not_rectified)):
-        if ids:
+    for result, checked in (("confirmed", rectified), ("not_rectified", not_rectified)):
+        if checked:
             b.emit("spot_check.conducted", check_at, unit.id, f"{visit_id}/spot/{result}",
-                   office, {"visit_id": visit_id, "unit_id": unit.id, "finding_ids": ids,
+                   office, {"visit_id": visit_id, "unit_id": unit.id, "finding_ids": checked,
                             "result": result}, visit_id)
     if not_rectified:  # 回头看: the look-back finds them done
         for f_id in not_rectified:
@@ -379,9 +249,10 @@ def _visit(b: _Builder, v: VisitSpec, unit: UnitSpec, team: TeamSpec) -> None:
                 "result": "confirmed"}, visit_id)
 
 
-def expand(scenario: Scenario) -> list[dict]:
-    """Every event of the scenario up to ``until``, in time order (ticks not included)."""
-    b = _Builder(scenario)
+def expand(scenario: Scenario, settings: Settings | None = None) -> list[dict]:
+    """Every event of the scenario up to ``until``, in time order (ticks not included); the
+    answers to escalations follow the escalation policy of ``settings``."""
+    b = _Builder(scenario, escalation_config.policy(settings or Settings()))
     c = scenario.campaign
     units = {u.id: u for u in scenario.units}
     teams = {t.id: t for t in scenario.teams}
@@ -409,9 +280,10 @@ def ticks(scenario: Scenario, events: list[dict]) -> list[datetime]:
     return out + [scenario.until.astimezone(tz)]
 
 
-def timeline(scenario: Scenario) -> list[tuple[datetime, dict | None]]:
+def timeline(scenario: Scenario, settings: Settings | None = None
+             ) -> list[tuple[datetime, dict | None]]:
     """(time, event) in time order, with ``None`` for a tick at that time."""
-    events = expand(scenario)
+    events = expand(scenario, settings)
     items = [(datetime.fromisoformat(e["time"]), 1, i, e) for i, e in enumerate(events)]
     items += [(t, 0, i, None) for i, t in enumerate(ticks(scenario, events))]
     return [(t, e) for t, _, _, e in sorted(items, key=lambda x: x[:3])]
@@ -448,7 +320,7 @@ def as_records(items: list[tuple[datetime, dict | None]], topic: str, partitions
     """The timeline as the records ``publish`` would append (ticks on every partition), for
     running it through the pure cores without a broker."""
     from inspections.replay import Record
-    from inspections.upstream import tick_events
+    from schemas.envelope import tick_events
 
     offsets = [0] * partitions
     out = []

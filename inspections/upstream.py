@@ -11,12 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from inspections import kafka, topics
-from inspections.codec import derived_id, dumps
-from inspections.settings import Settings
+from kernel.codec import dumps
+from runtime import kafka, topics
+from runtime.settings import Settings
 from schemas import Envelope, Rejection, decode
-
-CLOCK_SOURCE = "urn:inspections:clock:cli"
+from schemas.envelope import CLI_CLOCK, tick_events
 
 
 @dataclass(frozen=True)
@@ -48,30 +47,6 @@ def partitions(settings: Settings, producer) -> list[int]:
             "`inspections topics create` first"
         )
     return sorted(found)
-
-
-def tick_events(at: datetime, partition_ids: Iterable[int], source: str = CLOCK_SOURCE,
-                publisher: str | None = None) -> list[tuple[int, bytes]]:
-    """One ``clock.ticked`` per partition; the id comes from the time and partition, so
-    sending the same tick twice is a duplicate the services ignore. ``publisher`` (an
-    extension attribute) names the process that sent it."""
-    when = at.isoformat()
-    ticks = []
-    for p in partition_ids:
-        tick = {
-            "specversion": "1.0",
-            "id": derived_id("clock.ticked", when, str(p)),
-            "source": source,
-            "type": "clock.ticked",
-            "time": when,
-            "subject": "clock",
-            "datacontenttype": "application/json",
-            "data": {},
-        }
-        if publisher is not None:
-            tick["clockpublisher"] = publisher
-        ticks.append((p, dumps(tick)))
-    return ticks
 
 
 def count_lines(path: Path) -> int:
@@ -143,7 +118,7 @@ def tick(settings: Settings, at: datetime) -> int:
 
 
 def publish_timeline(settings: Settings, items, advance: Callable[[datetime], None],
-                     source: str = CLOCK_SOURCE) -> int:
+                     source: str = CLI_CLOCK) -> int:
     """Send a scenario's (time, event) items as they come (``None``: a tick to every
     partition), each event checked by the gate first and keyed by its subject. Returns the
     number of records sent; raises on the first event the gate refuses, naming it."""

@@ -1,8 +1,9 @@
 """The public event contract (``shared/contract.md``) as code, and the one gate that holds
 records to it."""
 
+from schemas.envelope import rejection_event
 from schemas.events import DERIVED, INBOUND, Envelope
-from schemas.gate import MAX_RECORD_BYTES, Rejection, decode, rejection_event
+from schemas.gate import MAX_RECORD_BYTES, Rejection, decode
 
 __all__ = [
     "DERIVED", "INBOUND", "Envelope", "MAX_RECORD_BYTES", "Rejection", "decode",

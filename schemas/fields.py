@@ -10,7 +10,16 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+)
+
+from kernel import vocabulary
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -46,31 +55,18 @@ Date = Annotated[date, Field(strict=False), BeforeValidator(_iso_date)]
 Id = Annotated[str, Field(min_length=1)]
 Text = str
 
-UnitKind = Literal["county", "zone"]
+# The domain's lists are the kernel's vocabulary (one home); the contract holds them as
+# enumerations. The rest are the contract's own.
+UnitKind = Literal[tuple(vocabulary.UNIT_KINDS)]
 Role = Literal["leader", "deputy_leader", "member", "expert"]
 Rank = Literal["division", "section", "other"]
 SiteKind = Literal["township", "community", "department", "enterprise"]
 Method = Literal["report", "meeting", "documents", "open_visit", "unannounced_visit", "other"]
-Category = Literal[
-    "general", "violation", "major_hazard", "major_issue", "misconduct_clue", "accountability"
-]
+Category = Literal[tuple(vocabulary.CATEGORIES)]
 SpotCheckResult = Literal["confirmed", "not_rectified"]
-Action = Literal[
-    "issue_enforcement_document", "report_major_hazard", "request_instructions",
-    "report_misconduct_clue", "take_immediate_measures", "recommend_listed_supervision",
-    "transfer_for_investigation",
-]
-Authority = Literal[
-    "local_regulator", "city_safety_office", "city_safety_committee", "city_government",
-    "unit_government", "unit_safety_committee", "discipline_authorities",
-]
-BreachKind = Literal[
-    "visit_too_short", "township_coverage_short", "community_coverage_short",
-    "department_coverage_short", "enterprise_coverage_short", "team_composition_invalid",
-    "evidence_or_advice_missing", "enforcement_document_overdue", "immediate_measures_overdue",
-    "escalation_unacknowledged", "rectification_report_overdue", "campaign_coverage_incomplete",
-]
-
+Action = Literal[vocabulary.ACTIONS]
+Authority = Literal[tuple(vocabulary.AUTHORITIES)]
+BreachKind = Literal[vocabulary.BREACH_KINDS]
 
 def values(enumeration: Any) -> tuple[str, ...]:
     """The values of one of the Literal enumerations above."""

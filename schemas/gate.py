@@ -5,19 +5,16 @@ Never raises on input: whatever arrives, the caller gets one of the two and goes
 
 from __future__ import annotations
 
-import base64
 import json
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 
-from inspections.codec import derived_id, from_epoch_ms
 from schemas.events import INBOUND, Envelope
 from schemas.versions import CURRENT, UnknownVersion, upcast
 
 MAX_RECORD_BYTES = 512 * 1024
-REJECTION_TYPE = "record.rejected"
 _NO_KEY = object()
 
 
@@ -121,32 +118,3 @@ def decode(raw: bytes | None, key: Any = _NO_KEY) -> Envelope | Rejection:
         if wrong is not None:
             return wrong
     return event
-
-
-def rejection_event(
-    *, service: str, topic: str, partition: int, offset: int, timestamp_ms: int,
-    key: bytes | None, value: bytes | None, reason: str,
-) -> dict:
-    """The ``record.rejected`` event for one record: the original bytes, where it was, why.
-
-    Its id comes from the record's position, so a re-emission after a crash is the same event.
-    """
-    return {
-        "specversion": "1.0",
-        "id": derived_id(REJECTION_TYPE, topic, str(partition), str(offset)),
-        "source": f"urn:inspections:service:{service}",
-        "type": REJECTION_TYPE,
-        "time": from_epoch_ms(timestamp_ms),
-        "subject": f"{topic}/{partition}/{offset}",
-        "datacontenttype": "application/json",
-        "data": {
-            "topic": topic,
-            "partition": partition,
-            "offset": offset,
-            "timestamp": from_epoch_ms(timestamp_ms),
-            "reason": reason,
-            "key_base64": None if key is None else base64.b64encode(key).decode(),
-            "value_base64": None if value is None else base64.b64encode(value).decode(),
-            "value_bytes": 0 if value is None else len(value),
-        },
-    }

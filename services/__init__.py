@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from importlib import import_module
 
-from inspections import topics
+from runtime import topics
 
 # service name -> module whose create_app(settings) builds its faust app.
 APPS = {

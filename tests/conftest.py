@@ -59,7 +59,7 @@ class Env:
         return f"127.0.0.1:{self.port}"
 
     def settings(self):
-        from inspections.settings import Settings
+        from runtime.settings import Settings
 
         return Settings(home=self.home, broker_port=self.port, controller_port=self.port + 1)
 

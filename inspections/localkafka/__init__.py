@@ -16,7 +16,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import uuid
@@ -24,7 +23,15 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
-from inspections.settings import Settings
+from inspections.localkafka.processes import (
+    alive,
+    answers_metadata,
+    broker_processes,
+    cmdline,
+    port_open,
+    resident_bytes,
+)
+from runtime.settings import Settings
 
 HERE = Path(__file__).resolve().parent
 POM = HERE / "pom.xml"
@@ -64,86 +71,6 @@ class Status:
             f"running, {state}: pid {self.pid}, bootstrap {self.bootstrap}, "
             f"Kafka {self.version}{memory}, data in {self.data_dir}"
         )
-
-
-def _process_state(pid: int) -> str | None:
-    """The /proc state letter of ``pid``, or None when there is no such process."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    return stat.rsplit(")", 1)[1].split()[0]
-
-
-def _alive(pid: int) -> bool:
-    state = _process_state(pid)
-    if state == "Z":  # exited; reap it if it is our child
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)
-        return False
-    return state is not None
-
-
-def _resident_bytes(pid: int) -> int | None:
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    for line in status.splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    return None
-
-
-def _cmdline(pid: int) -> list[str]:
-    try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except (FileNotFoundError, ProcessLookupError):
-        return []
-    return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
-
-
-def broker_processes(broker_dir: Path) -> list[int]:
-    """Every live process running a broker on the configuration in ``broker_dir``."""
-    config = str(broker_dir / "server.properties")
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            pid = int(entry.name)
-            cmd = _cmdline(pid)
-            if "kafka.Kafka" in cmd and config in cmd and _alive(pid):
-                pids.append(pid)
-    return pids
-
-
-def _port_open(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex((host, port)) == 0
-
-
-def _answers_metadata(bootstrap: str, settings: Settings) -> bool:
-    """True when the broker answers a metadata request (what every client does first)."""
-    from kafka import KafkaAdminClient
-    from kafka.errors import KafkaError
-
-    from inspections.kafka import security
-
-    try:
-        admin = KafkaAdminClient(
-            bootstrap_servers=bootstrap,
-            request_timeout_ms=3000,
-            client_id="inspections-broker-probe",
-            **security(settings),
-        )
-    except (KafkaError, OSError, ValueError):
-        return False
-    try:
-        return bool(admin.describe_cluster().get("brokers"))
-    except (KafkaError, OSError, ValueError):
-        return False
-    finally:
-        admin.close()
 
 
 class LocalBroker:
@@ -244,7 +171,7 @@ class LocalBroker:
             pid = int(self.pid_file.read_text().strip())
         except (FileNotFoundError, ValueError):
             return None
-        if _alive(pid) and str(self.config_file) in _cmdline(pid):
+        if alive(pid) and str(self.config_file) in cmdline(pid):
             return pid
         return None
 
@@ -252,12 +179,12 @@ class LocalBroker:
         pid = self._running_pid()
         return Status(
             running=pid is not None,
-            ready=pid is not None and _answers_metadata(self.bootstrap, self.settings),
+            ready=pid is not None and answers_metadata(self.bootstrap, self.settings),
             pid=pid,
             bootstrap=self.bootstrap,
             version=self.version,
             data_dir=self.data_dir,
-            rss_bytes=_resident_bytes(pid) if pid is not None else None,
+            rss_bytes=resident_bytes(pid) if pid is not None else None,
         )
 
     def _security(self) -> dict[str, str]:
@@ -384,7 +311,7 @@ class LocalBroker:
     def _launch(self) -> int:
         s = self.settings
         for port in (s.broker_port, s.broker_controller_port):
-            if _port_open(s.broker_host, port):
+            if port_open(s.broker_host, port):
                 raise BrokerError(
                     f"Port {s.broker_host}:{port} is taken by another process. Set "
                     "INSPECTIONS_BROKER_PORT (and INSPECTIONS_CONTROLLER_PORT) to free ports, or "
@@ -413,12 +340,12 @@ class LocalBroker:
     def _wait_ready(self, pid: int) -> None:
         deadline = time.monotonic() + self.settings.broker_start_timeout_s
         while time.monotonic() < deadline:
-            if not _alive(pid):
+            if not alive(pid):
                 raise BrokerError(
                     f"The Kafka broker exited during start-up. Its log says:\n{self._log_tail()}"
                 )
-            if _port_open(self.settings.broker_host, self.settings.broker_port) and (
-                _answers_metadata(self.bootstrap, self.settings)
+            if port_open(self.settings.broker_host, self.settings.broker_port) and (
+                answers_metadata(self.bootstrap, self.settings)
             ):
                 return
             time.sleep(0.25)
@@ -453,14 +380,14 @@ class LocalBroker:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(p, signal.SIGTERM)
             deadline = time.monotonic() + timeout_s
-            while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+            while any(alive(p) for p in pids) and time.monotonic() < deadline:
                 time.sleep(0.1)
             for p in pids:
-                if _alive(p):
+                if alive(p):
                     self.say(f"Broker pid {p} did not stop in {timeout_s:.0f} s; killing it.")
                     with contextlib.suppress(ProcessLookupError):
                         os.kill(p, signal.SIGKILL)
-            while any(_alive(p) for p in pids):
+            while any(alive(p) for p in pids):
                 time.sleep(0.05)
             self.pid_file.unlink(missing_ok=True)
             return True

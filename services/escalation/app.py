@@ -8,37 +8,35 @@ which keeps the register served here and the open-escalation gauges).
 from __future__ import annotations
 
 import services
-from inspections import logs, metrics, streams, topics
-from inspections.breaches import Breach
-from inspections.codec import dumps
-from inspections.intake import accepted
-from inspections.observe import Observer
-from inspections.settings import Settings
-from inspections.streams import (
-    PACK_BYTES,
+from kernel.breaches import Breach
+from kernel.codec import dumps
+from runtime import logs, metrics, topics
+from runtime.app import make_app, raw_topic
+from runtime.app import table as state_table
+from runtime.batching import batches
+from runtime.http import json_or_404
+from runtime.intake import accepted
+from runtime.observe import Observer
+from runtime.publishing import PACK_BYTES, Tagged
+from runtime.reporting import add_breaches, report_irregular
+from runtime.settings import Settings
+from runtime.state import (
     SeenIds,
     TableView,
-    Tagged,
     Timelines,
-    add_breaches,
-    batches,
     forget_cached_state_on_rebalance,
-    json_or_404,
-    make_app,
-    raw_topic,
-    report_irregular,
 )
+from schemas.envelope import notice_event
 from services.escalation import config
-from services.escalation.domain import Notice, UnitEscalations, Unmatched
 from services.escalation.flow import (
     EscalationFlow,
     EscalationForward,
     RegisterFlow,
-    notice_event,
     missed_at_top_counts,
     open_counts,
     open_escalations,
 )
+from services.escalation.rules import Notice, UnitEscalations, Unmatched
 
 SERVICE = "escalation"
 FORWARDS = Tagged({"escalation": EscalationForward})
@@ -54,11 +52,11 @@ def create_app(settings: Settings):
     forget_cached_state_on_rebalance(app)
 
     cached = settings.state_cache_entries
-    units = TableView(streams.table(app, settings, "units"), UnitEscalations,
+    units = TableView(state_table(app, settings, "units"), UnitEscalations,
                       cache_entries=cached)
-    timelines = Timelines(streams.table(app, settings, "timelines"))
-    seen = SeenIds(streams.table(app, settings, "seen-ids"), cached)
-    register_table = streams.table(app, settings, "register", 1)
+    timelines = Timelines(state_table(app, settings, "timelines"))
+    seen = SeenIds(state_table(app, settings, "seen-ids"), cached)
+    register_table = state_table(app, settings, "register", 1)
     register = TableView(register_table, dict, by_prefix={"unit:": tuple[str, ...],
                                                           "open:": tuple[str, int]},
                          cache_entries=cached)

@@ -12,42 +12,18 @@ from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
-from inspections.codec import derived_id
-from inspections.deadlines import Irregular, Timeline, process_on_partition
-from services.escalation.domain import (
+from kernel.deadlines import Irregular, Timeline, process_on_partition
+from services.escalation.rules import (
     EscalationCore,
-    Notice,
     Policy,
     Unmatched,
-    escalation_view,
 )
+from services.escalation.views import escalation_view
 
 
 @dataclass(frozen=True)
 class EscalationForward:
     view: dict
-
-
-def notice_event(notice: Notice, service: str) -> dict:
-    """The wire form of ``escalation.raised`` / ``escalation.escalated``; its id comes from
-    the escalation and level, so a replay or restart gives the same id."""
-    e = notice.escalation
-    event = {
-        "specversion": "1.0",
-        "id": derived_id(notice.type, e.escalation_id, str(e.level)),
-        "source": f"urn:inspections:service:{service}",
-        "type": notice.type,
-        "time": notice.time.isoformat(),
-        "subject": e.unit_id,
-        "datacontenttype": "application/json",
-        "causationid": notice.cause_id,
-        "data": {"escalation_id": e.escalation_id, "finding_id": e.finding_id,
-                 "unit_id": e.unit_id, "action": e.action, "authority": e.authority,
-                 "level": e.level, "due": e.due.isoformat()},
-    }
-    if e.correlation_id is not None:
-        event["correlationid"] = e.correlation_id
-    return event
 
 
 class EscalationFlow:

@@ -13,26 +13,20 @@ import asyncio
 from pydantic import ValidationError
 
 import services
-from inspections import logs, streams, topics
-from inspections.intake import accepted
-from inspections.observe import Observer
-from inspections.settings import Settings
-from inspections.streams import (
-    PACK_BYTES,
-    SeenIds,
-    TableView,
-    Tagged,
-    add_breaches,
-    batches,
-    forget_cached_state_on_rebalance,
-    json_or_404,
-    make_app,
-    raw_topic,
-    report_irregular,
-)
+from kernel.vocabulary import FINDING_STATUSES as STATUSES
+from runtime import logs, topics
+from runtime.app import make_app, raw_topic
+from runtime.app import table as state_table
+from runtime.batching import batches
+from runtime.http import json_or_404
+from runtime.intake import accepted
+from runtime.observe import Observer
+from runtime.publishing import PACK_BYTES, Tagged
+from runtime.reporting import add_breaches, report_irregular
+from runtime.settings import Settings
+from runtime.state import SeenIds, TableView, forget_cached_state_on_rebalance
 from schemas.events import DeadlineBreached
 from services.findings import config
-from services.findings.domain import STATUSES, UnitFindings
 from services.findings.flow import (
     AssessmentForward,
     FindingForward,
@@ -41,6 +35,7 @@ from services.findings.flow import (
     problem_list,
     year_assessment,
 )
+from services.findings.rules import UnitFindings
 
 SERVICE = "findings"
 FORWARDS = Tagged({"finding": FindingForward, "assessment": AssessmentForward})
@@ -56,9 +51,9 @@ def create_app(settings: Settings):
     forget_cached_state_on_rebalance(app)
 
     cached = settings.state_cache_entries
-    units = TableView(streams.table(app, settings, "units"), UnitFindings, cache_entries=cached)
-    seen = SeenIds(streams.table(app, settings, "seen-ids"), cached)
-    views_table = streams.table(app, settings, "views", 1)
+    units = TableView(state_table(app, settings, "units"), UnitFindings, cache_entries=cached)
+    seen = SeenIds(state_table(app, settings, "seen-ids"), cached)
+    views_table = state_table(app, settings, "views", 1)
     views = TableView(views_table, dict, by_prefix={"unit:": tuple[str, ...],
                                                     "visit:": tuple[str, ...]},
                       cache_entries=cached)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from inspections.settings import Settings
-from services.findings.domain import Policy
+from runtime.settings import Settings
+from services.findings.rules import Policy
 
 
 def policy(settings: Settings) -> Policy:

@@ -12,16 +12,10 @@ from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
-from inspections.breaches import Breach
-from inspections.deadlines import Irregular, Timeline, process
-from services.findings.domain import (
-    FindingsCore,
-    Policy,
-    UnitFindings,
-    assessment,
-    assessment_years,
-    finding_view,
-)
+from kernel.breaches import Breach
+from kernel.deadlines import Irregular, Timeline, process
+from services.findings.rules import FindingsCore, Policy, UnitFindings
+from services.findings.views import assessment, assessment_years, finding_view
 
 
 @dataclass(frozen=True)

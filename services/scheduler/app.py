@@ -6,7 +6,7 @@ It holds no rule. Two agents, as there are two topics:
 - ``campaigns`` reads ``inspections.scheduler.progress`` (one partition) through
   ``CampaignFlow``, and keeps the cross-unit views.
 For each batch of records: compute on staged state, send what was derived, then write the
-state (``inspections.streams.Batch``).
+state (``runtime.batching.Batch``).
 """
 
 from __future__ import annotations
@@ -16,41 +16,38 @@ import socket
 from datetime import datetime, timezone
 
 import services
-from inspections import logs, metrics, streams, topics
-from inspections.codec import dumps
-from inspections.intake import accepted
-from inspections.observe import Observer
-from inspections.settings import Settings
-from inspections.streams import (
-    PACK_BYTES,
+from kernel.codec import dumps
+from runtime import logs, metrics, topics
+from runtime.app import make_app, raw_topic
+from runtime.app import table as state_table
+from runtime.batching import batches
+from runtime.http import json_or_404
+from runtime.intake import accepted
+from runtime.observe import Observer
+from runtime.publishing import PACK_BYTES, Tagged
+from runtime.reporting import add_breaches, report_irregular
+from runtime.settings import Settings
+from runtime.state import (
     SeenIds,
     TableView,
-    Tagged,
     Timelines,
-    add_breaches,
-    batches,
     forget_cached_state_on_rebalance,
-    json_or_404,
-    make_app,
-    raw_topic,
-    report_irregular,
 )
-from inspections.upstream import tick_events
-from schemas import rejection_event
+from schemas.envelope import rejection_event, tick_events
 from services.scheduler import config
-from services.scheduler.domain import UnitState
 from services.scheduler.flow import (
     CAMPAIGN,
     CampaignFlow,
     PlanForward,
-    campaign_coverage,
-    campaign_list_view,
-    visit_counts,
     UnitFlow,
     UnitForward,
     WatermarkForward,
+    campaign_coverage,
+    campaign_list_view,
     campaign_view,
+    visit_counts,
 )
+from services.scheduler.rules import UnitState
 from services.scheduler.store import CampaignStore
 
 SERVICE = "scheduler"
@@ -68,7 +65,7 @@ def create_app(settings: Settings):
     log = logs.get(__name__)
 
     def table(name: str, partitions: int | None = None):
-        return streams.table(app, settings, name, partitions)
+        return state_table(app, settings, name, partitions)
 
     # Per unit and per partition, co-partitioned with inspections.events.
     cached = settings.state_cache_entries

@@ -14,10 +14,12 @@ not yet passed the due time. Both make the result independent of how partitions 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import date, datetime, tzinfo
 
-from inspections.breaches import Breach
-from inspections.frozen import evolve
+from kernel import ids
+from kernel.breaches import Breach
+from kernel.dates import end_of_day
+from kernel.frozen import evolve
 
 KIND = "campaign_coverage_incomplete"
 
@@ -86,21 +88,8 @@ class Watermarks:
 
 
 def coverage_due_at(day: date, tz: tzinfo) -> datetime:
-    """The end of ``day``: the next midnight in ``tz``."""
-    return datetime.combine(day + timedelta(days=1), time(0), tz)
-
-
-def last_midnight_before(t: datetime, tz: tzinfo) -> datetime:
-    local = t.astimezone(tz)
-    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
-    return midnight - timedelta(days=1) if midnight == local else midnight
-
-
-def crossed_midnight(before: datetime | None, after: datetime | None, tz: tzinfo) -> bool:
-    """Whether stream time moving from ``before`` to ``after`` passed a midnight of ``tz``."""
-    if after is None or before == after:
-        return False
-    return before is None or last_midnight_before(after, tz) >= before
+    """When coverage is due: the end of ``coverage_due`` (the next midnight in ``tz``)."""
+    return end_of_day(day, tz)
 
 
 def counted(completion: Completion, due: datetime) -> bool:
@@ -154,7 +143,7 @@ class CampaignCore:
         )
         breaches = [
             Breach(
-                deadline_id=f"{plan.campaign_id}:{unit_id}:{KIND}", kind=KIND, unit_id=unit_id,
+                deadline_id=ids.campaign_deadline(plan.campaign_id, unit_id, KIND), kind=KIND, unit_id=unit_id,
                 subject_id=plan.campaign_id, due=due, breached_at=last.time,
                 cause_id=last.event_id, correlation_id=plan.correlation_id,
                 detail=f"no visit to {unit_id} ended by {due.isoformat()}",

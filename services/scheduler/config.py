@@ -5,8 +5,8 @@ from __future__ import annotations
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
-from inspections.settings import Settings
-from services.scheduler.domain import Policy, Reach
+from runtime.settings import Settings
+from services.scheduler.rules import Policy, Reach
 
 
 def _share(percent: float) -> Fraction:

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Any
 
-from inspections.breaches import Breach
-from inspections.deadlines import Irregular, Timeline, process_on_partition
+from kernel.breaches import Breach
+from kernel.dates import crossed_midnight
+from kernel.deadlines import Irregular, Timeline, process_on_partition
 from services.scheduler.campaign import (
     Campaign,
     CampaignCore,
@@ -27,9 +28,9 @@ from services.scheduler.campaign import (
     Watermarks,
     counted,
     coverage_due_at,
-    crossed_midnight,
 )
-from services.scheduler.domain import Policy, SchedulerCore, UnitState, unit_view
+from services.scheduler.rules import Policy, SchedulerCore, UnitState
+from services.scheduler.views import unit_view
 
 WATERMARKS = "watermarks"
 CAMPAIGN = "campaign:"  # and the campaign's id

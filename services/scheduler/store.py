@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterator, MutableMapping
 from typing import Any
 
-from inspections.frozen import evolve
-from inspections.streams import TableView, holds_decoded_state
+from kernel.frozen import evolve
+from runtime.state import TableView, holds_decoded_state
 from services.scheduler.campaign import Campaign, Completion, Mark, Watermarks
 from services.scheduler.flow import CAMPAIGN, WATERMARKS
 

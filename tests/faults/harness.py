@@ -225,7 +225,8 @@ def error_lines(paths) -> list[str]:
                 if "Traceback" in line:
                     found.append(f"{path.name}: {line[:300]}")
                 continue
-            own = str(record.get("logger", "")).startswith(("inspections", "services"))
+            own = str(record.get("logger", "")).startswith(
+                ("inspections", "services", "runtime", "schemas", "kernel"))
             level = record.get("level")
             if (level == "critical" or (level == "error" and own)
                     or "crash" in str(record.get("event", "")).lower()):

@@ -29,8 +29,9 @@ from tests.integration.kafka_io import produce, read_all
 
 def _without_bad_input(settings) -> dict[str, set[str]]:
     """The ids the scenario alone derives: its records through the cores, in memory."""
-    from inspections import simulate, topics
+    from inspections import simulate
     from inspections.replay import Pipeline
+    from runtime import topics
 
     plan = simulate.load(simulate.find(SCENARIO))
     records = simulate.as_records(simulate.timeline(plan), topics.name(settings, topics.EVENTS),
@@ -42,7 +43,7 @@ def _without_bad_input(settings) -> dict[str, set[str]]:
 @pytest.mark.timeout(1800)
 def test_ten_thousand_bad_records_are_each_rejected_once_and_change_nothing(kafka, deployment,
                                                                           tmp_path):
-    from inspections.settings import Settings
+    from runtime.settings import Settings
 
     count = 10_000
     bad = bad_records.records(count, seed=11, huge_ones=20 if LONG else 10)

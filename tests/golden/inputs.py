@@ -33,7 +33,7 @@ def _records(items: list[tuple[bytes | None, bytes, int, int | None]]):
 
 def _campaign_items() -> list[tuple[bytes | None, bytes, int, int | None]]:
     from inspections import simulate
-    from inspections.upstream import tick_events
+    from schemas.envelope import tick_events
 
     plan = simulate.load(simulate.find("zhangzhou-2026"))
     items = []

@@ -8,9 +8,9 @@ import hashlib
 
 def canonical(records) -> dict[str, bytes]:
     """``derived/<topic>`` and ``views/<kind>`` -> their bytes."""
-    from inspections.codec import dumps
     from inspections.replay import Pipeline
-    from inspections.settings import Settings
+    from kernel.codec import dumps
+    from runtime.settings import Settings
 
     pipeline = Pipeline(Settings(partitions=8)).run(records)
     out: dict[str, bytes] = {}

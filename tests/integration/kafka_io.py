@@ -52,8 +52,8 @@ def settled(kafka, prefix, timeout_s=180):
 def wait_committed(kafka, reads, timeout_s=180):
     """Wait until each group (``<prefix>-<service>``) has committed the end of every topic it
     reads (``<prefix>.<name>``), and its views agents have applied it."""
-    from inspections.kafka import LagProbe
-    from inspections.settings import Settings
+    from runtime.kafka import LagProbe
+    from runtime.settings import Settings
 
     probe = LagProbe(Settings(bootstrap_servers=kafka.bootstrap))
 

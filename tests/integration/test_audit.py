@@ -9,8 +9,8 @@ import urllib.request
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 
 from tests.examples import event
-from tests.integration.kafka_io import settled, wait_committed
 from tests.integration import test_escalation
+from tests.integration.kafka_io import settled, wait_committed
 from tests.scenarios import CAMPAIGN, batch_1, year_end_ticks
 
 CUT = "2026-05-10T00:00:00+08:00"

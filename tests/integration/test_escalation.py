@@ -10,11 +10,12 @@ import time
 import urllib.request
 from datetime import datetime, timedelta
 
-
-from inspections.breaches import to_event
+from runtime.settings import Settings
 from schemas import Rejection, decode
-from services.escalation.domain import Notice, Policy
-from services.escalation.flow import notice_event
+from schemas.envelope import breach_event as to_event
+from schemas.envelope import notice_event
+from services.escalation import config
+from services.escalation.rules import Notice
 from tests.examples import event
 from tests.integration.kafka_io import read_all
 from tests.unit.escalation.test_escalation import Run
@@ -89,7 +90,7 @@ def scenario() -> tuple[list[dict], dict[str, str]]:
 
 def _expected(kafka, prefix) -> tuple[dict, dict]:
     """The escalation events and breaches the pure core derives from the log as it is."""
-    run = Run(Policy())
+    run = Run(config.policy(Settings()))
     for record in sorted(read_all(kafka.bootstrap, f"{prefix}.events"),
                          key=lambda r: (r.partition, r.offset)):
         typed = decode(record.value, key=record.key)

@@ -34,7 +34,7 @@ def _breaches(kafka, prefix, want: int, timeout_s: float = 120) -> list[dict]:
 
 def _expected_by_core(kafka, prefix) -> dict[str, dict]:
     """What the pure core derives from the log as it is, partition by partition, by id."""
-    from inspections.breaches import to_event
+    from schemas.envelope import breach_event as to_event
 
     run = Run(partitions=8)
     records = read_all(kafka.bootstrap, f"{prefix}.events")

@@ -61,7 +61,7 @@ def secure(kafka_home, tmp_path):
 
 
 def _settings(env: Env, **override):
-    from inspections.settings import Settings
+    from runtime.settings import Settings
 
     values = {k.removeprefix("INSPECTIONS_").lower(): v for k, v in env.vars.items()
               if k.startswith("INSPECTIONS_KAFKA_")}
@@ -94,7 +94,7 @@ def _wait_for(url: str, token: str, timeout_s: float = 120):
 def test_sasl_over_tls_bearer_tokens_and_no_secret_in_any_log(secure, tmp_path):
     from kafka.errors import KafkaError
 
-    from inspections import kafka
+    from runtime import kafka
     from tests.integration.test_scheduler import SCHEDULER_KINDS
 
     config = secure.settings().broker_dir / "server.properties"

@@ -8,8 +8,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from inspections.observe import Progress
-from inspections.streams import Batch, Outbox, SeenIds, TableView
+from runtime.batching import Batch
+from runtime.observe import Progress
+from runtime.publishing import Outbox
+from runtime.state import SeenIds, TableView
 
 
 @dataclass
@@ -197,8 +199,8 @@ def test_the_decoded_cache_keeps_only_the_most_recently_used_entries():
 
 
 def _agent(stream, body):
-    from inspections.settings import Settings
-    from inspections.streams import batches
+    from runtime.batching import batches
+    from runtime.settings import Settings
 
     async def run():
         async for batch in batches(stream, Settings(), Progress("scheduler")):
@@ -288,7 +290,7 @@ def _admitted(in_order, offsets, partition=0):
 
 
 def test_records_in_order_are_all_taken():
-    from inspections.streams import InOrder
+    from runtime.ordering import InOrder
 
     in_order = InOrder(FakeApp({("inspections.events", 0): 10}))
     assert _admitted(in_order, [10, 11, 12, 13]) == [10, 11, 12, 13]
@@ -296,7 +298,7 @@ def test_records_in_order_are_all_taken():
 
 
 def test_records_skipped_after_the_committed_offset_are_fetched_again_in_order():
-    from inspections.streams import InOrder
+    from runtime.ordering import InOrder
 
     app = FakeApp({("inspections.events", 0): 164})
     in_order = InOrder(app)
@@ -310,7 +312,7 @@ def test_records_skipped_after_the_committed_offset_are_fetched_again_in_order()
 
 
 def test_offsets_without_records_are_passed_after_one_seek():
-    from inspections.streams import InOrder
+    from runtime.ordering import InOrder
 
     app = FakeApp({("inspections.events", 0): 20})
     in_order = InOrder(app)
@@ -323,7 +325,7 @@ def test_offsets_without_records_are_passed_after_one_seek():
 def test_a_seek_that_brings_nothing_back_is_made_again_after_a_while(monkeypatch):
     import time
 
-    from inspections.streams import InOrder
+    from runtime.ordering import InOrder
 
     app = FakeApp({("inspections.events", 0): 7})
     in_order = InOrder(app)
@@ -343,7 +345,7 @@ def test_a_seek_that_brings_nothing_back_is_made_again_after_a_while(monkeypatch
 def test_no_seek_is_made_again_for_an_older_generation(monkeypatch):
     import time
 
-    from inspections.streams import InOrder
+    from runtime.ordering import InOrder
 
     app = FakeApp({("inspections.events", 0): 7})
     in_order = InOrder(app)
@@ -358,7 +360,7 @@ def test_no_seek_is_made_again_for_an_older_generation(monkeypatch):
 def test_faust_commits_no_record_past_those_processed_after_a_seek():
     from faust.types import TP
 
-    from inspections.streams import InOrder
+    from runtime.ordering import InOrder
 
     tp = ("inspections.events", 0)
     app = FakeApp({tp: 232})
@@ -374,7 +376,7 @@ def test_faust_commits_no_record_past_those_processed_after_a_seek():
 
 
 def test_offsets_found_without_records_are_committed_once_the_record_after_is():
-    from inspections.streams import InOrder
+    from runtime.ordering import InOrder
 
     tp = ("inspections.events", 0)
     app = FakeApp({tp: 20})
@@ -387,7 +389,7 @@ def test_offsets_found_without_records_are_committed_once_the_record_after_is():
 
 
 def test_a_new_generation_starts_again_from_the_committed_offset():
-    from inspections.streams import InOrder
+    from runtime.ordering import InOrder
 
     app = FakeApp({("inspections.events", 0): 5})
     in_order = InOrder(app)

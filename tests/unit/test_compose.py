@@ -76,8 +76,8 @@ def _cli_path_exists(words: list[str]) -> bool:
 
 
 def test_each_worker_publishes_the_port_it_serves_on():
-    from inspections.settings import Settings
-    from inspections.streams import web_port
+    from runtime.app import web_port
+    from runtime.settings import Settings
 
     settings = Settings()
     for name in WORKERS:
@@ -170,7 +170,7 @@ def test_the_dockerfile_copies_what_exists_and_its_entry_point_is_installed():
 
 def test_the_operator_page_reaches_each_service_at_its_compose_name():
     from inspections.operator import Views
-    from inspections.settings import Settings
+    from runtime.settings import Settings
 
     operator = COMPOSE["services"]["operator"]
     env = {k.removeprefix("INSPECTIONS_").lower(): v for k, v in operator["environment"].items()}

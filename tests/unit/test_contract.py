@@ -11,7 +11,9 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from schemas import DERIVED, INBOUND, MAX_RECORD_BYTES, Envelope, Rejection, contract, decode
+from inspections import contract
+from runtime.topics import TOPICS
+from schemas import DERIVED, INBOUND, MAX_RECORD_BYTES, Envelope, Rejection, decode
 from schemas.events import SECTORS
 from schemas.fields import (
     Action,
@@ -26,7 +28,6 @@ from schemas.fields import (
     UnitKind,
     values,
 )
-from inspections.topics import TOPICS
 from tests.conftest import REPO
 from tests.examples import DATA, event, raw
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from inspections import metrics
-from inspections.intake import accepted
-from inspections.observe import Progress
-from inspections.streams import Batch
+from runtime import metrics
+from runtime.batching import Batch
+from runtime.intake import accepted
+from runtime.observe import Progress
 from tests.examples import raw
 
 

@@ -13,9 +13,9 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
-from inspections import logs
-from inspections.intake import accepted
-from inspections.observe import Progress, lag_by_partition
+from runtime import logs
+from runtime.intake import accepted
+from runtime.observe import Progress, lag_by_partition
 from tests.conftest import REPO
 from tests.unit.test_intake import MESSAGES, batch_of
 
@@ -50,7 +50,7 @@ def test_every_alert_has_a_unit_test():
 def _exported(tmp_path) -> set[str]:
     """Sample names the three apps export, whether or not a series exists yet."""
     import services
-    from inspections.settings import Settings
+    from runtime.settings import Settings
 
     settings = Settings(home=tmp_path)
     for service in services.APPS:
@@ -113,7 +113,7 @@ def test_lag_is_the_end_minus_the_next_offset_to_process():
 
 
 def _observer(rebalancing=False, generation=3, recovered=True):
-    from inspections.observe import Observer
+    from runtime.observe import Observer
 
     completed = asyncio.Event()
     if recovered:
@@ -152,7 +152,7 @@ def test_faust_metrics_are_the_same_with_the_labels_looked_up_once():
     from faust.types import TP
     from prometheus_client import CollectorRegistry
 
-    from inspections.observe import _monitor_class
+    from runtime.observe import _monitor_class
 
     class Stream(SimpleNamespace):
         __hash__ = object.__hash__

@@ -7,14 +7,15 @@ from __future__ import annotations
 from datetime import datetime
 
 from inspections import operator
-from inspections.settings import Settings
+from runtime.settings import Settings
 
 MARK = '"><i data-x>'
 
 
 def _views():
-    from inspections import simulate, topics
+    from inspections import simulate
     from inspections.replay import Pipeline
+    from runtime import topics
 
     settings = Settings()
     plan = simulate.load(simulate.find("zhangzhou-2026"))
@@ -23,7 +24,7 @@ def _views():
     pipeline = Pipeline(settings).run(records)
     breaches = operator.Breaches(settings)
     for event in pipeline.derived_by_topic()[topics.name(settings, topics.BREACHES)]:
-        from inspections.codec import dumps
+        from kernel.codec import dumps
 
         breaches._add(dumps(event))
     return pipeline.views(), breaches.all()

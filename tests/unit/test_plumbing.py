@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from inspections.codec import derived_id, dumps
-from inspections.settings import Settings
-from inspections.streams import SERVICE_NAMES, web_port
+from kernel.codec import dumps
+from kernel.ids import derived_id
+from kernel.vocabulary import SERVICES as SERVICES
+from runtime.app import web_port
+from runtime.settings import Settings
 
 
 def test_canonical_json_is_the_same_bytes_for_the_same_content():
@@ -33,15 +35,15 @@ def test_settings_come_from_the_environment(monkeypatch, tmp_path):
 
 def test_each_service_has_its_own_web_port():
     s = Settings()
-    ports = [web_port(s, name) for name in SERVICE_NAMES]
-    assert len(set(ports)) == len(SERVICE_NAMES)
+    ports = [web_port(s, name) for name in SERVICES]
+    assert len(set(ports)) == len(SERVICES)
 
 
 def test_timelines_write_only_the_deadlines_that_opened_or_closed():
     from datetime import datetime, timedelta
 
-    from inspections.deadlines import Deadline, Timeline
-    from inspections.streams import Timelines
+    from kernel.deadlines import Deadline, Timeline
+    from runtime.state import Timelines
     from tests.unit.tables import NotingTable
 
     table = NotingTable()
@@ -75,9 +77,9 @@ def test_evolve_is_dataclasses_replace_for_the_cores_frozen_states():
 
     import pytest
 
-    from inspections.deadlines import Deadline, Timeline
-    from inspections.frozen import evolve
-    from services.scheduler.domain import UnitState
+    from kernel.deadlines import Deadline, Timeline
+    from kernel.frozen import evolve
+    from services.scheduler.rules import UnitState
 
     state = UnitState(unit_id="changtai")
     for obj, changes in ((state, {"unit_id": "pinghe"}),
@@ -99,8 +101,8 @@ def datetime_at(hour: int):
 
 
 def test_a_workers_tables_share_one_rocksdb_budget(monkeypatch, tmp_path):
-    from inspections import rocks
-    from inspections.streams import make_app, table
+    from runtime import rocks
+    from runtime.app import make_app, table
 
     monkeypatch.setenv("INSPECTIONS_HOME", str(tmp_path))
     monkeypatch.setenv("INSPECTIONS_ROCKSDB_MEMORY_BYTES", str(16 * 2**20))

@@ -8,9 +8,9 @@ import sys
 
 import pytest
 
-from inspections import webauth
-from inspections.kafka import security
-from inspections.settings import Settings
+from runtime import webauth
+from runtime.kafka import security
+from runtime.settings import Settings
 
 
 def _basic(user: str, password: str) -> str:

@@ -10,7 +10,7 @@ import pytest
 
 from inspections import simulate
 from inspections.replay import Pipeline
-from inspections.settings import Settings
+from runtime.settings import Settings
 from schemas import Rejection, decode
 from schemas.fields import BreachKind, values
 

@@ -8,15 +8,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.escalation.domain import Notice, Policy, Unmatched
-from services.escalation.flow import EscalationFlow, RegisterFlow, notice_event, open_counts
+from runtime.settings import Settings
+from schemas.envelope import notice_event
+from services.escalation import config
+from services.escalation.flow import EscalationFlow, RegisterFlow, open_counts
+from services.escalation.rules import Notice, Unmatched
 from tests.unit.scheduler.helpers import at, ev
 
 T = "2026-04-20T10:00:00+08:00"
 
 
 class Run:
-    def __init__(self, policy=Policy()):
+    def __init__(self, policy=None):
+        policy = policy or config.policy(Settings())
         self.flow = EscalationFlow(policy)
         self.register = RegisterFlow()
         self.timelines, self.states, self.ids, self.store = {}, {}, set(), {}
@@ -100,8 +104,7 @@ def test_each_action_has_its_limit(category, hours):
 def test_listed_supervision_has_72_hours_and_limits_are_settings():
     (notice,) = Run().feed(finding("general", listed=True))
     assert notice.escalation.due == at(T) + timedelta(hours=72)
-    from services.escalation.domain import default_routes
-    quick = Policy(routes=default_routes({"report_major_hazard": 2}))
+    quick = config.policy(Settings(limit_report_major_hazard_h=2))
     (notice,) = Run(quick).feed(finding("major_hazard"))
     assert notice.escalation.due == at(T) + timedelta(hours=2)
 
@@ -363,7 +366,7 @@ def streams_of_events(draw):
 
 
 def _wire(derived):
-    from inspections.breaches import to_event
+    from schemas.envelope import breach_event as to_event
     return [notice_event(d, "escalation") if isinstance(d, Notice) else
             to_event(d, "escalation") if hasattr(d, "kind") else d for d in derived]
 

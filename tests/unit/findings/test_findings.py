@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from services.findings.domain import Policy, assessment
-from services.findings.flow import FindingsFlow, ViewsFlow, problem_list, year_assessment
+from runtime.settings import Settings
+from services.findings import config
+from services.findings.flow import (
+    FindingsFlow,
+    ViewsFlow,
+    problem_list,
+    year_assessment,
+)
+from services.findings.views import assessment
 from tests.unit.scheduler.helpers import SHANGHAI, ev, schedule
 
 T = "2026-04-20T10:30:00+08:00"
@@ -13,8 +20,8 @@ DESCRIPTION = "危險化學品倉庫未按規定設置防爆設施,,（實(shí)
 
 
 class Run:
-    def __init__(self, policy=Policy(timezone=SHANGHAI)):
-        self.flow = FindingsFlow(policy)
+    def __init__(self, policy=None):
+        self.flow = FindingsFlow(policy or config.policy(Settings()))
         self.views_flow = ViewsFlow()
         self.states, self.ids, self.views, self.breaches = {}, set(), {}, []
 
@@ -150,7 +157,7 @@ def test_a_complete_general_finding_and_other_categories_are_no_breach():
 
 
 def test_the_general_rule_can_be_turned_off():
-    run = Run(Policy(timezone=SHANGHAI, general_rule=False))
+    run = Run(config.policy(Settings(general_evidence_rule=False)))
     assert run.feed(finding(category="general", evidence=[], advice=None)) == []
 
 

@@ -7,13 +7,15 @@ import itertools
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from runtime.settings import Settings
 from schemas import DERIVED, INBOUND
-from services.scheduler.domain import Policy
+from services.scheduler import config
 from services.scheduler.flow import CampaignFlow, UnitFlow
+from services.scheduler.rules import Policy
 from tests.examples import event
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-POLICY = Policy(timezone=SHANGHAI)
+POLICY = config.policy(Settings())
 _ids = itertools.count()
 
 

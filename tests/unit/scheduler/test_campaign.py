@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.scheduler.campaign import coverage_due_at, crossed_midnight
+from kernel.dates import crossed_midnight
+from services.scheduler.campaign import coverage_due_at
 from tests.unit.scheduler.helpers import SHANGHAI, Run, at, ev, kinds, schedule, sites
 
 PLAN_UNITS = [

@@ -6,7 +6,10 @@ from fractions import Fraction
 
 import pytest
 
-from services.scheduler.domain import Policy, Reach, add_months
+from kernel.dates import add_months
+from runtime.settings import Settings
+from services.scheduler import config
+from services.scheduler.rules import Reach
 from tests.unit.scheduler.helpers import (
     POLICY,
     SHANGHAI,
@@ -153,7 +156,8 @@ def test_a_site_visited_twice_counts_once():
 
 
 def test_thresholds_are_settings():
-    lenient = Policy(timezone=SHANGHAI, county=Reach(5, Fraction(1, 2), None, Fraction(1, 4), 3))
+    lenient = config.policy(Settings(county_min_days=5, county_township_share=50,
+                                     county_department_share=25, county_min_enterprises=3))
     run = Run(lenient)
     run.feed(schedule(), ev("visit.started", START),
              *full_county_sites(townships=5, departments=5, enterprises=3))

@@ -25,13 +25,24 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from inspections.breaches import Breach
-from inspections.deadlines import Deadline, Decision
-from inspections.frozen import evolve
-
-ACK = "escalation.acknowledged"
-DOCUMENT = "enforcement.document.issued"
-MEASURES = "immediate.measures.taken"
+from kernel import ids
+from kernel.breaches import Breach
+from kernel.deadlines import Deadline, Decision
+from kernel.frozen import evolve
+from kernel.vocabulary import (
+    ACK,
+    BY_CATEGORY,
+    CLOSED_BY,
+    DOCUMENT,
+    FINDING_RECORDED,
+    FIRST_AUTHORITY,
+    FIRST_MISS,
+    HANDLED_BY,
+    IMMEDIATE_MEASURES_FOR,
+    MEASURES,
+    NEXT_AUTHORITY,
+    RESOLVED,
+)
 
 
 @dataclass(frozen=True)
@@ -43,56 +54,18 @@ class Route:
     first_miss: str  # the breach kind of a first-level miss
 
 
-def default_routes(hours: dict[str, float] | None = None) -> dict[str, Route]:
-    """The routing table of domain.md; ``hours`` overrides an action's limit."""
-    h = {"issue_enforcement_document": 24, "report_major_hazard": 24,
-         "request_instructions": 24, "report_misconduct_clue": 24,
-         "transfer_for_investigation": 72, "take_immediate_measures": 24,
-         "recommend_listed_supervision": 72, **(hours or {})}
-
-    def route(action, authority, closed_by, first_miss="escalation_unacknowledged"):
-        return Route(action, authority, closed_by, timedelta(hours=h[action]), first_miss)
-
-    return {
-        "issue_enforcement_document": route("issue_enforcement_document", "local_regulator",
-                                            DOCUMENT, "enforcement_document_overdue"),
-        "report_major_hazard": route("report_major_hazard", "city_safety_office", ACK),
-        "request_instructions": route("request_instructions", "city_safety_committee", ACK),
-        "report_misconduct_clue": route("report_misconduct_clue", "city_safety_committee", ACK),
-        "transfer_for_investigation": route("transfer_for_investigation",
-                                            "discipline_authorities", ACK),
-        "take_immediate_measures": route("take_immediate_measures", "unit_government",
-                                         MEASURES, "immediate_measures_overdue"),
-        "recommend_listed_supervision": route("recommend_listed_supervision",
-                                              "unit_safety_committee", ACK),
-    }
-
-
-BY_CATEGORY = {
-    "violation": "issue_enforcement_document",
-    "major_hazard": "report_major_hazard",
-    "major_issue": "request_instructions",
-    "misconduct_clue": "report_misconduct_clue",
-    "accountability": "transfer_for_investigation",
-}
-IMMEDIATE_MEASURES_FOR = frozenset({"general", "violation", "major_hazard"})
-
-# Who an escalation goes to when a level is missed (None: nobody, the top).
-NEXT_AUTHORITY: dict[str, str | None] = {
-    "local_regulator": "city_safety_office",
-    "unit_government": "city_safety_office",
-    "unit_safety_committee": "city_safety_office",
-    "discipline_authorities": "city_safety_committee",
-    "city_safety_office": "city_safety_committee",
-    "city_safety_committee": "city_government",
-    "city_government": None,
-}
+def routes(hours: dict[str, float]) -> dict[str, Route]:
+    """The routing table of domain.md (``kernel.vocabulary``), each action with its limit in
+    ``hours`` (the settings say how long)."""
+    return {action: Route(action, FIRST_AUTHORITY[action], CLOSED_BY[action],
+                          timedelta(hours=hours[action]), FIRST_MISS[action])
+            for action in FIRST_AUTHORITY}
 
 
 @dataclass(frozen=True)
 class Policy:
-    routes: dict[str, Route] = field(default_factory=default_routes)
-    level_up_limit: timedelta = timedelta(hours=24)
+    routes: dict[str, Route]
+    level_up_limit: timedelta
 
 
 @dataclass(frozen=True)
@@ -154,6 +127,16 @@ class UnitEscalations:
     unmatched: tuple[Unmatched, ...] = ()
 
 
+def holder_when_answered(policy: Policy, action: str, raised_at: datetime,
+                         answered_at: datetime) -> str:
+    """Who holds an escalation raised at ``raised_at`` when the answer comes at
+    ``answered_at``, if nobody acted before: one level up for each limit missed."""
+    authority, due = FIRST_AUTHORITY[action], raised_at + policy.routes[action].limit
+    while answered_at > due and NEXT_AUTHORITY[authority] is not None:
+        authority, due = NEXT_AUTHORITY[authority], due + policy.level_up_limit
+    return authority
+
+
 def actions_for(category: str, cannot_ensure_safety: bool,
                 listed_supervision_advised: bool) -> list[str]:
     actions = [BY_CATEGORY[category]] if category in BY_CATEGORY else []
@@ -165,9 +148,9 @@ def actions_for(category: str, cannot_ensure_safety: bool,
 
 
 class EscalationCore:
-    """The unit core the deadline loop drives (``inspections.deadlines.Core``)."""
+    """The unit core the deadline loop drives (``kernel.deadlines.Core``)."""
 
-    TYPES = frozenset({"finding.recorded", DOCUMENT, MEASURES, ACK, "escalation.resolved"})
+    TYPES = frozenset({FINDING_RECORDED, DOCUMENT, MEASURES, ACK, RESOLVED})
 
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
@@ -183,12 +166,11 @@ class EscalationCore:
 
     # -- events ------------------------------------------------------------------------
     def handle(self, state: UnitEscalations, event, now: datetime):
-        if event.type == "finding.recorded":
+        if event.type == FINDING_RECORDED:
             return self._raise(state, event)
-        if event.type in (DOCUMENT, MEASURES):
-            action = ("issue_enforcement_document" if event.type == DOCUMENT
-                      else "take_immediate_measures")
-            return self._close(state, event, f"{event.data.finding_id}:{action}",
+        if event.type in HANDLED_BY:
+            return self._close(state, event,
+                               ids.escalation_id(event.data.finding_id, HANDLED_BY[event.type]),
                                closes=lambda e: True, what="closed")
         if event.type == ACK:
             return self._close(
@@ -202,7 +184,7 @@ class EscalationCore:
         notices, opened = [], []
         for action in actions_for(d.category, d.cannot_ensure_safety,
                                   d.listed_supervision_advised):
-            escalation_id = f"{d.finding_id}:{action}"
+            escalation_id = ids.escalation_id(d.finding_id, action)
             if escalation_id in state.escalations:
                 continue  # the same finding recorded again raises nothing new
             route = self.policy.routes[action]
@@ -242,7 +224,7 @@ class EscalationCore:
 
     # -- deadlines ---------------------------------------------------------------------
     def expire(self, state: UnitEscalations, deadline: Deadline, now: datetime, cause):
-        escalation_id = deadline.deadline_id.rsplit(":L", 1)[0]
+        escalation_id = ids.escalation_of_deadline(deadline.deadline_id)
         escalation = state.escalations.get(escalation_id)
         if escalation is None or escalation.status != "open":
             return Decision(state)
@@ -275,26 +257,9 @@ class EscalationCore:
 
 
 def _deadline_id(escalation: Escalation) -> str:
-    return f"{escalation.escalation_id}:L{escalation.level}"
+    return ids.escalation_deadline(escalation.escalation_id, escalation.level)
 
 
 def _put(state: UnitEscalations, escalation: Escalation) -> UnitEscalations:
     return evolve(state, escalations={**state.escalations,
                                        escalation.escalation_id: escalation})
-
-
-def _iso(t: datetime | None) -> str | None:
-    return None if t is None else t.isoformat()
-
-
-def escalation_view(e: Escalation) -> dict:
-    return {
-        "escalation_id": e.escalation_id, "finding_id": e.finding_id, "unit_id": e.unit_id,
-        "action": e.action, "status": e.status, "level": e.level, "authority": e.authority,
-        "due": _iso(e.due), "raised_at": _iso(e.raised_at), "closed_at": _iso(e.closed_at),
-        "misses": e.misses, "overdue": e.misses > 0 and e.status != "closed",
-        "acknowledged_by": [s.by for s in e.history if s.what == "acknowledged" and s.by],
-        "history": [{"time": _iso(s.time), "what": s.what, "level": s.level,
-                     "authority": s.authority, "due": _iso(s.due), "event_id": s.event_id,
-                     "by": s.by, "note": s.note} for s in e.history],
-    }

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from inspections.settings import Settings
+from runtime.settings import Settings
 
 EVENTS = "inspections.events"
 ESCALATIONS = "inspections.escalations"

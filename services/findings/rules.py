@@ -17,22 +17,31 @@ Rules, each a sentence:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, tzinfo
 
-from inspections.breaches import Breach
-from inspections.deadlines import Deadline, Decision
-from inspections.frozen import evolve
+from kernel import ids
+from kernel.breaches import Breach
+from kernel.deadlines import Deadline, Decision
+from kernel.frozen import evolve
+from kernel.vocabulary import (
+    DOCUMENT,
+    FINDING_RECORDED,
+    FINDING_RECTIFIED,
+    MEASURES,
+    REPORT_SUBMITTED,
+    SPOT_CHECK,
+    VISIT_ENDED,
+    VISIT_SCHEDULED,
+    VISIT_STARTED,
+)
 
 RULE = "evidence_or_advice_missing"
-STATUSES = ("pending", "handled", "rectified", "confirmed", "reopened")
-CATEGORIES = ("general", "violation", "major_hazard", "major_issue", "misconduct_clue",
-              "accountability")
 
 
 @dataclass(frozen=True)
 class Policy:
     timezone: tzinfo
-    general_rule: bool = True
+    general_rule: bool
 
 
 @dataclass(frozen=True)
@@ -110,12 +119,11 @@ def evidence_or_advice_missing(finding: Finding) -> str | None:
 
 
 class FindingsCore:
-    """The unit core the deadline loop drives (``inspections.deadlines.Core``)."""
+    """The unit core the deadline loop drives (``kernel.deadlines.Core``)."""
 
     TYPES = frozenset({
-        "visit.scheduled", "visit.started", "visit.ended", "finding.recorded",
-        "enforcement.document.issued", "immediate.measures.taken", "finding.rectified",
-        "rectification.report.submitted", "spot_check.conducted",
+        VISIT_SCHEDULED, VISIT_STARTED, VISIT_ENDED, FINDING_RECORDED, DOCUMENT, MEASURES,
+        FINDING_RECTIFIED, REPORT_SUBMITTED, SPOT_CHECK,
     })
 
     def __init__(self, policy: Policy) -> None:
@@ -180,7 +188,7 @@ class FindingsCore:
         detail = evidence_or_advice_missing(finding) if self.policy.general_rule else None
         if detail:
             derived = (Breach(
-                deadline_id=f"{finding.finding_id}:{RULE}", kind=RULE, unit_id=state.unit_id,
+                deadline_id=ids.rule_deadline(finding.finding_id, RULE), kind=RULE, unit_id=state.unit_id,
                 subject_id=finding.finding_id, due=event.time, breached_at=event.time,
                 cause_id=event.id, correlation_id=event.correlationid, detail=detail,
             ),)
@@ -230,7 +238,7 @@ class FindingsCore:
                                                 f"{finding_id}"))
         new_status = finding.status if status is None else _next(finding.status, status)
         handling = finding.handling
-        if event.type in ("enforcement.document.issued", "immediate.measures.taken"):
+        if event.type in (DOCUMENT, MEASURES):
             handling = (*handling, note)
         finding = evolve(finding, status=new_status, handling=handling, history=(
             *finding.history, Step(event.time, event.type, event.id, new_status, note)))
@@ -262,80 +270,3 @@ def _put_visit(state: UnitFindings, visit: VisitRecord) -> UnitFindings:
 
 def _note(state: UnitFindings, event, text: str) -> UnitFindings:
     return evolve(state, unmatched=(*state.unmatched, f"{event.id}: {text}"))
-
-
-# -- views -----------------------------------------------------------------------------------
-def _iso(t: datetime | None) -> str | None:
-    return None if t is None else t.isoformat()
-
-
-def finding_view(unit_id: str, finding: Finding) -> dict:
-    return {
-        "finding_id": finding.finding_id, "unit_id": unit_id, "visit_id": finding.visit_id,
-        "category": finding.category, "sector": finding.sector, "aspect": finding.aspect,
-        "item": finding.item, "site_id": finding.site_id, "description": finding.description,
-        "evidence": list(finding.evidence), "advice": finding.advice,
-        "cannot_ensure_safety": finding.cannot_ensure_safety,
-        "listed_supervision_advised": finding.listed_supervision_advised,
-        "recorded_at": _iso(finding.recorded_at), "status": finding.status,
-        "handling": list(finding.handling),
-        "history": [{"time": _iso(s.time), "event_type": s.event_type, "event_id": s.event_id,
-                     "status": s.status, "note": s.note} for s in finding.history],
-    }
-
-
-def breach_year(state: UnitFindings, breach: BreachRecord, tz: tzinfo) -> int:
-    """The assessment year a breach counts in: its visit's year where the subject is a visit,
-    a finding or an escalation of one (``<finding_id>:<action>``); else the year of its due
-    time, the end of 31 December counting as that year."""
-    visit_id = None
-    if breach.subject_id in state.visits:
-        visit_id = breach.subject_id
-    else:
-        finding = state.findings.get(breach.subject_id.split(":", 1)[0])
-        visit_id = finding.visit_id if finding else None
-    visit = state.visits.get(visit_id) if visit_id else None
-    if visit is not None and visit.year is not None:
-        return visit.year
-    return (breach.due - timedelta(microseconds=1)).astimezone(tz).year
-
-
-def assessment(state: UnitFindings, year: int, tz: tzinfo) -> dict:
-    """The inputs of one unit's annual target assessment for ``year``; no score."""
-    visits = {v.visit_id: v for v in state.visits.values() if v.year == year}
-    findings = [f for f in state.findings.values() if f.visit_id in visits]
-    by_category = {c: sum(1 for f in findings if f.category == c) for c in CATEGORIES}
-    rectified = sum(1 for f in findings if f.status in ("rectified", "confirmed"))
-    confirmed = sum(1 for f in findings if f.status == "confirmed")
-    breaches: dict[str, int] = {}
-    for b in state.breaches.values():
-        if breach_year(state, b, tz) == year:
-            breaches[b.kind] = breaches.get(b.kind, 0) + 1
-    late = {b.subject_id for b in state.breaches.values()
-            if b.kind == "rectification_report_overdue"}
-    reports = []
-    for v in visits.values():
-        if v.visit_id in late:
-            reports.append("late")
-        elif v.report_at is not None:
-            reports.append("on_time")
-        else:
-            reports.append("not_submitted")
-    return {
-        "unit_id": state.unit_id,
-        "year": year,
-        "visit_done": any(v.ended_at is not None for v in visits.values()),
-        "findings": len(findings),
-        "findings_by_category": by_category,
-        "rectified_share": rectified / len(findings) if findings else None,
-        "confirmed_share": confirmed / len(findings) if findings else None,
-        "report": ("late" if "late" in reports else "on_time" if "on_time" in reports
-                   else "not_submitted" if reports else None),
-        "breaches_by_kind": dict(sorted(breaches.items())),
-    }
-
-
-def assessment_years(state: UnitFindings, tz: tzinfo) -> list[int]:
-    years = {v.year for v in state.visits.values() if v.year is not None}
-    years |= {breach_year(state, b, tz) for b in state.breaches.values()}
-    return sorted(years)

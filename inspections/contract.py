@@ -14,12 +14,13 @@ from typing import Any
 import yaml
 from pydantic.json_schema import models_json_schema
 
-from inspections import topics
+import schemas
 from inspections.localkafka import kafka_version
+from runtime import topics
 from schemas.events import DERIVED, INBOUND, Envelope
 from schemas.gate import MAX_RECORD_BYTES
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(schemas.__file__).resolve().parent  # the files sit beside the models
 JSON_DIR = HERE / "json"
 ASYNCAPI = HERE / "asyncapi.yaml"
 SCHEMA_BASE = "https://inspections.example/schemas/"

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from inspections.logs import bound
-from inspections.observe import Progress
-from inspections.streams import Batch
+from runtime.batching import Batch
+from runtime.logs import bound
+from runtime.observe import Progress
 from schemas import Envelope, Rejection, decode
 
 OnRejected = Callable[[Any, Rejection], None]

@@ -106,15 +106,15 @@ WORKER_READY = Gauge(
 def initialise(service: str, publishes_rejections: bool = False) -> None:
     """Export 0 for every known breach kind (and rejection cause) from the start: a counter
     first seen at 1 would show Prometheus no increase, and its alert would not fire."""
-    from schemas.fields import BreachKind, values
+    from kernel.vocabulary import BREACH_KINDS, IRREGULAR
     from schemas.gate import CAUSES
 
-    for kind in values(BreachKind):
+    for kind in BREACH_KINDS:
         BREACHES.labels(service, kind)
     if publishes_rejections:
         for cause in CAUSES:
             RECORDS_REJECTED.labels(cause)
-    for kind in ("duplicate", "late", "noted"):
+    for kind in IRREGULAR:
         EVENTS_IRREGULAR.labels(service, kind)
     WORKER_READY.labels(service).set(0)
     DEADLINES_OPEN.labels(service)

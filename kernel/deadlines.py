@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
-from inspections.frozen import evolve
+from kernel.frozen import evolve
 
 S = TypeVar("S")
 

@@ -12,7 +12,7 @@ import base64
 import binascii
 import hmac
 
-from inspections.settings import Settings
+from runtime.settings import Settings
 
 OPEN_PATHS = frozenset({"/healthz", "/readyz"})
 CHALLENGE = 'Bearer realm="inspections", Basic realm="inspections", charset="UTF-8"'

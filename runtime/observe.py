@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
-from inspections import logs, metrics
-from inspections.settings import Settings
+from runtime import logs, metrics
+from runtime.settings import Settings
 
 if TYPE_CHECKING:
     import faust
@@ -161,7 +161,7 @@ class Observer:
         self.sources = set(sources)
         self.gauges = gauges
         self.lag_shown: set[tuple[str, ...]] = set()
-        self.log = logs.get("inspections.observe")
+        self.log = logs.get("runtime.observe")
         metrics.initialise(service, publishes_rejections)
         faust_sensors(app, service)
         self._pages()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from inspections.settings import Settings
+from runtime.settings import Settings
 
 
 def common(settings: Settings, client_id: str) -> dict[str, Any]:

@@ -19,14 +19,24 @@ Rules (``domain.md``), each a sentence:
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from fractions import Fraction
 
-from inspections.breaches import Breach
-from inspections.deadlines import Deadline, Decision
-from inspections.frozen import evolve
+from kernel import ids
+from kernel.breaches import Breach
+from kernel.dates import add_months, calendar_days
+from kernel.deadlines import Deadline, Decision
+from kernel.frozen import evolve
+from kernel.vocabulary import (
+    CAMPAIGN_PLANNED,
+    FEEDBACK_DELIVERED,
+    REPORT_SUBMITTED,
+    SITE_INSPECTED,
+    VISIT_ENDED,
+    VISIT_SCHEDULED,
+    VISIT_STARTED,
+)
 
 REPORT_DEADLINE = "rectification_report"
 
@@ -45,11 +55,11 @@ class Reach:
 @dataclass(frozen=True)
 class Policy:
     timezone: tzinfo
-    county: Reach = Reach(10, Fraction(60, 100), None, Fraction(50, 100), 10)
-    zone: Reach = Reach(6, None, 4, Fraction(60, 100), 8)
-    team_min: int = 6
-    team_max: int = 10
-    report_months: int = 2
+    county: Reach
+    zone: Reach
+    team_min: int
+    team_max: int
+    report_months: int
 
     def reach(self, kind: str) -> Reach:
         return self.county if kind == "county" else self.zone
@@ -119,20 +129,10 @@ class UnitState:
 def days_on_site(visit: Visit, tz: tzinfo) -> int | None:
     if visit.started_at is None or visit.ended_at is None:
         return None
-    return (visit.ended_at.astimezone(tz).date() - visit.started_at.astimezone(tz).date()).days
+    return calendar_days(visit.started_at, visit.ended_at, tz)
 
 
-def add_months(t: datetime, months: int, tz: tzinfo) -> datetime:
-    """The same clock time ``months`` calendar months later in ``tz``; a day the month lacks
-    becomes its last day (31 December + 2 → 28 or 29 February)."""
-    local = t.astimezone(tz)
-    index = local.month - 1 + months
-    year, month = local.year + index // 12, index % 12 + 1
-    day = min(local.day, calendar.monthrange(year, month)[1])
-    return local.replace(year=year, month=month, day=day)
-
-
-def _share(visited: int, total: int) -> Fraction:
+def share_of(visited: int, total: int) -> Fraction:
     return Fraction(visited, total) if total else Fraction(1)
 
 
@@ -174,7 +174,7 @@ def coverage_shortfalls(visit: Visit, policy: Policy) -> list[tuple[str, str]]:
     ):
         if share is None:
             continue
-        got = _share(visit.visited(site_kind), total)
+        got = share_of(visit.visited(site_kind), total)
         if got < share:
             out.append((kind, f"{visit.visited(site_kind)} of {total} {site_kind}s "
                               f"({_percent(got)}), at least {_percent(share)}"))
@@ -190,12 +190,10 @@ def coverage_shortfalls(visit: Visit, policy: Policy) -> list[tuple[str, str]]:
 
 
 class SchedulerCore:
-    """The unit core the deadline loop drives (``inspections.deadlines.Core``)."""
+    """The unit core the deadline loop drives (``kernel.deadlines.Core``)."""
 
-    UNIT_TYPES = frozenset({
-        "visit.scheduled", "visit.started", "site.inspected", "visit.ended",
-        "feedback.delivered", "rectification.report.submitted",
-    })
+    UNIT_TYPES = frozenset({VISIT_SCHEDULED, VISIT_STARTED, SITE_INSPECTED, VISIT_ENDED,
+                            FEEDBACK_DELIVERED, REPORT_SUBMITTED})
 
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
@@ -207,13 +205,13 @@ class SchedulerCore:
         return event.subject if event.type in self.UNIT_TYPES else None
 
     def remembers(self, event) -> bool:
-        return event.type in self.UNIT_TYPES or event.type == "campaign.planned"
+        return event.type in self.UNIT_TYPES or event.type == CAMPAIGN_PLANNED
 
     # -- events ------------------------------------------------------------------------
     def handle(self, state: UnitState, event, now: datetime) -> Decision[UnitState]:
         data = event.data
         visit = state.visits.get(data.visit_id) or Visit(visit_id=data.visit_id)
-        if not visit.scheduled and event.type != "visit.scheduled":
+        if not visit.scheduled and event.type != VISIT_SCHEDULED:
             state = self._note(state, event, f"{event.type} for visit {data.visit_id}, "
                                              "which was never scheduled")
         if visit.correlation_id is None and event.correlationid is not None:
@@ -289,7 +287,7 @@ class SchedulerCore:
 
     # -- deadlines ---------------------------------------------------------------------
     def expire(self, state: UnitState, deadline: Deadline, now: datetime, cause):
-        visit_id = deadline.deadline_id.rsplit(":", 1)[0]
+        visit_id = ids.subject_of_rule_deadline(deadline.deadline_id)
         visit = state.visits[visit_id]
         if visit.report_at is not None:
             return Decision(state)
@@ -304,7 +302,7 @@ class SchedulerCore:
     # -- helpers -----------------------------------------------------------------------
     @staticmethod
     def _report_deadline(visit: Visit) -> str:
-        return f"{visit.visit_id}:{REPORT_DEADLINE}"
+        return ids.rule_deadline(visit.visit_id, REPORT_DEADLINE)
 
     @staticmethod
     def _put(state: UnitState, visit: Visit) -> UnitState:
@@ -316,7 +314,7 @@ class SchedulerCore:
 
     def _breach(self, visit: Visit, kind: str, unit_id: str, event, detail: str) -> Breach:
         return Breach(
-            deadline_id=f"{visit.visit_id}:{kind}", kind=kind, unit_id=unit_id,
+            deadline_id=ids.rule_deadline(visit.visit_id, kind), kind=kind, unit_id=unit_id,
             subject_id=visit.visit_id, due=event.time, breached_at=event.time,
             cause_id=event.id, correlation_id=event.correlationid or visit.correlation_id,
             detail=detail,
@@ -326,63 +324,3 @@ class SchedulerCore:
         if breaches:
             visit = evolve(visit, breaches=(*visit.breaches, *(b.kind for b in breaches)))
         return Decision(self._put(state, visit), derived=tuple(breaches))
-
-
-def _iso(t: datetime | date | None) -> str | None:
-    return None if t is None else t.isoformat()
-
-
-def visit_view(visit: Visit, policy: Policy) -> dict:
-    """A visit as operators read it: status, dates, days on site and coverage against each
-    threshold, and the rules it broke."""
-    reach = policy.reach(visit.unit_kind or "county")
-    days = days_on_site(visit, policy.timezone)
-    coverage = {}
-    for site_kind, share, total in (("township", reach.township_share, visit.townships_total),
-                                    ("department", reach.department_share,
-                                     visit.departments_total)):
-        if share is not None:
-            got = _share(visit.visited(site_kind), total)
-            coverage[site_kind] = {"visited": visit.visited(site_kind), "total": total,
-                                   "share": float(got), "required_share": float(share),
-                                   "met": got >= share}
-    for site_kind, minimum in (("community", reach.min_communities),
-                               ("enterprise", reach.min_enterprises)):
-        if minimum is not None:
-            coverage[site_kind] = {"visited": visit.visited(site_kind), "required": minimum,
-                                   "met": visit.visited(site_kind) >= minimum}
-    return {
-        "visit_id": visit.visit_id,
-        "campaign_id": visit.campaign_id,
-        "unit_kind": visit.unit_kind,
-        "unit_name": visit.unit_name,
-        "batch": visit.batch,
-        "phase": visit.phase,
-        "status": visit.status,
-        "planned_start": _iso(visit.planned_start),
-        "planned_end": _iso(visit.planned_end),
-        "started_at": _iso(visit.started_at),
-        "ended_at": _iso(visit.ended_at),
-        "days_on_site": days,
-        "required_days": reach.min_days,
-        "coverage": coverage,
-        "team_size": len(visit.team),
-        "feedback_at": _iso(visit.feedback_at),
-        "report_due": _iso(visit.report_due),
-        "report_id": visit.report_id,
-        "report_at": _iso(visit.report_at),
-        "report_on_time": None if visit.report_at is None or visit.report_due is None
-        else visit.report_at <= visit.report_due,
-        "breaches": list(visit.breaches),
-    }
-
-
-def unit_view(state: UnitState, policy: Policy) -> dict:
-    visits = [visit_view(v, policy) for v in state.visits.values()]
-    return {
-        "unit_id": state.unit_id,
-        "visits": visits,
-        "inspected": any(v["ended_at"] is not None for v in visits),
-        "breaches": [kind for v in visits for kind in v["breaches"]],
-        "anomalies": list(state.anomalies),
-    }

@@ -1,0 +1,91 @@
+"""Worker processes under measure: started, sampled for resident memory, timed from their
+group's first stable assignment until everything they read is committed."""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from runtime import kafka
+from runtime.settings import Settings
+
+
+def rss_mib(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+class Worker:
+    """One worker process (a service, or the bare agent) on the bench's topics."""
+
+    def __init__(self, name: str, args: list[str], env: dict, home: Path) -> None:
+        self.name = name
+        self.log_path = home / f"{name}.log"
+        self.log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen([sys.executable, *args], env=env, stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+        self.rss: list[tuple[float, float]] = []
+
+    def sample(self, t: float) -> None:
+        self.rss.append((t, rss_mib(self.proc.pid)))
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.log.close()
+
+
+def run_until_caught_up(settings: Settings, workers: list[Worker],
+                        groups: dict[str, list[str]], total: int, say) -> dict:
+    """Wait until every group has committed its topics; rate from the first commit on."""
+    started = time.monotonic()
+    stable: dict[str, float] = {}  # when each group first had its members assigned
+    last_note = started
+    probe = kafka.LagProbe(settings)
+    try:
+        while True:
+            now = time.monotonic()
+            for worker in workers:
+                if worker.proc.poll() is not None:
+                    raise SystemExit(f"{worker.name} exited; see {worker.log_path}")
+                worker.sample(now - started)
+            if len(stable) < len(groups):
+                for g in probe.admin.list_groups():
+                    if g["group_id"] in groups and g["group_state"] == "Stable":
+                        stable.setdefault(g["group_id"], now)
+            behind = {g: probe.behind(g, t) for g, t in groups.items()}
+            if len(stable) == len(groups) and all(b == 0 for b in behind.values()):
+                break
+            if now - last_note > 15:
+                say(f"  ... {sum(behind.values())} records still to process")
+                last_note = now
+            time.sleep(0.25)
+    finally:
+        probe.close()
+    ended = time.monotonic()
+    span = max(1e-9, ended - min(stable.values()))
+    return {"seconds": ended - started, "processing_seconds": span,
+            "events_per_s": total / span}
+
+
+def flat(samples: list[tuple[float, float]]) -> dict:
+    """Resident memory after warm-up (the first fifth): its median, range, and whether every
+    sample is within ±10 % of the median."""
+    values = [v for _, v in samples]
+    after = values[len(values) // 5:] or values
+    median = statistics.median(after)
+    return {"median_mib": round(median, 1), "min_mib": round(min(after), 1),
+            "max_mib": round(max(after), 1), "samples": len(values),
+            "flat": all(abs(v - median) <= 0.1 * median for v in after)}

@@ -1,0 +1,92 @@
+"""The auditor's commands: replay the inbound log, verify the derived topics against it,
+walk back from a fact to the events behind it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from inspections.console import aware_time, fail, kafka_errors, progress_bar
+from runtime import settings as settings_module
+
+audit_app = typer.Typer(help="Check derived facts against the inbound log.",
+                        no_args_is_help=True)
+
+
+def replay(
+    out: Path = typer.Option(Path("replay"), "--out", help="Folder to write (replaced)."),
+    until: str = typer.Option(None, "--until", help="Event-time cut (ISO 8601 with offset): "
+                              "each partition up to its first event after TIME."),
+    until_appended: str = typer.Option(None, "--until-appended", help="Append-time cut: "
+                                       "records Kafka appended at or before TIME."),
+) -> None:
+    """Rebuild every derived event and view from the inbound log alone (read-only)."""
+    from inspections import replay as replaying
+    from runtime import topics
+
+    settings = settings_module.load()
+    events_topic = topics.name(settings, topics.EVENTS)
+    limits = {"until": aware_time(until) if until else None,
+              "until_appended": aware_time(until_appended) if until_appended else None}
+    count = [0]
+
+    def counted(records):
+        for record in records:
+            count[0] += 1
+            yield record
+
+    with kafka_errors(settings):
+        progress, task = progress_bar(replaying.log_size(settings, events_topic), "replaying")
+        with progress:
+            records = replaying.stream_log(settings, events_topic,
+                                           lambda n: progress.advance(task, n))
+            pipeline = replaying.Pipeline(settings).run(
+                counted(replaying.cut_records(records, **limits)))
+    written = replaying.write(pipeline, out)
+    derived = sum(len(v) for v in pipeline.derived_by_topic().values())
+    typer.echo(f"replayed {count[0]} records: {derived} derived events, "
+               f"{len(written)} files in {out}")
+
+
+@audit_app.command("verify")
+def audit_verify(
+    json_out: Path = typer.Option(None, "--json", help="Also write the report as JSON here."),
+) -> None:
+    """Recompute every derived event from the inbound log and compare with the derived topics:
+    missing, extra and different events. Exit 1 on any difference."""
+    import json
+
+    from inspections import audit
+
+    settings = settings_module.load()
+    with kafka_errors(settings):
+        checks = audit.verify(settings)
+    typer.echo(audit.report_text(checks))
+    if json_out is not None:
+        json_out.write_text(json.dumps(audit.report_json(checks), indent=2, ensure_ascii=False))
+    raise typer.Exit(0 if all(c.ok for c in checks) else 1)
+
+
+@audit_app.command("trail")
+def audit_trail(
+    ident: str = typer.Argument(..., help="a breach, escalation, finding or visit id"),
+    as_json: bool = typer.Option(False, "--json", help="JSON instead of text."),
+) -> None:
+    """The chain of events behind an id: causes back to the inbound events, and its case."""
+    import json
+
+    from inspections import audit
+
+    settings = settings_module.load()
+    with kafka_errors(settings):
+        entries = audit.trail(settings, ident)
+    if not entries:
+        fail(f"nothing names {ident!r} in the inbound or derived topics")
+    if as_json:
+        typer.echo(json.dumps(audit.trail_json(entries), indent=2, ensure_ascii=False))
+    else:
+        for e in entries:
+            typer.echo(e.line())
+
+

@@ -1,0 +1,73 @@
+"""What every command of the ``inspections`` command line shares: an error that says what
+to do and exits, a line to stderr, a progress bar on a terminal, Kafka failures turned into
+advice, times read with their offset."""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import datetime
+from pathlib import Path
+from typing import NoReturn
+
+import typer
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def say(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+
+@contextlib.contextmanager
+def kafka_errors(settings):
+    """Turn a Kafka failure into an error that says what to do."""
+    from kafka.errors import KafkaError
+
+    try:
+        yield
+    except KafkaError as exc:
+        fail(
+            f"cannot reach Kafka at {settings.bootstrap} ({exc.__class__.__name__}). Start the "
+            "local broker with `inspections broker start`, or set INSPECTIONS_BOOTSTRAP_SERVERS."
+        )
+    except RuntimeError as exc:  # what the project's Kafka code raises: it says what to do
+        fail(str(exc))
+
+
+def progress_bar(total: int, label: str):
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    console = Console(stderr=True)
+    progress = Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console, transient=True, disable=not console.is_terminal or total < 1000,
+    )
+    return progress, progress.add_task(label, total=total)
+
+
+def aware_time(text: str) -> datetime:
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not an ISO 8601 time") from None
+    if when.tzinfo is None:
+        raise typer.BadParameter(f"{text!r} has no offset; write it like 2026-05-01T00:00:00+08:00")
+    return when
+
+
+def existing_file(path: Path) -> Path:
+    if not path.is_file():
+        fail(f"{path}: no such file", code=2)
+    return path

@@ -1,0 +1,90 @@
+"""The local broker's processes, seen from /proc, and whether its port answers."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+from pathlib import Path
+
+from runtime.settings import Settings
+
+
+def process_state(pid: int) -> str | None:
+    """The /proc state letter of ``pid``, or None when there is no such process."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return stat.rsplit(")", 1)[1].split()[0]
+
+
+def alive(pid: int) -> bool:
+    state = process_state(pid)
+    if state == "Z":  # exited; reap it if it is our child
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+        return False
+    return state is not None
+
+
+def resident_bytes(pid: int) -> int | None:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return None
+
+
+def cmdline(pid: int) -> list[str]:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (FileNotFoundError, ProcessLookupError):
+        return []
+    return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
+
+
+def broker_processes(broker_dir: Path) -> list[int]:
+    """Every live process running a broker on the configuration in ``broker_dir``."""
+    config = str(broker_dir / "server.properties")
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            pid = int(entry.name)
+            cmd = cmdline(pid)
+            if "kafka.Kafka" in cmd and config in cmd and alive(pid):
+                pids.append(pid)
+    return pids
+
+
+def port_open(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def answers_metadata(bootstrap: str, settings: Settings) -> bool:
+    """True when the broker answers a metadata request (what every client does first)."""
+    from kafka import KafkaAdminClient
+    from kafka.errors import KafkaError
+
+    from runtime.kafka import security
+
+    try:
+        admin = KafkaAdminClient(
+            bootstrap_servers=bootstrap,
+            request_timeout_ms=3000,
+            client_id="inspections-broker-probe",
+            **security(settings),
+        )
+    except (KafkaError, OSError, ValueError):
+        return False
+    try:
+        return bool(admin.describe_cluster().get("brokers"))
+    except (KafkaError, OSError, ValueError):
+        return False
+    finally:
+        admin.close()

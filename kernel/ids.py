@@ -1,0 +1,83 @@
+"""Every id format, written once: derived event ids (from their cause, so that a re-emission
+carries the same id), escalation ids, deadline ids, and where a duplicate is looked for."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+
+from kernel import vocabulary
+
+# Namespace of every id the project derives (UUIDv5 of the cause); fixed forever.
+NAMESPACE = uuid.UUID("6f2d8a4e-3b7c-5e91-a0d4-9c1b2e7f4a53")
+
+
+def derived_id(*cause: str) -> str:
+    """The id of a derived event, from what caused it: the same cause, the same id."""
+    return str(uuid.uuid5(NAMESPACE, "\x1f".join(cause)))
+
+
+# -- derived events ------------------------------------------------------------------------
+def breach_event_id(deadline_id: str) -> str:
+    return derived_id(vocabulary.DEADLINE_BREACHED, deadline_id)
+
+
+def notice_event_id(notice_type: str, escalation_id: str, level: int) -> str:
+    return derived_id(notice_type, escalation_id, str(level))
+
+
+def rejection_event_id(topic: str, partition: int, offset: int) -> str:
+    return derived_id(vocabulary.RECORD_REJECTED, topic, str(partition), str(offset))
+
+
+def tick_event_id(when: str, partition: int) -> str:
+    return derived_id(vocabulary.CLOCK_TICKED, when, str(partition))
+
+
+# -- escalations (contract: ``<finding_id>:<action>``; a level-up keeps the id) -----------------
+def escalation_id(finding_id: str, action: str) -> str:
+    return f"{finding_id}:{action}"
+
+
+def finding_of(escalation_id_: str) -> str | None:
+    """The finding an escalation id names, or None when it is not one."""
+    finding_id, _, action = escalation_id_.rpartition(":")
+    return finding_id if finding_id and action in vocabulary.ACTIONS else None
+
+
+def escalation_deadline(escalation_id_: str, level: int) -> str:
+    return f"{escalation_id_}:L{level}"
+
+
+def escalation_of_deadline(deadline_id: str) -> str:
+    return deadline_id.rsplit(":L", 1)[0]
+
+
+# -- the other rules' deadlines and breaches ----------------------------------------------------
+def rule_deadline(subject_id: str, rule: str) -> str:
+    """A rule judged once for its subject: a visit's coverage, a finding's evidence, a visit's
+    rectification report."""
+    return f"{subject_id}:{rule}"
+
+
+def subject_of_rule_deadline(deadline_id: str) -> str:
+    return deadline_id.rsplit(":", 1)[0]
+
+
+def campaign_deadline(campaign_id: str, unit_id: str, kind: str) -> str:
+    return f"{campaign_id}:{unit_id}:{kind}"
+
+
+# -- duplicates --------------------------------------------------------------------------------
+def seen_key(record_key: bytes | None, partition: int) -> str:
+    """Where a duplicate is looked for: among the ids of its record's key (a unit), or of its
+    partition for records without a key (the services and the replay alike)."""
+    if record_key:
+        return "key:" + record_key.decode("utf-8", "replace")
+    return f"partition:{partition}"
+
+
+def digest(event_id: str) -> int:
+    """A 64-bit digest of an event id: what is kept of the ids already seen (two ids of one
+    unit share one with a chance of about n²/2⁶⁵)."""
+    return int.from_bytes(hashlib.blake2b(event_id.encode(), digest_size=8).digest(), "big")

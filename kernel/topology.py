@@ -1,0 +1,124 @@
+"""A service declared once: the topics it reads and the flow's handler of each, where each kind
+of fact it derives goes, and the state it keeps. The faust worker (``runtime.worker``) and the
+in-memory runner (``runtime.memory``: replay, audit, the benchmark's cores, the tests) run the
+same declarations, the way one ``System`` runs under interchangeable runners.
+
+A flow is plain Python with a handler per topic it reads, ``handler(ctx, value)``: ``ctx``
+gives the record's partition and key, the service's stores by name, ``seen(event_id)`` and
+``emit(fact)``; the runner decides where a fact goes by its type (``Write``), and what a store
+is (a faust table, a dict).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, MutableMapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class Read:
+    """A topic the service reads (its canonical name) and the flow's handler for its values.
+
+    ``contract``: the inbound topic, each record through the gate. Otherwise ``decode``
+    turns a record's bytes into the values it holds (an unreadable one: none), and ``take``
+    turns a fact another service emitted into the same value when a runner hands it over in
+    memory. ``partitioned``: the topic has the inbound topic's partitions and keys (a
+    record's state lives in its partition); otherwise it has one partition, where what
+    crosses partitions meets. ``skip_source``: the service whose records are skipped (this
+    one, which applied what it derived when it derived it)."""
+
+    topic: str
+    handler: str
+    contract: bool = False
+    partitioned: bool = True
+    decode: Callable[[bytes], list] | None = None
+    take: Callable[[Any], Any] | None = None
+    skip_source: str | None = None
+
+
+@dataclass(frozen=True)
+class Write:
+    """Where a kind of derived fact goes. ``topic``: a canonical topic name (None: nowhere,
+    only reported). ``encode(fact, service)``: the event (a dict) for a unit-keyed topic, or
+    for a one-partition topic the bytes of one packed value; ``key(fact)``: the record key
+    (None: the one-partition topic's, packed with the batch's others). ``report(fact,
+    service)``: what a worker counts and logs of it."""
+
+    kind: type
+    topic: str | None
+    encode: Callable[[Any, str], Any] | None = None
+    key: Callable[[Any], bytes] | None = None
+    report: Callable[[Any, str], None] | None = None
+
+
+@dataclass(frozen=True)
+class Store:
+    """State the service keeps: ``partitioned`` stores live beside the inbound topic's
+    partitions (a unit's state in its partition), the others in the one partition of the
+    service's cross-partition side. ``kind`` says what a runner makes of it:
+
+    - ``units``: a frozen value per unit; ``entities`` names its fields that map ids to
+      values, each kept under a key of its own (``value_types`` gives each field's type);
+    - ``timelines``: each partition's stream time and open deadlines;
+    - ``seen``: the event ids already processed, per record key;
+    - ``index``: an id -> unit id (where an id's unit is looked up);
+    - ``tally``: per partition, counts by label (what the gauges read);
+    - ``values``: plain values by key (``value_type``)."""
+
+    name: str
+    kind: str
+    partitioned: bool = True
+    value_type: Any = None
+    entities: tuple[str, ...] = ()
+    entity_types: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    reads: tuple[Read, ...]
+    writes: tuple[Write, ...]
+    stores: tuple[Store, ...]
+    flow: Callable[[Any], Any]  # settings -> the flow object
+    publishes_rejections: bool = False
+
+    def write_for(self, fact: Any) -> Write:
+        for write in self.writes:
+            if isinstance(fact, write.kind):
+                return write
+        raise TypeError(f"{self.name} has no topic for {type(fact).__name__}")
+
+    def stores_of(self, partitioned: bool) -> tuple[Store, ...]:
+        return tuple(s for s in self.stores if s.partitioned == partitioned)
+
+
+@dataclass(frozen=True)
+class System:
+    services: tuple[Service, ...]
+
+    def __iter__(self) -> Iterator[Service]:
+        return iter(self.services)
+
+    def service(self, name: str) -> Service:
+        for service in self.services:
+            if service.name == name:
+                return service
+        known = ", ".join(s.name for s in self.services)
+        raise KeyError(f"unknown service {name!r}; services: {known}")
+
+    def readers(self, topic: str) -> list[tuple[Service, Read]]:
+        return [(s, r) for s in self.services for r in s.reads if r.topic == topic]
+
+
+class Context(Protocol):
+    """What a flow's handler gets with each record."""
+
+    partition: int
+    key: bytes | None
+
+    def store(self, name: str) -> MutableMapping: ...
+
+    def seen(self, event_id: str) -> bool: ...
+
+    def emit(self, fact: Any) -> None: ...

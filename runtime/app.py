@@ -1,0 +1,131 @@
+"""The faust app of a service, built when called (never at import time, so that tests and
+tools build apps with settings of their own), its topics and tables, and the way to run it.
+
+Guarantees: at-least-once with ``concurrency=1`` agents; "once" comes from deterministic
+derived ids and idempotent state, not from faust's exactly-once mode.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from kernel.vocabulary import SERVICES
+from runtime import logs, topics
+from runtime.settings import Settings
+
+if TYPE_CHECKING:
+    import faust
+
+
+def web_port(settings: Settings, service: str) -> int:
+    return settings.web_port or settings.web_port_base + SERVICES.index(service)
+
+
+def make_app(service: str, settings: Settings) -> "faust.App":
+    import faust
+
+    from runtime import faust_internals, kafka, rocks, webauth
+
+    faust_internals.check()
+
+    app_id = settings.app_id(service)
+    # A worker with a port of its own (a second one on this host) has state of its own too:
+    # RocksDB lets one process at a time open a database.
+    datadir = settings.state_dir / (f"{app_id}-{settings.web_port}" if settings.web_port
+                                    else app_id)
+    datadir.mkdir(parents=True, exist_ok=True)
+    return faust.App(
+        app_id,
+        broker=[f"kafka://{server}" for server in settings.bootstrap.split(",")],
+        store=rocks.SCHEME,
+        datadir=str(datadir),
+        broker_credentials=kafka.faust_credentials(settings),
+        # Serve on the configured address only (faust binds every interface otherwise).
+        web_bind=settings.web_host,
+        web_host=settings.web_host,
+        web_port=web_port(settings, service),
+        web_application_options={"middlewares": [webauth.middleware(settings)]},
+        # A worker gone without a word (kill -9) hands its partitions on after this long.
+        broker_session_timeout=settings.group_session_timeout_s,
+        broker_heartbeat_interval=settings.group_session_timeout_s / 10,
+        topic_partitions=settings.partitions,
+        topic_replication_factor=settings.replication_factor,
+        processing_guarantee="at_least_once",
+        consumer_auto_offset_reset="earliest",
+        key_serializer="raw",
+        value_serializer="raw",
+        autodiscover=False,
+        producer_max_request_size=topics.REJECTED_MAX_BYTES,
+        # A batch's records and changelog writes leave together: a few ms of linger and
+        # larger produce batches make fewer, fuller requests (faust: no linger, 16 KiB).
+        producer_linger=0.005, producer_max_batch_size=256 * 1024,
+    )
+
+
+def table(app: "faust.App", settings: Settings, name: str, partitions: int | None = None):
+    """A changelog-backed RocksDB table of bytes. Its databases (one per partition) share the
+    worker's RocksDB memory budget (``runtime.rocks``)."""
+    return app.Table(
+        name, key_type=bytes, value_type=bytes, partitions=partitions or settings.partitions,
+        options={
+            "memory_bytes": settings.rocksdb_memory_bytes,
+            "write_buffer_size": settings.rocksdb_write_buffer_bytes,
+            "max_write_buffer_number": 2,
+        },
+    )
+
+
+def raw_topic(app: "faust.App", name: str) -> "faust.TopicT":
+    """A topic of bytes: the project's own codec, not faust's, decodes and encodes."""
+    return app.topic(name, key_type=bytes, value_type=bytes, internal=False)
+
+
+def ensure_changelogs(app: "faust.App", settings: Settings) -> list[str]:
+    """Create the changelog topics of ``app``'s tables before the worker starts.
+
+    faust would create them itself, then compare their partition counts with its consumer's
+    metadata, which on a KRaft broker can lag a fresh topic: the agent then crashes with
+    PartitionsMismatch. Made here, with ``wait_for_metadata``, they exist before it looks.
+    """
+    from kafka.errors import TopicAlreadyExistsError
+
+    from runtime import kafka
+
+    admin = kafka.admin(settings, client_id=f"{app.conf.id}-changelogs")
+    try:
+        existing = set(admin.list_topics())
+        wanted = {
+            table.changelog_topic.get_topic_name(): table.partitions
+            for table in app.tables.values()
+        }
+        missing = {name: parts for name, parts in wanted.items() if name not in existing}
+        made = []
+        for name, parts in sorted(missing.items()):
+            try:
+                admin.create_topics(
+                    {name: {"num_partitions": parts,
+                            "replication_factor": settings.replication_factor,
+                            "configs": {"cleanup.policy": "compact"}}},
+                    wait_for_metadata=True,
+                )
+                made.append(name)
+            except TopicAlreadyExistsError:
+                pass  # another worker of the service, starting at the same time, made it
+        return made
+    finally:
+        admin.close()
+
+
+def run_worker(app: "faust.App", settings: Settings, service: str) -> None:
+    """Run ``app`` until SIGINT/SIGTERM, logging through the project's structlog setup."""
+    import faust
+
+    logs.configure(service, settings.log_level, settings.log_format)
+    created = ensure_changelogs(app, settings)
+    if created:
+        logs.get(__name__).info("changelog topics created", topics=created)
+    worker = faust.Worker(
+        app, loglevel=settings.log_level, quiet=True, override_logging=False
+    )
+    worker.spinner = None  # it writes terminal escapes into the log stream
+    worker.execute_from_commandline()

@@ -1,0 +1,79 @@
+"""Each partition's records in offset order, none skipped, within a consumer generation."""
+
+from __future__ import annotations
+
+import time
+
+from runtime import faust_internals, logs
+
+
+class InOrder:
+    """Each partition's records in offset order, none skipped, within a consumer generation.
+
+    faust 0.15 can skip the first records of a partition after a rebalance or a restart:
+    records fetched before its seek to the committed offset are still delivered after it,
+    move its read offset past the committed one, and so make it drop the records fetched
+    again (seen after kill -9 and in the scale-out test). A record past the next expected
+    offset makes a seek back to it; records already taken are dropped, and so are those
+    fetched before the seek (they come again after it). If nothing has come back in
+    ``RESEEK_S`` (the same race can drop the records of this seek, and none may follow
+    them), ``reseek_overdue`` seeks again. If the record that comes first after a seek is
+    still past the expected offset, the offsets between hold no record (a transaction
+    marker, a compacted record): so be it.
+
+    faust counts the offsets of its ``_gap`` intervals as acked, and adds one wherever its
+    read offset jumps, a seek's included: it could then commit records not yet processed.
+    Only the gaps this class has found empty are left to it (``_keep_own_gaps``).
+    """
+
+    RESEEK_S = 10.0
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.generation = None
+        self.expected: dict = {}   # tp -> next offset to take
+        self.seeking: dict = {}    # tp -> (offset sought, record that showed the gap, when)
+
+    async def admits(self, message) -> bool:
+        app = self.app
+        if app.consumer_generation_id != self.generation:
+            self.generation = app.consumer_generation_id
+            self.expected.clear()
+            self.seeking.clear()
+        tp, offset = message.tp, message.offset
+        want = self.expected.get(tp)
+        if want is None:
+            committed = faust_internals.committed_offsets(app).get(tp)  # as faust sought
+            want = committed if committed is not None and committed <= offset else offset
+        if offset < want:
+            return False  # taken already (a record fetched twice around a seek)
+        if offset > want:
+            sought = self.seeking.get(tp)
+            if sought is None:
+                await self._seek_back(tp, want, offset)
+                return False
+            _, shown, _ = sought
+            if offset > shown:
+                return False  # fetched before the seek: it comes again after it
+            # First after the seek and still past ``want``: no record in between.
+        self.seeking.pop(tp, None)
+        # Records are still to come from ``want`` on; those before ``offset`` hold none.
+        faust_internals.keep_gaps_from(app, tp, want, offset)
+        self.expected[tp] = offset + 1
+        return True
+
+    async def reseek_overdue(self) -> None:
+        """Seek again where a seek has brought nothing back in ``RESEEK_S``."""
+        if self.app.consumer_generation_id != self.generation:
+            return  # a rebalance: faust seeks to the committed offsets itself
+        now = time.monotonic()
+        for tp, (want, shown, when) in list(self.seeking.items()):
+            if now - when > self.RESEEK_S:
+                await self._seek_back(tp, want, shown)
+
+    async def _seek_back(self, tp, want: int, shown: int) -> None:
+        self.seeking[tp] = (want, shown, time.monotonic())
+        logs.get(__name__).warning("records skipped by the consumer: seeking back",
+                                   topic=tp.topic, partition=tp.partition,
+                                   expected=want, got=shown)
+        await faust_internals.seek_back(self.app, tp, want)

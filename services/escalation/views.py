@@ -1,0 +1,24 @@
+"""What operators read of an escalation: its view, from its state."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from services.escalation.rules import Escalation
+
+
+def _iso(t: datetime | None) -> str | None:
+    return None if t is None else t.isoformat()
+
+
+def escalation_view(e: Escalation) -> dict:
+    return {
+        "escalation_id": e.escalation_id, "finding_id": e.finding_id, "unit_id": e.unit_id,
+        "action": e.action, "status": e.status, "level": e.level, "authority": e.authority,
+        "due": _iso(e.due), "raised_at": _iso(e.raised_at), "closed_at": _iso(e.closed_at),
+        "misses": e.misses, "overdue": e.misses > 0 and e.status != "closed",
+        "acknowledged_by": [s.by for s in e.history if s.what == "acknowledged" and s.by],
+        "history": [{"time": _iso(s.time), "what": s.what, "level": s.level,
+                     "authority": s.authority, "due": _iso(s.due), "event_id": s.event_id,
+                     "by": s.by, "note": s.note} for s in e.history],
+    }

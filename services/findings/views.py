@@ -1,0 +1,87 @@
+"""What operators and the annual assessment read of a unit's findings, from its state: each
+finding's view, and the assessment's inputs (no score)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, tzinfo
+
+from kernel import ids
+from kernel.vocabulary import CATEGORIES
+from services.findings.rules import BreachRecord, Finding, UnitFindings
+
+
+def _iso(t: datetime | None) -> str | None:
+    return None if t is None else t.isoformat()
+
+
+def finding_view(unit_id: str, finding: Finding) -> dict:
+    return {
+        "finding_id": finding.finding_id, "unit_id": unit_id, "visit_id": finding.visit_id,
+        "category": finding.category, "sector": finding.sector, "aspect": finding.aspect,
+        "item": finding.item, "site_id": finding.site_id, "description": finding.description,
+        "evidence": list(finding.evidence), "advice": finding.advice,
+        "cannot_ensure_safety": finding.cannot_ensure_safety,
+        "listed_supervision_advised": finding.listed_supervision_advised,
+        "recorded_at": _iso(finding.recorded_at), "status": finding.status,
+        "handling": list(finding.handling),
+        "history": [{"time": _iso(s.time), "event_type": s.event_type, "event_id": s.event_id,
+                     "status": s.status, "note": s.note} for s in finding.history],
+    }
+
+
+def breach_year(state: UnitFindings, breach: BreachRecord, tz: tzinfo) -> int:
+    """The assessment year a breach counts in: its visit's year where the subject is a visit,
+    a finding or an escalation of one (``<finding_id>:<action>``); else the year of its due
+    time, the end of 31 December counting as that year."""
+    visit_id = None
+    if breach.subject_id in state.visits:
+        visit_id = breach.subject_id
+    else:
+        finding = (state.findings.get(breach.subject_id)
+                   or state.findings.get(ids.finding_of(breach.subject_id) or ""))
+        visit_id = finding.visit_id if finding else None
+    visit = state.visits.get(visit_id) if visit_id else None
+    if visit is not None and visit.year is not None:
+        return visit.year
+    return (breach.due - timedelta(microseconds=1)).astimezone(tz).year
+
+
+def assessment(state: UnitFindings, year: int, tz: tzinfo) -> dict:
+    """The inputs of one unit's annual target assessment for ``year``; no score."""
+    visits = {v.visit_id: v for v in state.visits.values() if v.year == year}
+    findings = [f for f in state.findings.values() if f.visit_id in visits]
+    by_category = {c: sum(1 for f in findings if f.category == c) for c in CATEGORIES}
+    rectified = sum(1 for f in findings if f.status in ("rectified", "confirmed"))
+    confirmed = sum(1 for f in findings if f.status == "confirmed")
+    breaches: dict[str, int] = {}
+    for b in state.breaches.values():
+        if breach_year(state, b, tz) == year:
+            breaches[b.kind] = breaches.get(b.kind, 0) + 1
+    late = {b.subject_id for b in state.breaches.values()
+            if b.kind == "rectification_report_overdue"}
+    reports = []
+    for v in visits.values():
+        if v.visit_id in late:
+            reports.append("late")
+        elif v.report_at is not None:
+            reports.append("on_time")
+        else:
+            reports.append("not_submitted")
+    return {
+        "unit_id": state.unit_id,
+        "year": year,
+        "visit_done": any(v.ended_at is not None for v in visits.values()),
+        "findings": len(findings),
+        "findings_by_category": by_category,
+        "rectified_share": rectified / len(findings) if findings else None,
+        "confirmed_share": confirmed / len(findings) if findings else None,
+        "report": ("late" if "late" in reports else "on_time" if "on_time" in reports
+                   else "not_submitted" if reports else None),
+        "breaches_by_kind": dict(sorted(breaches.items())),
+    }
+
+
+def assessment_years(state: UnitFindings, tz: tzinfo) -> list[int]:
+    years = {v.year for v in state.visits.values() if v.year is not None}
+    years |= {breach_year(state, b, tz) for b in state.breaches.values()}
+    return sorted(years)
