@@ -8,13 +8,15 @@ and the same events, reported as a ratio; one table on stdout and JSON in a file
 2. Each service alone on the same records (the same generator and seed, published again to
    topics of its own, so that no run sees another's derived records or state).
 3. The whole pipeline (three workers at once): throughput, each worker's resident memory
-   sampled along the way (the soak: flat means within ±10 % of the median after warm-up),
-   and then the latency from ``finding.recorded`` appended to ``escalation.raised`` appended
-   at a fixed offered rate (``--rate``, 1,000 findings/s), and again at a load the pipeline
-   bears (``--light-rate``, 100/s). ``--skip alone`` leaves out step 2 (the million-event
-   soak: ``--events 1000000 --skip alone``).
-4. Replay and verify over the same log, and their peak memory; and, as their floor, the
-   three cores over the same generated records in memory (no Kafka, no files).
+   sampled along the way (the soak: flat means within ±10 % of the median after warm-up).
+4. Once it has caught up, latency at steady offered rates (``--rates``: 10, 100, 300, 500,
+   1,000 findings/s), each after a warm-up: from a ``finding.recorded``'s send acknowledged
+   to its ``escalation.raised`` read (bench/latency.py); p50, p99, max, and the rates
+   actually sent and read. ``--skip alone`` leaves out step 2 (the million-event soak:
+   ``--events 1000000 --skip alone``).
+5. With the workers stopped (an idle machine), the three services over the same records in
+   memory, in one process (the floor of replay); then replay and verify over the pipeline's
+   whole log, and their peak memory.
 
 A worker's rate is counted from the moment its consumer group is first stable (its members
 assigned) until the group has committed everything: process start-up is left out, the same way
@@ -32,7 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import services
@@ -42,6 +44,7 @@ from bench.events import publish_fresh
 from bench.latency import latency
 from bench.report import machine, table
 from bench.workers import Worker, flat, run_until_caught_up
+from inspections.replay import log_size
 from kernel.vocabulary import SERVICES
 from runtime import kafka, topics
 from runtime.settings import Settings
@@ -54,7 +57,7 @@ def cores_in_memory(settings: Settings, count: int) -> tuple[int, float]:
     Returns (records, seconds): the floor of what replay and verify can reach."""
     from bench.events import generate
     from inspections.replay import Pipeline, Record
-    from inspections.simulate import partition_for
+    from runtime.kafka import partition_for
 
     by_partition: dict[int, list[Record]] = {}
     for offset, (key, value) in enumerate(generate(count)):
@@ -90,10 +93,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--quick", action="store_true",
                         help="5,000 events and a 5 s latency run: checks the bench works")
-    parser.add_argument("--rate", type=float, default=1000, help="findings/s offered")
-    parser.add_argument("--light-rate", type=float, default=100,
-                        help="findings/s of a second latency run, a load the pipeline bears")
-    parser.add_argument("--latency-seconds", type=float, default=20)
+    parser.add_argument("--rates", default="10,100,300,500,1000",
+                        help="findings/s offered, one latency run each (comma-separated)")
+    parser.add_argument("--latency-seconds", type=float, default=60,
+                        help="how long each rate is held, after a 5 s warm-up")
     parser.add_argument("--skip", action="append", default=[], choices=["alone"],
                         help="leave out a measure (the million-event soak skips 'alone')")
     parser.add_argument("--keep", action="store_true",
@@ -101,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
     if args.quick:
-        args.events, args.latency_seconds = 5_000, 5
+        args.events, args.latency_seconds, args.rates = 5_000, 5, "10,100"
 
     def say(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
@@ -187,12 +190,14 @@ def _run(args, settings: Settings, records: int, prefixes: list[str], say) -> in
             settings, workers,
             {settings.app_id(s): services.sources(s, settings) for s in SERVICES}, records, say)
         rows["pipeline"]["rss"] = {w.name: flat(w.rss) for w in workers}
-        groups = {settings.app_id(s): services.sources(s, settings) for s in SERVICES}
-        for name, rate in (("latency", args.rate), ("latency, light load", args.light_rate)):
-            say(f"latency at {rate:.0f} findings/s")
-            rows[name] = latency(
-                settings, rate, args.latency_seconds, say,
-                drained=lambda: run_until_caught_up(settings, workers, groups, records, say))
+        rows["latency"] = []
+        for n, rate in enumerate(float(r) for r in args.rates.split(",")):
+            say(f"latency at {rate:g} findings/s for {args.latency_seconds:g} s")
+            # Each run's events an hour after the last's: no escalation of one falls due in
+            # the next.
+            rows["latency"].append(latency(
+                settings, rate, args.latency_seconds, say=say,
+                base=datetime(2030, 1, 1, n, tzinfo=timezone(timedelta(hours=8)))))
     finally:
         for worker in workers:
             worker.stop()
@@ -204,12 +209,12 @@ def _run(args, settings: Settings, records: int, prefixes: list[str], say) -> in
     out = home / "replay"
     replay_s, replay_mib, _ = child(["replay", "--out", str(out)], env)
     verify_s, verify_mib, verify_line = child(["audit", "verify"], env)
-    total_now = records + rows["latency"]["findings"] + rows["latency, light load"]["findings"]
+    # The log grew by the latency runs' findings: the rates are over all of it.
+    total_now = log_size(settings, topics.name(settings, topics.EVENTS))
     rows["replay"] = {"events_per_s": total_now / replay_s, "seconds": replay_s,
                       "peak_mib": replay_mib}
     rows["verify"] = {"events_per_s": total_now / verify_s, "seconds": verify_s,
                       "peak_mib": verify_mib, "result": verify_line}
-    # The log grew by the latency run's findings: the rates are over all of it.
     loop_rate = rows["kafka-python loop"]["events_per_s"]
     rows["replay"]["ratio"] = rows["replay"]["events_per_s"] / loop_rate
     rows["verify"]["ratio"] = rows["verify"]["events_per_s"] / loop_rate

@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from inspections.replay import Pipeline, Record, stream_log
+from inspections.replay import stream_log
 from runtime import topics
+from runtime.memory import Record
 from runtime.settings import Settings
 
 DERIVED_TOPICS = (topics.ESCALATIONS, topics.BREACHES, topics.REJECTED)
@@ -30,57 +31,27 @@ class TopicCheck:
         return not (self.missing or self.extra or self.different)
 
 
-def _diff(want: dict, got: dict, path: str = "") -> list[str]:
+def diff(want: dict, got: dict, path: str = "") -> list[str]:
     out = []
     for key in sorted(set(want) | set(got)):
         where = f"{path}.{key}" if path else key
         a, b = want.get(key, "<absent>"), got.get(key, "<absent>")
         if isinstance(a, dict) and isinstance(b, dict):
-            out += _diff(a, b, where)
+            out += diff(a, b, where)
         elif a != b:
             out.append(f"{where}: expected {json.dumps(a, ensure_ascii=False)}, "
                        f"found {json.dumps(b, ensure_ascii=False)}")
     return out
 
 
-def compare(topic: str, computed: list[dict], records: list[Record]) -> TopicCheck:
-    check = TopicCheck(topic, computed=len(computed), found=len(records))
-    want = {e["id"]: e for e in computed}
-    seen: dict[str, dict] = {}
-    for record in records:
-        try:
-            got = json.loads(record.value)
-            event_id = got["id"]
-        except (ValueError, TypeError, KeyError):
-            check.extra.append(f"{topic}[{record.partition}]@{record.offset} (not an event)")
-            continue
-        if event_id in seen:
-            if seen[event_id] == got:
-                check.copies.append(event_id)
-            else:
-                check.different.append({"id": event_id, "at": f"{record.partition}@"
-                                        f"{record.offset}", "changes": _diff(seen[event_id], got)})
-            continue
-        seen[event_id] = got
-        if event_id not in want:
-            check.extra.append(event_id)
-        elif want[event_id] != got:
-            check.different.append({"id": event_id, "at": f"{record.partition}@{record.offset}",
-                                    "changes": _diff(want[event_id], got)})
-    check.missing = sorted(set(want) - set(seen))
-    check.extra.sort()
-    return check
+def verify(settings: Settings, workers: int = 0, progress=None) -> list[TopicCheck]:
+    """Recompute every derived event from the inbound log and compare it with the derived
+    topics as they stream (``inspections.verify``)."""
+    from inspections import verify as verifying
 
-
-def verify(settings: Settings, advance=lambda n: None) -> list[TopicCheck]:
-    inbound = stream_log(settings, topics.name(settings, topics.EVENTS), advance)
-    computed = Pipeline(settings).run(inbound).derived_by_topic()
-    checks = []
-    for canonical in DERIVED_TOPICS:
-        name = topics.name(settings, canonical)
-        records = list(stream_log(settings, name))
-        checks.append(compare(name, computed.get(name, []), records))
-    return checks
+    if progress is None:
+        return verifying.verify(settings, workers)
+    return verifying.verify(settings, workers, progress)
 
 
 def report_text(checks: list[TopicCheck]) -> str:

@@ -113,7 +113,7 @@ def ready(
     import urllib.request
 
     from inspections.operator import host
-    from kernel.vocabulary import SERVICES as SERVICES
+    from kernel.vocabulary import SERVICES
     from runtime.app import web_port
 
     if service not in SERVICES:

@@ -20,48 +20,49 @@ def replay(
                               "each partition up to its first event after TIME."),
     until_appended: str = typer.Option(None, "--until-appended", help="Append-time cut: "
                                        "records Kafka appended at or before TIME."),
+    fmt: str = typer.Option("jsonl", "--format", help="jsonl: a file of views a kind; "
+                            "dir: a file a view."),
+    workers: int = typer.Option(None, "--workers", help="Processes sharing the partitions; "
+                                "default INSPECTIONS_REPLAY_WORKERS (0: one a core)."),
 ) -> None:
     """Rebuild every derived event and view from the inbound log alone (read-only)."""
+    from inspections import parallel
     from inspections import replay as replaying
-    from runtime import topics
 
+    if fmt not in ("jsonl", "dir"):
+        fail(f"--format {fmt}: jsonl or dir", code=2)
     settings = settings_module.load()
-    events_topic = topics.name(settings, topics.EVENTS)
-    limits = {"until": aware_time(until) if until else None,
-              "until_appended": aware_time(until_appended) if until_appended else None}
-    count = [0]
-
-    def counted(records):
-        for record in records:
-            count[0] += 1
-            yield record
-
+    cut = parallel.Cut(aware_time(until) if until else None,
+                       aware_time(until_appended) if until_appended else None)
     with kafka_errors(settings):
-        progress, task = progress_bar(replaying.log_size(settings, events_topic), "replaying")
+        total = sum(parallel.end_offsets(settings).values())
+        progress, task = progress_bar(total, "replaying")
         with progress:
-            records = replaying.stream_log(settings, events_topic,
-                                           lambda n: progress.advance(task, n))
-            pipeline = replaying.Pipeline(settings).run(
-                counted(replaying.cut_records(records, **limits)))
-    written = replaying.write(pipeline, out)
-    derived = sum(len(v) for v in pipeline.derived_by_topic().values())
-    typer.echo(f"replayed {count[0]} records: {derived} derived events, "
-               f"{len(written)} files in {out}")
+            found = replaying.replay(
+                settings, out, workers=settings.replay_workers if workers is None else workers,
+                cut=cut, fmt=fmt, progress=lambda n: progress.advance(task, n))
+    derived = sum(found["derived"].values())
+    views = ", ".join(f"{n} {kind}" for kind, n in found["views"].items())
+    typer.echo(f"replayed {total} records: {derived} derived events; views: {views}; in {out}")
 
 
 @audit_app.command("verify")
 def audit_verify(
     json_out: Path = typer.Option(None, "--json", help="Also write the report as JSON here."),
+    workers: int = typer.Option(None, "--workers", help="Processes sharing the partitions; "
+                                "default INSPECTIONS_REPLAY_WORKERS (0: one a core)."),
 ) -> None:
-    """Recompute every derived event from the inbound log and compare with the derived topics:
-    missing, extra and different events. Exit 1 on any difference."""
+    """Recompute every derived event from the inbound log and compare with the derived topics
+    as they stream: missing, extra and different events. Exit 1 on any difference."""
     import json
 
     from inspections import audit
+    from inspections.console import phases
 
     settings = settings_module.load()
-    with kafka_errors(settings):
-        checks = audit.verify(settings)
+    with kafka_errors(settings), phases() as bars:
+        checks = audit.verify(settings, settings.replay_workers if workers is None else workers,
+                              bars.phase)
     typer.echo(audit.report_text(checks))
     if json_out is not None:
         json_out.write_text(json.dumps(audit.report_json(checks), indent=2, ensure_ascii=False))

@@ -39,6 +39,12 @@ def kafka_errors(settings):
 
 
 def progress_bar(total: int, label: str):
+    """A progress bar on stderr (on a terminal, for 1,000 steps or more) and its task."""
+    progress = _bars(disable_below=total)
+    return progress, progress.add_task(label, total=total)
+
+
+def _bars(disable_below: int = 1000):
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -49,12 +55,24 @@ def progress_bar(total: int, label: str):
     )
 
     console = Console(stderr=True)
-    progress = Progress(
+    return Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
         TimeRemainingColumn(),
-        console=console, transient=True, disable=not console.is_terminal or total < 1000,
+        console=console, transient=True, disable=not console.is_terminal or disable_below < 1000,
     )
-    return progress, progress.add_task(label, total=total)
+
+
+def phases():
+    """Progress bars for work in phases: ``bars.phase(label, total)`` starts one and gives
+    what to call with each step."""
+    bars = _bars()
+
+    def phase(label: str, total: int):
+        task = bars.add_task(label, total=total)
+        return lambda n: bars.advance(task, n)
+
+    bars.phase = phase
+    return bars
 
 
 def aware_time(text: str) -> datetime:

@@ -72,13 +72,19 @@ def _flows() -> list[tuple[str, list[str], list[str], list[str]]]:
     ]
 
 
-# Internal topics: named here so the document lists every topic; their records are the
-# scheduler's own (not part of the public contract).
-INTERNAL = {
-    topics.SCHEDULER_PROGRESS: ("scheduler (intake)", "scheduler (campaigns)"),
-    topics.FINDINGS_VIEWS: ("findings (intake, breaches)", "findings (views)"),
-    topics.ESCALATION_REGISTER: ("escalation (intake)", "escalation (register)"),
-}
+def internal() -> dict[str, tuple[str, str]]:
+    """The internal topics (one partition, a service's own packed records, not part of the
+    public contract), each with who writes and who reads it: from the services'
+    declarations, so that the document lists every topic."""
+    from services import SYSTEM
+
+    found = {}
+    for service in SYSTEM:
+        for write in service.writes:
+            if write.topic is not None and write.key is None:
+                readers = [f"{s.name} ({r.handler})" for s, r in SYSTEM.readers(write.topic)]
+                found[write.topic] = (f"{service.name} (on_event)", ", ".join(readers))
+    return found
 
 
 def _slug(text: str) -> str:
@@ -148,7 +154,7 @@ def asyncapi() -> dict[str, Any]:
         for who in consumers:
             operations[_slug(f"{who} receives {channel}")] = _operation(
                 "receive", channel, f"{who} reads {topic}", msg_refs)
-    for topic, (writer, reader) in INTERNAL.items():
+    for topic, (writer, reader) in internal().items():
         channel = _slug(topic.removeprefix("inspections."))
         spec = specs[topic]
         channels[channel] = {

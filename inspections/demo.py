@@ -21,7 +21,7 @@ from collections import Counter
 
 import services
 from inspections.localkafka import LocalBroker
-from kernel.vocabulary import SERVICES as SERVICES
+from kernel.vocabulary import SERVICES
 from runtime import kafka, topics
 from runtime.app import web_port
 from runtime.settings import Settings
@@ -120,7 +120,7 @@ def _derived(settings: Settings, canonical: str) -> list[dict]:
 def summary(settings: Settings, campaign_id: str) -> list[str]:
     """The closing lines: coverage, escalations by authority and level, breaches by kind,
     late reports — read from the views and the derived topics, as an operator would."""
-    from kernel.vocabulary import AUTHORITIES
+    from kernel.vocabulary import AUTHORITIES, REPORT_OVERDUE
 
     campaign = _view(settings, "scheduler", f"/campaigns/{campaign_id}")
     open_now = _view(settings, "escalation", "/escalations")["escalations"]
@@ -135,7 +135,7 @@ def summary(settings: Settings, campaign_id: str) -> list[str]:
         late = {v["visit_id"] for u in campaign["units"] for v in u["visits"]
                 if v.get("report_on_time") is False}
         unsent = {b["data"]["subject_id"] for b in breaches
-                  if b["data"]["kind"] == "rectification_report_overdue"} - late
+                  if b["data"]["kind"] == REPORT_OVERDUE} - late
         lines.append(f"rectification reports late: {len(late) + len(unsent)} "
                      f"({len(late)} submitted after the due time, {len(unsent)} not submitted)")
     levels = Counter((n["data"]["authority"], n["data"]["level"]) for n in notices)

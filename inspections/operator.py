@@ -16,8 +16,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from kernel.vocabulary import AUTHORITIES, CATEGORIES, UNIT_KINDS, VISIT_STATES
-from kernel.vocabulary import SERVICES as SERVICES
+from kernel.vocabulary import (
+    AUTHORITIES,
+    CATEGORIES,
+    SERVICES,
+    UNIT_KINDS,
+    VISIT_STATES,
+)
 from runtime import logs, topics, webauth
 from runtime.app import web_port
 from runtime.settings import Settings

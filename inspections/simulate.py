@@ -32,6 +32,7 @@ from kernel import ids
 from kernel.codec import dumps
 from kernel.ids import derived_id
 from kernel.vocabulary import ACK, DOCUMENT, MEASURES, RESOLVED
+from runtime.kafka import partition_for
 from runtime.settings import Settings
 from schemas.events import SECTORS as SECTOR_CATALOGUE
 from schemas.fields import Method, values
@@ -307,13 +308,6 @@ def paced(items: list[tuple[datetime, dict | None]], days_per_second: float,
 
 def record(event: dict) -> bytes:
     return dumps(event)
-
-
-def partition_for(key: bytes, partitions: int) -> int:
-    """Kafka's default partitioner (murmur2 of the key), as the producer uses it."""
-    from kafka.partitioner.default import murmur2
-
-    return (murmur2(key) & 0x7FFFFFFF) % partitions
 
 
 def as_records(items: list[tuple[datetime, dict | None]], topic: str, partitions: int):

@@ -14,13 +14,11 @@ one event through a partition: duplicates first, then breaches, then the event.
 
 from __future__ import annotations
 
-import bisect
-from collections.abc import Callable, MutableMapping, Sequence
+import heapq
+from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
-
-from kernel.frozen import evolve
 
 S = TypeVar("S")
 
@@ -42,32 +40,97 @@ class Decision(Generic[S]):
     close: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
 class Timeline:
-    """One partition's stream time and its open deadlines, earliest first."""
+    """One partition's stream time and its open deadlines, the earliest found in O(log n).
 
-    stream_time: datetime | None = None
-    pending: tuple[Deadline, ...] = ()
+    Open deadlines sit in a heap by (due, id) with lazy deletion: a closed or re-opened one
+    leaves its entry behind, skipped when it comes up (and swept when they outnumber the open
+    ones). Once ``track``ed, what changed since the last ``drain`` is journalled, so that a
+    store writes only that: each deadline opened (its value) or closed (None), and whether
+    stream time moved."""
 
-    def moved_to(self, t: datetime) -> Timeline:
-        if self.stream_time is not None and t <= self.stream_time:
-            return self
-        return Timeline(t, self.pending)  # not evolve(): this runs for nearly every event
+    __slots__ = ("stream_time", "_open", "_heap", "changed", "time_moved")
+
+    def __init__(self, stream_time: datetime | None = None,
+                 pending: Iterable[Deadline] = ()) -> None:
+        self.stream_time = stream_time
+        self._open: dict[str, Deadline] = {}
+        self._heap: list[tuple[datetime, str]] = []
+        self.changed: dict[str, Deadline | None] | None = None  # None: not journalled
+        self.time_moved = False
+        for deadline in pending:
+            self._open[deadline.deadline_id] = deadline
+            self._heap.append((deadline.due, deadline.deadline_id))
+        heapq.heapify(self._heap)
+
+    # -- reading -------------------------------------------------------------------------
+    @property
+    def pending(self) -> tuple[Deadline, ...]:
+        """The open deadlines, earliest first."""
+        return tuple(sorted(self._open.values()))
+
+    def __len__(self) -> int:
+        return len(self._open)
+
+    def get(self, deadline_id: str) -> Deadline | None:
+        return self._open.get(deadline_id)
 
     def next_due_before(self, t: datetime) -> Deadline | None:
         """The earliest open deadline due strictly before ``t``."""
-        if self.pending and self.pending[0].due < t:
-            return self.pending[0]
+        heap, live = self._heap, self._open
+        while heap:
+            due, deadline_id = heap[0]
+            deadline = live.get(deadline_id)
+            if deadline is None or deadline.due != due:
+                heapq.heappop(heap)  # closed, or re-opened at another time
+                continue
+            return deadline if due < t else None
         return None
 
-    def with_changes(self, open: Sequence[Deadline], close: Sequence[str]) -> Timeline:
-        if not open and not close:
-            return self
-        gone = set(close) | {d.deadline_id for d in open}  # re-opening replaces
-        kept = [d for d in self.pending if d.deadline_id not in gone]
+    # -- changing ------------------------------------------------------------------------
+    def move_to(self, t: datetime) -> None:
+        if self.stream_time is None or t > self.stream_time:
+            self.stream_time = t
+            self.time_moved = True
+
+    def apply(self, open: Iterable[Deadline] = (), close: Iterable[str] = ()) -> None:
+        """Close, then open (re-opening an id replaces it)."""
+        journal = self.changed
+        for deadline_id in close:
+            if self._open.pop(deadline_id, None) is not None and journal is not None:
+                journal[deadline_id] = None
         for deadline in open:
-            bisect.insort(kept, deadline)
-        return evolve(self, pending=tuple(kept))
+            self._open[deadline.deadline_id] = deadline
+            heapq.heappush(self._heap, (deadline.due, deadline.deadline_id))
+            if journal is not None:
+                journal[deadline.deadline_id] = deadline
+        if len(self._heap) > 2 * len(self._open) + 64:
+            self._heap = [(d.due, d.deadline_id) for d in self._open.values()]
+            heapq.heapify(self._heap)
+
+    def track(self) -> Timeline:
+        """Journal the changes from now on (a store that writes only what changed)."""
+        self.changed = {}
+        self.time_moved = False
+        return self
+
+    def drain(self) -> tuple[bool, dict[str, Deadline | None]]:
+        """What changed since the last drain: (stream time moved, deadlines by id)."""
+        moved, changed = self.time_moved, self.changed or {}
+        self.time_moved, self.changed = False, {}
+        return moved, changed
+
+    @property
+    def dirty(self) -> bool:
+        return self.time_moved or bool(self.changed)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Timeline):
+            return NotImplemented
+        return (self.stream_time, self._open) == (other.stream_time, other._open)
+
+    def __repr__(self) -> str:
+        return f"Timeline({self.stream_time!r}, {self.pending!r})"
 
 
 class Event(Protocol):
@@ -92,10 +155,12 @@ class Core(Protocol[S]):
 
 @dataclass(frozen=True)
 class Outcome:
-    timeline: Timeline
     derived: tuple[Any, ...]
     duplicate: bool = False
     late: bool = False  # its time was before its partition's stream time (applied as it came)
+
+
+_DUPLICATE = Outcome((), duplicate=True)
 
 
 class Irregular:
@@ -133,7 +198,7 @@ def process(
     seen: Callable[[str], bool],
     event: Any,
 ) -> Outcome:
-    """Run one event of a partition through ``core``.
+    """Run one event of a partition through ``core``, moving ``timeline`` along.
 
     ``states`` holds the state of each key (a faust table live, a dict in a replay); ``seen``
     says whether an event id was processed before (and remembers it), so that a duplicate
@@ -143,11 +208,11 @@ def process(
     # An event the core only reads the time of changes nothing when repeated (time never
     # moves back), so only the ids of the others are kept.
     if core.remembers(event) and seen(event.id):
-        return Outcome(timeline, (), duplicate=True)
+        return _DUPLICATE
     derived: list[Any] = []
     late = timeline.stream_time is not None and event.time < timeline.stream_time
-    timeline = timeline.moved_to(event.time)
-    timeline = _breach_due(core, timeline, states, event, derived)
+    timeline.move_to(event.time)
+    _breach_due(core, timeline, states, event, derived)
     if key is not None:
         state = states.get(key)
         decision = core.handle(core.initial(key) if state is None else state, event,
@@ -155,18 +220,14 @@ def process(
         if decision.state is not state:  # an unchanged state is not written again
             states[key] = decision.state
         derived.extend(decision.derived)
-        timeline = timeline.with_changes(decision.open, decision.close)
-        # A deadline opened already past (a late event) is breached now, not at the next one.
-        timeline = _breach_due(core, timeline, states, event, derived)
-    return Outcome(timeline, tuple(derived), late=late)
+        if decision.open or decision.close:
+            timeline.apply(decision.open, decision.close)
+            # A deadline opened already past (a late event) is breached now, not at the next.
+            _breach_due(core, timeline, states, event, derived)
+    return Outcome(tuple(derived), late=late) if derived or late else _QUIET
 
 
-def seen_key(record_key: bytes | None, partition: int) -> str:
-    """Where a duplicate is looked for: among the ids of its record's key (a unit), or of its
-    partition for records without a key (the services and the replay alike)."""
-    if record_key:
-        return "key:" + record_key.decode("utf-8", "replace")
-    return f"partition:{partition}"
+_QUIET = Outcome(())
 
 
 def process_on_partition(
@@ -176,21 +237,24 @@ def process_on_partition(
     states: MutableMapping[str, S],
     seen: Callable[[str], bool],
     event: Any,
-) -> tuple[Outcome, Timeline, Tracked]:
-    """``process`` with the partition's timeline read from and written back to
-    ``timelines``; also returns the timeline before, and which states were written."""
-    before = timelines.get(partition) or Timeline()
+) -> tuple[Outcome, datetime | None, Tracked]:
+    """``process`` on the partition's timeline (made and kept in ``timelines`` when it has
+    none); also returns the stream time before, and which states were written."""
+    timeline = timelines.get(partition)
+    if timeline is None:
+        timeline = Timeline()
+    before = timeline.stream_time
     tracked = Tracked(states)
-    outcome = process(core, before, tracked, seen, event)
-    if not outcome.duplicate and outcome.timeline != before:
-        timelines[partition] = outcome.timeline
+    outcome = process(core, timeline, tracked, seen, event)
+    if not outcome.duplicate and (timeline.dirty or partition not in timelines):
+        timelines[partition] = timeline  # what the store writes (a dict: itself)
     return outcome, before, tracked
 
 
-def _breach_due(core, timeline: Timeline, states, cause, derived: list) -> Timeline:
+def _breach_due(core, timeline: Timeline, states, cause, derived: list) -> None:
     now = timeline.stream_time
     while (deadline := timeline.next_due_before(now)) is not None:
-        timeline = timeline.with_changes((), (deadline.deadline_id,))
+        timeline.apply((), (deadline.deadline_id,))
         state = states.get(deadline.key)
         if state is None:
             continue
@@ -198,8 +262,8 @@ def _breach_due(core, timeline: Timeline, states, cause, derived: list) -> Timel
         if decision.state is not state:
             states[deadline.key] = decision.state
         derived.extend(decision.derived)
-        timeline = timeline.with_changes(decision.open, decision.close)
-    return timeline
+        if decision.open or decision.close:
+            timeline.apply(decision.open, decision.close)
 
 
 class Tracked(MutableMapping):

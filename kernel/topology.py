@@ -21,19 +21,19 @@ class Read:
     """A topic the service reads (its canonical name) and the flow's handler for its values.
 
     ``contract``: the inbound topic, each record through the gate. Otherwise ``decode``
-    turns a record's bytes into the values it holds (an unreadable one: none), and ``take``
-    turns a fact another service emitted into the same value when a runner hands it over in
-    memory. ``partitioned``: the topic has the inbound topic's partitions and keys (a
+    turns a record's bytes into the values it holds (an unreadable one: none), and
+    ``take(fact, service)`` turns a fact a service emitted into the same value when a runner
+    hands it over in memory. ``partitioned``: the topic has the inbound topic's partitions and keys (a
     record's state lives in its partition); otherwise it has one partition, where what
     crosses partitions meets. ``skip_source``: the service whose records are skipped (this
-    one, which applied what it derived when it derived it)."""
+    one, which applied what it derived when it derived it; a value's ``source`` says)."""
 
     topic: str
     handler: str
     contract: bool = False
     partitioned: bool = True
     decode: Callable[[bytes], list] | None = None
-    take: Callable[[Any], Any] | None = None
+    take: Callable[[Any, str], Any] | None = None
     skip_source: str | None = None
 
 
@@ -62,9 +62,9 @@ class Store:
       values, each kept under a key of its own (``value_types`` gives each field's type);
     - ``timelines``: each partition's stream time and open deadlines;
     - ``seen``: the event ids already processed, per record key;
-    - ``index``: an id -> unit id (where an id's unit is looked up);
-    - ``tally``: per partition, counts by label (what the gauges read);
-    - ``values``: plain values by key (``value_type``)."""
+    - ``values``: plain values by key (``value_type``): an id's unit, a partition's tally;
+    - ``custom``: ``value_type(table, name, cache_entries)`` is the store (a faust worker's);
+      a dict elsewhere."""
 
     name: str
     kind: str
@@ -82,6 +82,7 @@ class Service:
     stores: tuple[Store, ...]
     flow: Callable[[Any], Any]  # settings -> the flow object
     publishes_rejections: bool = False
+    serve: Callable[[Any], None] | None = None  # a worker's pages, gauges and timers
 
     def write_for(self, fact: Any) -> Write:
         for write in self.writes:

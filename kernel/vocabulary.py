@@ -105,13 +105,16 @@ VISIT_STATES = {
 }
 
 # -- breaches --------------------------------------------------------------------------------------
+REPORT_OVERDUE = "rectification_report_overdue"  # a rectification report late or never sent
 VISIT_BREACHES = ("visit_too_short", "township_coverage_short", "community_coverage_short",
                   "department_coverage_short", "enterprise_coverage_short")
 BREACH_KINDS = (
     *VISIT_BREACHES, "team_composition_invalid", "evidence_or_advice_missing",
     "enforcement_document_overdue", "immediate_measures_overdue", "escalation_unacknowledged",
-    "rectification_report_overdue", "campaign_coverage_incomplete",
+    REPORT_OVERDUE, "campaign_coverage_incomplete",
 )
+# What the annual assessment says of a year's rectification reports (worst of the year's).
+REPORT_LATE, REPORT_ON_TIME, REPORT_NOT_SUBMITTED = "late", "on_time", "not_submitted"
 
 # What a flow meets out of the usual course (a metric label).
 IRREGULAR = ("duplicate", "late", "noted")

@@ -7,6 +7,7 @@ that caused it lean on faust internals (``runtime.faust_internals``).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Iterator, MutableMapping
 from datetime import datetime
 from typing import Any
@@ -17,7 +18,6 @@ from runtime.observe import Progress
 from runtime.ordering import InOrder
 from runtime.publishing import Outbox
 from runtime.settings import Settings
-from runtime.state import SeenIds
 
 
 class Staged(MutableMapping):
@@ -105,21 +105,6 @@ class Batch:
         self._outboxes.append(box)
         return box
 
-    def seen(self, ids: SeenIds) -> Callable[[str], bool]:
-        """``ids`` as the cores' ``seen``, for the record being applied: its id is looked up
-        among, and staged into, the ids of its record key."""
-        staged = self.stage(ids.view)
-
-        def seen(event_id: str) -> bool:
-            key = ids.key_of(self.event.message)
-            known = staged.get(key) or frozenset()
-            if event_id in known:
-                return True
-            staged[key] = known | {event_id}
-            return False
-
-        return seen
-
     def records(self) -> Iterator[Any]:
         """Each record's message, in order, with its place bound to every log line of its
         processing and its event current for the writes it stages."""
@@ -127,8 +112,10 @@ class Batch:
             self.event = event
             message = event.message
             self._index = index
-            with logs.bound(topic=message.topic, partition=message.partition,
-                            offset=message.offset):
+            # Current for the reads too: faust reads the record's partition's database.
+            with as_current(event), logs.bound(topic=message.topic,
+                                               partition=message.partition,
+                                               offset=message.offset):
                 yield message
 
     def note_time(self, event_time: datetime) -> None:
@@ -136,8 +123,11 @@ class Batch:
         self._times[self._index] = event_time
 
     async def commit(self) -> None:
-        for box in self._outboxes:
-            await box.send()
+        """Send every outbox, wait for every acknowledgement at once, then write the state:
+        a batch's state is written only after what it derived is safely on its topics."""
+        pending = [future for box in self._outboxes for future in await box.send()]
+        if pending:
+            await asyncio.gather(*pending)
         for staged in self._staged:
             staged.flush()
         self.committed = True
@@ -160,7 +150,7 @@ async def take_batches(stream, max_records: int, linger_s: float) -> AsyncIterat
     arrived, room = asyncio.Event(), asyncio.Event()
     room.set()
     loop = asyncio.get_running_loop()
-    in_order = InOrder(stream.app)
+    in_order = InOrder(stream.app, set(getattr(stream.channel, "topics", ())))
 
     async def add_to_buffer(value):
         event = stream.current_event
@@ -179,6 +169,7 @@ async def take_batches(stream, max_records: int, linger_s: float) -> AsyncIterat
             await stream.wait_for_stopped(arrived, timeout=1.0)
             await in_order.reseek_overdue()
             if not waiting:
+                await in_order.seek_stalled()
                 continue
             first = loop.time()
             while len(waiting) < max_records and loop.time() - first < linger_s:

@@ -93,6 +93,11 @@ def keep_gaps_from(app, tp, want: int, found_empty_until: int) -> None:
         gaps[tp].addi(want, found_empty_until)
 
 
+async def end_offsets(app, tps: list) -> dict:
+    """The partitions' end offsets, as the consumer knows them."""
+    return await app.consumer.highwaters(*tps)
+
+
 async def seek_back(app, tp, offset: int) -> None:
     """Seek in the consumer's own thread (faust's ``seek()`` calls aiokafka from this one)."""
     await app.consumer.seek_wait({tp: offset})

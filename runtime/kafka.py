@@ -57,6 +57,14 @@ def faust_credentials(settings: Settings):
     return faust.SSLCredentials(ssl_context(settings))
 
 
+def partition_for(key: bytes, partitions: int) -> int:
+    """Kafka's default partitioner (murmur2 of the key), as the producers use it: the
+    partition of a unit's records, and so of its state."""
+    from kafka.partitioner.default import murmur2
+
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
+
+
 def admin(settings: Settings, client_id: str = "inspections-admin"):
     from kafka import KafkaAdminClient
 

@@ -21,18 +21,25 @@ class InOrder:
     still past the expected offset, the offsets between hold no record (a transaction
     marker, a compacted record): so be it.
 
+    The same race can leave a partition's last records undelivered with none after them to
+    show the gap: when the stream has taken nothing for ``IDLE_S`` while a partition it owns
+    has records past its next expected offset, ``seek_stalled`` seeks back there.
+
     faust counts the offsets of its ``_gap`` intervals as acked, and adds one wherever its
     read offset jumps, a seek's included: it could then commit records not yet processed.
-    Only the gaps this class has found empty are left to it (``_keep_own_gaps``).
+    Only the gaps this class has found empty are left to it (``keep_gaps_from``).
     """
 
     RESEEK_S = 10.0
+    IDLE_S = 10.0
 
-    def __init__(self, app) -> None:
+    def __init__(self, app, topics: set[str] | None = None) -> None:
         self.app = app
+        self.topics = topics or set()  # the stream's: where a stalled partition is looked for
         self.generation = None
         self.expected: dict = {}   # tp -> next offset to take
         self.seeking: dict = {}    # tp -> (offset sought, record that showed the gap, when)
+        self.last_taken = time.monotonic()
 
     async def admits(self, message) -> bool:
         app = self.app
@@ -60,6 +67,7 @@ class InOrder:
         # Records are still to come from ``want`` on; those before ``offset`` hold none.
         faust_internals.keep_gaps_from(app, tp, want, offset)
         self.expected[tp] = offset + 1
+        self.last_taken = time.monotonic()
         return True
 
     async def reseek_overdue(self) -> None:
@@ -70,6 +78,30 @@ class InOrder:
         for tp, (want, shown, when) in list(self.seeking.items()):
             if now - when > self.RESEEK_S:
                 await self._seek_back(tp, want, shown)
+
+    async def seek_stalled(self) -> None:
+        """Seek back where a partition of the stream holds records past its next expected
+        offset while the stream has taken nothing for ``IDLE_S`` (call it when the stream's
+        buffer is empty)."""
+        now = time.monotonic()
+        if now - self.last_taken < self.IDLE_S:
+            return
+        self.last_taken = now  # looked once every IDLE_S
+        app = self.app
+        assignor = getattr(app, "assignor", None)
+        if assignor is None or app.consumer_generation_id != self.generation:
+            return
+        mine = [tp for tp in assignor.assigned_actives()
+                if tp.topic in self.topics and tp not in self.seeking]
+        if not mine:
+            return
+        ends = await faust_internals.end_offsets(app, mine)
+        committed = faust_internals.committed_offsets(app)
+        for tp in mine:
+            want = self.expected.get(tp, committed.get(tp))
+            end = ends.get(tp)
+            if want is not None and end is not None and end > want:
+                await self._seek_back(tp, want, end - 1)
 
     async def _seek_back(self, tp, want: int, shown: int) -> None:
         self.seeking[tp] = (want, shown, time.monotonic())

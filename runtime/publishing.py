@@ -13,13 +13,7 @@ PACK_BYTES = 256 * 1024
 
 
 class Outbox:
-    """Records for one topic, sent when the batch commits, in the order they were added.
-
-    A record added with ``replaces`` supersedes the one added earlier with the same value
-    (keeping that one's place), unless a record without ``replaces`` came in between on the
-    same ``lane`` (None: every lane): a view re-keyed many times in a batch is sent once, and
-    never moves across a record that must stay after it (a partition's watermark after that
-    partition's unit news, say)."""
+    """Records for one topic, sent when the batch commits, in the order they were added."""
 
     def __init__(self, topic, encode: Callable[[Any], bytes] | None = None,
                  pack_bytes: int = 0) -> None:
@@ -30,26 +24,13 @@ class Outbox:
         # then pays faust's per-record cost once per array, not per value.
         self.pack_bytes = pack_bytes
         self.records: list[tuple[bytes | None, Any, int | None]] = []
-        self.segments: dict[Any, dict] = {}
 
-    def add(self, key: bytes | None, value, *, replaces=None, lane=None,
-            partition: int | None = None) -> None:
-        record = (key, value, partition)
-        if replaces is not None:
-            self.segments.setdefault(lane, {})[replaces] = record
-            return
-        for name in ([lane] if lane is not None else list(self.segments)):
-            self.records.extend(self.segments.pop(name, {}).values())
-        self.records.append(record)
+    def add(self, key: bytes | None, value, *, partition: int | None = None) -> None:
+        self.records.append((key, value, partition))
 
-    async def send(self) -> int:
-        """Send every record, then wait until the broker has them all: a batch's state is
-        written only after what it derived is safely on its topics (on any cluster)."""
-        import asyncio
-
-        for segment in self.segments.values():
-            self.records.extend(segment.values())
-        self.segments.clear()
+    async def send(self) -> list:
+        """Hand every record to the producer; returns what to await: the broker's
+        acknowledgements (a batch awaits every outbox's at once)."""
         encode, name = self.encode, self.topic.get_topic_name()
         wire = [(key, encode(value) if encode else value, partition)
                 for key, value, partition in self.records]
@@ -60,11 +41,8 @@ class Outbox:
         producer = self.topic.app.producer
         pending = [await producer.send(name, key, value, partition, None, None)
                    for key, value, partition in wire]
-        if pending:
-            await asyncio.gather(*pending)
-        sent = len(self.records)
         self.records.clear()
-        return sent
+        return pending
 
 
 def _packed(records: list[tuple[bytes | None, bytes, int | None]], limit: int) -> list:

@@ -1,23 +1,28 @@
-"""What a worker says of what it derived and met: each breach counted and logged as it is
-staged to send, and each irregular event counted and each noted anomaly logged, with the
-record's context bound."""
+"""What a worker says of what it derived and met, while the record's context is bound: each
+breach, notice and unmatched acknowledgement counted (and logged where an operator would look),
+each irregular event counted and each noted anomaly logged."""
 
 from __future__ import annotations
 
-from kernel.codec import dumps
 from runtime import logs, metrics
-from runtime.publishing import Outbox
-from schemas.envelope import breach_event
 
 
-def add_breaches(outbox: Outbox, found, service: str) -> None:
-    """Stage ``deadline.breached`` events (keyed by unit) to send; count and log each one."""
-    log = logs.get("inspections.breaches")
-    for breach in found:
-        outbox.add(breach.unit_id.encode(), dumps(breach_event(breach, service)))
-        metrics.BREACHES.labels(service, breach.kind).inc()
-        log.info("deadline breached", kind=breach.kind, unit=breach.unit_id,
-                 subject=breach.subject_id, cause=breach.cause_id)
+def report_breach(breach, service: str) -> None:
+    metrics.BREACHES.labels(service, breach.kind).inc()
+    logs.get("inspections.breaches").info(
+        "deadline breached", kind=breach.kind, unit=breach.unit_id,
+        subject=breach.subject_id, cause=breach.cause_id)
+
+
+def report_notice(notice, service: str) -> None:
+    metrics.ESCALATION_NOTICES.labels(notice.type, notice.escalation.authority).inc()
+
+
+def report_unmatched(unmatched, service: str) -> None:
+    metrics.ACKNOWLEDGEMENTS_UNMATCHED.labels(unmatched.event_type).inc()
+    logs.get(f"services.{service}").warning(
+        "unmatched", event_id=unmatched.event_id, type=unmatched.event_type,
+        escalation_id=unmatched.escalation_id)
 
 
 def report_irregular(irregular, service: str) -> None:

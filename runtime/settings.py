@@ -91,6 +91,8 @@ class Settings(BaseSettings):
     scheduler_url: str = ""
     findings_url: str = ""
     escalation_url: str = ""
+    # Replay and audit verify: processes sharing the inbound topic's partitions (0: a core each).
+    replay_workers: int = Field(default=0, ge=0)
     # How often a worker computes its consumer lag and the gauges counted from its tables.
     metrics_interval_s: float = Field(default=5.0, gt=0)
 

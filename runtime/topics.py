@@ -17,10 +17,6 @@ REJECTED = "inspections.rejected"
 # Internal: what the scheduler re-keys from every partition to its campaign side. One
 # partition, so that every partition's watermarks meet there (a few records a day each).
 SCHEDULER_PROGRESS = "inspections.scheduler.progress"
-# Internal: the findings service's changed views, re-keyed to its one view partition.
-FINDINGS_VIEWS = "inspections.findings.views"
-# Internal: changed escalations, re-keyed to the register's one partition.
-ESCALATION_REGISTER = "inspections.escalation.register"
 
 REJECTED_MAX_BYTES = 4 * 1024 * 1024
 KEEP_FOREVER = {"retention.ms": "-1", "retention.bytes": "-1", "cleanup.policy": "delete"}
@@ -49,17 +45,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     ),
     TopicSpec(
         SCHEDULER_PROGRESS,
-        "internal: plans, unit progress and partition watermarks, re-keyed to campaigns",
-        partitions=1,
-    ),
-    TopicSpec(
-        FINDINGS_VIEWS,
-        "internal: changed findings and unit assessments, re-keyed to the views partition",
-        partitions=1,
-    ),
-    TopicSpec(
-        ESCALATION_REGISTER,
-        "internal: changed escalations, re-keyed to the register's partition",
+        "internal: plans, visit ends and partition watermarks, for the campaign side",
         partitions=1,
     ),
 )

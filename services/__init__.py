@@ -1,35 +1,30 @@
-"""The three stream processors. Each is a pure ``domain`` core plus its faust wiring (``app``)."""
+"""The three services, declared once each (``services/<name>/app.py``) and together
+(``SYSTEM``): the faust workers, replay, audit verify and the benchmark run these."""
 
 from __future__ import annotations
 
-from importlib import import_module
-
+from kernel.topology import System
 from runtime import topics
+from runtime.settings import Settings
+from services.escalation.app import SERVICE as ESCALATION
+from services.findings.app import SERVICE as FINDINGS
+from services.scheduler.app import SERVICE as SCHEDULER
 
-# service name -> module whose create_app(settings) builds its faust app.
-APPS = {
-    "scheduler": "services.scheduler.app",
-    "findings": "services.findings.app",
-    "escalation": "services.escalation.app",
-}
-
-# The topics each service's agents read: where its consumer lag is measured, and what
-# "caught up" means for it.
-SOURCES = {
-    "scheduler": (topics.EVENTS, topics.SCHEDULER_PROGRESS),
-    "findings": (topics.EVENTS, topics.BREACHES, topics.FINDINGS_VIEWS),
-    "escalation": (topics.EVENTS, topics.ESCALATION_REGISTER),
-}
+SYSTEM = System((SCHEDULER, FINDINGS, ESCALATION))
 
 
-def sources(service: str, settings) -> list[str]:
-    return [topics.name(settings, t) for t in SOURCES[service]]
+def sources(service: str, settings: Settings) -> list[str]:
+    """The topics a service's workers read: where its lag is measured, and what "caught up"
+    means for it."""
+    return [topics.name(settings, read.topic) for read in SYSTEM.service(service).reads]
 
 
-def create_app(service: str, settings):
+def create_app(service: str, settings: Settings):
+    """The faust app of one service (``inspections run``)."""
+    from runtime.worker import build
+
     try:
-        module = APPS[service]
-    except KeyError:
-        known = ", ".join(sorted(APPS))
-        raise ValueError(f"unknown service {service!r}; runnable services: {known}") from None
-    return import_module(module).create_app(settings)
+        declared = SYSTEM.service(service)
+    except KeyError as error:
+        raise ValueError(str(error.args[0]).replace("services:", "runnable services:")) from None
+    return build(declared, settings)

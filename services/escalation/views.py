@@ -22,3 +22,26 @@ def escalation_view(e: Escalation) -> dict:
                      "authority": s.authority, "due": _iso(s.due), "event_id": s.event_id,
                      "by": s.by, "note": s.note} for s in e.history],
     }
+
+
+def of_unit(state) -> dict | None:
+    """A unit's escalations, in the order they were raised; None when it has none."""
+    if state is None or not state.escalations:
+        return None
+    return {"unit_id": state.unit_id,
+            "escalations": [escalation_view(e) for e in state.escalations.values()]}
+
+
+def selected(view: dict, authority: str | None = None, level: int | None = None,
+             unit: str | None = None, overdue: bool | None = None) -> bool:
+    """Whether an open escalation's view passes the register's filters."""
+    return ((authority is None or view["authority"] == authority)
+            and (level is None or view["level"] == level)
+            and (unit is None or view["unit_id"] == unit)
+            and (overdue is None or view["overdue"] == overdue))
+
+
+def open_register(views: list[dict]) -> dict:
+    """The open escalations, by id."""
+    found = sorted(views, key=lambda v: v["escalation_id"])
+    return {"open": len(found), "escalations": found}

@@ -1,146 +1,144 @@
-"""Faust wiring of the findings service: read, call the flow, write. It holds no rule.
-
-Three agents: ``intake`` (``inspections.events``, through the gate: bad records are skipped,
-the scheduler reports them), ``breaches`` (``inspections.breaches`` of every service, for the
-assessment; co-partitioned with the events by unit) and ``views`` (the one partition of
-``inspections.findings.views``, which keeps the problem lists and assessments served here).
-"""
+"""The findings service, declared once (``SERVICE``): what it reads, where what it derives
+goes, what it keeps; and what its worker serves. It holds no rule."""
 
 from __future__ import annotations
 
-import asyncio
+import json
+from datetime import datetime
 
-from pydantic import ValidationError
-
-import services
-from kernel.vocabulary import FINDING_STATUSES as STATUSES
+from kernel.breaches import Breach
+from kernel.topology import Read, Service, Store, Write
+from kernel.vocabulary import FINDING_STATUSES
 from runtime import logs, topics
-from runtime.app import make_app, raw_topic
-from runtime.app import table as state_table
-from runtime.batching import batches
 from runtime.http import json_or_404
-from runtime.intake import accepted
-from runtime.observe import Observer
-from runtime.publishing import PACK_BYTES, Tagged
-from runtime.reporting import add_breaches, report_irregular
-from runtime.settings import Settings
-from runtime.state import SeenIds, TableView, forget_cached_state_on_rebalance
-from schemas.events import DeadlineBreached
+from runtime.reporting import report_breach
+from schemas.envelope import breach_event
 from services.findings import config
-from services.findings.flow import (
-    AssessmentForward,
-    FindingForward,
-    FindingsFlow,
-    ViewsFlow,
+from services.findings.flow import FindingsFlow, seen_of
+from services.findings.rules import (
+    BreachRecord,
+    BreachSeen,
+    Finding,
+    UnitFindings,
+    VisitRecord,
+)
+from services.findings.views import (
+    finding_view,
     problem_list,
+    unit_assessment,
     year_assessment,
 )
-from services.findings.rules import UnitFindings
 
-SERVICE = "findings"
-FORWARDS = Tagged({"finding": FindingForward, "assessment": AssessmentForward})
+NAME = "findings"
+log = logs.get(__name__)
 
 
-def create_app(settings: Settings):
-    app = make_app(SERVICE, settings)
-    events = raw_topic(app, topics.name(settings, topics.EVENTS))
-    breaches = raw_topic(app, topics.name(settings, topics.BREACHES))
-    views_topic = raw_topic(app, topics.name(settings, topics.FINDINGS_VIEWS))
-    observer = Observer(app, settings, SERVICE, sources=services.sources(SERVICE, settings))
-    log = logs.get(__name__)
-    forget_cached_state_on_rebalance(app)
+def read_breach(raw: bytes) -> list[BreachSeen]:
+    """A record of ``inspections.breaches``: the breach, or none when it is unreadable."""
+    try:
+        event = json.loads(raw)
+        d = event["data"]
+        return [BreachSeen(event["id"], d["unit_id"], d["kind"], d["subject_id"],
+                           datetime.fromisoformat(d["due"]), event["source"])]
+    except (ValueError, TypeError, KeyError) as error:
+        log.warning("unreadable breach skipped", error=str(error)[:300])
+        return []
 
-    cached = settings.state_cache_entries
-    units = TableView(state_table(app, settings, "units"), UnitFindings, cache_entries=cached)
-    seen = SeenIds(state_table(app, settings, "seen-ids"), cached)
-    views_table = state_table(app, settings, "views", 1)
-    views = TableView(views_table, dict, by_prefix={"unit:": tuple[str, ...],
-                                                    "visit:": tuple[str, ...]},
-                      cache_entries=cached)
-    flow = FindingsFlow(config.policy(settings))
-    views_flow = ViewsFlow()
-    # Both unit agents change the same unit's state: one at a time, across their awaits.
-    unit_lock = asyncio.Lock()
 
-    def forward_all(outbox, forwards) -> None:
-        for forward in forwards:
-            # A finding's (or a unit's assessment's) later change in the batch replaces its
-            # earlier one; the first keeps its place, so finding ids stay in recording order.
-            outbox.add(b"views", forward, replaces=(
-                ("finding", forward.view["finding_id"]) if isinstance(forward, FindingForward)
-                else ("assessment", forward.unit_id)))
+def serve(worker) -> None:
+    """The findings worker's pages: problem lists, findings, the annual assessment inputs."""
+    app, settings, stores = worker.app, worker.settings, worker.stores
+    tz = config.policy(settings).timezone
+    units, findings, visits = stores["units"], stores["findings"], stores["visits"]
 
-    @app.agent(events, concurrency=1)
-    async def intake(stream):
-        async for batch in batches(stream, settings, observer.progress):
-            async with unit_lock:
-                staged, seen_before = batch.stage(units), batch.seen(seen)
-                out_breaches = batch.outbox(breaches)
-                out_views = batch.outbox(views_topic, FORWARDS.encode, PACK_BYTES)
-                for _message, event in accepted(batch, observer.progress):
-                    found, forwards = flow.on_event(event, staged, seen_before)
-                    report_irregular(flow.irregular, SERVICE)
-                    add_breaches(out_breaches, found, SERVICE)
-                    forward_all(out_views, forwards)
-                await batch.commit()
-
-    @app.agent(breaches, concurrency=1)
-    async def breaches_read(stream):
-        async for batch in batches(stream, settings, observer.progress):
-            async with unit_lock:
-                staged = batch.stage(units)
-                out_views = batch.outbox(views_topic, FORWARDS.encode, PACK_BYTES)
-                for message in batch.records():
-                    try:
-                        breach = DeadlineBreached.model_validate_json(message.value)
-                    except ValidationError as exc:
-                        log.warning("unreadable breach skipped", error=str(exc)[:300])
-                        continue
-                    forward_all(out_views, flow.on_breach(breach, staged))
-                await batch.commit()
-
-    @app.agent(views_topic, concurrency=1)
-    async def views_kept(stream):
-        async for batch in batches(stream, settings, observer.progress):
-            staged = batch.stage(views)
-            for message in batch.records():
-                for forward in FORWARDS.unpack(message.value):
-                    views_flow.on_forward(forward, staged)
-            await batch.commit()
-
-    # The views live on the one partition of the views topic: requests go to its owner.
-    route = app.table_route(views_table, exact_key="views")
-
-    def _problem_list(web, request, kind: str, ident: str):
-        """A unit's or a visit's problem list, filtered by ?status= and ?category=."""
+    def filters(web, request):
         status, category = request.query.get("status"), request.query.get("category")
-        if status is not None and status not in STATUSES:
-            return web.json({"error": f"status must be one of {list(STATUSES)}"}, status=400)
-        found = problem_list(views, f"{kind}:{ident}", status, category)
-        return json_or_404(web, None if found is None else {f"{kind}_id": ident,
-                                                            "findings": found},
-                           f"findings of {kind} {ident}")
+        if status is not None and status not in FINDING_STATUSES:
+            return None, web.json({"error": f"status must be one of {list(FINDING_STATUSES)}"},
+                                  status=400)
+        return (status, category), None
 
     @app.page("/units/{unit_id}/findings")
-    @route
+    @worker.by_unit()
     async def unit_findings(web, request, unit_id: str):
-        return _problem_list(web, request, "unit", unit_id)
+        wanted, refusal = filters(web, request)
+        if refusal is not None:
+            return refusal
+        state = units.get(unit_id)
+        found = problem_list(state, *wanted) if state is not None else None
+        return json_or_404(web, None if found is None else {"unit_id": unit_id,
+                                                            "findings": found},
+                           f"findings of unit {unit_id}")
+
+    def owned(index, ident: str, partitions: list[int]):
+        unit_id = index.get(ident)
+        if unit_id is None or worker.partition_of(unit_id) not in partitions:
+            return None
+        return units.get(unit_id)
 
     @app.page("/visits/{visit_id}/findings")
-    @route
     async def visit_findings(web, request, visit_id: str):
-        return _problem_list(web, request, "visit", visit_id)
+        wanted, refusal = filters(web, request)
+        if refusal is not None:
+            return refusal
+
+        def local(partitions):
+            state = owned(visits, visit_id, partitions)
+            found = problem_list(state, *wanted, visit_id=visit_id) if state else None
+            return [] if found is None else [found]
+
+        return await worker.gather(web, request, local, lambda found: json_or_404(
+            web, {"visit_id": visit_id, "findings": found[0]} if found else None,
+            f"findings of visit {visit_id}"))
 
     @app.page("/findings/{finding_id}")
-    @route
     async def one_finding(web, request, finding_id: str):
-        return json_or_404(web, views.get(f"finding:{finding_id}"), f"finding {finding_id}")
+        def local(partitions):
+            state = owned(findings, finding_id, partitions)
+            finding = state.findings.get(finding_id) if state is not None else None
+            return [] if finding is None else [finding_view(state.unit_id, finding)]
+
+        return await worker.gather(web, request, local, lambda found: json_or_404(
+            web, found[0] if found else None, f"finding {finding_id}"))
 
     @app.page("/assessments/{year}")
-    @route
     async def assessments(web, request, year: str):
         if not year.isdigit():
             return web.json({"error": "year must be a number, e.g. 2026"}, status=400)
-        return web.json(year_assessment(views, int(year)))
 
-    return app
+        def local(partitions):
+            found = []
+            for p in partitions:
+                for unit_id in units.units_in(p):
+                    if (entry := unit_assessment(units[unit_id], int(year), tz)) is not None:
+                        found.append(entry)
+            return found
+
+        return await worker.gather(web, request, local,
+                                   lambda found: web.json(year_assessment(int(year), found)))
+
+
+SERVICE = Service(
+    name=NAME,
+    reads=(
+        Read(topics.EVENTS, "on_event", contract=True),
+        # Every service's breaches, for the assessment; its own it keeps as it derives them.
+        Read(topics.BREACHES, "on_breach", decode=read_breach,
+             take=lambda breach, source: seen_of(breach, source),
+             skip_source=NAME),
+    ),
+    writes=(
+        Write(Breach, topics.BREACHES, encode=breach_event,
+              key=lambda b: b.unit_id.encode(), report=report_breach),
+    ),
+    stores=(
+        Store("units", "units", value_type=UnitFindings,
+              entities=("findings", "visits", "breaches"),
+              entity_types=(Finding, VisitRecord, BreachRecord)),
+        Store("seen", "seen"),
+        Store("findings", "values", value_type=str),  # finding id -> its unit
+        Store("visits", "values", value_type=str),  # visit id (of a finding) -> its unit
+    ),
+    flow=lambda settings: FindingsFlow(config.policy(settings), NAME),
+    serve=serve,
+)

@@ -86,12 +86,25 @@ class VisitRecord:
 
 @dataclass(frozen=True)
 class BreachRecord:
-    """A breach of any service about this unit, as read from the breaches topic."""
+    """A breach of any service about this unit, as kept for the assessment."""
 
     event_id: str
     kind: str
     subject_id: str
     due: datetime
+
+
+@dataclass(frozen=True)
+class BreachSeen:
+    """A ``deadline.breached`` as this service reads it: its own, as it derives it; the other
+    services', from their topic."""
+
+    event_id: str
+    unit_id: str
+    kind: str
+    subject_id: str
+    due: datetime
+    source: str
 
 
 @dataclass(frozen=True)
@@ -244,13 +257,12 @@ class FindingsCore:
             *finding.history, Step(event.time, event.type, event.id, new_status, note)))
         return Decision(_put(state, finding))
 
-    # -- breaches (from the breaches topic) ----------------------------------------------
-    def breach_read(self, state: UnitFindings, event) -> UnitFindings:
-        d = event.data
-        if event.id in state.breaches:
+    # -- breaches (every service's) ----------------------------------------------------------
+    def breach_read(self, state: UnitFindings, breach: BreachSeen) -> UnitFindings:
+        if breach.event_id in state.breaches:
             return state
-        return evolve(state, breaches={**state.breaches, event.id: BreachRecord(
-            event.id, d.kind, d.subject_id, d.due)})
+        return evolve(state, breaches={**state.breaches, breach.event_id: BreachRecord(
+            breach.event_id, breach.kind, breach.subject_id, breach.due)})
 
 
 def _next(current: str, wanted: str) -> str:

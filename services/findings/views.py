@@ -6,7 +6,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta, tzinfo
 
 from kernel import ids
-from kernel.vocabulary import CATEGORIES
+from kernel.vocabulary import (
+    CATEGORIES,
+    REPORT_LATE,
+    REPORT_NOT_SUBMITTED,
+    REPORT_ON_TIME,
+    REPORT_OVERDUE,
+)
 from services.findings.rules import BreachRecord, Finding, UnitFindings
 
 
@@ -57,16 +63,15 @@ def assessment(state: UnitFindings, year: int, tz: tzinfo) -> dict:
     for b in state.breaches.values():
         if breach_year(state, b, tz) == year:
             breaches[b.kind] = breaches.get(b.kind, 0) + 1
-    late = {b.subject_id for b in state.breaches.values()
-            if b.kind == "rectification_report_overdue"}
+    late = {b.subject_id for b in state.breaches.values() if b.kind == REPORT_OVERDUE}
     reports = []
     for v in visits.values():
         if v.visit_id in late:
-            reports.append("late")
+            reports.append(REPORT_LATE)
         elif v.report_at is not None:
-            reports.append("on_time")
+            reports.append(REPORT_ON_TIME)
         else:
-            reports.append("not_submitted")
+            reports.append(REPORT_NOT_SUBMITTED)
     return {
         "unit_id": state.unit_id,
         "year": year,
@@ -75,8 +80,8 @@ def assessment(state: UnitFindings, year: int, tz: tzinfo) -> dict:
         "findings_by_category": by_category,
         "rectified_share": rectified / len(findings) if findings else None,
         "confirmed_share": confirmed / len(findings) if findings else None,
-        "report": ("late" if "late" in reports else "on_time" if "on_time" in reports
-                   else "not_submitted" if reports else None),
+        "report": next((r for r in (REPORT_LATE, REPORT_ON_TIME, REPORT_NOT_SUBMITTED)
+                        if r in reports), None),
         "breaches_by_kind": dict(sorted(breaches.items())),
     }
 
@@ -85,3 +90,25 @@ def assessment_years(state: UnitFindings, tz: tzinfo) -> list[int]:
     years = {v.year for v in state.visits.values() if v.year is not None}
     years |= {breach_year(state, b, tz) for b in state.breaches.values()}
     return sorted(years)
+
+
+def problem_list(state: UnitFindings, status: str | None = None, category: str | None = None,
+                 visit_id: str | None = None) -> list[dict] | None:
+    """A unit's findings (of one visit), in the order recorded, filtered by status and
+    category; None when it has none (of that visit)."""
+    findings = [f for f in state.findings.values() if visit_id is None or f.visit_id == visit_id]
+    if not findings:
+        return None
+    views = [finding_view(state.unit_id, f) for f in findings]
+    return [v for v in views if (status is None or v["status"] == status)
+            and (category is None or v["category"] == category)]
+
+
+def unit_assessment(state: UnitFindings, year: int, tz: tzinfo) -> dict | None:
+    """The unit's assessment inputs for ``year``, when it has any that year."""
+    return assessment(state, year, tz) if year in assessment_years(state, tz) else None
+
+
+def year_assessment(year: int, units: list[dict]) -> dict:
+    """Every unit's assessment inputs of a year, by unit."""
+    return {"year": year, "units": sorted(units, key=lambda a: a["unit_id"])}

@@ -1,12 +1,8 @@
-"""Faust wiring of the scheduler: read, call the flow (and through it the pure cores), write.
+"""The scheduler, declared once (``SERVICE``): what it reads, where what it derives goes, what
+it keeps; and what its worker serves (pages, gauges, the clock). It holds no rule.
 
-It holds no rule. Two agents, as there are two topics:
-- ``intake`` reads ``inspections.events``: every record through the gate (the scheduler is
-  where rejections are published), then each event through ``UnitFlow``;
-- ``campaigns`` reads ``inspections.scheduler.progress`` (one partition) through
-  ``CampaignFlow``, and keeps the cross-unit views.
-For each batch of records: compute on staged state, send what was derived, then write the
-state (``runtime.batching.Batch``).
+The faust worker (``runtime.worker``) and the in-memory runner (``runtime.memory``: replay,
+audit, benchmark, tests) run this declaration.
 """
 
 from __future__ import annotations
@@ -15,175 +11,139 @@ import os
 import socket
 from datetime import datetime, timezone
 
-import services
-from kernel.codec import dumps
-from runtime import logs, metrics, topics
-from runtime.app import make_app, raw_topic
-from runtime.app import table as state_table
-from runtime.batching import batches
+from kernel.breaches import Breach
+from kernel.topology import Read, Service, Store, Write
+from runtime import metrics, topics
 from runtime.http import json_or_404
-from runtime.intake import accepted
-from runtime.observe import Observer
-from runtime.publishing import PACK_BYTES, Tagged
-from runtime.reporting import add_breaches, report_irregular
-from runtime.settings import Settings
-from runtime.state import (
-    SeenIds,
-    TableView,
-    Timelines,
-    forget_cached_state_on_rebalance,
-)
-from schemas.envelope import rejection_event, tick_events
+from runtime.publishing import Tagged
+from runtime.reporting import report_breach
+from schemas.envelope import breach_event, tick_events
 from services.scheduler import config
 from services.scheduler.flow import (
     CAMPAIGN,
-    CampaignFlow,
+    Completions,
+    Crossing,
     PlanForward,
-    UnitFlow,
-    UnitForward,
+    SchedulerFlow,
     WatermarkForward,
-    campaign_coverage,
-    campaign_list_view,
-    campaign_view,
-    visit_counts,
 )
-from services.scheduler.rules import UnitState
+from services.scheduler.rules import UnitState, Visit
 from services.scheduler.store import CampaignStore
+from services.scheduler.views import (
+    campaign_summary,
+    campaign_view,
+    unit_view,
+    visit_page,
+)
 
-SERVICE = "scheduler"
+NAME = "scheduler"
 CLOCK_SOURCE = "urn:inspections:clock:scheduler"
-FORWARDS = Tagged({"plan": PlanForward, "unit": UnitForward, "watermark": WatermarkForward})
+CROSSINGS = Tagged({"plan": PlanForward, "completions": Completions,
+                    "watermark": WatermarkForward})
 
 
-def create_app(settings: Settings):
+def unit_key(breach: Breach) -> bytes:
+    return breach.unit_id.encode()
+
+
+def serve(worker) -> None:
+    """The scheduler worker's pages, gauges and clock."""
+    app, settings, stores = worker.app, worker.settings, worker.stores
     policy = config.policy(settings)
-    app = make_app(SERVICE, settings)
-    events = raw_topic(app, topics.name(settings, topics.EVENTS))
-    rejected = raw_topic(app, topics.name(settings, topics.REJECTED))
-    breaches = raw_topic(app, topics.name(settings, topics.BREACHES))
-    progress = raw_topic(app, topics.name(settings, topics.SCHEDULER_PROGRESS))
-    log = logs.get(__name__)
+    tz = policy.timezone
+    units, campaigns, visits = stores["units"], stores["campaigns"], stores["visits"]
 
-    def table(name: str, partitions: int | None = None):
-        return state_table(app, settings, name, partitions)
+    def view_of(unit_id: str) -> dict | None:
+        state = units.get(unit_id)
+        return None if state is None else unit_view(state, policy)
 
-    # Per unit and per partition, co-partitioned with inspections.events.
-    cached = settings.state_cache_entries
-    units = TableView(table("units"), UnitState, cache_entries=cached)
-    timelines = Timelines(table("timelines"))
-    seen = SeenIds(table("seen-ids"), cached)
-    # On the one partition of the progress topic.
-    store_table = table("campaigns", 1)
-    store = CampaignStore(store_table, cached)
-    unit_views = TableView(table("unit-views", 1), dict, cache_entries=cached)
-    visit_index = TableView(table("visit-index", 1), str, by_prefix={"tally:": dict},
-                            cache_entries=cached)
+    @app.page("/units/{unit_id}")
+    @worker.by_unit()
+    async def unit_page(web, request, unit_id: str):
+        return json_or_404(web, view_of(unit_id), f"unit {unit_id}")
 
-    forget_cached_state_on_rebalance(app)
+    @app.page("/visits/{visit_id}")
+    async def visit(web, request, visit_id: str):
+        def local(partitions: list[int]) -> list:
+            unit_id = visits.get(visit_id)
+            if unit_id is None or worker.partition_of(unit_id) not in partitions:
+                return []
+            found = visit_page(view_of(unit_id), visit_id)
+            return [found] if found else []
 
-    events_name, progress_name = events.get_topic_name(), progress.get_topic_name()
+        return await worker.gather(web, request, local, lambda found: json_or_404(
+            web, found[0] if found else None, f"visit {visit_id}"))
+
+    @app.page("/campaigns")
+    @worker.on_side()
+    async def campaign_list(web, request):
+        listed = [campaign_summary(campaigns[key], tz) for key in sorted(campaigns)
+                  if key.startswith(CAMPAIGN)]
+        return web.json({"campaigns": [c for c in listed if c is not None]})
+
+    @app.page("/campaigns/{campaign_id}")
+    @worker.on_side()
+    async def campaign_page(web, request, campaign_id: str):
+        campaign = campaigns.get(f"{CAMPAIGN}{campaign_id}")
+        planned = [u.unit_id for u in campaign.plan.units] if campaign and campaign.plan else []
+        rows = await worker.by_units(request, planned, "/units/{}", view_of)
+        return json_or_404(web, campaign_view(campaign, rows, tz), f"campaign {campaign_id}")
+
     shown: dict[str, set] = {"visits": set(), "coverage": set()}
+    timelines, tallies = stores["timelines"], stores["tally"]
 
-    def gauges(actives: set[tuple[str, int]]) -> None:
-        metrics.DEADLINES_OPEN.labels(SERVICE).set(sum(
-            len(timelines[p].pending) for t, p in actives if t == events_name and p in timelines))
-        # The campaign side lives on one partition: only its owner counts it.
-        owner = (progress_name, 0) in actives
-        metrics.set_counts(metrics.VISITS, {(state,): n for state, n in
-                                            visit_counts(visit_index).items()}
-                           if owner else {}, shown["visits"])
-        metrics.set_counts(metrics.CAMPAIGN_COVERAGE, {
-            (cid,): ratio for cid, ratio in campaign_coverage(store, unit_views,
-                                                              policy.timezone).items()}
-                           if owner else {}, shown["coverage"])
+    def gauges(partitions: list[int], owns_side: bool) -> None:
+        metrics.DEADLINES_OPEN.labels(NAME).set(
+            sum(len(t) for p in partitions if (t := timelines.get(p)) is not None))
+        counts: dict[tuple[str], int] = {}
+        for p in partitions:
+            for status, n in (tallies.get(str(p)) or {}).items():
+                counts[(status,)] = counts.get((status,), 0) + n
+        metrics.set_counts(metrics.VISITS, counts, shown["visits"])
+        coverage = {}
+        if owns_side:  # the campaign side lives on one partition: only its owner counts it
+            for key in campaigns:
+                if key.startswith(CAMPAIGN) and \
+                        (summary := campaign_summary(campaigns[key], tz)) is not None:
+                    coverage[(summary["campaign_id"],)] = summary["coverage"]
+        metrics.set_counts(metrics.CAMPAIGN_COVERAGE, coverage, shown["coverage"])
 
-    observer = Observer(app, settings, SERVICE, sources=services.sources(SERVICE, settings),
-                        gauges=gauges, publishes_rejections=True)
-    unit_flow = UnitFlow(policy)
-    campaign_flow = CampaignFlow(policy.timezone, settings.partitions)
-
-    def rejecter(outbox):
-        def reject(message, rejection) -> None:
-            record = rejection_event(
-                service=SERVICE, topic=message.topic, partition=message.partition,
-                offset=message.offset, timestamp_ms=int(round(message.timestamp * 1000)),
-                key=message.key, value=message.value, reason=rejection.reason,
-            )
-            outbox.add(message.key, dumps(record))
-            metrics.RECORDS_REJECTED.labels(rejection.cause).inc()
-            log.warning("record rejected", cause=rejection.cause, reason=rejection.reason)
-        return reject
-
-    @app.agent(events, concurrency=1)
-    async def intake(stream):
-        async for batch in batches(stream, settings, observer.progress):
-            staged_units, staged_timelines = batch.stage(units), batch.stage(timelines)
-            seen_before = batch.seen(seen)
-            out_breaches = batch.outbox(breaches)
-            out_progress = batch.outbox(progress, FORWARDS.encode, PACK_BYTES)
-            reject = rejecter(batch.outbox(rejected))
-            for message, event in accepted(batch, observer.progress, on_rejected=reject):
-                found, forwards = unit_flow.on_event(event, message.partition,
-                                                     staged_timelines, staged_units,
-                                                     seen_before)
-                report_irregular(unit_flow.irregular, SERVICE)
-                add_breaches(out_breaches, found, SERVICE)
-                for forward in forwards:
-                    # A unit's later news in the batch replaces its earlier; a partition's
-                    # plans and watermarks keep their place between its units' news.
-                    out_progress.add(b"progress", forward, lane=message.partition, replaces=(
-                        forward.unit_id if isinstance(forward, UnitForward) else None))
-            await batch.commit()
-
-    @app.agent(progress, concurrency=1)
-    async def campaigns(stream):
-        async for batch in batches(stream, settings, observer.progress):
-            staged = [batch.stage(store), batch.stage(unit_views), batch.stage(visit_index)]
-            out_breaches = batch.outbox(breaches)
-            for message in batch.records():
-                for forward in FORWARDS.unpack(message.value):
-                    found = campaign_flow.on_forward(forward, *staged)
-                    add_breaches(out_breaches, found, SERVICE)
-            await batch.commit()
+    worker.gauges = gauges
 
     if settings.clock_interval_s > 0:
         publisher = f"{socket.gethostname()}:{os.getpid()}"
+        events = worker.topics[topics.EVENTS]
 
         @app.timer(interval=settings.clock_interval_s, on_leader=True)
         async def clock() -> None:
             """The clock publisher: one ``clock.ticked`` to every partition, from the leader."""
-            now = datetime.now(timezone.utc).replace(microsecond=0).astimezone(policy.timezone)
-            ticks = tick_events(now, range(settings.partitions), source=CLOCK_SOURCE,
-                                publisher=publisher)
-            for partition, value in ticks:
+            now = datetime.now(timezone.utc).replace(microsecond=0).astimezone(tz)
+            for partition, value in tick_events(now, range(settings.partitions),
+                                                source=CLOCK_SOURCE, publisher=publisher):
                 await events.send(value=value, partition=partition)
 
-    # The views live on the one partition of the progress topic: a request is routed to the
-    # worker that owns it.
-    @app.page("/campaigns")
-    @app.table_route(store_table, exact_key="progress")
-    async def campaign_list(web, request):
-        return web.json({"campaigns": campaign_list_view(store, unit_views, policy.timezone)})
 
-    @app.page("/campaigns/{campaign_id}")
-    @app.table_route(store_table, exact_key="progress")
-    async def campaign_page(web, request, campaign_id: str):
-        view = campaign_view(store.get(f"{CAMPAIGN}{campaign_id}"), unit_views,
-                             policy.timezone)
-        return json_or_404(web, view, f"campaign {campaign_id}")
-
-    @app.page("/units/{unit_id}")
-    @app.table_route(store_table, exact_key="progress")
-    async def unit_page(web, request, unit_id: str):
-        return json_or_404(web, unit_views.get(unit_id), f"unit {unit_id}")
-
-    @app.page("/visits/{visit_id}")
-    @app.table_route(store_table, exact_key="progress")
-    async def visit_page(web, request, visit_id: str):
-        unit_id = visit_index.get(visit_id)
-        view = unit_views.get(unit_id) if unit_id else None
-        visit = next((v for v in (view or {}).get("visits", []) if v["visit_id"] == visit_id),
-                     None)
-        return json_or_404(web, visit and {"unit_id": unit_id, **visit}, f"visit {visit_id}")
-
-    return app
+SERVICE = Service(
+    name=NAME,
+    reads=(
+        Read(topics.EVENTS, "on_event", contract=True),
+        Read(topics.SCHEDULER_PROGRESS, "on_crossing", partitioned=False,
+             decode=CROSSINGS.unpack),
+    ),
+    writes=(
+        Write(Breach, topics.BREACHES, encode=breach_event, key=unit_key, report=report_breach),
+        Write(Crossing, topics.SCHEDULER_PROGRESS, encode=lambda f, _: CROSSINGS.encode(f)),
+    ),
+    stores=(
+        Store("units", "units", value_type=UnitState, entities=("visits",),
+              entity_types=(Visit,)),
+        Store("timelines", "timelines"),
+        Store("seen", "seen"),
+        Store("visits", "values", value_type=str),  # visit id -> its unit
+        Store("tally", "values", value_type=dict[str, int]),  # partition -> visits by state
+        Store("campaigns", "custom", partitioned=False, value_type=CampaignStore),
+    ),
+    flow=lambda settings: SchedulerFlow(config.policy(settings), settings.partitions),
+    publishes_rejections=True,
+    serve=serve,
+)

@@ -31,6 +31,7 @@ from kernel.frozen import evolve
 from kernel.vocabulary import (
     CAMPAIGN_PLANNED,
     FEEDBACK_DELIVERED,
+    REPORT_OVERDUE,
     REPORT_SUBMITTED,
     SITE_INSPECTED,
     VISIT_ENDED,
@@ -292,7 +293,7 @@ class SchedulerCore:
         if visit.report_at is not None:
             return Decision(state)
         breach = Breach(
-            deadline_id=deadline.deadline_id, kind="rectification_report_overdue",
+            deadline_id=deadline.deadline_id, kind=REPORT_OVERDUE,
             unit_id=state.unit_id, subject_id=visit_id, due=deadline.due, breached_at=now,
             cause_id=cause.id, correlation_id=visit.correlation_id,
             detail=f"no rectification report by {deadline.due.isoformat()}",

@@ -15,7 +15,7 @@ from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 from kernel.frozen import evolve
-from runtime.state import TableView, holds_decoded_state
+from runtime.stores import Values, holds_decoded_state
 from services.scheduler.campaign import Campaign, Completion, Mark, Watermarks
 from services.scheduler.flow import CAMPAIGN, WATERMARKS
 
@@ -23,16 +23,13 @@ _MARK, _COMPLETED = "mark:", "completed:"
 _MISSING = object()
 
 
-def view(table, cache_entries: int) -> TableView:
-    """The table's values by key: the store's parts, and the campaign flow's other keys (the
-    open campaigns' ids)."""
-    return TableView(table, tuple[str, ...], cache_entries=cache_entries, by_prefix={
-        CAMPAIGN: Campaign, _MARK: Mark, _COMPLETED: tuple[Completion, ...]})
-
-
 class CampaignStore(MutableMapping):
-    def __init__(self, table, cache_entries: int = 2_000) -> None:
-        self.view = view(table, cache_entries)
+    """The campaign side's store, in its one-partition table (partition 0)."""
+
+    def __init__(self, table, name: str = "campaigns", cache_entries: int = 2_000) -> None:
+        # The parts, and the campaign flow's other keys (the open campaigns' ids).
+        self.view = Values(table, name, tuple[str, ...], cache_entries, by_prefix={
+            CAMPAIGN: Campaign, _MARK: Mark, _COMPLETED: tuple[Completion, ...]})
         self.cache: dict[str, Any] = {}  # key -> whole value
         holds_decoded_state(self)
 
@@ -67,7 +64,7 @@ class CampaignStore(MutableMapping):
         return self.view[key] if key in self.view else _MISSING
 
     def _parts(self, prefix: str) -> Iterator[tuple[str, Any]]:
-        for key in [k for k in self.view if k.startswith(prefix)]:
+        for key in list(self.view.names_in(0, prefix)):
             yield key[len(prefix):], self.view[key]
 
     # -- writing ---------------------------------------------------------------------------
@@ -116,7 +113,7 @@ class CampaignStore(MutableMapping):
     def __iter__(self) -> Iterator[str]:
         """The flow's keys (not the parts)."""
         marks = False
-        for key in list(self.view):
+        for key in list(self.view.names_in(0)):
             if key.startswith(_MARK):
                 marks = True
             elif not key.startswith(_COMPLETED):

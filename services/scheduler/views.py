@@ -1,10 +1,13 @@
-"""What operators read of a unit's visits, from its state: each visit's status, dates, days on
-site and coverage against each threshold, and the rules it broke."""
+"""What operators read, from the scheduler's state: a unit's visits (status, dates, days on
+site and coverage against each threshold, the rules each broke) and a campaign (its plan,
+coverage and judgement, each planned unit's row)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from collections.abc import Mapping
+from datetime import date, datetime, tzinfo
 
+from services.scheduler.campaign import Campaign, counted, coverage_due_at
 from services.scheduler.rules import (
     Policy,
     UnitState,
@@ -72,3 +75,58 @@ def unit_view(state: UnitState, policy: Policy) -> dict:
         "breaches": [kind for v in visits for kind in v["breaches"]],
         "anomalies": list(state.anomalies),
     }
+
+
+def visit_page(unit_view_: dict | None, visit_id: str) -> dict | None:
+    """One visit of a unit's view, with its unit."""
+    visit = next((v for v in (unit_view_ or {}).get("visits", [])
+                  if v["visit_id"] == visit_id), None)
+    return visit and {"unit_id": unit_view_["unit_id"], **visit}
+
+
+NO_VISITS = {"visits": [], "breaches": [], "anomalies": []}
+
+
+def campaign_summary(campaign: Campaign | None, tz: tzinfo) -> dict | None:
+    """A campaign without its unit rows: its plan, coverage, judgement."""
+    if campaign is None or campaign.plan is None:
+        return None
+    plan = campaign.plan
+    due = coverage_due_at(plan.coverage_due, tz)
+    inspected = sum(1 for unit in plan.units if _inspected(campaign, unit.unit_id, due))
+    planned = len(plan.units)
+    return {
+        "campaign_id": plan.campaign_id, "title": plan.title, "year": plan.year,
+        "coverage_due": plan.coverage_due.isoformat(), "due_at": due.isoformat(),
+        "units_planned": planned, "units_inspected": inspected,
+        "coverage": inspected / planned if planned else 1.0,
+        "judged_at": None if campaign.judged_at is None else campaign.judged_at.isoformat(),
+        "units_missing": list(campaign.missing),
+        "partitions_past_due": sorted(campaign.passed),
+    }
+
+
+def _inspected(campaign: Campaign, unit_id: str, due) -> bool:
+    return any(counted(c, due) for c in campaign.completions.get(unit_id, ()))
+
+
+def campaign_view(campaign: Campaign | None, unit_views: Mapping[str, dict],
+                  tz: tzinfo) -> dict | None:
+    """A campaign: its summary, and each planned unit with its visits of this campaign and
+    its breaches (``unit_views``: the planned units' views, where there are any)."""
+    summary = campaign_summary(campaign, tz)
+    if summary is None:
+        return None
+    plan = campaign.plan
+    due = coverage_due_at(plan.coverage_due, tz)
+    rows = []
+    for unit in plan.units:
+        view = unit_views.get(unit.unit_id) or NO_VISITS
+        rows.append({
+            "unit_id": unit.unit_id, "name": unit.name, "kind": unit.kind,
+            "inspected_in_time": _inspected(campaign, unit.unit_id, due),
+            "visits": [v for v in view["visits"] if v["campaign_id"] == plan.campaign_id],
+            "breaches": view["breaches"]
+            + (["campaign_coverage_incomplete"] if unit.unit_id in campaign.missing else []),
+        })
+    return {**summary, "units": rows}

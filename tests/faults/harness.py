@@ -194,16 +194,18 @@ def check(stack: Stack, folder: Path) -> Check:
     env.cli("audit", "verify", "--json", str(report), check=False, timeout=600)
     result = json.loads(report.read_text())
     different, count = [], 0
+    from inspections.runs import read_views
+
+    replayed = read_views(folder / "replay" / "views")
     for kind, (service, path) in VIEWS.items():
-        for file in sorted((folder / "replay" / "views" / kind).glob("*.json")):
-            ident = file.stem.replace("~", ":")
+        for ident, view in sorted(replayed[kind].items()):
             port = stack.base_port(service)
             url = f"http://127.0.0.1:{port}{path.format(ident)}"
             live = _get(url)
             count += 1
-            if live != json.loads(file.read_text()):
+            if live != view:
                 different.append(f"{kind}/{ident}")
-                kept = folder / "live" / kind / file.name  # for a look afterwards
+                kept = folder / "live" / kind / f"{ident.replace(':', '~')}.json"  # a look
                 kept.parent.mkdir(parents=True, exist_ok=True)
                 kept.write_text(json.dumps(live, ensure_ascii=False, indent=1, sort_keys=True))
     return Check(result, count, different)

@@ -1,25 +1,42 @@
 """The golden output of one input: every derived event and every view, in canonical bytes
-(sorted by id, canonical JSON), whatever the replay's own file layout."""
+(sorted by id, canonical JSON), whatever the replay's own file layout. Made by the replay's
+run (``inspections.runs``) over the records, in this process."""
 
 from __future__ import annotations
 
 import hashlib
+import json
+import tempfile
+from pathlib import Path
+
+IDS = {"campaigns": "campaign_id", "units": "unit_id", "findings": "finding_id",
+       "assessments": "year", "escalations": "escalation_id"}
 
 
 def canonical(records) -> dict[str, bytes]:
     """``derived/<topic>`` and ``views/<kind>`` -> their bytes."""
-    from inspections.replay import Pipeline
+    from inspections.runs import Run
     from kernel.codec import dumps
     from runtime.settings import Settings
 
-    pipeline = Pipeline(Settings(partitions=8)).run(records)
-    out: dict[str, bytes] = {}
-    for topic, events in pipeline.derived_by_topic().items():
-        events = sorted(events, key=lambda e: e["id"])
-        out[f"derived/{topic}"] = b"".join(dumps(e) + b"\n" for e in events)
-    for kind, views in pipeline.views().items():
-        out[f"views/{kind}"] = b"".join(dumps([name, view]) + b"\n"
-                                        for name, view in sorted(views.items()))
+    with tempfile.TemporaryDirectory() as folder:
+        run = Run(Settings(partitions=8), Path(folder) / "work", records=records)
+        try:
+            derived = run.derived_files(Path(folder) / "derived")
+            run.views(Path(folder) / "views")
+        finally:
+            run.stop()
+        out: dict[str, bytes] = {}
+        for topic, path in derived.items():
+            events = sorted((json.loads(line) for line in path.read_bytes().splitlines()),
+                            key=lambda e: e["id"])
+            if events:
+                out[f"derived/{topic}"] = b"".join(dumps(e) + b"\n" for e in events)
+        for kind, field in IDS.items():
+            views = [json.loads(line) for line in
+                     (Path(folder) / "views" / f"{kind}.jsonl").read_bytes().splitlines()]
+            out[f"views/{kind}"] = b"".join(dumps([str(v[field]), v]) + b"\n"
+                                            for v in sorted(views, key=lambda v: str(v[field])))
     return out
 
 

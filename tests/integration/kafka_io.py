@@ -43,9 +43,10 @@ def read_all(bootstrap: str, topic: str, want: int | None = None, timeout_s: flo
 
 def settled(kafka, prefix, timeout_s=180):
     """Wait until every service's group has committed every offset of what it reads."""
-    wait_committed(kafka, {f"{prefix}-scheduler": ["events", "scheduler.progress"],
-                           f"{prefix}-findings": ["events", "breaches", "findings.views"],
-                           f"{prefix}-escalation": ["events", "escalation.register"]},
+    from services import SYSTEM
+
+    wait_committed(kafka, {f"{prefix}-{s.name}": [r.topic.removeprefix("inspections.")
+                                                  for r in s.reads] for s in SYSTEM},
                    timeout_s)
 
 

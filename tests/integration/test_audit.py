@@ -46,18 +46,15 @@ def _live_views(kafka, units, escalation_ids):
 
 
 def _replayed_views(folder, units, escalation_ids):
-    def read(*parts):
-        return json.loads((folder / "views" / "/".join(parts)).read_text())
+    from inspections.runs import read_views
 
+    views = read_views(folder / "views")
     return {
-        "campaign": read("campaigns", f"{CAMPAIGN}.json"),
-        "units": {u: read("units", f"{u}.json") for u in units},
-        "findings": {p.stem: json.loads(p.read_text())
-                     for p in sorted((folder / "views" / "findings").glob("*.json"))
-                     if json.loads(p.read_text())["unit_id"] == "changtai"},
-        "assessment": read("assessments", "2026.json"),
-        "escalations": {i: read("escalations", f"{i.replace(':', '~')}.json")
-                        for i in escalation_ids},
+        "campaign": views["campaigns"][CAMPAIGN],
+        "units": {u: views["units"][u] for u in units},
+        "findings": {i: f for i, f in views["findings"].items() if f["unit_id"] == "changtai"},
+        "assessment": views["assessments"]["2026"],
+        "escalations": {i: views["escalations"][i] for i in escalation_ids},
     }
 
 
@@ -93,8 +90,13 @@ def test_replay_until_equals_the_live_views_and_verify_catches_tampering(kafka, 
     done = kafka.cli("replay", "--out", str(full))
     assert "derived events" in done.stdout
     assert _replayed_views(full, units, escalation_ids) == live_at_end
-    kafka.cli("replay", "--out", str(again))
-    assert _tree(full) == _tree(again)  # byte for byte
+    kafka.cli("replay", "--out", str(again), "--workers", "3")
+    assert _tree(full) == _tree(again)  # byte for byte, however many processes ran it
+    one = tmp_path / "one"
+    kafka.cli("replay", "--out", str(one), "--workers", "1", "--format", "dir")
+    assert _tree(one / "derived") == _tree(full / "derived")
+    assert json.loads((one / "views" / "units" / "changtai.json").read_text()) == \
+        live_at_end["units"]["changtai"]
 
     report = tmp_path / "report.json"
     clean = kafka.cli("audit", "verify", "--json", str(report), check=False)

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from kernel.codec import dumps
 from kernel.ids import derived_id
-from kernel.vocabulary import SERVICES as SERVICES
+from kernel.vocabulary import SERVICES
 from runtime.app import web_port
 from runtime.settings import Settings
 
@@ -39,37 +39,39 @@ def test_each_service_has_its_own_web_port():
     assert len(set(ports)) == len(SERVICES)
 
 
-def test_timelines_write_only_the_deadlines_that_opened_or_closed():
+def test_timelines_write_only_what_changed_and_read_back_as_written():
     from datetime import datetime, timedelta
 
     from kernel.deadlines import Deadline, Timeline
-    from runtime.state import Timelines
+    from runtime.stores import Timelines
     from tests.unit.tables import NotingTable
 
     table = NotingTable()
-    timelines = Timelines(table)
+    timelines = Timelines(table, "tl")
     t = datetime.fromisoformat("2026-04-20T10:00:00+08:00")
     d1 = Deadline(t + timedelta(hours=24), "d1", "changtai")
     d2 = Deadline(t + timedelta(hours=12), "d2", "pinghe")
     assert 3 not in timelines
-    timelines[3] = Timeline(t, (d1,))
-    assert sorted(table.writes) == [b"due:3:d1", b"time:3"]
+    timeline = Timeline(t, (d1,))
+    timelines[3] = timeline  # new: all of it
+    assert sorted(table.writes) == [b"tl\x1fdue\x1f3\x1fd1", b"tl\x1ftime\x1f3"]
     table.writes.clear()
-    timelines[3] = Timeline(t + timedelta(hours=1), (d1,))  # time moves, deadlines stay
-    assert table.writes == [b"time:3"]
+    timeline.move_to(t + timedelta(hours=1))  # time moves, deadlines stay
+    timelines[3] = timeline
+    assert table.writes == [b"tl\x1ftime\x1f3"]
     table.writes.clear()
-    timelines[3] = Timeline(t + timedelta(hours=1), (d2, d1))  # one opens
-    assert table.writes == [b"due:3:d2"]
+    timeline.apply(open=(d2,))  # one opens
+    timelines[3] = timeline
+    assert table.writes == [b"tl\x1fdue\x1f3\x1fd2"]
     table.writes.clear()
-    timelines[3] = Timeline(t + timedelta(hours=1), (d2,))  # one closes
-    assert table.writes == [("deleted", b"due:3:d1")]
+    timeline.apply(close=("d1",))  # one closes
+    timelines[3] = timeline
+    assert table.writes == [("deleted", b"tl\x1fdue\x1f3\x1fd1")]
     timelines[13] = Timeline(t, (d1,))  # another partition, a prefix of the first's digits
-    assert 3 in timelines and list(timelines) == [3, 13]
-    fresh = Timelines(table)  # read back from the table, as after a restart
+    fresh = Timelines(table, "tl")  # read back from the table, as after a restart
     assert fresh[3] == Timeline(t + timedelta(hours=1), (d2,))
     assert fresh[13] == Timeline(t, (d1,))
-    timelines[3] = Timeline(t + timedelta(hours=1), (d2, d1))
-    assert Timelines(table)[3].pending == (d2, d1)  # earliest first, as kept
+    assert 5 not in fresh
 
 
 def test_evolve_is_dataclasses_replace_for_the_cores_frozen_states():
@@ -77,13 +79,13 @@ def test_evolve_is_dataclasses_replace_for_the_cores_frozen_states():
 
     import pytest
 
-    from kernel.deadlines import Deadline, Timeline
+    from kernel.deadlines import Deadline
     from kernel.frozen import evolve
     from services.scheduler.rules import UnitState
 
     state = UnitState(unit_id="changtai")
     for obj, changes in ((state, {"unit_id": "pinghe"}),
-                         (Timeline(), {"pending": (Deadline(datetime_at(1), "d", "k"),)})):
+                         (Deadline(datetime_at(1), "d", "k"), {"due": datetime_at(2)})):
         copy = evolve(obj, **changes)
         assert copy == dataclasses.replace(obj, **changes) and copy is not obj
         assert obj == type(obj)(**{f.name: getattr(obj, f.name)
@@ -108,7 +110,7 @@ def test_a_workers_tables_share_one_rocksdb_budget(monkeypatch, tmp_path):
     monkeypatch.setenv("INSPECTIONS_ROCKSDB_MEMORY_BYTES", str(16 * 2**20))
     settings = Settings()
     app = make_app("scheduler", settings)
-    stores = [table(app, settings, name).data for name in ("units", "timelines")]
+    stores = [table(app, settings, name).data for name in ("state", "side")]
     assert all(isinstance(s, rocks.Store) for s in stores)
     assert {s.rocksdb_options.memory_bytes for s in stores} == {16 * 2**20}
 

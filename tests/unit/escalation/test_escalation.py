@@ -8,43 +8,56 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from runtime.memory import Context, Seen
 from runtime.settings import Settings
 from schemas.envelope import notice_event
 from services.escalation import config
-from services.escalation.flow import EscalationFlow, RegisterFlow, open_counts
+from services.escalation.flow import EscalationFlow
 from services.escalation.rules import Notice, Unmatched
+from services.escalation.views import escalation_view
 from tests.unit.scheduler.helpers import at, ev
 
 T = "2026-04-20T10:00:00+08:00"
 
 
 class Run:
-    def __init__(self, policy=None):
-        policy = policy or config.policy(Settings())
-        self.flow = EscalationFlow(policy)
-        self.register = RegisterFlow()
-        self.timelines, self.states, self.ids, self.store = {}, {}, set(), {}
-        self.derived = []
+    """The escalation flow over events, in one process, its stores plain dicts."""
 
-    def seen(self, event_id):
-        if event_id in self.ids:
-            return True
-        self.ids.add(event_id)
-        return False
+    def __init__(self, policy=None):
+        self.flow = EscalationFlow(policy or config.policy(Settings()))
+        self.stores = {"units": {}, "timelines": {}, "escalations": {}, "open": {},
+                       "tally": {}}
+        self.states = self.stores["units"]
+        self.derived, self.emitted = [], []
+        self.context = Context(self.stores, Seen(), self.emitted.append)
+
+    @property
+    def store(self) -> dict:
+        """Everything it keeps."""
+        return self.stores
 
     def feed(self, *events, partition=0):
         new = []
         for e in events:
-            derived, forwards = self.flow.on_event(e, partition, self.timelines, self.states,
-                                                   self.seen)
-            new += derived
-            for f in forwards:
-                self.register.on_forward(f, self.store)
+            self.context.partition = partition
+            self.context.key = None if e.type == "clock.ticked" else e.subject.encode()
+            self.flow.on_event(self.context, e)
+            new += self.emitted
+            self.emitted.clear()
         self.derived += new
         return new
 
     def escalation(self, eid):
-        return self.store[f"escalation:{eid}"]
+        unit = self.stores["escalations"][eid]
+        return escalation_view(self.states[unit].escalations[eid])
+
+    def open_counts(self) -> dict:
+        found = {}
+        for tally in self.stores["tally"].values():
+            for key, n in tally["open"].items():
+                authority, level = key.rsplit("|", 1)
+                found[(authority, int(level))] = found.get((authority, int(level)), 0) + n
+        return found
 
 
 def finding(category, fid="F1", time=T, safety=False, listed=False):
@@ -277,42 +290,8 @@ def test_the_register_counts_open_escalations_by_authority_and_level():
     run.feed(finding("violation", "F1"), finding("major_hazard", "F2"),
              finding("major_hazard", "F3", time="2026-04-22T10:00:00+08:00"),
              tick("2026-04-21T10:00:01+08:00"), ack("F3:report_major_hazard", T))
-    assert open_counts(run.store) == {("city_safety_office", 2): 1,
-                                      ("city_safety_committee", 2): 1}
-
-
-@settings(max_examples=40, deadline=None)
-@given(st.lists(st.sampled_from(range(6)), min_size=1, max_size=20))
-def test_the_registers_tally_equals_a_count_of_its_views_however_forwards_repeat(picks):
-    """Forwards in any order of these views, some repeated (redeliveries), leave a tally
-    equal to counting the latest view of each escalation."""
-    from services.escalation.flow import EscalationForward, missed_at_top_counts
-
-    def view(eid, status, level, authority):
-        return {"escalation_id": eid, "unit_id": "changtai", "status": status,
-                "level": level, "authority": authority}
-
-    views = [view("E1", "open", 1, "local_regulator"),
-             view("E1", "open", 2, "city_safety_office"),
-             view("E1", "missed_at_top", 4, "city_government"),
-             view("E1", "closed", 4, "city_government"),
-             view("E2", "open", 1, "local_regulator"),
-             view("E2", "missed_at_top", 4, "city_government")]
-    store: dict = {}
-    for i in picks:
-        RegisterFlow().on_forward(EscalationForward(views[i]), store)
-        RegisterFlow().on_forward(EscalationForward(views[i]), store)  # redelivered
-    latest = [store[k] for k in store if k.startswith("escalation:")]
-    open_ = [v for v in latest if v["status"] != "closed"]
-    expected: dict = {}
-    for v in open_:
-        expected[(v["authority"], v["level"])] = expected.get((v["authority"], v["level"]), 0) + 1
-    assert open_counts(store) == expected
-    top: dict = {}
-    for v in open_:
-        if v["status"] == "missed_at_top":
-            top[v["authority"]] = top.get(v["authority"], 0) + 1
-    assert missed_at_top_counts(store) == top
+    assert run.open_counts() == {("city_safety_office", 2): 1,
+                                 ("city_safety_committee", 2): 1}
 
 
 def test_the_wire_form_has_deterministic_ids():
@@ -398,3 +377,27 @@ def test_duplicates_change_nothing(events, data):
     assert doubled.store == clean.store
     ids = [w["id"] for w in _wire(doubled.derived) if isinstance(w, dict)]
     assert len(ids) == len(set(ids))
+
+
+@settings(max_examples=80, deadline=None)
+@given(streams_of_events(), st.data())
+def test_the_partitions_tally_and_open_set_are_a_count_of_its_escalations(events, data):
+    """However the events go, the tally the gauges read equals counting the escalations,
+    and the open set holds exactly the open ones (as the register lists them)."""
+    run = Run()
+    for e in events:
+        run.feed(e)
+        if data.draw(st.booleans()):
+            run.feed(e)  # redelivered
+    escalations = [e for state in run.states.values() for e in state.escalations.values()]
+    opened = [e for e in escalations if e.status != "closed"]
+    expected: dict = {}
+    top: dict = {}
+    for e in opened:
+        expected[(e.authority, e.level)] = expected.get((e.authority, e.level), 0) + 1
+        if e.status == "missed_at_top":
+            top[e.authority] = top.get(e.authority, 0) + 1
+    assert run.open_counts() == expected
+    assert {a: n for t in run.stores["tally"].values()
+            for a, n in t["missed_at_top"].items()} == top
+    assert set(run.stores["open"]) == {e.escalation_id for e in opened}

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import pytest
 
+from runtime.memory import Context, Seen
 from runtime.settings import Settings
 from services.findings import config
-from services.findings.flow import (
-    FindingsFlow,
-    ViewsFlow,
+from services.findings.app import read_breach
+from services.findings.flow import FindingsFlow
+from services.findings.views import (
+    assessment,
+    finding_view,
     problem_list,
     year_assessment,
 )
-from services.findings.views import assessment
 from tests.unit.scheduler.helpers import SHANGHAI, ev, schedule
 
 T = "2026-04-20T10:30:00+08:00"
@@ -20,32 +22,32 @@ DESCRIPTION = "危險化學品倉庫未按規定設置防爆設施,,（實(shí)
 
 
 class Run:
+    """The findings flow over events, in one process: its stores plain dicts; a
+    ``deadline.breached`` fed goes in as the breaches topic's record does."""
+
     def __init__(self, policy=None):
         self.flow = FindingsFlow(policy or config.policy(Settings()))
-        self.views_flow = ViewsFlow()
-        self.states, self.ids, self.views, self.breaches = {}, set(), {}, []
-
-    def seen(self, event_id):
-        if event_id in self.ids:
-            return True
-        self.ids.add(event_id)
-        return False
+        self.states, self.breaches, self.emitted = {}, [], []
+        self.stores = {"units": self.states, "findings": {}, "visits": {}}
+        self.context = Context(self.stores, Seen(), self.emitted.append)
 
     def feed(self, *events):
         new = []
         for e in events:
             if e.type == "deadline.breached":
-                forwards = self.flow.on_breach(e, self.states)
+                for breach in read_breach(e.model_dump_json().encode()):
+                    self.flow.on_breach(self.context, breach)
             else:
-                found, forwards = self.flow.on_event(e, self.states, self.seen)
-                new += found
-            for f in forwards:
-                self.views_flow.on_forward(f, self.views)
+                self.context.key = None if e.type == "clock.ticked" else e.subject.encode()
+                self.flow.on_event(self.context, e)
+                new += self.emitted
+                self.emitted.clear()
         self.breaches += new
         return new
 
     def finding(self, finding_id="F1"):
-        return self.views[f"finding:{finding_id}"]
+        unit = self.stores["findings"][finding_id]
+        return finding_view(unit, self.states[unit].findings[finding_id])
 
 
 def finding(finding_id="F1", category="violation", time=T, **data):
@@ -61,8 +63,11 @@ def test_a_finding_is_listed_exactly_as_recorded():
     assert (view["sector"], view["aspect"], view["item"], view["site_id"]) == (
         "fire_safety", 2, 33, "s-1")
     assert view["status"] == "pending"
-    assert problem_list(run.views, "unit:changtai")[0]["finding_id"] == "F1"
-    assert problem_list(run.views, "visit:visit-changtai")[0]["finding_id"] == "F1"
+    assert problem_list(run.states["changtai"])[0]["finding_id"] == "F1"
+    assert run.stores["visits"]["visit-changtai"] == "changtai"
+    assert problem_list(run.states["changtai"], visit_id="visit-changtai")[0][
+        "finding_id"] == "F1"
+    assert problem_list(run.states["changtai"], visit_id="visit-elsewhere") is None
 
 
 def test_the_life_of_a_finding_handled_rectified_confirmed():
@@ -191,11 +196,12 @@ def test_the_assessment_keeps_inputs_and_no_score():
         "findings_by_category": {"general": 1, "violation": 1, "major_hazard": 1,
                                  "major_issue": 0, "misconduct_clue": 0, "accountability": 0},
         "rectified_share": 2 / 3, "confirmed_share": 1 / 3, "report": "late",
-        # Read from the breaches topic (here: the one fed), not from what this core emitted.
-        "breaches_by_kind": {"rectification_report_overdue": 1},
+        # Its own breach (F2's) kept as derived, another service's as read from the topic.
+        "breaches_by_kind": {"evidence_or_advice_missing": 1,
+                             "rectification_report_overdue": 1},
     }
     assert "score" not in result
-    assert year_assessment(run.views, 2026)["units"] == [result]
+    assert year_assessment(2026, [result])["units"] == [result]
 
 
 def test_a_campaign_breach_at_the_year_end_counts_in_that_year():

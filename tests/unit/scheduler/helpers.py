@@ -7,11 +7,14 @@ import itertools
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from kernel.breaches import Breach
+from runtime.memory import Context, Seen
 from runtime.settings import Settings
 from schemas import DERIVED, INBOUND
 from services.scheduler import config
-from services.scheduler.flow import CampaignFlow, UnitFlow
+from services.scheduler.flow import SchedulerFlow
 from services.scheduler.rules import Policy
+from services.scheduler.views import unit_view
 from tests.examples import event
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -60,44 +63,52 @@ def sites(unit: str, kind: str, count: int, day="2026-04-20") -> list:
 
 
 class Run:
-    """The scheduler over a list of (partition, event), all in one process."""
+    """The scheduler's flow over events, all in one process: its stores plain dicts (the
+    campaign side's ``store`` may be another mapping), each crossing handed to the campaign
+    side as it comes (``forward=False``: kept, for ``forward`` later)."""
 
     def __init__(self, policy: Policy = POLICY, partitions: int = 1, store=None) -> None:
-        self.flow = UnitFlow(policy)
-        self.campaign = CampaignFlow(policy.timezone, partitions)
+        self.flow = SchedulerFlow(policy, partitions)
+        self.policy = policy
         self.timelines: dict = {}
         self.states: dict = {}
-        self.ids: set = set()
         self.store = {} if store is None else store  # the campaign side's
-        self.units: dict = {}
-        self.visits: dict = {}
+        self.stores = {"units": self.states, "timelines": self.timelines, "visits": {},
+                       "tally": {}, "campaigns": self.store}
+        self.seen_ids = Seen()
         self.breaches: list = []
         self.forwards: list = []
+        self._emitted: list = []
+        self.context = Context(self.stores, self.seen_ids, self._emitted.append)
 
-    def seen(self, event_id: str) -> bool:
-        if event_id in self.ids:
-            return True
-        self.ids.add(event_id)
-        return False
+    @property
+    def units(self) -> dict:
+        """Each unit's view, as the scheduler serves it."""
+        return {u: unit_view(state, self.policy) for u, state in self.states.items()}
 
     def feed(self, *events, partition: int = 0, forward: bool = True) -> list:
         new = []
         for e in events:
-            breaches, forwards = self.flow.on_event(e, partition, self.timelines, self.states,
-                                                    self.seen)
-            new += breaches
-            self.forwards += forwards
+            self.context.partition = partition
+            self.context.key = None if e.type == "clock.ticked" else e.subject.encode()
+            self.flow.on_event(self.context, e)
+            facts, self._emitted[:] = list(self._emitted), []
+            new += [f for f in facts if isinstance(f, Breach)]
+            crossings = [f for f in facts if not isinstance(f, Breach)]
+            self.forwards += crossings
             if forward:
-                for f in forwards:
-                    new += self.campaign.on_forward(f, self.store, self.units, self.visits)
+                new += self.forward(crossings, keep=False)
         self.breaches += new
         return new
 
-    def forward(self, forwards) -> list:
+    def forward(self, forwards, keep: bool = True) -> list:
         new = []
         for f in forwards:
-            new += self.campaign.on_forward(f, self.store, self.units, self.visits)
-        self.breaches += new
+            self.flow.on_crossing(self.context, f)
+            new += self._emitted
+            self._emitted.clear()
+        if keep:
+            self.breaches += new
         return new
 
 

@@ -143,7 +143,7 @@ def test_any_interleaving_of_partitions_gives_the_same_campaign_result(scenario,
         mixed.append(queues[p].pop(0))
     other = Run(partitions=partitions)
     assert _ids(other.forward(mixed)) == expected
-    assert other.units == reference.units
+    assert other.store == reference.store  # the campaign side's state
 
 
 @settings(max_examples=40, deadline=None)
@@ -180,20 +180,17 @@ def test_duplicates_change_nothing(scenario, data):
     assert len({b.deadline_id for b in doubled.breaches}) == len(doubled.breaches)
 
 
-def test_the_visit_tally_equals_a_count_of_the_latest_unit_views():
-    from services.scheduler.flow import CampaignFlow, visit_counts
-
-    def view(*statuses):
-        return {"visits": [{"visit_id": f"v{i}", "status": s} for i, s in enumerate(statuses)]}
-
-    units: dict = {}
-    visits: dict = {}
-    for unit_id, v in [("changtai", view("scheduled")), ("pinghe", view("on_site")),
-                       ("changtai", view("on_site")), ("changtai", view("on_site")),
-                       ("changtai", view("ended", "scheduled")), ("pinghe", view("ended"))]:
-        CampaignFlow.unit_viewed(unit_id, v, units, visits)
-    recount: dict = {}
-    for v in units.values():
-        for visit in v["visits"]:
-            recount[visit["status"]] = recount.get(visit["status"], 0) + 1
-    assert visit_counts(visits) == recount == {"ended": 2, "scheduled": 1}
+@settings(max_examples=40, deadline=None)
+@given(scenarios())
+def test_each_partitions_tally_of_visits_by_state_is_a_count_of_its_units_visits(scenario):
+    partitions, lists = scenario
+    run = Run(partitions=partitions)
+    recount: dict[str, dict[str, int]] = {}
+    for p, events in lists.items():
+        run.feed(*events, partition=p)
+        for unit in {e.subject for e in events if e.type != "clock.ticked"}:
+            if unit in run.states:
+                for visit in run.states[unit].visits.values():
+                    counts = recount.setdefault(str(p), {})
+                    counts[visit.status] = counts.get(visit.status, 0) + 1
+    assert run.stores["tally"] == {p: c for p, c in recount.items() if c}

@@ -9,6 +9,8 @@ from tests.unit.scheduler.helpers import Run
 from tests.unit.scheduler.test_campaign import _ids, plan, scenarios, tick, visit
 from tests.unit.tables import NotingTable
 
+P = b"campaigns\x1f"  # the store's keys start with its name
+
 
 def _contents(store) -> dict:
     return {key: store[key] for key in store}
@@ -38,15 +40,15 @@ def test_a_visit_end_writes_that_units_completion_and_a_midnight_one_new_mark():
     for u in units[:-1]:
         run.feed(*visit(u, "2026-04-18T09:00:00+08:00", "2026-04-28T09:00:00+08:00"))
     run.feed(tick("2026-05-01T00:30:00+08:00"))
-    marks_before = {k for k in table if k.startswith(b"mark:")}
+    marks_before = {k for k in table if k.startswith(P + b"mark:")}
     table.writes.clear()
     run.feed(*visit(units[-1], "2026-05-02T09:00:00+08:00", "2026-05-12T09:00:00+08:00"))
     written = [k for k in table.writes if isinstance(k, bytes)]
-    assert written.count(f"completed:zhangzhou-2026:{units[-1]}".encode()) >= 1
-    assert not [k for k in written if k.startswith(b"completed:")
+    assert written.count(P + f"completed:zhangzhou-2026:{units[-1]}".encode()) >= 1
+    assert not [k for k in written if k.startswith(P + b"completed:")
                 and not k.endswith(units[-1].encode())]
-    assert b"campaign:zhangzhou-2026" not in written  # the campaign's other fields unchanged
+    assert P + b"campaign:zhangzhou-2026" not in written  # its other fields unchanged
     # Two midnights passed (the visit's start and end): each one new mark, the old kept.
-    new_marks = [k for k in written if k.startswith(b"mark:")]
+    new_marks = [k for k in written if k.startswith(P + b"mark:")]
     assert len(new_marks) == len(set(new_marks)) == 2
     assert not marks_before & set(new_marks)
