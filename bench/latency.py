@@ -37,8 +37,8 @@ class Reader(threading.Thread):
         from kafka import TopicPartition
 
         self.topic = topics.name(settings, topics.ESCALATIONS)
-        self.consumer = kafka.consumer(settings, client_id="bench-latency-reader",
-                                       fetch_max_wait_ms=5)
+        # A long poll: the broker answers as soon as a record comes.
+        self.consumer = kafka.consumer(settings, client_id="bench-latency-reader")
         parts = [TopicPartition(self.topic, p)
                  for p in sorted(self.consumer.partitions_for_topic(self.topic))]
         self.consumer.assign(parts)

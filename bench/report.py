@@ -53,3 +53,51 @@ def table(report: dict) -> str:
                      f"{lat['read_per_s']:g} | {lat['p50_ms']} | {lat['p99_ms']} | "
                      f"{lat['max_ms']} | {lat['escalations']} of {lat['findings']} |")
     return "\n".join(lines)
+
+
+def latency_svg(ladder: list[dict], width: int = 640, height: int = 360) -> str:
+    """The latency curve: p50 and p99 (log scale, ms) against the offered rate."""
+    import math
+
+    if not ladder:
+        return ""
+    left, right, top, bottom = 90, 20, 30, 50
+    rates = [lat["offered_per_s"] for lat in ladder]
+    lows = [max(1.0, min(lat["p50_ms"] for lat in ladder))]
+    highs = [max(lat["max_ms"] for lat in ladder)]
+    y0, y1 = math.floor(math.log10(lows[0])), math.ceil(math.log10(max(highs[0], 10)))
+    y1 = max(y1, y0 + 1)
+
+    def x(i: int) -> float:
+        return left + (width - left - right) * (i / max(1, len(ladder) - 1))
+
+    def y(ms: float) -> float:
+        v = (math.log10(max(ms, 10 ** y0)) - y0) / (y1 - y0)
+        return height - bottom - v * (height - top - bottom)
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             'font-family="sans-serif" font-size="12">',
+             f'<text x="{left}" y="18">finding.recorded acknowledged → escalation.raised read'
+             '</text>']
+    for e in range(y0, y1 + 1):
+        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y(10 ** e):.1f}" '
+                     f'y2="{y(10 ** e):.1f}" stroke="#ddd"/>')
+        parts.append(f'<text x="{left - 8}" y="{y(10 ** e) + 4:.1f}" text-anchor="end">'
+                     f'{10 ** e:g} ms</text>')
+    for i, rate in enumerate(rates):
+        parts.append(f'<text x="{x(i):.1f}" y="{height - bottom + 18}" text-anchor="middle">'
+                     f'{rate:g}/s</text>')
+    parts.append(f'<text x="{(left + width - right) / 2}" y="{height - 12}" '
+                 'text-anchor="middle">offered findings a second (steady, after a warm-up)'
+                 '</text>')
+    for key, colour in (("p50_ms", "#1f77b4"), ("p99_ms", "#d62728")):
+        points = " ".join(f"{x(i):.1f},{y(lat[key]):.1f}" for i, lat in enumerate(ladder))
+        parts.append(f'<polyline points="{points}" fill="none" stroke="{colour}" '
+                     'stroke-width="2"/>')
+        for i, lat in enumerate(ladder):
+            parts.append(f'<circle cx="{x(i):.1f}" cy="{y(lat[key]):.1f}" r="3" '
+                         f'fill="{colour}"/>')
+        parts.append(f'<text x="{width - right - 4}" y="{top + (14 if key == "p50_ms" else 28)}" '
+                     f'text-anchor="end" fill="{colour}">{key.removesuffix("_ms")}</text>')
+    parts.append("</svg>")
+    return "\n".join(parts) + "\n"

@@ -42,7 +42,7 @@ from bench import bare
 from bench.baselines import aiokafka_loop, kafka_python_loop
 from bench.events import publish_fresh
 from bench.latency import latency
-from bench.report import machine, table
+from bench.report import latency_svg, machine, table
 from bench.workers import Worker, flat, run_until_caught_up
 from inspections.replay import log_size
 from kernel.vocabulary import SERVICES
@@ -233,7 +233,9 @@ def _run(args, settings: Settings, records: int, prefixes: list[str], say) -> in
     path = args.json or Path(os.environ.get("INSPECTIONS_HOME", ".local")) / "bench.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2) + "\n")
-    say(f"written to {path}")
+    curve = path.with_suffix(".svg")
+    curve.write_text(latency_svg(rows["latency"]))
+    say(f"written to {path} and {curve}")
     return 0
 
 

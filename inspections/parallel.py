@@ -20,6 +20,7 @@ from typing import Any
 from kernel import ids
 from kernel.codec import dumps
 from runtime import kafka, topics
+from runtime.canonical import dumps as fast_dumps
 from runtime.memory import Memory, Record
 from runtime.settings import Settings
 from schemas import Rejection, decode
@@ -58,7 +59,7 @@ class Derived:
         self.index = array("Q") if index else None
 
     def write(self, topic: str, place: int | str, event: dict) -> None:
-        raw = dumps(event)
+        raw = fast_dumps(event)  # a derived event holds no floats
         name = str(place).zfill(6)
         found = self.files.get((topic, name))
         if found is None:
@@ -158,21 +159,40 @@ class Part:
         from inspections import views
 
         kinds = {
-            "units": views.unit_views(self.memory.stores("scheduler"), self.settings),
-            "findings": views.findings(self.memory.stores("findings")["units"]),
-            "escalations": views.escalations(self.memory.stores("escalation")["units"]),
+            "units": views.each_unit_view(self.memory.stores("scheduler"), self.settings),
+            "findings": views.each_finding_view(self.memory.stores("findings")["units"]),
+            "escalations": views.each_escalation_view(
+                self.memory.stores("escalation")["units"]),
         }
         name = f"part-{min(self.seen, default=0):06d}.jsonl"
         for kind, found in kinds.items():
             path = self.folder / "views" / kind / name
             path.parent.mkdir(parents=True, exist_ok=True)
-            with open(path, "wb") as out:
-                for ident, view in sorted(found.items()):
-                    out.write(ident.encode() + b"\t" + dumps(view) + b"\n")
+            # A unit's view holds floats (its coverage shares): the kernel's JSON writes them.
+            write = dumps if kind == "units" else fast_dumps
+            write_sorted(((ident, write(view)) for ident, view in found), path)
         return views.assessment_parts(self.memory.stores("findings")["units"], self.settings)
 
     def close(self) -> None:
         self.derived.close()
+
+
+def write_sorted(lines, path: Path) -> None:
+    """(id, bytes) pairs to ``path`` as ``<id>\t<bytes>`` lines sorted by id, holding only
+    each line's id and place in memory (written once unsorted, then copied in order)."""
+    unsorted = path.with_suffix(".unsorted")
+    places = []
+    with open(unsorted, "wb") as out:
+        for ident, raw in lines:
+            line = ident.encode() + b"\t" + raw + b"\n"
+            places.append((ident, out.tell(), len(line)))
+            out.write(line)
+    places.sort()
+    with open(unsorted, "rb") as source, open(path, "wb") as out:
+        for _, offset, size in places:
+            source.seek(offset)
+            out.write(source.read(size))
+    unsorted.unlink()
 
 
 def digest(raw: bytes) -> int:

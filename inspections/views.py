@@ -20,6 +20,27 @@ from services.scheduler.flow import CAMPAIGN
 from services.scheduler.views import campaign_view, unit_view
 
 
+def each_unit_view(scheduler: dict, settings):
+    """(unit id, view) of every unit, one at a time."""
+    policy = scheduler_config.policy(settings)
+    for unit_id, state in scheduler["units"].items():
+        yield unit_id, unit_view(state, policy)
+
+
+def each_finding_view(states):
+    """(finding id, view) of every finding, a unit's at a time."""
+    for state in states.values():
+        for finding_id, finding in state.findings.items():
+            yield finding_id, finding_view(state.unit_id, finding)
+
+
+def each_escalation_view(states):
+    """(escalation id, view) of every escalation, a unit's at a time."""
+    for state in states.values():
+        for eid, escalation in state.escalations.items():
+            yield eid, escalation_view(escalation)
+
+
 def unit_views(scheduler: dict, settings) -> dict[str, dict]:
     policy = scheduler_config.policy(settings)
     return {unit_id: unit_view(state, policy)

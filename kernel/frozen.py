@@ -16,11 +16,14 @@ T = TypeVar("T")
 def evolve(obj: T, **changes) -> T:
     """``dataclasses.replace(obj, **changes)``, for frozen dataclasses without
     ``__post_init__``; an unknown field is a TypeError, as there."""
-    unknown = changes.keys() - obj.__dataclass_fields__.keys()
-    if unknown:
-        raise TypeError(f"{type(obj).__name__} has no field {sorted(unknown)[0]!r}")
-    new = object.__new__(type(obj))
-    state = new.__dict__
-    state.update(obj.__dict__)
-    state.update(changes)
+    fields = obj.__dataclass_fields__
+    for name in changes:
+        if name not in fields:
+            raise TypeError(f"{type(obj).__name__} has no field {name!r}")
+    new = _new(type(obj))
+    _setattr(new, "__dict__", {**obj.__dict__, **changes})
     return new
+
+
+_new = object.__new__
+_setattr = object.__setattr__  # a frozen dataclass's own refuses: its dict is set whole

@@ -10,11 +10,18 @@ from kernel import vocabulary
 
 # Namespace of every id the project derives (UUIDv5 of the cause); fixed forever.
 NAMESPACE = uuid.UUID("6f2d8a4e-3b7c-5e91-a0d4-9c1b2e7f4a53")
+_PREFIX = NAMESPACE.bytes
 
 
 def derived_id(*cause: str) -> str:
-    """The id of a derived event, from what caused it: the same cause, the same id."""
-    return str(uuid.uuid5(NAMESPACE, "\x1f".join(cause)))
+    """The id of a derived event, from what caused it: the same cause, the same id.
+    ``uuid.uuid5(NAMESPACE, "\\x1f".join(cause))``, written out (it is a third of a derived
+    event's cost in a replay)."""
+    h = bytearray(hashlib.sha1(_PREFIX + "\x1f".join(cause).encode()).digest()[:16])
+    h[6] = (h[6] & 0x0F) | 0x50  # version 5
+    h[8] = (h[8] & 0x3F) | 0x80  # RFC 4122 variant
+    x = h.hex()
+    return f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
 
 
 # -- derived events ------------------------------------------------------------------------

@@ -27,6 +27,7 @@ _USED = (
     ("faust.streams", "Stream", "_enable_passive"),
     ("faust.stores.rocksdb", "Store", "_db_for_partition"),
     ("faust.stores.rocksdb", "Store", "_dbs"),
+    ("faust.transport.producer", "ProducerBuffer", "max_messages"),
 )
 
 
@@ -91,6 +92,12 @@ def keep_gaps_from(app, tp, want: int, found_empty_until: int) -> None:
             tree.remove(interval)
     if found_empty_until > want:
         gaps[tp].addi(want, found_empty_until)
+
+
+def producer_room(app, messages: int) -> None:
+    """Let ``messages`` table writes wait in faust's producer buffer before every stream
+    stops to let it drain (faust's default, 100, stalls at each batch's state writes)."""
+    app.producer.buffer.max_messages = messages
 
 
 async def end_offsets(app, tps: list) -> dict:

@@ -12,7 +12,10 @@ after them, which the rules allow (it does not depend on how partitions interlea
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import pickle
+import zlib
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,13 +73,92 @@ class Context:
         return self.seen_ids.check(self.key, self.partition, event_id)
 
 
+class Compact(MutableMapping):
+    """Values kept packed (pickled, compressed) but for the ``decoded`` most recently used:
+    a replay's units, of which only those with visits under way are busy. Values are frozen,
+    so a decoded one is shared as it is; one set since it was packed is packed again when it
+    leaves the decoded ones."""
+
+    def __init__(self, decoded: int = 4_000) -> None:
+        self.cache: OrderedDict[str, Any] = OrderedDict()
+        self.decoded = decoded
+        self.packed: dict[str, bytes] = {}
+        self.dirty: set[str] = set()
+
+    def __getitem__(self, key: str):
+        cache = self.cache
+        value = cache.get(key, _MISSING)
+        if value is not _MISSING:
+            cache.move_to_end(key)
+            return value
+        raw = self.packed.get(key)
+        if raw is None:
+            raise KeyError(key)
+        value = pickle.loads(zlib.decompress(raw))
+        self._keep(key, value)
+        return value
+
+    def get(self, key: str, default=None):
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def __setitem__(self, key: str, value) -> None:
+        self.dirty.add(key)
+        self._keep(key, value)
+
+    def _keep(self, key: str, value) -> None:
+        cache = self.cache
+        cache[key] = value
+        cache.move_to_end(key)
+        if len(cache) > self.decoded:
+            gone, old = cache.popitem(last=False)
+            self._pack(gone, old)
+
+    def _pack(self, key: str, value) -> None:
+        if key in self.dirty:
+            self.packed[key] = zlib.compress(pickle.dumps(value, pickle.HIGHEST_PROTOCOL), 1)
+            self.dirty.discard(key)
+
+    def __delitem__(self, key: str) -> None:
+        raise NotImplementedError("a unit's state is never deleted")
+
+    def __iter__(self):
+        return iter(self.packed.keys() | self.cache.keys())
+
+    def __len__(self) -> int:
+        return len(self.packed.keys() | self.cache.keys())
+
+    def __contains__(self, key) -> bool:
+        return key in self.cache or key in self.packed
+
+    def items(self):
+        """Each (key, value), decoded one at a time (not kept decoded)."""
+        for key in sorted(self):
+            value = self.cache.get(key, _MISSING)
+            yield key, (value if value is not _MISSING
+                        else pickle.loads(zlib.decompress(self.packed[key])))
+
+    def values(self):
+        return (value for _, value in self.items())
+
+
+_MISSING = object()
+
+
+def store_for(declared) -> Any:
+    """What a declared store is in memory: a unit's state packed when idle, the rest dicts."""
+    return Compact() if declared.kind == "units" else {}
+
+
 class Running:
     """One service in memory: its flow, its stores, and where its writes go."""
 
     def __init__(self, service: Service, settings, handover: Callable) -> None:
         self.service = service
         self.flow = service.flow(settings)
-        self.stores: dict[str, Any] = {s.name: {} for s in service.stores}
+        self.stores: dict[str, Any] = {s.name: store_for(s) for s in service.stores}
         self.seen = Seen()
         self.context = Context(self.stores, self.seen, self._emit)
         self.handover = handover

@@ -144,9 +144,10 @@ class Units(_Cached, MutableMapping):
     """A frozen state per unit, kept as a header and one key per entity.
 
     ``entities`` names the state's fields that map ids to values (a unit's visits, findings,
-    escalations): each value is a key of its own (``<store>␟e␟<unit>␟<field>␟<id>``), written
+    escalations): each value is a key of its own (``<store>␟e␟<field>␟<id>␟<unit>``), written
     when it changes; the header (``<store>␟h␟<unit>``) holds the other fields and each entity
-    field's ids in order, written when those change. Unchanged entities keep their identity in the frozen
+    field's ids in order, written when those change. An entity's key starts with its id, so
+    that its unit is found by id (``unit_of``) with no index to write. Unchanged entities keep their identity in the frozen
     states the cores build, which is how a write finds what changed.
     """
 
@@ -176,7 +177,7 @@ class Units(_Cached, MutableMapping):
         ids = self._order.loads(order)
         filled = {}
         for name, codec in self.entities.items():
-            filled[name] = {i: codec.loads(self.table[key(self.name, "e", unit, name, i)])
+            filled[name] = {i: codec.loads(self.table[key(self.name, "e", name, i, unit)])
                             for i in ids.get(name, ())}
         return evolve(header, **filled)
 
@@ -193,9 +194,9 @@ class Units(_Cached, MutableMapping):
             before = getattr(old, name) if old is not None else {}
             for ident, value in getattr(state, name).items():
                 if before.get(ident) is not value:
-                    self.table[key(self.name, "e", unit, name, ident)] = codec.dumps(value)
+                    self.table[key(self.name, "e", name, ident, unit)] = codec.dumps(value)
             for ident in before.keys() - getattr(state, name).keys():
-                del self.table[key(self.name, "e", unit, name, ident)]
+                del self.table[key(self.name, "e", name, ident, unit)]
         if old is None or self._header_changed(old, state):
             order = {name: list(getattr(state, name)) for name in self.entities}
             self.table[key(self.name, "h", unit)] = (self.header.dumps(evolve(state, **self.empty))
@@ -216,6 +217,14 @@ class Units(_Cached, MutableMapping):
 
     def __len__(self) -> int:
         raise TypeError("a table store is counted per partition")
+
+    def unit_of(self, partitions, field: str, entity_id: str) -> str | None:
+        """The unit holding ``entity_id`` among its ``field`` in one of ``partitions``."""
+        prefix = key(self.name, "e", field, entity_id, "")
+        for partition in partitions:
+            for found in prefix_keys(self.table, partition, prefix):
+                return found[len(prefix):].decode()
+        return None
 
     def units_in(self, partition: int) -> Iterator[str]:
         """The units with state in one partition's database."""

@@ -20,12 +20,12 @@ from typing import Any
 
 from yarl import URL
 
-from kernel.codec import dumps
 from kernel.ids import digest, seen_key
 from kernel.topology import Read, Service, Store
-from runtime import logs, metrics, topics
+from runtime import faust_internals, logs, metrics, topics
 from runtime.app import make_app, raw_topic, table
 from runtime.batching import Batch, batches
+from runtime.canonical import dumps  # derived events hold no floats
 from runtime.intake import accepted
 from runtime.kafka import partition_for
 from runtime.observe import Observer
@@ -86,6 +86,9 @@ class Worker:
     def __init__(self, service: Service, settings: Settings) -> None:
         self.service, self.settings = service, settings
         self.app = app = make_app(service.name, settings)
+        # A batch writes each changed key once: room for a full batch's writes (a few a
+        # record), so that the streams do not stop at every commit.
+        faust_internals.producer_room(app, 10 * settings.batch_max_records)
         self.log = logs.get(f"services.{service.name}")
         forget_cached_state_on_rebalance(app)
         self.flow = service.flow(settings)

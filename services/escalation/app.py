@@ -20,13 +20,11 @@ NAME = "escalation"
 def serve(worker) -> None:
     """The escalation worker's pages (the register) and gauges."""
     app, stores = worker.app, worker.stores
-    units, index, open_ones = stores["units"], stores["escalations"], stores["open"]
+    units, open_ones = stores["units"], stores["open"]
 
     def view_in(eid: str, partitions: list[int]) -> dict | None:
-        unit_id = index.get(eid)
-        if unit_id is None or worker.partition_of(unit_id) not in partitions:
-            return None
-        escalation = units[unit_id].escalations.get(eid)
+        unit_id = units.unit_of(partitions, "escalations", eid)
+        escalation = units[unit_id].escalations.get(eid) if unit_id is not None else None
         return None if escalation is None else escalation_view(escalation)
 
     @app.page("/escalations")
@@ -42,9 +40,10 @@ def serve(worker) -> None:
                       unit=q.get("unit"), overdue=None if overdue is None else overdue == "true")
 
         def local(partitions):
-            views = (view_in(eid, partitions) for p in partitions
-                     for eid in open_ones.names_in(p))
-            return [v for v in views if v is not None and selected(v, **wanted)]
+            views = (escalation_view(units[unit_id].escalations[eid]) for p in partitions
+                     for eid in open_ones.names_in(p)
+                     if (unit_id := open_ones.get(eid)) is not None)
+            return [v for v in views if selected(v, **wanted)]
 
         return await worker.gather(web, request, local,
                                    lambda found: web.json(open_register(found)))
@@ -99,7 +98,6 @@ SERVICE = Service(
               entity_types=(Escalation,)),
         Store("timelines", "timelines"),
         Store("seen", "seen"),
-        Store("escalations", "values", value_type=str),  # escalation id -> its unit
         Store("open", "values", value_type=str),  # present while open: its unit
         # partition -> open escalations by "authority|level", and missed at the top
         Store("tally", "values", value_type=dict[str, dict[str, int]]),

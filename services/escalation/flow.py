@@ -1,7 +1,7 @@
 """What the escalation service does with each inbound event, given its stores (no faust): the
 deadline loop and the unit core; it emits the ``escalation.raised`` / ``escalated`` notices,
-the breaches and the acknowledgements nobody's escalation matched, and keeps an index of
-escalations, the open ones, and the partition's tally of open ones (what the gauges read)."""
+the breaches and the acknowledgements nobody's escalation matched, and keeps the set of open
+escalations and the partition's tally of them (what the gauges read)."""
 
 from __future__ import annotations
 
@@ -59,8 +59,7 @@ class EscalationFlow:
 
     @staticmethod
     def _written(ctx, units, tracked) -> None:
-        index, open_ones, tallies = ctx.store("escalations"), ctx.store("open"), \
-            ctx.store("tally")
+        open_ones, tallies = ctx.store("open"), ctx.store("tally")
         changes = []
         for unit_id in tracked.written:
             old = tracked.old(unit_id)
@@ -69,8 +68,6 @@ class EscalationFlow:
                 was = before.get(eid)
                 if was is escalation:
                     continue
-                if was is None:
-                    index[eid] = unit_id
                 changes.append((was, escalation))
                 now_open, was_open = escalation.is_open, was is not None and was.is_open
                 if now_open and not was_open:

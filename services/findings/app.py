@@ -49,7 +49,7 @@ def serve(worker) -> None:
     """The findings worker's pages: problem lists, findings, the annual assessment inputs."""
     app, settings, stores = worker.app, worker.settings, worker.stores
     tz = config.policy(settings).timezone
-    units, findings, visits = stores["units"], stores["findings"], stores["visits"]
+    units = stores["units"]
 
     def filters(web, request):
         status, category = request.query.get("status"), request.query.get("category")
@@ -70,11 +70,10 @@ def serve(worker) -> None:
                                                             "findings": found},
                            f"findings of unit {unit_id}")
 
-    def owned(index, ident: str, partitions: list[int]):
-        unit_id = index.get(ident)
-        if unit_id is None or worker.partition_of(unit_id) not in partitions:
-            return None
-        return units.get(unit_id)
+    def owned(field: str, ident: str, partitions: list[int]):
+        """The state of the unit that holds ``ident`` among its ``field``, in ``partitions``."""
+        unit_id = units.unit_of(partitions, field, ident)
+        return None if unit_id is None else units.get(unit_id)
 
     @app.page("/visits/{visit_id}/findings")
     async def visit_findings(web, request, visit_id: str):
@@ -83,7 +82,7 @@ def serve(worker) -> None:
             return refusal
 
         def local(partitions):
-            state = owned(visits, visit_id, partitions)
+            state = owned("visits", visit_id, partitions)
             found = problem_list(state, *wanted, visit_id=visit_id) if state else None
             return [] if found is None else [found]
 
@@ -94,7 +93,7 @@ def serve(worker) -> None:
     @app.page("/findings/{finding_id}")
     async def one_finding(web, request, finding_id: str):
         def local(partitions):
-            state = owned(findings, finding_id, partitions)
+            state = owned("findings", finding_id, partitions)
             finding = state.findings.get(finding_id) if state is not None else None
             return [] if finding is None else [finding_view(state.unit_id, finding)]
 
@@ -136,8 +135,6 @@ SERVICE = Service(
               entities=("findings", "visits", "breaches"),
               entity_types=(Finding, VisitRecord, BreachRecord)),
         Store("seen", "seen"),
-        Store("findings", "values", value_type=str),  # finding id -> its unit
-        Store("visits", "values", value_type=str),  # visit id (of a finding) -> its unit
     ),
     flow=lambda settings: FindingsFlow(config.policy(settings), NAME),
     serve=serve,

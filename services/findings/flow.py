@@ -1,7 +1,7 @@
 """What the findings service does with each record it reads, given its stores (no faust):
 
 - ``on_event``: an inbound event through the unit core; it emits the breaches of the general
-  rule and keeps them for the assessment at once, and indexes each finding's and visit's unit;
+  rule and keeps them for the assessment at once;
 - ``on_breach``: a breach another service emitted (``inspections.breaches``), kept for the
   assessment.
 """
@@ -45,13 +45,6 @@ class FindingsFlow:
         if after is before:
             return
         self.irregular.note(after.unmatched[len(before.unmatched) if before else 0:])
-        old = before.findings if before is not None else {}
-        findings, visits = ctx.store("findings"), ctx.store("visits")
-        for finding_id, finding in after.findings.items():
-            if finding_id not in old:
-                findings[finding_id] = key
-                if visits.get(finding.visit_id) is None:
-                    visits[finding.visit_id] = key
 
     def on_breach(self, ctx, breach: BreachSeen) -> None:
         states = ctx.store("units")

@@ -51,7 +51,7 @@ def serve(worker) -> None:
     app, settings, stores = worker.app, worker.settings, worker.stores
     policy = config.policy(settings)
     tz = policy.timezone
-    units, campaigns, visits = stores["units"], stores["campaigns"], stores["visits"]
+    units, campaigns = stores["units"], stores["campaigns"]
 
     def view_of(unit_id: str) -> dict | None:
         state = units.get(unit_id)
@@ -65,10 +65,8 @@ def serve(worker) -> None:
     @app.page("/visits/{visit_id}")
     async def visit(web, request, visit_id: str):
         def local(partitions: list[int]) -> list:
-            unit_id = visits.get(visit_id)
-            if unit_id is None or worker.partition_of(unit_id) not in partitions:
-                return []
-            found = visit_page(view_of(unit_id), visit_id)
+            unit_id = units.unit_of(partitions, "visits", visit_id)
+            found = visit_page(view_of(unit_id), visit_id) if unit_id is not None else None
             return [found] if found else []
 
         return await worker.gather(web, request, local, lambda found: json_or_404(
@@ -139,7 +137,6 @@ SERVICE = Service(
               entity_types=(Visit,)),
         Store("timelines", "timelines"),
         Store("seen", "seen"),
-        Store("visits", "values", value_type=str),  # visit id -> its unit
         Store("tally", "values", value_type=dict[str, int]),  # partition -> visits by state
         Store("campaigns", "custom", partitioned=False, value_type=CampaignStore),
     ),

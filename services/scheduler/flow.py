@@ -4,7 +4,7 @@ the faust worker passes its tables, the in-memory runner dicts.
 - ``on_event``: an inbound event on its partition, through the deadline loop and the unit
   core. It emits breaches and, to the campaign side, what crosses partitions: a campaign's
   plan, a unit's visit ends when they change, and the partition's stream time whenever it
-  passes a midnight. It keeps an index of visits and the partition's tally of visits by state.
+  passes a midnight. It keeps the partition's tally of visits by state.
 - ``on_crossing``: one of those on the campaign side (one partition), through the campaign
   core: campaign coverage, judged once every partition has passed the due time.
 """
@@ -74,14 +74,25 @@ def completions_of(state: UnitState | None) -> tuple[Completion, ...]:
     )
 
 
-def visit_tally(old: UnitState | None, new: UnitState, tally: dict[str, int]) -> dict[str, int]:
-    """``tally`` (visits by state) with ``old``'s visits replaced by ``new``'s."""
+def _ends(visit) -> tuple:
+    """What of a visit its unit's completions read."""
+    return visit.campaign_id, visit.ended_at, visit.ended_stream_time
+
+
+def changed_visits(old: UnitState | None, new: UnitState) -> list:
+    """(visit before or None, visit after) for each visit the change touched."""
     before = old.visits if old is not None else {}
-    changed = dict(tally)
-    for visit_id, visit in new.visits.items():
-        was = before.get(visit_id)
-        if was is visit or (was is not None and was.status == visit.status):
+    return [(before.get(i), v) for i, v in new.visits.items() if before.get(i) is not v]
+
+
+def visit_tally(changes: list, tally: dict[str, int]) -> dict[str, int]:
+    """``tally`` (visits by state) with each changed visit's state moved."""
+    changed = tally
+    for was, visit in changes:
+        if was is not None and was.status == visit.status:
             continue
+        if changed is tally:
+            changed = dict(tally)
         if was is not None:
             changed[was.status] -= 1
             if not changed[was.status]:
@@ -118,21 +129,21 @@ class SchedulerFlow:
             ctx.emit(WatermarkForward(ctx.partition, Mark(now, event.id)))
 
     def _written(self, ctx, units, tracked) -> None:
-        visits, tallies = ctx.store("visits"), ctx.store("tally")
+        tallies = ctx.store("tally")
         part = str(ctx.partition)
-        tally = tallies.get(part) or {}
+        tally = before = tallies.get(part) or {}
         for unit_id in tracked.written:
             state, old = units[unit_id], tracked.old(unit_id)
-            self.irregular.note(state.anomalies[len(old.anomalies) if old else 0:])
-            for visit_id in state.visits:
-                if (old is None or visit_id not in old.visits) and \
-                        visits.get(visit_id) != unit_id:
-                    visits[visit_id] = unit_id
-            tally = visit_tally(old, state, tally)
-            completions = completions_of(state)
-            if completions != completions_of(old):
-                ctx.emit(Completions(unit_id, completions))
-        if tally != (tallies.get(part) or {}):
+            if old is None or state.anomalies is not old.anomalies:
+                self.irregular.note(state.anomalies[len(old.anomalies) if old else 0:])
+            changes = changed_visits(old, state)
+            tally = visit_tally(changes, tally)
+            # A unit's visit ends cross to the campaign side when one of them changes.
+            if any(was is None or _ends(was) != _ends(visit) for was, visit in changes):
+                completions = completions_of(state)
+                if completions != completions_of(old):
+                    ctx.emit(Completions(unit_id, completions))
+        if tally is not before:
             tallies[part] = tally
 
     # -- the campaign side ---------------------------------------------------------------

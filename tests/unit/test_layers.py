@@ -65,3 +65,12 @@ def test_the_pin_in_pyproject_is_the_one_checked():
 
     text = (REPO / "pyproject.toml").read_text()
     assert f'"faust-streaming[rocksdict]=={faust_internals.PINNED}"' in text
+
+
+def test_the_readme_shows_the_declared_topology():
+    from inspections.topology import table
+    from services import SYSTEM
+
+    readme = (REPO / "README.md").read_text()
+    missing = [line for line in table(SYSTEM) if line not in readme]
+    assert missing == [], "the README's Layout lags the declarations: paste these lines"

@@ -127,3 +127,18 @@ def test_a_workers_tables_share_one_rocksdb_budget(monkeypatch, tmp_path):
     assert cache.get_usage() >= after_both
     for db in dbs:
         db.close()
+
+
+def test_derived_ids_are_uuid5_of_the_cause():
+    import uuid
+
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from kernel.ids import NAMESPACE
+
+    @given(st.lists(st.text(), min_size=1, max_size=4))
+    def check(cause):
+        assert derived_id(*cause) == str(uuid.uuid5(NAMESPACE, "\x1f".join(cause)))
+
+    check()

@@ -25,8 +25,7 @@ class Run:
 
     def __init__(self, policy=None):
         self.flow = EscalationFlow(policy or config.policy(Settings()))
-        self.stores = {"units": {}, "timelines": {}, "escalations": {}, "open": {},
-                       "tally": {}}
+        self.stores = {"units": {}, "timelines": {}, "open": {}, "tally": {}}
         self.states = self.stores["units"]
         self.derived, self.emitted = [], []
         self.context = Context(self.stores, Seen(), self.emitted.append)
@@ -48,8 +47,8 @@ class Run:
         return new
 
     def escalation(self, eid):
-        unit = self.stores["escalations"][eid]
-        return escalation_view(self.states[unit].escalations[eid])
+        (found,) = [s.escalations[eid] for s in self.states.values() if eid in s.escalations]
+        return escalation_view(found)
 
     def open_counts(self) -> dict:
         found = {}

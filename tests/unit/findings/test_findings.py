@@ -28,7 +28,7 @@ class Run:
     def __init__(self, policy=None):
         self.flow = FindingsFlow(policy or config.policy(Settings()))
         self.states, self.breaches, self.emitted = {}, [], []
-        self.stores = {"units": self.states, "findings": {}, "visits": {}}
+        self.stores = {"units": self.states}
         self.context = Context(self.stores, Seen(), self.emitted.append)
 
     def feed(self, *events):
@@ -46,7 +46,7 @@ class Run:
         return new
 
     def finding(self, finding_id="F1"):
-        unit = self.stores["findings"][finding_id]
+        (unit,) = [u for u, s in self.states.items() if finding_id in s.findings]
         return finding_view(unit, self.states[unit].findings[finding_id])
 
 
@@ -64,7 +64,6 @@ def test_a_finding_is_listed_exactly_as_recorded():
         "fire_safety", 2, 33, "s-1")
     assert view["status"] == "pending"
     assert problem_list(run.states["changtai"])[0]["finding_id"] == "F1"
-    assert run.stores["visits"]["visit-changtai"] == "changtai"
     assert problem_list(run.states["changtai"], visit_id="visit-changtai")[0][
         "finding_id"] == "F1"
     assert problem_list(run.states["changtai"], visit_id="visit-elsewhere") is None

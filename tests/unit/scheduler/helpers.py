@@ -73,8 +73,8 @@ class Run:
         self.timelines: dict = {}
         self.states: dict = {}
         self.store = {} if store is None else store  # the campaign side's
-        self.stores = {"units": self.states, "timelines": self.timelines, "visits": {},
-                       "tally": {}, "campaigns": self.store}
+        self.stores = {"units": self.states, "timelines": self.timelines, "tally": {},
+                       "campaigns": self.store}
         self.seen_ids = Seen()
         self.breaches: list = []
         self.forwards: list = []

@@ -1,0 +1,32 @@
+"""The services' topology as the README shows it: each service's reads (topic → handler),
+writes (kind of fact → topic) and stores, rendered from the declarations (a test holds the
+README to them)."""
+
+from __future__ import annotations
+
+from kernel.topology import Service, System
+
+
+def _kind(kind) -> str:
+    return getattr(kind, "__name__", None) or " \\| ".join(k.__name__ for k in kind.__args__)
+
+
+def row(service: Service) -> str:
+    reads = "; ".join(
+        f"`{r.topic}` → `{r.handler}`" + (" (through the gate)" if r.contract else "")
+        + ("" if r.partitioned else " (one partition)") + (" (not its own)" if r.skip_source
+                                                           else "")
+        for r in service.reads)
+    writes = "; ".join(f"{_kind(w.kind)} → " + (f"`{w.topic}`" if w.topic else "counted, logged")
+                       for w in service.writes)
+    if service.publishes_rejections:
+        writes += "; records the gate refuses → `inspections.rejected`"
+    stores = ", ".join(f"`{s.name}`" + (f" ({', '.join(s.entities)} a key each)" if s.entities
+                                        else "") + ("" if s.partitioned else " (side)")
+                       for s in service.stores)
+    return f"| {service.name} | {reads} | {writes} | {stores} |"
+
+
+def table(system: System) -> list[str]:
+    return ["| service | reads (topic → handler) | writes (fact → topic) | keeps |",
+            "| --- | --- | --- | --- |", *(row(s) for s in system)]
