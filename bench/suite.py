@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -76,15 +75,22 @@ def cores_in_memory(settings: Settings, count: int) -> tuple[int, float]:
 
 
 def child(args: list[str], env: dict) -> tuple[float, float, str]:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """An ``inspections`` command as a user runs it: (seconds, peak resident MiB of its
+    largest process, its parallel replay's workers included, its last line)."""
+    from bench.workers import tree_peak
+
     started = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "inspections.cli", *args], env=env,
-                          capture_output=True, text=True)
-    elapsed = time.monotonic() - started
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    if done.returncode not in (0, 1):
-        raise SystemExit(f"{args} failed:\n{done.stdout}\n{done.stderr}")
-    return elapsed, max(peak, before) / 1024, done.stdout.strip().splitlines()[-1]
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        process = subprocess.Popen([sys.executable, "-m", "inspections.cli", *args], env=env,
+                                   stdout=out, stderr=err, text=True)
+        peak = tree_peak(process)
+        elapsed = time.monotonic() - started
+        out.seek(0)
+        err.seek(0)
+        said, complained = out.read(), err.read()
+    if process.returncode not in (0, 1):
+        raise SystemExit(f"{args} failed:\n{said[-3000:]}\n{complained[-3000:]}")
+    return elapsed, peak, said.strip().splitlines()[-1]
 
 
 # -- the run ------------------------------------------------------------------------------

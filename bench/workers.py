@@ -13,6 +13,21 @@ from runtime import kafka
 from runtime.settings import Settings
 
 
+def tree_peak(process: subprocess.Popen, every_s: float = 0.2) -> float:
+    """The largest resident set (MiB) of ``process`` and its children, sampled until it ends."""
+    peak = 0.0
+    while process.poll() is None:
+        pids = [process.pid]
+        try:
+            pids += [int(p) for p in Path(f"/proc/{process.pid}/task/{process.pid}/children")
+                     .read_text().split()]
+        except OSError:
+            pass
+        peak = max([peak, *(rss_mib(p) for p in pids if rss_mib(p) == rss_mib(p))])
+        time.sleep(every_s)
+    return peak
+
+
 def rss_mib(pid: int) -> float:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():

@@ -11,6 +11,7 @@ partition order, so the same log gives the same bytes however many processes ran
 
 from __future__ import annotations
 
+import gc
 from array import array
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
@@ -27,7 +28,8 @@ from schemas import Rejection, decode
 
 PUBLIC = (topics.ESCALATIONS, topics.BREACHES, topics.REJECTED)
 VIEW_KINDS = ("campaigns", "units", "findings", "assessments", "escalations")
-CAMPAIGN_SIDE = "campaign"  # the file name of what the cross-partition side derives
+CAMPAIGN_SIDE = "campaign"
+COLLECT_EVERY = 50_000  # records: the collector runs then, not as it would  # the file name of what the cross-partition side derives
 
 
 class Cut:
@@ -102,6 +104,17 @@ class Part:
 
     # -- the log ---------------------------------------------------------------------------
     def feed(self, records: Iterable, cut: Cut | None = None) -> int:
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return self._feed(records, cut)
+        finally:
+            gc.collect()
+            gc.unfreeze()
+            if collecting:
+                gc.enable()
+
+    def _feed(self, records: Iterable, cut: Cut | None) -> int:
         stopped: set[int] = set()
         memory, fed = self.memory, 0
         for record in records:
@@ -121,6 +134,11 @@ class Part:
             fed += 1
             if fed % 1000 == 0:
                 self.count(1000)
+                if fed % COLLECT_EVERY == 0:
+                    # What is left is state that stays: the collector need not look at it
+                    # again (its passes over a growing state were a third of a replay).
+                    gc.collect()
+                    gc.freeze()
         self.count(fed % 1000)
         self.derived.flush()
         return fed
@@ -282,13 +300,15 @@ class Remote:
         return self.result()
 
     def stop(self) -> None:
-        try:
-            self.conn.send(("stop", ()))
-        except OSError:
-            pass
-        self.process.join(timeout=30)
-        if self.process.is_alive():
+        if self.process.is_alive() and not self.conn.closed:
+            try:
+                self.conn.send(("stop", ()))
+            except OSError:
+                pass
+        self.process.join(timeout=5)
+        if self.process.is_alive():  # still reading its partitions (a failure elsewhere)
             self.process.kill()
+            self.process.join()
 
 
 def _serve(conn, settings, folder, index, counter, partitions, ends, cut) -> None:

@@ -49,7 +49,11 @@ class Run:
         self.total = 0
         self.parts, self.owner = self._parts(workers, cut, records, progress)
         self.fed = sum(part.fed for part in self.parts)  # records fed (before a cut's end)
-        self._cross_partition_side()
+        try:
+            self._cross_partition_side()
+        except BaseException:
+            self.stop()
+            raise
 
     # -- the parts ---------------------------------------------------------------------
     def _parts(self, workers, cut, records, progress):
@@ -70,14 +74,19 @@ class Run:
         parts = [Remote(context, self.settings, self.folder, self.index, counter, ps, ends,
                         cut) for ps in shares]
         waiting, told = list(parts), 0
-        while waiting:
-            ready = multiprocessing.connection.wait([p.conn for p in waiting], timeout=0.2)
-            for part in [p for p in waiting if p.conn in ready]:
-                part.fed = part.result()
-                waiting.remove(part)
-            if counter.value > told:
-                progress(counter.value - told)
-                told = counter.value
+        try:
+            while waiting:
+                ready = multiprocessing.connection.wait([p.conn for p in waiting], 0.2)
+                for part in [p for p in waiting if p.conn in ready]:
+                    part.fed = part.result()  # a part that failed: raises, saying why
+                    waiting.remove(part)
+                if counter.value > told:
+                    progress(counter.value - told)
+                    told = counter.value
+        except BaseException:  # one failed, or Ctrl-C: none goes on alone
+            for part in parts:
+                part.stop()
+            raise
         return parts, owner
 
     def _cross_partition_side(self) -> None:

@@ -100,9 +100,11 @@ def producer_room(app, messages: int) -> None:
     app.producer.buffer.max_messages = messages
 
 
-async def end_offsets(app, tps: list) -> dict:
-    """The partitions' end offsets, as the consumer knows them."""
-    return await app.consumer.highwaters(*tps)
+def known_ends(app, tps: list) -> dict:
+    """The partitions' end offsets as the consumer last heard them from its fetches (no
+    request to the broker: None where it has not fetched the partition)."""
+    consumer = app.consumer
+    return {tp: consumer.highwater(tp) for tp in tps}
 
 
 async def seek_back(app, tp, offset: int) -> None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
-from runtime import logs, metrics
+from runtime import faust_internals, logs, metrics
 from runtime.settings import Settings
 
 if TYPE_CHECKING:
@@ -192,9 +192,14 @@ class Observer:
 
         consumer = self.app.consumer
         tps = [TP(t, p) for t, p in sorted(actives) if t in self.sources]
-        ends = await consumer.highwaters(*tps) if tps else {}
+        # The ends its fetches last heard of; the broker is asked only for the others (a
+        # request to the consumer's thread holds up its fetching: a latency spike each time).
+        ends = faust_internals.known_ends(self.app, tps)
+        unknown = [tp for tp, end in ends.items() if end is None]
+        if unknown:
+            ends.update(await consumer.highwaters(*unknown))
         # faust keeps the offsets it sought to and committed (the next to read), per TP.
-        committed = getattr(consumer, "_committed_offset", {})
+        committed = faust_internals.committed_offsets(self.app)
         starts = {}
         for tp in tps:
             start = committed.get(tp)

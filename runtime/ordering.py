@@ -95,7 +95,7 @@ class InOrder:
                 if tp.topic in self.topics and tp not in self.seeking]
         if not mine:
             return
-        ends = await faust_internals.end_offsets(app, mine)
+        ends = faust_internals.known_ends(app, mine)
         committed = faust_internals.committed_offsets(app)
         for tp in mine:
             want = self.expected.get(tp, committed.get(tp))

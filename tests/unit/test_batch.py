@@ -276,8 +276,8 @@ class FakeConsumer:
     async def seek_wait(self, partitions):
         self.seeks.extend(partitions.items())
 
-    async def highwaters(self, *tps):
-        return {tp: self.ends.get(tp, 0) for tp in tps}
+    def highwater(self, tp):
+        return self.ends.get(tp)
 
 
 class FakeApp:
