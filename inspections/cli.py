@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from inspections import cli_audit, cli_upstream
+from inspections import cli_audit, cli_operate, cli_rejected, cli_upstream
 from inspections.console import fail, kafka_errors, say
 from inspections.localkafka import BrokerError, LocalBroker
 from runtime import settings as settings_module
@@ -24,9 +24,11 @@ contract_app = typer.Typer(help="The machine-readable event contract.", no_args_
 app.add_typer(topics_app, name="topics")
 app.add_typer(contract_app, name="contract")
 app.add_typer(cli_audit.audit_app, name="audit")
+app.add_typer(cli_rejected.rejected_app, name="rejected")
 for name, command in (("validate", cli_upstream.validate), ("publish", cli_upstream.publish),
                       ("tick", cli_upstream.tick), ("replay", cli_audit.replay),
-                      ("simulate", cli_upstream.simulate)):
+                      ("simulate", cli_upstream.simulate), ("due", cli_operate.due),
+                      ("status", cli_operate.status)):
     app.command(name)(command)
 
 
@@ -55,10 +57,17 @@ def broker_stop() -> None:
 
 
 @broker_app.command("status")
-def broker_status() -> None:
+def broker_status(as_json: bool = typer.Option(False, "--json", help="As JSON.")) -> None:
     """Say whether the local broker runs; exit 0 when it runs and answers, 3 when not."""
+    import dataclasses
+    import json
+
     status = _broker().status()
-    typer.echo(status.describe())
+    if as_json:
+        typer.echo(json.dumps({k: str(v) if k == "data_dir" else v
+                               for k, v in dataclasses.asdict(status).items()}))
+    else:
+        typer.echo(status.describe())
     raise typer.Exit(0 if status.ready else 3)
 
 
@@ -74,8 +83,11 @@ def broker_jars() -> None:
 
 
 @topics_app.command("create")
-def topics_create() -> None:
+def topics_create(as_json: bool = typer.Option(False, "--json", help="As JSON.")) -> None:
     """Create the project's topics (idempotent); report each."""
+    import dataclasses
+    import json
+
     from runtime import kafka, topics
 
     settings = settings_module.load()
@@ -85,6 +97,9 @@ def topics_create() -> None:
             reports = topics.ensure_topics(admin, settings)
         finally:
             admin.close()
+    if as_json:
+        typer.echo(json.dumps({"topics": [dataclasses.asdict(r) for r in reports]}))
+        return
     for r in reports:
         line = f"{r.name:<32} {r.action:<8} {r.partitions} partitions"
         typer.echo(line + (f"  ({r.note})" if r.note else ""))

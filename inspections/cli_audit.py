@@ -24,6 +24,7 @@ def replay(
                             "dir: a file a view."),
     workers: int = typer.Option(None, "--workers", help="Processes sharing the partitions; "
                                 "default INSPECTIONS_REPLAY_WORKERS (0: one a core)."),
+    as_json: bool = typer.Option(False, "--json", help="The summary as JSON."),
 ) -> None:
     """Rebuild every derived event and view from the inbound log alone (read-only)."""
     from inspections import parallel
@@ -41,6 +42,11 @@ def replay(
             found = replaying.replay(
                 settings, out, workers=settings.replay_workers if workers is None else workers,
                 cut=cut, fmt=fmt, progress=lambda n: progress.advance(task, n))
+    if as_json:
+        import json
+
+        typer.echo(json.dumps({"log_records": total, "out": str(out), **found}))
+        return
     derived = sum(found["derived"].values())
     views = ", ".join(f"{n} {kind}" for kind, n in found["views"].items())
     typer.echo(f"replayed {total} records: {derived} derived events; views: {views}; in {out}")

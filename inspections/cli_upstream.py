@@ -18,8 +18,9 @@ from inspections.console import (
 from runtime import settings as settings_module
 
 
-def check_file(path: Path) -> tuple[int, int]:
-    """Validate every line; print one line per bad one. Returns (good, bad)."""
+def check_file(path: Path, problems: list | None = None) -> tuple[int, int]:
+    """Validate every line; print one line per bad one (or, given ``problems``, add each to
+    it instead). Returns (good, bad)."""
     from inspections.upstream import count_lines, read_lines
 
     good = bad = 0
@@ -31,18 +32,33 @@ def check_file(path: Path) -> tuple[int, int]:
                 good += 1
             else:
                 bad += 1
-                typer.echo(f"{path}:{line.number}: {line.result.reason}")
+                if problems is None:
+                    typer.echo(f"{path}:{line.number}: {line.result.reason}")
+                else:
+                    problems.append({"line": line.number, "cause": line.result.cause,
+                                     "reason": line.result.reason})
     return good, bad
 
 
-def validate(file: Path = typer.Argument(..., help="JSONL file, one event a line")) -> None:
+def validate(
+    file: Path = typer.Argument(..., help="JSONL file, one event a line"),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object: counts and every "
+                                                      "bad line's number, cause and reason."),
+) -> None:
     """Check a JSONL file of events against the contract; never touches Kafka.
 
     One line of output per bad line (line number and reason), then a summary; exit 1 if any
     line is bad.
     """
-    good, bad = check_file(existing_file(file))
-    typer.echo(f"{good + bad} events: {good} valid, {bad} invalid")
+    import json
+
+    problems: list | None = [] if as_json else None
+    good, bad = check_file(existing_file(file), problems)
+    if as_json:
+        typer.echo(json.dumps({"file": str(file), "events": good + bad, "valid": good,
+                               "invalid": bad, "problems": problems}, ensure_ascii=False))
+    else:
+        typer.echo(f"{good + bad} events: {good} valid, {bad} invalid")
     raise typer.Exit(1 if bad else 0)
 
 

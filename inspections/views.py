@@ -95,3 +95,28 @@ def assessment_parts(states: dict, settings) -> dict[str, list[dict]]:
         for year in assessment_years(state, tz):
             found.setdefault(str(year), []).append(unit_assessment(state, year, tz))
     return found
+
+
+def due(memory, settings, **filters: str | None) -> dict:
+    """What is due, as ``inspections due --json`` answers it, from a replay's stores: each
+    owning service's obligations and stream time, filtered and merged the same way."""
+    from inspections.due import merge
+    from kernel.due import Wanted, due_list, latest
+    from services.escalation.views import due_of
+    from services.scheduler.views import due_of_campaign, due_of_unit
+
+    policy = scheduler_config.policy(settings)
+    scheduler, escalation = memory.stores("scheduler"), memory.stores("escalation")
+    owned = {
+        "scheduler": [d for state in scheduler["units"].values()
+                      for d in due_of_unit(state, policy)]
+        + [d for key, campaign in scheduler["campaigns"].items() if key.startswith(CAMPAIGN)
+           for d in due_of_campaign(campaign, policy.timezone)],
+        "escalation": [d for state in escalation["units"].values()
+                       for e in state.escalations.values() if (d := due_of(e)) is not None],
+    }
+    wanted = Wanted.of(**filters)
+    return merge({service: due_list(
+        [d.view() for d in items],
+        latest(t.stream_time for t in memory.running[service].timelines().values()), wanted)
+        for service, items in owned.items()})

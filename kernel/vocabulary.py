@@ -116,5 +116,13 @@ BREACH_KINDS = (
 # What the annual assessment says of a year's rectification reports (worst of the year's).
 REPORT_LATE, REPORT_ON_TIME, REPORT_NOT_SUBMITTED = "late", "on_time", "not_submitted"
 
+# What is still due (``kernel.due``): the open obligations the services list.
+OBLIGATION_KINDS = {
+    "escalation": "督办 an escalation at its current level",
+    "days_on_site": "驻点天数 a visit on site, not to end before its days",
+    "rectification_report": "整改报告 a rectification report after feedback",
+    "campaign_coverage": "全覆盖 a planned unit's visit, before coverage is due",
+}
+
 # What a flow meets out of the usual course (a metric label).
 IRREGULAR = ("duplicate", "late", "noted")

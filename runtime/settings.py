@@ -11,6 +11,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from kernel.due import parse_within
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 
@@ -91,6 +93,9 @@ class Settings(BaseSettings):
     scheduler_url: str = ""
     findings_url: str = ""
     escalation_url: str = ""
+    # The operator page's "due soon" board: obligations due within this of each service's
+    # stream time (a number and m, h, d or w).
+    due_soon_within: str = "48h"
     # Replay and audit verify: processes sharing the inbound topic's partitions (0: a core each).
     replay_workers: int = Field(default=0, ge=0)
     # How often a worker computes its consumer lag and the gauges counted from its tables.
@@ -148,6 +153,10 @@ class Settings(BaseSettings):
         if bool(self.kafka_ssl_certfile) != bool(self.kafka_ssl_keyfile):
             raise ValueError("INSPECTIONS_KAFKA_SSL_CERTFILE and INSPECTIONS_KAFKA_SSL_KEYFILE "
                              "go together (a client certificate and its key)")
+        try:
+            parse_within(self.due_soon_within)
+        except ValueError as exc:
+            raise ValueError(f"INSPECTIONS_DUE_SOON_WITHIN: {exc}") from None
         return self
 
     @property

@@ -16,10 +16,12 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from yarl import URL
 
+from kernel.due import Wanted, due_list, latest
 from kernel.ids import digest, seen_key
 from kernel.topology import Read, Service, Store
 from runtime import faust_internals, logs, metrics, topics
@@ -112,6 +114,7 @@ class Worker:
         for read in service.reads:
             self._agent(read)
         service.serve(self)
+        self._stream_time_page()
 
     # -- reading -------------------------------------------------------------------------
     def _agent(self, read: Read) -> None:
@@ -240,6 +243,42 @@ class Worker:
             for part in answers:
                 found += part
         return answer(found)
+
+    def _stream_time_page(self) -> None:
+        """``/stream-time``: each partition's stream time (the latest event time its rules
+        have applied), from every worker of the group (``inspections status``)."""
+        timelines = next((self.stores[s.name] for s in self.service.stores
+                          if s.kind == "timelines"), None)
+        if timelines is None:
+            return
+
+        @self.app.page("/stream-time")
+        async def stream_time(web, request):
+            def local(partitions: list[int]) -> list:
+                return [[p, None if (t := timelines.get(p)) is None or t.stream_time is None
+                         else t.stream_time.isoformat()] for p in partitions]
+
+            return await self.gather(web, request, local, lambda found: web.json(
+                {"partitions": {str(p): t for p, t in sorted(found)}}))
+
+    async def gather_due(self, web, request, local: Callable[[list[int]], list]):
+        """A service's ``/due`` page: the obligations ``local`` lists for each worker's
+        partitions (its first item ``{"as_of": stream time}``), filtered by the request's
+        ``unit``, ``authority``, ``kind`` and ``due_within`` against the latest stream time."""
+        q = request.query
+        try:
+            wanted = Wanted.of(q.get("unit"), q.get("authority"), q.get("kind"),
+                               q.get("due_within"))
+        except ValueError as exc:
+            return web.json({"error": str(exc)}, status=400)
+
+        def answer(found: list) -> Any:
+            times = [datetime.fromisoformat(i["as_of"]) for i in found
+                     if "as_of" in i and i["as_of"] is not None]
+            return web.json(due_list([i for i in found if "as_of" not in i],
+                                     latest(times), wanted))
+
+        return await self.gather(web, request, local, answer)
 
     def partition_of(self, unit_id: str) -> int:
         return partition_for(unit_id.encode(), self.settings.partitions)

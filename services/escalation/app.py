@@ -4,6 +4,7 @@ goes, what it keeps; and what its worker serves (the register, gauges). It holds
 from __future__ import annotations
 
 from kernel.breaches import Breach
+from kernel.due import latest
 from kernel.topology import Read, Service, Store, Write
 from runtime import metrics, topics
 from runtime.http import json_or_404
@@ -12,7 +13,13 @@ from schemas.envelope import breach_event, notice_event
 from services.escalation import config
 from services.escalation.flow import EscalationFlow
 from services.escalation.rules import Escalation, Notice, UnitEscalations, Unmatched
-from services.escalation.views import escalation_view, of_unit, open_register, selected
+from services.escalation.views import (
+    due_of,
+    escalation_view,
+    of_unit,
+    open_register,
+    selected,
+)
 
 NAME = "escalation"
 
@@ -20,7 +27,7 @@ NAME = "escalation"
 def serve(worker) -> None:
     """The escalation worker's pages (the register) and gauges."""
     app, stores = worker.app, worker.stores
-    units, open_ones = stores["units"], stores["open"]
+    units, open_ones, timelines = stores["units"], stores["open"], stores["timelines"]
 
     def view_in(eid: str, partitions: list[int]) -> dict | None:
         unit_id = units.unit_of(partitions, "escalations", eid)
@@ -48,6 +55,23 @@ def serve(worker) -> None:
         return await worker.gather(web, request, local,
                                    lambda found: web.json(open_register(found)))
 
+    @app.page("/due")
+    async def due(web, request):
+        def local(partitions):
+            found = [{"as_of": stream_time(partitions)}]
+            for p in partitions:
+                for eid in open_ones.names_in(p):
+                    if (unit_id := open_ones.get(eid)) is not None and \
+                            (item := due_of(units[unit_id].escalations[eid])) is not None:
+                        found.append(item.view())
+            return found
+
+        return await worker.gather_due(web, request, local)
+
+    def stream_time(partitions) -> str | None:
+        t = latest(tl.stream_time for p in partitions if (tl := timelines.get(p)) is not None)
+        return None if t is None else t.isoformat()
+
     @app.page("/escalations/{escalation_id}")
     async def one(web, request, escalation_id: str):
         def local(partitions):
@@ -63,7 +87,7 @@ def serve(worker) -> None:
         return json_or_404(web, of_unit(units.get(unit_id)), f"escalations of unit {unit_id}")
 
     shown: dict[str, set] = {"open": set(), "top": set()}
-    timelines, tallies = stores["timelines"], stores["tally"]
+    tallies = stores["tally"]
 
     def gauges(partitions: list[int], owns_side: bool) -> None:
         metrics.DEADLINES_OPEN.labels(NAME).set(

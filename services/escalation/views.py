@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from kernel.due import Due
 from services.escalation.rules import Escalation
 
 
@@ -45,3 +46,10 @@ def open_register(views: list[dict]) -> dict:
     """The open escalations, by id."""
     found = sorted(views, key=lambda v: v["escalation_id"])
     return {"open": len(found), "escalations": found}
+
+
+def due_of(e: Escalation) -> Due | None:
+    """An open escalation's obligation at its current level: its authority must act."""
+    if e.status != "open" or e.due is None:
+        return None
+    return Due("escalation", e.escalation_id, e.unit_id, e.due, e.authority, e.action, e.level)

@@ -12,6 +12,7 @@ import socket
 from datetime import datetime, timezone
 
 from kernel.breaches import Breach
+from kernel.due import latest
 from kernel.topology import Read, Service, Store, Write
 from runtime import metrics, topics
 from runtime.http import json_or_404
@@ -32,6 +33,8 @@ from services.scheduler.store import CampaignStore
 from services.scheduler.views import (
     campaign_summary,
     campaign_view,
+    due_of_campaign,
+    due_of_unit,
     unit_view,
     visit_page,
 )
@@ -51,7 +54,7 @@ def serve(worker) -> None:
     app, settings, stores = worker.app, worker.settings, worker.stores
     policy = config.policy(settings)
     tz = policy.timezone
-    units, campaigns = stores["units"], stores["campaigns"]
+    units, campaigns, timelines = stores["units"], stores["campaigns"], stores["timelines"]
 
     def view_of(unit_id: str) -> dict | None:
         state = units.get(unit_id)
@@ -87,8 +90,23 @@ def serve(worker) -> None:
         rows = await worker.by_units(request, planned, "/units/{}", view_of)
         return json_or_404(web, campaign_view(campaign, rows, tz), f"campaign {campaign_id}")
 
+    @app.page("/due")
+    async def due(web, request):
+        def local(partitions: list[int]) -> list:
+            t = latest(tl.stream_time for p in partitions
+                       if (tl := timelines.get(p)) is not None)
+            found = [{"as_of": None if t is None else t.isoformat()}]
+            found += [item.view() for p in partitions for unit_id in units.units_in(p)
+                      for item in due_of_unit(units[unit_id], policy)]
+            if worker.owns_side():
+                found += [item.view() for key in sorted(campaigns) if key.startswith(CAMPAIGN)
+                          for item in due_of_campaign(campaigns[key], tz)]
+            return found
+
+        return await worker.gather_due(web, request, local)
+
     shown: dict[str, set] = {"visits": set(), "coverage": set()}
-    timelines, tallies = stores["timelines"], stores["tally"]
+    tallies = stores["tally"]
 
     def gauges(partitions: list[int], owns_side: bool) -> None:
         metrics.DEADLINES_OPEN.labels(NAME).set(

@@ -5,8 +5,10 @@ coverage and judgement, each planned unit's row)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 
+from kernel.dates import end_of_day
+from kernel.due import Due
 from services.scheduler.campaign import Campaign, counted, coverage_due_at
 from services.scheduler.rules import (
     Policy,
@@ -130,3 +132,32 @@ def campaign_view(campaign: Campaign | None, unit_views: Mapping[str, dict],
             + (["campaign_coverage_incomplete"] if unit.unit_id in campaign.missing else []),
         })
     return {**summary, "units": rows}
+
+
+def due_of_unit(state: UnitState, policy: Policy) -> list[Due]:
+    """A unit's open obligations: each visit on site, until the first moment it may end with
+    its days (the midnight that starts its last required date); each rectification report
+    after feedback, until it is submitted."""
+    found = []
+    for visit in state.visits.values():
+        if visit.started_at is not None and visit.ended_at is None:
+            days = policy.reach(visit.unit_kind or "county").min_days
+            first_day = visit.started_at.astimezone(policy.timezone).date()
+            earliest_end = end_of_day(first_day + timedelta(days=days - 1), policy.timezone)
+            found.append(Due("days_on_site", visit.visit_id, state.unit_id, earliest_end, None,
+                             f"at least {days} days on site"))
+        if visit.report_due is not None and visit.report_at is None:
+            found.append(Due("rectification_report", visit.visit_id, state.unit_id,
+                             visit.report_due, "unit_government",
+                             "rectification report to the city safety office"))
+    return found
+
+
+def due_of_campaign(campaign: Campaign | None, tz: tzinfo) -> list[Due]:
+    """Each planned unit of a campaign not yet judged whose visit has not ended in time."""
+    if campaign is None or campaign.plan is None or campaign.judged_at is not None:
+        return []
+    due = coverage_due_at(campaign.plan.coverage_due, tz)
+    return [Due("campaign_coverage", campaign.plan.campaign_id, unit.unit_id, due, None,
+                f"visit ended for {campaign.plan.title}")
+            for unit in campaign.plan.units if not _inspected(campaign, unit.unit_id, due)]

@@ -24,6 +24,7 @@ def test_validate_lists_each_bad_line_and_never_touches_kafka(tmp_path, kafka):
     kafka.vars["INSPECTIONS_BOOTSTRAP_SERVERS"] = "127.0.0.1:1"  # nothing listens there
     try:
         done = kafka.cli("validate", str(path), check=False)
+        as_json = kafka.cli("validate", str(path), "--json", check=False)
     finally:
         kafka.vars.pop("INSPECTIONS_BOOTSTRAP_SERVERS")
         kafka.vars.pop("INSPECTIONS_KAFKA_TIMEOUT_S", None)
@@ -32,6 +33,11 @@ def test_validate_lists_each_bad_line_and_never_touches_kafka(tmp_path, kafka):
     assert lines[0].startswith(f"{path}:3: not JSON: ")
     assert lines[1].startswith(f'{path}:5: type: unknown event type "visit.over"')
     assert lines[2] == "4 events: 2 valid, 2 invalid"
+    assert as_json.returncode == 1
+    found = json.loads(as_json.stdout)
+    assert (found["events"], found["valid"], found["invalid"]) == (4, 2, 2)
+    assert [(p["line"], p["cause"]) for p in found["problems"]] == [(3, "not_json"),
+                                                                     (5, "unknown_type")]
 
     fine = _file(tmp_path, [raw("visit.started")], "fine.jsonl")
     ok = kafka.cli("validate", str(fine))

@@ -169,7 +169,7 @@ def test_the_dockerfile_copies_what_exists_and_its_entry_point_is_installed():
 
 
 def test_the_operator_page_reaches_each_service_at_its_compose_name():
-    from inspections.operator import Views
+    from inspections.page_sources import Views
     from runtime.settings import Settings
 
     operator = COMPOSE["services"]["operator"]

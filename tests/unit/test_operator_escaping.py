@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from inspections import operator
+from inspections import operator, page_board, page_sources
 from runtime.settings import Settings
 
 MARK = '"><i data-x>'
@@ -22,7 +22,7 @@ def _views():
     records = simulate.as_records(simulate.timeline(plan), topics.name(settings, topics.EVENTS),
                                   settings.partitions)
     pipeline = Pipeline(settings).run(records)
-    breaches = operator.Breaches(settings)
+    breaches = page_sources.breaches(settings)
     for event in pipeline.derived_by_topic()[topics.name(settings, topics.BREACHES)]:
         from kernel.codec import dumps
 
@@ -58,8 +58,9 @@ def test_every_text_from_an_event_is_written_as_text():
     env = operator.templates()
     campaign = next(iter(views["campaigns"].values()))
     escalations = list(views["escalations"].values())
-    pages = [env.get_template("board.html").render(campaigns=[campaign["campaign_id"]], **(
-        operator.board(campaign, escalations, breaches, {"kind": "", "unit_id": "",
+    pages = [env.get_template("board.html").render(campaigns=[campaign["campaign_id"]],
+                                                    rejected=page_board.rejected_board([]), **(
+        page_board.board(campaign, escalations, breaches, {"kind": "", "unit_id": "",
                                                          "service": ""})))]
     for unit_id, unit in views["units"].items():
         pages.append(env.get_template("unit.html").render(
@@ -71,3 +72,32 @@ def test_every_text_from_an_event_is_written_as_text():
     assert MARK not in html and "<i data-x>" not in html
     shown = html.count("&#34;&gt;&lt;i data-x&gt;")
     assert shown > 500, shown  # the poisoned texts are on the pages, as text
+
+
+def test_rejected_records_and_what_is_due_are_written_as_text():
+    """The odd input's 300 bad records (broken JSON, markup, odd bytes) as the rejected pages
+    show them, and the due list with poisoned texts."""
+    from inspections import views as replay_views
+    from inspections.replay import Pipeline
+    from kernel.codec import dumps
+    from runtime import topics
+    from tests.golden.inputs import odd
+
+    settings = Settings()
+    pipeline = Pipeline(settings).run(odd())
+    rejected = page_sources.rejections(settings)
+    for event in pipeline.derived_by_topic()[topics.name(settings, topics.REJECTED)]:
+        rejected._add(dumps(event))
+    rows = rejected.all()
+    assert len(rows) >= 300
+    env = operator.templates()
+    html = env.get_template("rejected.html").render(
+        filters={"cause": "", "since": ""}, rejected=rows, causes=["schema"])
+    html += "".join(env.get_template("rejected_one.html").render(r=r) for r in rows)
+    marked = [_poisoned(r) for r in rows]
+    html += "".join(env.get_template("rejected_one.html").render(r=r) for r in marked)
+    due = _poisoned(replay_views.due(pipeline.memory, settings))
+    html += env.get_template("due.html").render(filters={"unit": MARK}, **due)
+    assert MARK not in html and "<i data-x>" not in html
+    assert "<script" not in html.lower().replace("&lt;script", "")
+    assert html.count("&#34;&gt;&lt;i data-x&gt;") > 300

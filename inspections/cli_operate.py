@@ -1,0 +1,62 @@
+"""Operators' commands: what is due, and the state of a deployment."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from inspections.console import fail
+from runtime import settings as settings_module
+
+
+def due(
+    unit: str = typer.Option(None, help="Only this unit's obligations."),
+    authority: str = typer.Option(None, help="Only those this authority must act on."),
+    kind: str = typer.Option(None, help="escalation, days_on_site, rectification_report or "
+                                        "campaign_coverage."),
+    within: str = typer.Option(None, "--within", help="Only those due within this of the "
+                                                      "service's stream time: 48h, 2d, 90m."),
+    as_json: bool = typer.Option(False, "--json", help="The merged answer as JSON."),
+) -> None:
+    """Every open obligation across the services, soonest first, with the time remaining
+    (asked of the running workers' /due views)."""
+    from inspections.due import countdown, fetch
+    from kernel.due import Wanted
+
+    try:
+        Wanted.of(unit, authority, kind, within)
+    except ValueError as exc:
+        fail(str(exc), code=2)
+    try:
+        found = fetch(settings_module.load(), unit=unit, authority=authority, kind=kind,
+                      due_within=within)
+    except RuntimeError as exc:
+        fail(str(exc))
+    if as_json:
+        typer.echo(json.dumps(found, ensure_ascii=False, indent=2))
+        return
+    for service, t in found["as_of"].items():
+        typer.echo(f"# {service} as of {t or 'no events yet'}")
+    if not found["due"]:
+        typer.echo("nothing due")
+    for d in found["due"]:
+        who = d["authority"] or "-"
+        level = f" level {d['level']}" if d["level"] is not None else ""
+        typer.echo(f"{d['due']}  {countdown(d['remaining_s']):>16}  {d['kind']:<21} "
+                   f"{d['unit_id']:<14} {d['subject_id']}  {who}{level}: {d['detail']}")
+
+
+def status(as_json: bool = typer.Option(False, "--json", help="As JSON, for machines.")) -> None:
+    """Each worker's readiness, consumer lag per group and partition, stream time per
+    partition, open obligations by kind, and rejections in the last hour. Exit 0 when every
+    worker is ready and every part answered, 1 when not (what failed says why)."""
+    from inspections import status as status_module
+
+    found = status_module.gather(settings_module.load())
+    if as_json:
+        typer.echo(json.dumps(found, ensure_ascii=False, indent=2))
+    else:
+        for line in status_module.lines(found):
+            typer.echo(line)
+    raise typer.Exit(0 if found["healthy"] else 1)
