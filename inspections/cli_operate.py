@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import typer
 
@@ -60,3 +61,32 @@ def status(as_json: bool = typer.Option(False, "--json", help="As JSON, for mach
         for line in status_module.lines(found):
             typer.echo(line)
     raise typer.Exit(0 if found["healthy"] else 1)
+
+
+assessment_app = typer.Typer(help="The annual target assessment's inputs.",
+                             no_args_is_help=True)
+
+
+@assessment_app.command("export")
+def assessment_export(
+    year: int = typer.Option(..., "--year", help="The assessment's year, e.g. 2026."),
+    fmt: str = typer.Option("csv", "--format", help="csv or xlsx."),
+    out: Path = typer.Option(None, "--out", help="The file to write; default "
+                                                 "assessment-YEAR.csv|xlsx here."),
+) -> None:
+    """One row per unit with every input the system keeps for the year (visit done, days on
+    site, coverage, findings by category, rectified share, report on time, breaches by
+    kind); no score. Asked of the running services."""
+    from inspections import assessment
+
+    if fmt not in assessment.FORMATS:
+        fail(f"--format {fmt}: csv or xlsx", code=2)
+    if not 1900 <= year <= 2999:
+        fail(f"--year {year}: a calendar year such as 2026", code=2)
+    target = out or Path(f"assessment-{year}.{fmt}")
+    try:
+        table = assessment.gather(settings_module.load(), year)
+    except RuntimeError as exc:
+        fail(str(exc))
+    target.write_bytes(assessment.export(table, year, fmt))
+    typer.echo(f"wrote {target}: {len(table)} units, {len(assessment.columns())} columns")

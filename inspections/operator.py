@@ -8,6 +8,7 @@ Jinja2 templates with autoescaping on: text that came from an event is always sh
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from inspections.page_sources import Refused, Unavailable, Views, breaches, reje
 from kernel.due import Wanted
 from kernel.vocabulary import (
     AUTHORITIES,
+    BREACH_KINDS,
     CATEGORIES,
     OBLIGATION_KINDS,
     SERVICES,
@@ -28,6 +30,8 @@ from runtime.settings import Settings
 from schemas.gate import CAUSES
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+DOWNLOADS = {"csv": "text/csv; charset=utf-8",
+             "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 KINDS = UNIT_KINDS
 
@@ -188,6 +192,28 @@ def create_app(settings: Settings):
                         reason=f"no rejected record {wanted} on the rejected topic")
         return page("rejected_one.html", r=found)
 
+    async def assessment_page(request: web.Request) -> web.Response:
+        from inspections import assessment
+
+        name = request.match_info["year"]
+        year_text, _, fmt = name.partition(".")
+        if not year_text.isdigit() or fmt not in ("", *assessment.FORMATS):
+            return page("refused.html", status=400, reason=(
+                f"{name}: a year such as 2026, or 2026.csv or 2026.xlsx to download"))
+        year = int(year_text)
+        try:  # the same rows as the command, asked the same way (in a thread: it blocks)
+            table = await asyncio.get_running_loop().run_in_executor(
+                None, assessment.gather, settings, year)
+        except RuntimeError as exc:
+            return page("unavailable.html", status=503, reason=str(exc))
+        if fmt:
+            return web.Response(body=assessment.export(table, year, fmt), headers={
+                "Content-Type": DOWNLOADS[fmt],
+                "Content-Disposition": f'attachment; filename="assessment-{year}.{fmt}"'})
+        return page("assessment.html", year=year, rows=table,
+                    site_kinds=assessment.SITE_KINDS, categories=list(CATEGORIES),
+                    breach_kinds=BREACH_KINDS)
+
     async def alive(request: web.Request) -> web.Response:
         return web.json_response({"service": "operator", "status": "alive"})
 
@@ -202,6 +228,7 @@ def create_app(settings: Settings):
     app.router.add_get("/rejected", rejected_page)
     app.router.add_get("/rejected.json", rejected_json)
     app.router.add_get("/rejected/{rejection_id}", one_rejected)
+    app.router.add_get("/assessments/{year}", assessment_page)
     app.router.add_get("/healthz", alive)
     return app
 

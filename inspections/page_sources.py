@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from inspections.due import service_url
+from inspections.asking import service_url
 from kernel.vocabulary import SERVICES
 from runtime import logs, topics
 from runtime.settings import Settings

@@ -19,7 +19,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import services
-from inspections.due import OWNERS, fetch, service_url
+from inspections.asking import get, service_url
+from inspections.due import OWNERS, fetch
 from kernel.vocabulary import SERVICES
 from runtime import kafka, topics, webauth
 from runtime.settings import Settings
@@ -80,10 +81,7 @@ def _lag(settings: Settings, admin, reader) -> dict[str, dict[str, int]]:
 def _stream_times(settings: Settings) -> dict[str, dict[str, str | None]]:
     out = {}
     for service in OWNERS:  # the services whose rules keep a stream time
-        code, body = _get(settings, f"{service_url(settings, service)}/stream-time")
-        if code != 200:
-            raise RuntimeError(f"{service}: HTTP {code}")
-        out[service] = body["partitions"]
+        out[service] = get(settings, service, "/stream-time")["partitions"]
     return out
 
 

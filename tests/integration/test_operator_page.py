@@ -136,3 +136,26 @@ def test_the_board_and_a_problem_list_in_a_browser(deployment, kafka, tmp_path, 
     assert browser.execute_script("return window.__xss === undefined")
     assert browser.find_elements(By.TAG_NAME, "script") == []
     assert "<script>" not in urllib.request.urlopen(f"{base}/units/changtai").read().decode()
+
+    # What is due and what was rejected, beside the board; the annual assessment, its table
+    # and its downloads the same as the command's.
+    browser.get(base + "/")
+    assert browser.find_elements(By.CSS_SELECTOR, "table#due")
+    assert "none rejected" in browser.find_element(By.ID, "rejected-causes").text
+    browser.find_element(By.ID, "assessment-link").click()
+    rows = {row.get_attribute("data-unit"): row.text
+            for row in browser.find_elements(By.CSS_SELECTOR, "#assessment tr[data-unit]")}
+    assert set(rows) == {"changtai", "taishang"} and "长泰县" in rows["changtai"]
+    assert "community_coverage_short 1" in rows["taishang"]
+    exported = tmp_path / "assessment.csv"
+    kafka.cli("assessment", "export", "--year", "2026", "--out", str(exported))
+    assert urllib.request.urlopen(f"{base}/assessments/2026.csv").read() == \
+        exported.read_bytes()
+    xlsx = tmp_path / "assessment.xlsx"
+    kafka.cli("assessment", "export", "--year", "2026", "--format", "xlsx", "--out", str(xlsx))
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(xlsx).active
+    assert [c.value for c in sheet["A"]][1:] == ["changtai", "taishang"]
+    bad = kafka.cli("assessment", "export", "--year", "2026", "--format", "pdf", check=False)
+    assert bad.returncode == 2 and "csv or xlsx" in bad.stderr
