@@ -12,6 +12,7 @@ import asyncio
 from datetime import datetime
 from pathlib import Path
 
+from inspections import page_details, pictures
 from inspections.due import OWNERS, countdown, merge
 from inspections.page_board import board, rejected_board
 from inspections.page_sources import Refused, Unavailable, Views, breaches, rejections
@@ -54,6 +55,7 @@ def templates():
     env.globals.update(AUTHORITIES=AUTHORITIES, KINDS=KINDS, CATEGORIES=CATEGORIES,
                        VISIT_STATES=VISIT_STATES, OBLIGATION_KINDS=OBLIGATION_KINDS)
     env.filters["countdown"] = countdown
+    env.filters["seg"] = page_details.seg
     return env
 
 
@@ -66,9 +68,14 @@ def create_app(settings: Settings):
     views = Views(settings)
     breach_log, rejected_log = breaches(settings), rejections(settings)
 
-    def page(name: str, status: int = 200, **context) -> web.Response:
-        return web.Response(text=env.get_template(name).render(**context), status=status,
-                            content_type="text/html", charset="utf-8")
+    async def page(request: web.Request, name: str, status: int = 200,
+                   **context) -> web.Response:
+        """A page, with each service's stream time ("as of") and the refresh interval."""
+        times = await views.stream_times(request.app["session"])
+        text = env.get_template(name).render(stream_times=times,
+                                             refresh=settings.page_refresh_s, **context)
+        return web.Response(text=text, status=status, content_type="text/html",
+                            charset="utf-8")
 
     async def on_startup(app) -> None:
         app["session"] = aiohttp.ClientSession(headers=webauth.headers(settings))
@@ -86,17 +93,22 @@ def create_app(settings: Settings):
             listed = await views.get(session, "scheduler", "/campaigns") or {"campaigns": []}
             ids = [c["campaign_id"] for c in listed["campaigns"]]
             wanted = request.query.get("campaign") or (ids[0] if ids else None)
-            campaign = (await views.get(session, "scheduler", f"/campaigns/{wanted}")
+            campaign = (await views.get(session, "scheduler",
+                                        f"/campaigns/{page_details.seg(wanted)}")
                         if wanted else None)
             register = await views.get(session, "escalation", "/escalations")
             soon = await due(session, due_within=settings.due_soon_within)
         except Unavailable as exc:
-            return page("unavailable.html", status=503, reason=str(exc))
+            return await page(request, "unavailable.html", status=503, reason=str(exc))
         filters = {f: request.query.get(f, "") for f in ("kind", "unit_id", "service")}
-        return page("board.html", campaigns=ids, due_soon_within=settings.due_soon_within,
-                    rejected=rejected_board(rejected_log.all()),
-                    **board(campaign, register["escalations"], breach_log.all(), filters,
-                            soon["due"]))
+        pictured = {} if campaign is None else {
+            "coverage_steps": pictures.coverage_steps(campaign),
+            "coverage_bars": pictures.coverage_bars(campaign)}
+        return await page(request, "board.html", campaigns=ids,
+                          due_soon_within=settings.due_soon_within,
+                          rejected=rejected_board(rejected_log.all()), **pictured,
+                          **board(campaign, register["escalations"], breach_log.all(),
+                                  filters, soon["due"]))
 
     async def due(session, **filters) -> dict:
         return merge({s: await views.get(session, s, "/due", **filters) for s in OWNERS})
@@ -116,10 +128,10 @@ def create_app(settings: Settings):
             filters = due_filters(request)
             found = await due(request.app["session"], **filters)
         except Refused as exc:
-            return page("refused.html", status=400, reason=str(exc), retry="/due")
+            return await page(request, "refused.html", status=400, reason=str(exc), retry="/due")
         except Unavailable as exc:
-            return page("unavailable.html", status=503, reason=str(exc))
-        return page("due.html", filters=filters, **found)
+            return await page(request, "unavailable.html", status=503, reason=str(exc))
+        return await page(request, "due.html", filters=filters, **found)
 
     async def due_json(request: web.Request) -> web.Response:
         try:
@@ -135,15 +147,16 @@ def create_app(settings: Settings):
         unit_id = request.match_info["unit_id"]
         category = request.query.get("category", "")
         try:
-            unit = await views.get(session, "scheduler", f"/units/{unit_id}")
-            findings = await views.get(session, "findings", f"/units/{unit_id}/findings",
+            s = page_details.seg(unit_id)
+            unit = await views.get(session, "scheduler", f"/units/{s}")
+            findings = await views.get(session, "findings", f"/units/{s}/findings",
                                        category=category)
-            escalations = await views.get(session, "escalation", f"/units/{unit_id}/escalations")
+            escalations = await views.get(session, "escalation", f"/units/{s}/escalations")
         except Unavailable as exc:
-            return page("unavailable.html", status=503, reason=str(exc))
+            return await page(request, "unavailable.html", status=503, reason=str(exc))
         if unit is None and findings is None:
-            return page("unavailable.html", status=404, reason=f"no unit {unit_id} in the views")
-        return page("unit.html", unit_id=unit_id, unit=unit, category=category,
+            return await page(request, "unavailable.html", status=404, reason=f"no unit {unit_id} in the views")
+        return await page(request, "unit.html", unit_id=unit_id, unit=unit, category=category,
                     findings=(findings or {}).get("findings", []),
                     escalations=(escalations or {}).get("escalations", []),
                     breaches=[b for b in breach_log.all() if b["unit_id"] == unit_id])
@@ -174,8 +187,8 @@ def create_app(settings: Settings):
         try:
             filters, found = rejected_filters(request)
         except Refused as exc:
-            return page("refused.html", status=400, reason=str(exc), retry="/rejected")
-        return page("rejected.html", filters=filters, rejected=found, causes=CAUSES)
+            return await page(request, "refused.html", status=400, reason=str(exc), retry="/rejected")
+        return await page(request, "rejected.html", filters=filters, rejected=found, causes=CAUSES)
 
     async def rejected_json(request: web.Request) -> web.Response:
         try:
@@ -188,9 +201,9 @@ def create_app(settings: Settings):
         wanted = request.match_info["rejection_id"]
         found = next((r for r in rejected_log.all() if r["id"] == wanted), None)
         if found is None:
-            return page("unavailable.html", status=404,
+            return await page(request, "unavailable.html", status=404,
                         reason=f"no rejected record {wanted} on the rejected topic")
-        return page("rejected_one.html", r=found)
+        return await page(request, "rejected_one.html", r=found)
 
     async def assessment_page(request: web.Request) -> web.Response:
         from inspections import assessment
@@ -198,19 +211,19 @@ def create_app(settings: Settings):
         name = request.match_info["year"]
         year_text, _, fmt = name.partition(".")
         if not year_text.isdigit() or fmt not in ("", *assessment.FORMATS):
-            return page("refused.html", status=400, reason=(
+            return await page(request, "refused.html", status=400, reason=(
                 f"{name}: a year such as 2026, or 2026.csv or 2026.xlsx to download"))
         year = int(year_text)
         try:  # the same rows as the command, asked the same way (in a thread: it blocks)
             table = await asyncio.get_running_loop().run_in_executor(
                 None, assessment.gather, settings, year)
         except RuntimeError as exc:
-            return page("unavailable.html", status=503, reason=str(exc))
+            return await page(request, "unavailable.html", status=503, reason=str(exc))
         if fmt:
             return web.Response(body=assessment.export(table, year, fmt), headers={
                 "Content-Type": DOWNLOADS[fmt],
                 "Content-Disposition": f'attachment; filename="assessment-{year}.{fmt}"'})
-        return page("assessment.html", year=year, rows=table,
+        return await page(request, "assessment.html", year=year, rows=table,
                     site_kinds=assessment.SITE_KINDS, categories=list(CATEGORIES),
                     breach_kinds=BREACH_KINDS)
 
@@ -229,6 +242,8 @@ def create_app(settings: Settings):
     app.router.add_get("/rejected.json", rejected_json)
     app.router.add_get("/rejected/{rejection_id}", one_rejected)
     app.router.add_get("/assessments/{year}", assessment_page)
+    for path, handler in page_details.routes(page, views, breach_log):
+        app.router.add_get(path, handler)
     app.router.add_get("/healthz", alive)
     return app
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from inspections.asking import service_url
+from inspections.due import OWNERS
 from kernel.vocabulary import SERVICES
 from runtime import logs, topics
 from runtime.settings import Settings
@@ -121,6 +122,20 @@ class Views:
                 return await answer.json()
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             raise Unavailable(f"the {service} service did not answer at {url}: {exc}") from None
+
+
+    async def stream_times(self, session) -> dict[str, str | None]:
+        """Each rule-keeping service's stream time (its partitions' latest), for "as of";
+        None where it does not answer (the page still shows what it has)."""
+        found = {}
+        for service in OWNERS:
+            try:
+                times = (await self.get(session, service, "/stream-time") or {}).get(
+                    "partitions", {})
+            except Unavailable:
+                times = {}
+            found[service] = max((t for t in times.values() if t), default=None)
+        return found
 
 
 class Unavailable(Exception):

@@ -96,6 +96,8 @@ class Settings(BaseSettings):
     # The operator page's "due soon" board: obligations due within this of each service's
     # stream time (a number and m, h, d or w).
     due_soon_within: str = "48h"
+    # The operator page reloads itself this often (a meta refresh, no script); 0: never.
+    page_refresh_s: int = Field(default=30, ge=0)
     # Replay and audit verify: processes sharing the inbound topic's partitions (0: a core each).
     replay_workers: int = Field(default=0, ge=0)
     # How often a worker computes its consumer lag and the gauges counted from its tables.

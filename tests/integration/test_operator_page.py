@@ -122,7 +122,7 @@ def test_the_board_and_a_problem_list_in_a_browser(deployment, kafka, tmp_path, 
 
     # The kind filter leaves only that kind.
     Select(browser.find_element(By.NAME, "kind")).select_by_value("community_coverage_short")
-    browser.find_element(By.CSS_SELECTOR, "form button").click()
+    browser.find_element(By.CSS_SELECTOR, "#breach-filter button").click()
     _wait_for(lambda: "kind=community_coverage_short" in browser.current_url, "the filter")
     kinds = {row.get_attribute("data-kind")
              for row in browser.find_elements(By.CSS_SELECTOR, "#breaches tr[data-kind]")}
@@ -159,3 +159,29 @@ def test_the_board_and_a_problem_list_in_a_browser(deployment, kafka, tmp_path, 
     assert [c.value for c in sheet["A"]][1:] == ["changtai", "taishang"]
     bad = kafka.cli("assessment", "export", "--year", "2026", "--format", "pdf", check=False)
     assert bad.returncode == 2 and "csv or xlsx" in bad.stderr
+
+    # The pictures, drawn on the server, in the browser: coverage over time and its bars on
+    # the board, the visits' timeline and the burn-down, an escalation's ladder; search.
+    browser.get(base + "/")
+    assert browser.find_elements(By.CSS_SELECTOR, "#coverage-steps svg polyline.coverage")
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#coverage-bars svg g.unit")) == 2
+    assert "As of" in browser.find_element(By.ID, "as-of").text
+    browser.find_element(By.ID, "timeline-link").click()
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#gantt svg g.visit")) == 2
+    assert browser.find_elements(By.CSS_SELECTOR, "#burndown svg polyline.series")
+    browser.get(base + "/")
+    browser.find_element(By.CSS_SELECTOR, f'tr[data-escalation="{top}"] a').click()
+    levels = browser.find_elements(By.CSS_SELECTOR, "#ladder svg g.level")
+    assert len(levels) == 3  # city safety office, committee, government
+    assert "escalation_unacknowledged" in browser.find_element(By.ID, "ladder").text
+    assert browser.find_elements(By.CSS_SELECTOR, "#history tr[data-what='missed']")
+    finding_id = top.split(":")[0]
+    box = browser.find_element(By.NAME, "q")
+    box.send_keys(finding_id)
+    box.submit()
+    _wait_for(lambda: "/findings/" in browser.current_url, "the search to lead to the finding")
+    assert finding_id in browser.find_element(By.TAG_NAME, "h1").text
+    assert browser.find_elements(By.CSS_SELECTOR, "#finding-escalations a")
+    browser.get(base + "/search?q=no-such-thing")
+    assert "No unit, visit, finding or escalation" in browser.find_element(By.ID, "reason").text
+    assert browser.find_elements(By.TAG_NAME, "script") == []

@@ -101,3 +101,26 @@ def test_rejected_records_and_what_is_due_are_written_as_text():
     assert MARK not in html and "<i data-x>" not in html
     assert "<script" not in html.lower().replace("&lt;script", "")
     assert html.count("&#34;&gt;&lt;i data-x&gt;") > 300
+
+
+def test_detail_pages_and_the_ladder_write_every_text_as_text():
+    from inspections import pictures
+
+    views, breaches = (_poisoned(part) for part in _views())
+    env = operator.templates()
+    html = []
+    for e in views["escalations"].values():
+        mine = [b for b in breaches if b["subject_id"].startswith(e["escalation_id"])]
+        html.append(env.get_template("escalation.html").render(
+            e=e, breaches=mine, ladder=pictures.ladder(e, mine)))
+    for f in views["findings"].values():
+        html.append(env.get_template("finding.html").render(f=f, escalations=[], breaches=[]))
+    for unit in views["units"].values():
+        for v in unit["visits"]:
+            html.append(env.get_template("visit.html").render(
+                v={"unit_id": unit["unit_id"], **v}, findings=[], breaches=[]))
+    html.append(env.get_template("search.html").render(q=MARK, hits=[]))
+    text = "".join(html)
+    assert MARK not in text and "<i data-x>" not in text
+    assert text.count("&#34;&gt;&lt;i data-x&gt;") + text.count("&quot;&gt;&lt;i data-x&gt;") \
+        > 1000
