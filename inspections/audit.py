@@ -25,6 +25,7 @@ class TopicCheck:
     extra: list[str] = field(default_factory=list)       # on the topic, not computed
     different: list[dict] = field(default_factory=list)  # same id, other content
     copies: list[str] = field(default_factory=list)      # same id, same content, twice
+    kinds: dict[str, int] = field(default_factory=dict)  # on the topic: by type (and kind)
 
     @property
     def ok(self) -> bool:
@@ -60,6 +61,8 @@ def report_text(checks: list[TopicCheck]) -> str:
         state = "OK" if c.ok else "DIFFERENT"
         lines.append(f"{c.topic}: {state} — {c.computed} computed from the inbound log, "
                      f"{c.found} on the topic")
+        if c.kinds:
+            lines.append("  by kind: " + ", ".join(f"{k} {n}" for k, n in sorted(c.kinds.items())))
         for eid in c.missing:
             lines.append(f"  missing (the rules give it, the topic lacks it): {eid}")
         for eid in c.extra:
@@ -79,7 +82,8 @@ def report_json(checks: list[TopicCheck]) -> dict:
     return {"ok": all(c.ok for c in checks), "topics": [
         {"topic": c.topic, "ok": c.ok, "computed": c.computed, "found": c.found,
          "missing": c.missing, "extra": c.extra, "different": c.different,
-         "copies": sorted(set(c.copies))} for c in checks]}
+         "copies": sorted(set(c.copies)), "kinds": dict(sorted(c.kinds.items()))}
+        for c in checks]}
 
 
 # -- trail -----------------------------------------------------------------------------------
@@ -94,6 +98,13 @@ class Entry:
     id: str | None
     causationid: str | None
     correlationid: str | None
+    # From the event's data where it has them: the ladder's level, authority, due, and a
+    # breach's kind and deadline.
+    level: int | None = None
+    authority: str | None = None
+    due: str | None = None
+    kind: str | None = None
+    deadline_id: str | None = None
 
     def line(self) -> str:
         cause = f" caused by {self.causationid}" if self.causationid else ""
@@ -124,13 +135,21 @@ def trail(settings: Settings, ident: str) -> list[Entry]:
     """The events behind ``ident`` (a breach, escalation, finding or visit id): the ones that
     name it, what caused each (by ``causationid``, back to the inbound events), and every
     event of the same case (``correlationid``), in time order."""
-    entries = _entries(settings)
+    return trail_of(_entries(settings), ident)
+
+
+def trail_of(entries: list[tuple[Record, dict | None]], ident: str) -> list[Entry]:
+    """``trail`` over records already read: (record, its JSON body or None)."""
     by_id = {b["id"]: (r, b) for r, b in entries if b and "id" in b}
 
     def entry(role, record, body):
+        data = body.get("data") if isinstance(body.get("data"), dict) else {}
         return Entry(role, record.topic, record.partition, record.offset, body.get("time"),
                      body.get("type"), body.get("id"), body.get("causationid"),
-                     body.get("correlationid"))
+                     body.get("correlationid"), *(
+                         v if isinstance(v, (str, int)) else None for v in (
+                             data.get("level"), data.get("authority"), data.get("due"),
+                             data.get("kind"), data.get("deadline_id"))))
 
     chosen: dict[tuple, Entry] = {}
     targets = [(r, b) for r, b in entries if b and _names(b, ident)]

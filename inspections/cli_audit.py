@@ -80,7 +80,8 @@ def audit_trail(
     ident: str = typer.Argument(..., help="a breach, escalation, finding or visit id"),
     as_json: bool = typer.Option(False, "--json", help="JSON instead of text."),
 ) -> None:
-    """The chain of events behind an id: causes back to the inbound events, and its case."""
+    """The chain of events behind an id, as a tree: an escalation's ladder level by level,
+    each derived event over the inbound event that caused it, then the rest of its case."""
     import json
 
     from inspections import audit
@@ -93,7 +94,10 @@ def audit_trail(
     if as_json:
         typer.echo(json.dumps(audit.trail_json(entries), indent=2, ensure_ascii=False))
     else:
-        for e in entries:
-            typer.echo(e.line())
+        from rich.console import Console
+
+        from inspections.trail_tree import tree
+
+        Console(width=200, highlight=False, soft_wrap=True).print(tree(ident, entries))
 
 

@@ -102,7 +102,20 @@ def test_replay_until_equals_the_live_views_and_verify_catches_tampering(kafka, 
     clean = kafka.cli("audit", "verify", "--json", str(report), check=False)
     assert clean.returncode == 0, clean.stdout
     assert "every derived event matches the rules" in clean.stdout
-    assert json.loads(report.read_text())["ok"] is True
+    summary = json.loads(report.read_text())
+    assert summary["ok"] is True
+    # The summary by topic and kind counts what is on each topic.
+    from collections import Counter
+
+    for t in summary["topics"]:
+        assert sum(t["kinds"].values()) == t["found"]
+        topic = t["topic"].split(".", 1)[1]
+        lines = (full / "derived" / f"{t['topic']}.jsonl")
+        if topic == "breaches":
+            counted = Counter(f"deadline.breached {json.loads(x)['data']['kind']}"
+                              for x in lines.read_text().splitlines())
+            assert t["kinds"] == dict(counted)
+    assert "  by kind: deadline.breached " in clean.stdout
 
     # Tamper: forge a breach, alter an escalation, drop the head of a breaches partition.
     breaches = [json.loads(line) for line in
@@ -154,6 +167,7 @@ def test_replay_until_equals_the_live_views_and_verify_catches_tampering(kafka, 
     assert all(e["topic"] and e["offset"] >= 0 and e["partition"] >= 0 for e in trail)
     text = kafka.cli("audit", "trail", overdue["data"]["subject_id"]).stdout
     assert "visit.started" in text and "deadline.breached" in text
+    assert "named" in text and "├──" in text
 
 
 def test_a_lost_state_store_is_rebuilt_from_the_changelogs(kafka, deployment, tmp_path):

@@ -1,0 +1,62 @@
+"""``audit trail`` as a tree, over the seed campaign's log in memory: an escalation missed at
+every level shows each level with its events and breach, each derived event over its cause."""
+
+from __future__ import annotations
+
+import json
+
+from rich.console import Console
+
+from inspections.audit import trail_of
+from inspections.trail_tree import tree
+
+
+def _log():
+    from inspections import simulate
+    from inspections.replay import Pipeline
+    from runtime import topics
+    from runtime.memory import Record
+    from runtime.settings import Settings
+
+    settings = Settings()
+    plan = simulate.load(simulate.find("zhangzhou-2026"))
+    records = simulate.as_records(simulate.timeline(plan), topics.name(settings, topics.EVENTS),
+                                  settings.partitions)
+    pipeline = Pipeline(settings).run(records)
+    entries = [(r, json.loads(r.value)) for r in records]
+    for topic, events in pipeline.derived_by_topic().items():
+        entries += [(Record(topic, 0, i, 0, None, b""), e) for i, e in enumerate(events)]
+    return pipeline.views(), entries
+
+
+def _text(ident, entries) -> str:
+    console = Console(width=250, record=True, file=open("/dev/null", "w"))
+    console.print(tree(ident, trail_of(entries, ident)))
+    return console.export_text()
+
+
+def test_an_escalation_missed_at_every_level_is_a_ladder():
+    views, entries = _log()
+    top = next(e for e in views["escalations"].values() if e["status"] == "missed_at_top")
+    text = _text(top["escalation_id"], entries)
+    levels = sorted({s["level"] for s in top["history"]})
+    for level in levels:
+        assert f"L{level} " in text
+    lines = text.splitlines()
+    ladder = lines.index(next(line for line in lines if "the ladder" in line))
+    assert ladder == 1
+    # Each level holds its breach; the first holds the raise over the finding that caused it.
+    assert text.count("deadline.breached escalation_unacknowledged") >= len(levels) - 1
+    raised = next(i for i, line in enumerate(lines) if "escalation.raised" in line)
+    assert "caused by" in lines[raised + 1] and "finding.recorded" in lines[raised + 1]
+    assert any("├──" in line or "└──" in line for line in lines)
+
+
+def test_a_visit_trail_has_its_case():
+    views, entries = _log()
+    visit = next(v["visit_id"] for u in views["units"].values() for v in u["visits"]
+                 if "rectification_report_overdue" in v["breaches"])
+    text = _text(visit, entries)
+    assert "the ladder" not in text
+    assert "named" in text and "same case" in text
+    assert "visit.started" in text and "deadline.breached rectification_report_overdue" in text
