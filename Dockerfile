@@ -2,9 +2,11 @@
 FROM python:3.11-slim
 WORKDIR /app
 COPY pyproject.toml constraints.txt README.md ./
-COPY inspections ./inspections
-COPY services ./services
+COPY kernel ./kernel
 COPY schemas ./schemas
+COPY runtime ./runtime
+COPY services ./services
+COPY inspections ./inspections
 RUN pip install --no-cache-dir -c constraints.txt .
 ENV INSPECTIONS_HOME=/var/lib/inspections \
     INSPECTIONS_WEB_HOST=0.0.0.0 \

@@ -29,7 +29,7 @@ app.add_typer(cli_operate.assessment_app, name="assessment")
 for name, command in (("validate", cli_upstream.validate), ("publish", cli_upstream.publish),
                       ("tick", cli_upstream.tick), ("replay", cli_audit.replay),
                       ("simulate", cli_upstream.simulate), ("due", cli_operate.due),
-                      ("status", cli_operate.status)):
+                      ("status", cli_operate.status), ("notify", cli_operate.notify)):
     app.command(name)(command)
 
 

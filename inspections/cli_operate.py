@@ -90,3 +90,17 @@ def assessment_export(
         fail(str(exc))
     target.write_bytes(assessment.export(table, year, fmt))
     typer.echo(f"wrote {target}: {len(table)} units, {len(assessment.columns())} columns")
+
+
+def notify(once: bool = typer.Option(False, "--once", help="Forward what is on the breaches "
+                                                           "topic now, then stop.")) -> None:
+    """Post each breach to Alertmanager as an alert labelled with its unit, authority and
+    escalation (INSPECTIONS_ALERTMANAGER_URL); runs until Ctrl-C, keeping its place in a
+    consumer group of its own."""
+    from inspections import notify as notifying
+    from inspections.console import kafka_errors, say
+
+    settings = settings_module.load()
+    with kafka_errors(settings):
+        sent = notifying.run(settings, once=once, say=say)
+    typer.echo(f"posted {sent} alerts to {settings.alertmanager_url}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from inspections.audit import Entry
+from kernel import ids
 
 
 def _when(e: Entry) -> float:
@@ -26,10 +27,7 @@ def _label(e: Entry) -> str:
 def _level_of(e: Entry) -> int | None:
     if e.type in ("escalation.raised", "escalation.escalated") and isinstance(e.level, int):
         return e.level
-    if e.deadline_id and ":L" in e.deadline_id:
-        tail = e.deadline_id.rsplit(":L", 1)[1]
-        return int(tail) if tail.isdigit() else None
-    return None
+    return ids.level_of_deadline(e.deadline_id) if e.deadline_id else None
 
 
 def tree(ident: str, entries: list[Entry]):

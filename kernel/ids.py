@@ -60,6 +60,12 @@ def escalation_of_deadline(deadline_id: str) -> str:
     return deadline_id.rsplit(":L", 1)[0]
 
 
+def level_of_deadline(deadline_id: str) -> int | None:
+    """The level an escalation's deadline belongs to; None for any other deadline."""
+    tail = deadline_id.rsplit(":L", 1)
+    return int(tail[1]) if len(tail) == 2 and tail[1].isdigit() else None
+
+
 # -- the other rules' deadlines and breaches ----------------------------------------------------
 def rule_deadline(subject_id: str, rule: str) -> str:
     """A rule judged once for its subject: a visit's coverage, a finding's evidence, a visit's

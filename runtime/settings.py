@@ -96,6 +96,10 @@ class Settings(BaseSettings):
     # The operator page's "due soon" board: obligations due within this of each service's
     # stream time (a number and m, h, d or w).
     due_soon_within: str = "48h"
+    # `inspections notify`: where Alertmanager takes alerts, and how long a breach's alert
+    # stays firing unless posted again.
+    alertmanager_url: str = "http://127.0.0.1:9093"
+    alert_hold_s: float = Field(default=3600, gt=0)
     # The operator page reloads itself this often (a meta refresh, no script); 0: never.
     page_refresh_s: int = Field(default=30, ge=0)
     # Replay and audit verify: processes sharing the inbound topic's partitions (0: a core each).

@@ -38,6 +38,10 @@ def test_each_app_command_is_a_real_inspections_command():
     for name, service in COMPOSE["services"].items():
         if service.get("image") != "inspections:local":
             continue
+        if "entrypoint" in service:  # a module of the image run on its own: it must import
+            module = service["entrypoint"][service["entrypoint"].index("-m") + 1]
+            assert callable(getattr(__import__(module, fromlist=["main"]), "main")), name
+            continue
         words = service["command"]
         command = cli
         for word in words:
@@ -179,3 +183,45 @@ def test_the_operator_page_reaches_each_service_at_its_compose_name():
         port = COMPOSE["services"][name]["ports"][0].split(":")[1]
         assert views.base[name] == f"http://{name}:{port}"
     assert operator["command"] == ["operator"] and _cli_path_exists(["operator"])
+
+
+def test_the_image_holds_every_package_the_project_installs():
+    import tomllib
+
+    dockerfile = (REPO / "Dockerfile").read_text()
+    copied = {line.split()[1] for line in dockerfile.splitlines() if line.startswith("COPY ")}
+    found = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "packages"]["find"]["include"]
+    for package in (p.rstrip("*") for p in found):
+        assert package in copied, f"the Dockerfile does not COPY {package}/"
+
+
+ALERTMANAGER = yaml.safe_load((REPO / "deploy/alertmanager/alertmanager.yml").read_text())
+
+
+def _port(service: str) -> str:
+    return COMPOSE["services"][service]["ports"][0].split(":")[1]
+
+
+def test_alerts_flow_from_prometheus_and_notify_to_alertmanager_to_the_receiver():
+    targets = [t for a in PROMETHEUS["alerting"]["alertmanagers"]
+               for group in a["static_configs"] for t in group["targets"]]
+    assert targets == [f"alertmanager:{_port('alertmanager')}"]
+    notify = COMPOSE["services"]["notify"]
+    assert notify["command"] == ["notify"] and _cli_path_exists(["notify"])
+    env = notify["environment"]
+    assert env["INSPECTIONS_ALERTMANAGER_URL"] == f"http://alertmanager:{_port('alertmanager')}"
+    assert env["INSPECTIONS_ESCALATION_URL"] == f"http://escalation:{_port('escalation')}"
+    receiver = COMPOSE["services"]["alert-receiver"]
+    port = receiver["command"][receiver["command"].index("--port") + 1]
+    urls = {w["url"] for r in ALERTMANAGER["receivers"] for w in r["webhook_configs"]}
+    assert urls == {f"http://alert-receiver:{port}/alerts"}
+    assert receiver["entrypoint"][-1] == "inspections.alert_receiver"
+    mounts = dict(v.split(":")[:2] for v in COMPOSE["services"]["alertmanager"]["volumes"])
+    config = next(c for c in COMPOSE["services"]["alertmanager"]["command"]
+                  if c.startswith("--config.file="))
+    assert mounts["./deploy/alertmanager/alertmanager.yml"] == config.split("=", 1)[1]
+
+
+def test_alerts_are_grouped_by_unit_authority_and_escalation():
+    assert {"unit", "authority", "escalation_id"} <= set(ALERTMANAGER["route"]["group_by"])

@@ -189,3 +189,33 @@ def test_faust_metrics_are_the_same_with_the_labels_looked_up_once():
     assert ours.messages_received_total == faust_monitor.messages_received_total == 30
     assert {n: t.keys_updated for n, t in ours.tables.items()} == {
         n: t.keys_updated for n, t in faust_monitor.tables.items()}
+
+
+def test_amtool_accepts_the_alertmanager_config():
+    import shutil
+    import subprocess
+
+    amtool = shutil.which("amtool")
+    assert amtool, "amtool is missing: `make test` installs prometheus-alertmanager"
+    done = subprocess.run([amtool, "check-config",
+                           str(REPO / "deploy/alertmanager/alertmanager.yml")],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "SUCCESS" in done.stdout
+
+
+def test_stat_and_gauge_panels_aggregate_over_the_workers():
+    """A stat shows one figure a business label, whatever worker reported it: every query is
+    an aggregation by business labels only (never by instance), so a second worker, or one
+    that held a partition before a rebalance, adds no series of its own."""
+    dashboard = json.loads(DASHBOARD.read_text())
+    shown = [p for p in dashboard["panels"] if p["type"] in ("stat", "gauge")]
+    assert {p["title"].split(" ", 1)[1] for p in shown} >= {
+        "Coverage (units inspected in time)", "Open escalations by level",
+        "Breaches by kind (dashboard range)"}
+    for panel in shown:
+        for target in panel["targets"]:
+            found = re.match(r"^(sum|max) *(by \(([a-z_, ]+)\))? *\(", target["expr"])
+            assert found, target["expr"]
+            labels = {x.strip() for x in (found.group(3) or "").split(",") if x.strip()}
+            assert labels <= {"level", "kind", "campaign", "authority"}, target["expr"]
