@@ -101,6 +101,10 @@ def flat(samples: list[tuple[float, float]]) -> dict:
     values = [v for _, v in samples]
     after = values[len(values) // 5:] or values
     median = statistics.median(after)
+    tenth = max(1, len(values) // 10)
     return {"median_mib": round(median, 1), "min_mib": round(min(after), 1),
             "max_mib": round(max(after), 1), "samples": len(values),
-            "flat": all(abs(v - median) <= 0.1 * median for v in after)}
+            "flat": all(abs(v - median) <= 0.1 * median for v in after),
+            # The shape: the median of each tenth of the run, first to last.
+            "by_tenth_mib": [round(statistics.median(values[i:i + tenth]), 1)
+                             for i in range(0, len(values), tenth)][:10]}

@@ -50,7 +50,9 @@ def board(campaign: dict | None, escalations: list[dict], breaches: list[dict],
         "breach_units": sorted({b["unit_id"] for b in breaches}),
         "breach_services": sorted({b["service"] for b in breaches}),
         "filters": filters,
-        "due_soon": list(due_soon),
+        # What is still open: late already (the overdue board), and due within the window.
+        "overdue_open": [d for d in due_soon if (d["remaining_s"] or 0) < 0],
+        "due_soon": [d for d in due_soon if (d["remaining_s"] or 0) >= 0],
     }
 
 

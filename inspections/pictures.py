@@ -9,7 +9,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from html import escape
 
-from kernel.vocabulary import AUTHORITIES
+from kernel.vocabulary import AUTHORITIES, VISIT_BREACHES
+
+ON_SITE_BREACHES = frozenset({*VISIT_BREACHES, "team_composition_invalid"})
 
 OK, BAD, OPEN, GREY, INK = "#17692f", "#a11", "#b26b00", "#999", "#222"
 FONT = 'font-family="system-ui, Noto Sans CJK SC, sans-serif" font-size="12"'
@@ -48,7 +50,7 @@ def ladder(e: dict, breaches: list[dict]) -> str:
         if step["due"]:
             level["due"] = step["due"]
     by_due = {b["due"]: b for b in breaches}
-    box_w, gap, top = 190, 40, 20
+    box_w, gap, top = 220, 40, 20
     body = []
     for i, (number, level) in enumerate(sorted(levels.items())):
         x = 10 + i * (box_w + gap)
@@ -61,28 +63,30 @@ def ladder(e: dict, breaches: list[dict]) -> str:
         else:
             colour, outcome = OPEN, "open" if e["status"] == "open" else e["status"]
         steps = level["steps"]
-        height = 92 + 16 * len(steps)
+        height = 108 + 16 * len(steps)
+        chinese, _, english = AUTHORITIES.get(level["authority"], level["authority"]).partition(" ")
         body.append(f'<g class="level" data-level="{number}">'
                     f'<rect x="{x}" y="{top}" width="{box_w}" height="{height}" rx="6" '
                     f'fill="#fff" stroke="{colour}" stroke-width="2"/>')
-        body.append(_text(x + 8, top + 18, f"L{number} {AUTHORITIES.get(level['authority'], level['authority'])}",
-                          extra=' font-weight="600"'))
-        body.append(_text(x + 8, top + 36, f"due {level['due'] or '–'}"))
-        body.append(_text(x + 8, top + 54, outcome, fill=colour, extra=' font-weight="600"'))
+        body.append(_text(x + 8, top + 18, f"L{number} {chinese}", extra=' font-weight="600"'))
+        body.append(_text(x + 8, top + 34, english or level["authority"], fill=GREY))
+        due = (level["due"] or "–").replace("T", " ")[:16]
+        body.append(_text(x + 8, top + 52, f"due {due}"))
+        body.append(_text(x + 8, top + 70, outcome, fill=colour, extra=' font-weight="600"'))
         breach = by_due.get(level["due"]) if "missed" in whats else None
         if breach:
-            body.append(_text(x + 8, top + 72, breach["kind"], fill=BAD))
+            body.append(_text(x + 8, top + 86, breach["kind"], fill=BAD))
         for j, step in enumerate(steps):
-            body.append(_text(x + 8, top + 92 + 16 * j,
-                              f"{step['time'][:16]} {step['what']} · {step['event_id'][:12]}",
-                              fill=GREY))
+            when = step["time"][5:16].replace("T", " ")
+            body.append(_text(x + 8, top + 106 + 16 * j, f"{when} {step['what']}",
+                              fill=GREY, extra=f' data-event="{esc(step["event_id"])}"'))
         body.append("</g>")
         if i:
             ax = x - gap
             body.append(f'<path d="M{ax + 4},{top + 40} L{x - 6},{top + 40}" stroke="{INK}" '
                         f'marker-end="url(#arrow)" fill="none"/>')
     width = 20 + len(levels) * (box_w + gap)
-    height = top + 110 + 16 * max((len(lv["steps"]) for lv in levels.values()), default=0)
+    height = top + 120 + 16 * max((len(lv["steps"]) for lv in levels.values()), default=0)
     arrow = ('<defs><marker id="arrow" markerWidth="8" markerHeight="8" refX="6" refY="3" '
              f'orient="auto"><path d="M0,0 L6,3 L0,6 z" fill="{INK}"/></marker></defs>')
     return _svg(width, height, f"escalation {e['escalation_id']}: its levels",
@@ -129,12 +133,12 @@ def coverage_steps(c: dict) -> str:
               for u in c["units"] for v in u["visits"] if v["planned_start"]]
     t0 = min([*starts, *ends, due]) if (starts or ends) else due.replace(month=1, day=1)
     t1 = max([due, *ends])
-    w, h, left, top, bottom = 640, 220, 40, 20, 180
-    axis = Axis(t0, t1, left, w - 20)
+    w, h, left, top, bottom = 680, 220, 40, 20, 180
+    axis = Axis(t0, t1, left, w - 60)
     planned = max(c["units_planned"], 1)
     y = lambda n: bottom - (bottom - top) * n / planned  # noqa: E731
     body = axis.ticks(top, bottom)
-    body.append(f'<line x1="{left}" y1="{y(planned):.1f}" x2="{w - 20}" y2="{y(planned):.1f}" '
+    body.append(f'<line x1="{left}" y1="{y(planned):.1f}" x2="{w - 60}" y2="{y(planned):.1f}" '
                 f'stroke="{GREY}" stroke-dasharray="4 3"/>')
     body.append(_text(left + 4, y(planned) - 4, f"planned {c['units_planned']}", fill=GREY))
     xd = axis.x(due)
@@ -153,7 +157,7 @@ def coverage_steps(c: dict) -> str:
                 f'stroke="{colour}" stroke-width="2"/>')
     body.append(_text(left, bottom + 32, f"{n} of {c['units_planned']} units inspected in time"
                       f" ({c['coverage'] * 100:.0f} %)", extra=' font-weight="600"'))
-    body.append(f'<line x1="{left}" y1="{bottom}" x2="{w - 20}" y2="{bottom}" stroke="{INK}"/>')
+    body.append(f'<line x1="{left}" y1="{bottom}" x2="{w - 60}" y2="{bottom}" stroke="{INK}"/>')
     return _svg(w, h, f"coverage of campaign {c['campaign_id']} over time", body,
                 f"{n} of {c['units_planned']} planned units inspected in time, due {c['due_at']}")
 
@@ -232,7 +236,8 @@ def gantt(c: dict, findings_by_unit: dict[str, list[dict]], as_of: datetime | No
         if v["started_at"]:
             end = _t(v["ended_at"]) or as_of or _t(v["started_at"])
             a, b = axis.x(_t(v["started_at"])), axis.x(end)
-            colour = BAD if v["breaches"] else OK
+            # Red where the visit itself fell short (days, coverage, team), not its report.
+            colour = BAD if set(v["breaches"]) & ON_SITE_BREACHES else OK
             body.append(f'<rect class="on-site" x="{a:.1f}" y="{y + 6}" width="{max(b - a, 2):.1f}"'
                         f' height="{row_h - 12}" fill="{colour}"><title>on site '
                         f'{esc(v["days_on_site"] if v["days_on_site"] is not None else "…")}'

@@ -1,5 +1,5 @@
 """Operators' view on the real broker: a real Prometheus (Debian's) scrapes the three running
-workers on loopback and evaluates the repository's alert rules; the README's metric table,
+workers on loopback and evaluates the repository's alert rules; the metric table in docs/operations.md,
 the health pages and the log lines are checked against the same running workers."""
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ class Prometheus:
 
 
 def _readme_metrics() -> set[str]:
-    text = (REPO / "README.md").read_text()
+    text = (REPO / "docs" / "operations.md").read_text()
     section = text.split("## Monitoring", 1)[1].split("\n## ", 1)[0]
     return set(re.findall(r"^\| `(inspections_[a-z_]+)` \|", section, re.M))
 
