@@ -17,7 +17,8 @@ from pydantic.json_schema import models_json_schema
 import schemas
 from inspections.localkafka import kafka_version
 from runtime import topics
-from schemas.events import DERIVED, INBOUND, Envelope
+from schemas.derived import DERIVED
+from schemas.events import INBOUND, Envelope
 from schemas.gate import MAX_RECORD_BYTES
 
 HERE = Path(schemas.__file__).resolve().parent  # the files sit beside the models
@@ -63,7 +64,8 @@ def _flows() -> list[tuple[str, list[str], list[str], list[str]]]:
     return [
         (topics.EVENTS, list(INBOUND), ["upstream systems", "clock publisher (scheduler)"],
          ["scheduler", "findings", "escalation", "replay and audit tools"]),
-        (topics.ESCALATIONS, ["escalation.raised", "escalation.escalated"], ["escalation"],
+        (topics.ESCALATIONS, ["escalation.raised", "escalation.escalated", "escalation.withdrawn"],
+         ["escalation"],
          ["operators", "replay and audit tools"]),
         (topics.BREACHES, ["deadline.breached"], ["scheduler", "findings", "escalation"],
          ["findings (assessment inputs)", "operators", "replay and audit tools"]),

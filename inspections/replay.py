@@ -106,7 +106,8 @@ class Pipeline:
     def derived_by_topic(self) -> dict[str, list[dict]]:
         canonical = {"record.rejected": topics.REJECTED, "deadline.breached": topics.BREACHES,
                      "escalation.raised": topics.ESCALATIONS,
-                     "escalation.escalated": topics.ESCALATIONS}
+                     "escalation.escalated": topics.ESCALATIONS,
+                     "escalation.withdrawn": topics.ESCALATIONS}
         out: dict[str, list[dict]] = {}
         for event in self.derived:
             out.setdefault(topics.name(self.settings, canonical[event["type"]]), []).append(event)

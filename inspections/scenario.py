@@ -51,6 +51,10 @@ class FindingSpec(_Spec):
     acknowledged_early: bool = False  # an acknowledgement first, which closes no document
     rectified: bool = True
     spot_check: Literal["confirmed", "not_rectified"] = "confirmed"
+    # Corrections: amended to another category after some hours, or withdrawn.
+    amended_to: Category | None = None
+    amended_after_h: float = Field(default=2, gt=0)
+    withdrawn_after_h: float | None = Field(default=None, gt=0)
 
 
 class SitesSpec(_Spec):

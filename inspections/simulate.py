@@ -108,13 +108,15 @@ def _team(b: _Builder, spec: TeamSpec, untrained: int | None) -> dict:
 
 
 def _answer(b: _Builder, f_id: str, unit: str, visit_id: str, recorded: datetime,
-            category: str, spec: FindingSpec | None, n: int) -> None:
-    """Each escalation the finding raises, answered as the scenario says."""
+            category: str, spec: FindingSpec | None, n: int,
+            besides: frozenset = frozenset()) -> None:
+    """Each escalation the finding raises (but those ``besides``), answered as the scenario
+    says."""
     routes = b.policy.routes
-    cannot = bool(spec and spec.cannot_ensure_safety)
-    listed = bool(spec and spec.listed_supervision_advised)
     source = f"urn:inspections:authorities:{unit}"
-    for action in actions_for(category, cannot, listed):
+    for action in _actions(category, spec):
+        if action in besides:
+            continue
         route = routes[action]
         escalation_id = ids.escalation_id(f_id, action)
         key = f"{escalation_id}/answer"
@@ -147,6 +149,31 @@ def _answer(b: _Builder, f_id: str, unit: str, visit_id: str, recorded: datetime
             b.emit(MEASURES, at, unit, key, source,
                    {"finding_id": f_id, "unit_id": unit, "description": "停产整顿，撤离人员"},
                    visit_id)
+
+
+def _actions(category: str, spec: FindingSpec | None) -> list[str]:
+    return actions_for(category, bool(spec and spec.cannot_ensure_safety),
+                       bool(spec and spec.listed_supervision_advised))
+
+
+def _correct(b: _Builder, f_id: str, unit: str, visit_id: str, recorded: datetime,
+             category: str, spec: FindingSpec, n: int, source: str) -> None:
+    """The corrections a special finding asks for: an amendment (the escalations it newly
+    needs answered as usual), a withdrawal."""
+    if spec.amended_to:
+        at = recorded + timedelta(hours=spec.amended_after_h)
+        b.emit("finding.amended", at, unit, f"{f_id}/amended", source,
+               {"finding_id": f_id, "unit_id": unit, "category": spec.amended_to,
+                "cannot_ensure_safety": spec.cannot_ensure_safety,
+                "listed_supervision_advised": spec.listed_supervision_advised,
+                "reason": f"记录有误 recorded as {category} by mistake"}, visit_id)
+        _answer(b, f_id, unit, visit_id, at, spec.amended_to, spec, n,
+                besides=frozenset(_actions(category, spec)))
+    if spec.withdrawn_after_h:
+        b.emit("finding.withdrawn", recorded + timedelta(hours=spec.withdrawn_after_h), unit,
+               f"{f_id}/withdrawn", source,
+               {"finding_id": f_id, "unit_id": unit, "reason": "重复记录 recorded twice"},
+               visit_id)
 
 
 def _visit(b: _Builder, v: VisitSpec, unit: UnitSpec, team: TeamSpec) -> None:
@@ -205,6 +232,8 @@ def _visit(b: _Builder, v: VisitSpec, unit: UnitSpec, team: TeamSpec) -> None:
         b.emit("finding.recorded", at, unit.id, f"{f_id}/recorded", team_source, data,
                visit_id)
         _answer(b, f_id, unit.id, visit_id, at, category, spec, n)
+        if spec:
+            _correct(b, f_id, unit.id, visit_id, at, category, spec, n, team_source)
         recorded_ids.append(f_id)
         if spec and not spec.rectified:
             continue

@@ -25,7 +25,8 @@ def _label(e: Entry) -> str:
 
 
 def _level_of(e: Entry) -> int | None:
-    if e.type in ("escalation.raised", "escalation.escalated") and isinstance(e.level, int):
+    if e.type in ("escalation.raised", "escalation.escalated", "escalation.withdrawn") \
+            and isinstance(e.level, int):
         return e.level
     return ids.level_of_deadline(e.deadline_id) if e.deadline_id else None
 

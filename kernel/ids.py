@@ -29,7 +29,9 @@ def breach_event_id(deadline_id: str) -> str:
     return derived_id(vocabulary.DEADLINE_BREACHED, deadline_id)
 
 
-def notice_event_id(notice_type: str, escalation_id: str, level: int) -> str:
+def notice_event_id(notice_type: str, escalation_id: str, level: int, round_: int = 1) -> str:
+    if round_ != 1:
+        return derived_id(notice_type, escalation_id, str(level), f"R{round_}")
     return derived_id(notice_type, escalation_id, str(level))
 
 
@@ -52,12 +54,16 @@ def finding_of(escalation_id_: str) -> str | None:
     return finding_id if finding_id and action in vocabulary.ACTIONS else None
 
 
-def escalation_deadline(escalation_id_: str, level: int) -> str:
-    return f"{escalation_id_}:L{level}"
+def escalation_deadline(escalation_id_: str, level: int, round_: int = 1) -> str:
+    """An escalation's deadline at a level; an escalation raised again after a withdrawal
+    (its ``round`` 2, 3, ...) has deadlines of their own, so their breaches are new ones."""
+    return f"{escalation_id_}:L{level}" if round_ == 1 else f"{escalation_id_}:R{round_}:L{level}"
 
 
 def escalation_of_deadline(deadline_id: str) -> str:
-    return deadline_id.rsplit(":L", 1)[0]
+    head = deadline_id.rsplit(":L", 1)[0]
+    before, _, tail = head.rpartition(":R")
+    return before if before and tail.isdigit() else head
 
 
 def level_of_deadline(deadline_id: str) -> int | None:

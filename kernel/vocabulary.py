@@ -25,11 +25,14 @@ ACK = "escalation.acknowledged"
 RESOLVED = "escalation.resolved"
 REPORT_SUBMITTED = "rectification.report.submitted"
 SPOT_CHECK = "spot_check.conducted"
+FINDING_AMENDED = "finding.amended"  # a correction: category, flags or texts
+FINDING_WITHDRAWN = "finding.withdrawn"  # a finding that should not have been recorded
 CLOCK_TICKED = "clock.ticked"
 
 # -- what the services derive ------------------------------------------------------------------
 ESCALATION_RAISED = "escalation.raised"
 ESCALATION_ESCALATED = "escalation.escalated"
+ESCALATION_WITHDRAWN = "escalation.withdrawn"
 DEADLINE_BREACHED = "deadline.breached"
 RECORD_REJECTED = "record.rejected"
 
@@ -42,7 +45,7 @@ CATEGORIES = {
     "major_hazard": "重大隐患 major hazard", "major_issue": "重大问题 major issue",
     "misconduct_clue": "违纪线索 misconduct clue", "accountability": "追责 accountability",
 }
-FINDING_STATUSES = ("pending", "handled", "rectified", "confirmed", "reopened")
+FINDING_STATUSES = ("pending", "handled", "rectified", "confirmed", "reopened", "withdrawn")
 
 # -- escalation ------------------------------------------------------------------------------------
 AUTHORITIES = {
@@ -95,7 +98,7 @@ NEXT_AUTHORITY: dict[str, str | None] = {
     "city_safety_committee": "city_government",
     "city_government": None,
 }
-ESCALATION_STATUSES = ("open", "closed", "missed_at_top")
+ESCALATION_STATUSES = ("open", "closed", "missed_at_top", "withdrawn")
 
 # -- visits ----------------------------------------------------------------------------------------
 VISIT_STATES = {

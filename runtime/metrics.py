@@ -92,7 +92,8 @@ ACKNOWLEDGEMENTS_UNMATCHED = Counter(
 )
 ESCALATION_NOTICES = Counter(
     "inspections_escalation_events_total",
-    "escalation.raised and escalation.escalated events emitted, by type and authority.",
+    "escalation.raised, escalation.escalated and escalation.withdrawn events emitted, by type "
+    "and authority.",
     ["type", "authority"],
 )
 

@@ -35,7 +35,7 @@ class TopicSpec:
 
 TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(EVENTS, "every upstream event (contract), key = subject"),
-    TopicSpec(ESCALATIONS, "escalation.raised / escalation.escalated"),
+    TopicSpec(ESCALATIONS, "escalation.raised / escalation.escalated / escalation.withdrawn"),
     TopicSpec(BREACHES, "deadline.breached"),
     TopicSpec(
         REJECTED,

@@ -2,7 +2,8 @@
 records to it."""
 
 from schemas.envelope import rejection_event
-from schemas.events import DERIVED, INBOUND, Envelope
+from schemas.derived import DERIVED
+from schemas.events import INBOUND, Envelope
 from schemas.gate import MAX_RECORD_BYTES, Rejection, decode
 
 __all__ = [

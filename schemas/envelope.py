@@ -49,17 +49,20 @@ def breach_event(breach, service: str) -> dict[str, Any]:
 
 
 def notice_event(notice, service: str) -> dict[str, Any]:
-    """``escalation.raised`` / ``escalation.escalated`` for a notice: its ``type``, ``time``,
-    ``cause_id`` and ``escalation`` (id, finding, unit, action, authority, level, due,
-    correlation id). Its id comes from the escalation and level."""
+    """``escalation.raised`` / ``escalated`` / ``withdrawn`` for a notice: its ``type``,
+    ``time``, ``cause_id``, ``escalation`` (id, finding, unit, action, authority, level, due,
+    correlation id) and, when withdrawn, its ``reason``. Its id comes from the escalation and
+    level (and the round, for one raised again after a withdrawal)."""
     e = notice.escalation
+    data = {"escalation_id": e.escalation_id, "finding_id": e.finding_id,
+            "unit_id": e.unit_id, "action": e.action, "authority": e.authority,
+            "level": e.level, "due": e.due.isoformat()}
+    if notice.type == vocabulary.ESCALATION_WITHDRAWN:
+        data["reason"] = notice.reason
     return envelope(
-        notice.type, ids.notice_event_id(notice.type, e.escalation_id, e.level),
+        notice.type, ids.notice_event_id(notice.type, e.escalation_id, e.level, e.round),
         source=service_source(service), time=notice.time.isoformat(), subject=e.unit_id,
-        causation=notice.cause_id, correlation=e.correlation_id,
-        data={"escalation_id": e.escalation_id, "finding_id": e.finding_id,
-              "unit_id": e.unit_id, "action": e.action, "authority": e.authority,
-              "level": e.level, "due": e.due.isoformat()})
+        causation=notice.cause_id, correlation=e.correlation_id, data=data)
 
 
 def rejection_event(

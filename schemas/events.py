@@ -1,7 +1,8 @@
-"""Every event type of the contract: the envelope, each inbound ``data`` shape, each derived one.
+"""Every inbound event type of the contract: the envelope and each inbound ``data`` shape (the
+derived ones are in ``schemas.derived``).
 
 One class per type, named as the event (past tense, as upstream says what happened). The
-routing table ``INBOUND`` / ``DERIVED`` maps the wire ``type`` to its class.
+routing table ``INBOUND`` maps the wire ``type`` to its class.
 """
 
 from __future__ import annotations
@@ -13,9 +14,6 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from schemas.fields import (
-    Action,
-    Authority,
-    BreachKind,
     Category,
     Data,
     Date,
@@ -169,6 +167,28 @@ class FindingRecordedData(Data):
     listed_supervision_advised: bool = False
 
 
+class FindingAmendedData(Data):
+    """A correction (added to the contract): the whole classification, texts corrected."""
+
+    finding_id: Id
+    unit_id: Id
+    category: Category
+    cannot_ensure_safety: bool
+    listed_supervision_advised: bool = False
+    description: Text | None = None
+    evidence: list[Text] | None = None
+    advice: Text | None = None
+    reason: Text
+
+
+class FindingWithdrawnData(Data):
+    """A finding that should not have been recorded (added to the contract)."""
+
+    finding_id: Id
+    unit_id: Id
+    reason: Text
+
+
 class EnforcementDocumentIssuedData(Data):
     finding_id: Id
     unit_id: Id
@@ -257,6 +277,16 @@ class FindingRecorded(UnitEvent):
     data: FindingRecordedData
 
 
+class FindingAmended(UnitEvent):
+    type: Literal["finding.amended"]
+    data: FindingAmendedData
+
+
+class FindingWithdrawn(UnitEvent):
+    type: Literal["finding.withdrawn"]
+    data: FindingWithdrawnData
+
+
 class EnforcementDocumentIssued(UnitEvent):
     type: Literal["enforcement.document.issued"]
     data: EnforcementDocumentIssuedData
@@ -300,79 +330,14 @@ class ClockTicked(Envelope):
     fixed_subject: ClassVar[str | None] = "clock"
 
 
-# -- derived data shapes and events ---------------------------------------------------------
-class EscalationData(Data):
-    escalation_id: Id
-    finding_id: Id
-    unit_id: Id
-    action: Action
-    authority: Authority
-    level: Annotated[int, Field(ge=1)]
-    due: Time
-
-
-class EscalationRaisedData(EscalationData):
-    level: Literal[1]
-
-
-class EscalationEscalatedData(EscalationData):
-    level: Annotated[int, Field(ge=2)]
-
-
-class DeadlineBreachedData(Data):
-    deadline_id: Id
-    kind: BreachKind
-    unit_id: Id
-    subject_id: Id
-    due: Time
-    breached_at: Time
-    detail: Text | None = None  # added by the project: what fell short, for a person
-
-
-class RecordRejectedData(Data):
-    topic: Id
-    partition: Annotated[int, Field(ge=0)]
-    offset: Annotated[int, Field(ge=0)]
-    timestamp: Time
-    reason: Text
-    key_base64: str | None
-    value_base64: str | None
-    value_bytes: Annotated[int, Field(ge=0)]
-
-
-class EscalationRaised(DerivedEvent):
-    type: Literal["escalation.raised"]
-    data: EscalationRaisedData
-
-
-class EscalationEscalated(DerivedEvent):
-    type: Literal["escalation.escalated"]
-    data: EscalationEscalatedData
-
-
-class DeadlineBreached(DerivedEvent):
-    type: Literal["deadline.breached"]
-    data: DeadlineBreachedData
-
-
-class RecordRejected(Envelope):
-    """A record of ``inspections.events`` that failed the contract; caused by a record, not an
-    event, so it names its position instead of a ``causationid``."""
-
-    type: Literal["record.rejected"]
-    data: RecordRejectedData
-
-
-def _table(*classes: type[Envelope]) -> dict[str, type[Envelope]]:
+def table(*classes: type[Envelope]) -> dict[str, type[Envelope]]:
+    """The routing table: each class by the wire ``type`` it declares."""
     return {cls.model_fields["type"].annotation.__args__[0]: cls for cls in classes}
 
 
-INBOUND: dict[str, type[Envelope]] = _table(
+INBOUND: dict[str, type[Envelope]] = table(
     CampaignPlanned, VisitScheduled, VisitStarted, SiteInspected, VisitEnded, FeedbackDelivered,
     FindingRecorded, EnforcementDocumentIssued, ImmediateMeasuresTaken, FindingRectified,
     EscalationAcknowledged, EscalationResolved, RectificationReportSubmitted,
-    SpotCheckConducted, ClockTicked,
-)
-DERIVED: dict[str, type[Envelope]] = _table(
-    EscalationRaised, EscalationEscalated, DeadlineBreached, RecordRejected
+    SpotCheckConducted, ClockTicked, FindingAmended, FindingWithdrawn,
 )

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from schemas.events import DERIVED, INBOUND
+from schemas.derived import DERIVED
+from schemas.events import INBOUND
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 

@@ -74,6 +74,22 @@ DATA = {
         "finding_ids": ["F-changtai-001"], "result": "confirmed",
     },
     "clock.ticked": {},
+    "finding.amended": {
+        "finding_id": "F-changtai-001", "unit_id": "changtai", "category": "major_hazard",
+        "cannot_ensure_safety": True, "listed_supervision_advised": False,
+        "reason": "重大隐患误记为违法违规 recorded as a violation by mistake",
+    },
+    "finding.withdrawn": {
+        "finding_id": "F-changtai-001", "unit_id": "changtai",
+        "reason": "重复记录 recorded twice",
+    },
+    "escalation.withdrawn": {
+        "escalation_id": "F-changtai-001:issue_enforcement_document",
+        "finding_id": "F-changtai-001", "unit_id": "changtai",
+        "action": "issue_enforcement_document", "authority": "local_regulator", "level": 1,
+        "due": "2026-04-21T10:30:00+08:00",
+        "reason": "finding F-changtai-001 amended, no longer needs it: recorded by mistake",
+    },
     "escalation.raised": {
         "escalation_id": "F-changtai-001:issue_enforcement_document",
         "finding_id": "F-changtai-001", "unit_id": "changtai",
@@ -111,7 +127,8 @@ def event(event_type: str, **envelope) -> dict:
         "subject": SUBJECT.get(event_type, "changtai"),
         "data": copy.deepcopy(DATA[event_type]),
     }
-    if event_type in ("escalation.raised", "escalation.escalated", "deadline.breached"):
+    if event_type in ("escalation.raised", "escalation.escalated", "escalation.withdrawn",
+                      "deadline.breached"):
         body["source"] = DERIVED_SOURCE
         body["causationid"] = "example-finding.recorded"
     body.update(envelope)

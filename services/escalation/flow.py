@@ -1,6 +1,6 @@
 """What the escalation service does with each inbound event, given its stores (no faust): the
 deadline loop and the unit core; it emits the ``escalation.raised`` / ``escalated`` notices,
-the breaches and the acknowledgements nobody's escalation matched, and keeps the set of open
+``withdrawn`` notices, the breaches and the acknowledgements nobody's escalation matched, and keeps the set of open
 escalations and the partition's tally of them (what the gauges read)."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from services.escalation.rules import Escalation, EscalationCore, Policy, Unmatc
 def tallied(escalation: Escalation | None) -> tuple[tuple[str, str], ...]:
     """Where an escalation counts in its partition's tally: open by authority and level,
     and missed at the top by authority."""
-    if escalation is None or escalation.status == "closed":
+    if escalation is None or not escalation.is_open:
         return ()
     keys = (("open", f"{escalation.authority}|{escalation.level}"),)
     if escalation.status == "missed_at_top":

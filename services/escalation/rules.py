@@ -18,6 +18,11 @@ Rules (``domain.md``), each a sentence:
 - When stream time passes the due time of an open escalation, that is a breach, and it goes
   one level up with a fresh limit counted from the due time it missed; at the city government
   a miss is a breach and nothing goes higher. At the due time is still in time.
+- A correction (``finding.amended``) routes the finding again by its corrected category and
+  flags: an open escalation it no longer needs is withdrawn; one it now needs is raised, its
+  limit counted from the amendment's time (one withdrawn before is raised again, a new round
+  with deadlines of its own). A withdrawn finding (``finding.withdrawn``) withdraws its open
+  escalations. Breaches already emitted stay.
 """
 
 from __future__ import annotations
@@ -34,7 +39,10 @@ from kernel.vocabulary import (
     BY_CATEGORY,
     CLOSED_BY,
     DOCUMENT,
+    ESCALATION_WITHDRAWN,
+    FINDING_AMENDED,
     FINDING_RECORDED,
+    FINDING_WITHDRAWN,
     FIRST_AUTHORITY,
     FIRST_MISS,
     HANDLED_BY,
@@ -71,7 +79,7 @@ class Policy:
 @dataclass(frozen=True)
 class Step:
     time: datetime
-    what: str  # raised | escalated | missed | acknowledged | closed | resolved | noted
+    what: str  # raised | escalated | missed | acknowledged | closed | resolved | withdrawn | noted
     level: int
     authority: str
     due: datetime | None
@@ -91,14 +99,15 @@ class Escalation:
     due: datetime
     raised_at: datetime
     correlation_id: str | None = None
-    status: str = "open"  # open | closed | missed_at_top
+    status: str = "open"  # open | closed | missed_at_top | withdrawn
     misses: int = 0
     closed_at: datetime | None = None
     history: tuple[Step, ...] = ()
+    round: int = 1  # 2, 3, ...: raised again by a correction after it was withdrawn
 
     @property
     def is_open(self) -> bool:
-        return self.status != "closed"
+        return self.status not in ("closed", "withdrawn")
 
 
 @dataclass(frozen=True)
@@ -109,6 +118,7 @@ class Notice:
     escalation: Escalation
     time: datetime
     cause_id: str
+    reason: str = ""  # why it was withdrawn
 
 
 @dataclass(frozen=True)
@@ -150,7 +160,8 @@ def actions_for(category: str, cannot_ensure_safety: bool,
 class EscalationCore:
     """The unit core the deadline loop drives (``kernel.deadlines.Core``)."""
 
-    TYPES = frozenset({FINDING_RECORDED, DOCUMENT, MEASURES, ACK, RESOLVED})
+    TYPES = frozenset({FINDING_RECORDED, DOCUMENT, MEASURES, ACK, RESOLVED, FINDING_AMENDED,
+                       FINDING_WITHDRAWN})
 
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
@@ -168,6 +179,12 @@ class EscalationCore:
     def handle(self, state: UnitEscalations, event, now: datetime):
         if event.type == FINDING_RECORDED:
             return self._raise(state, event)
+        if event.type == FINDING_AMENDED:
+            return self._amend(state, event)
+        if event.type == FINDING_WITHDRAWN:
+            return self._withdraw(state, event, needed=(),
+                                  reason=f"finding {event.data.finding_id} withdrawn: "
+                                         f"{event.data.reason}")
         if event.type in HANDLED_BY:
             return self._close(state, event,
                                ids.escalation_id(event.data.finding_id, HANDLED_BY[event.type]),
@@ -199,6 +216,51 @@ class EscalationCore:
             notices.append(Notice("escalation.raised", escalation, event.time, event.id))
             opened.append(Deadline(due, _deadline_id(escalation), state.unit_id))
         return Decision(state, derived=tuple(notices), open=tuple(opened))
+
+    def _amend(self, state, event):
+        """Withdraw what the corrected finding no longer needs; raise what it now needs."""
+        d = event.data
+        needed = actions_for(d.category, d.cannot_ensure_safety, d.listed_supervision_advised)
+        withdrawn = self._withdraw(state, event, needed, reason=(
+            f"finding {d.finding_id} amended, no longer needs it: {d.reason}"))
+        state, notices, opened = withdrawn.state, list(withdrawn.derived), []
+        for action in needed:
+            escalation_id = ids.escalation_id(d.finding_id, action)
+            before = state.escalations.get(escalation_id)
+            if before is not None and before.status != "withdrawn":
+                continue  # open, or done with: nothing to raise
+            route = self.policy.routes[action]
+            due = event.time + route.limit
+            step = Step(event.time, "raised", 1, route.authority, due, event.id,
+                        note=f"needed after amendment: {d.reason}")
+            escalation = Escalation(
+                escalation_id=escalation_id, finding_id=d.finding_id, unit_id=state.unit_id,
+                action=action, level=1, authority=route.authority, due=due,
+                raised_at=event.time, correlation_id=event.correlationid,
+                history=(*(before.history if before else ()), step),
+                round=before.round + 1 if before else 1)
+            state = _put(state, escalation)
+            notices.append(Notice("escalation.raised", escalation, event.time, event.id))
+            opened.append(Deadline(due, _deadline_id(escalation), state.unit_id))
+        return Decision(state, derived=tuple(notices), open=tuple(opened),
+                        close=withdrawn.close)
+
+    def _withdraw(self, state, event, needed, reason: str):
+        """Withdraw the finding's open escalations whose action is not ``needed``."""
+        notices, closed = [], []
+        for escalation in list(state.escalations.values()):
+            if escalation.finding_id != event.data.finding_id or not escalation.is_open \
+                    or escalation.action in needed:
+                continue
+            step = Step(event.time, "withdrawn", escalation.level, escalation.authority,
+                        escalation.due, event.id, note=reason)
+            gone = evolve(escalation, status="withdrawn", closed_at=event.time,
+                          history=(*escalation.history, step))
+            state = _put(state, gone)
+            notices.append(Notice(ESCALATION_WITHDRAWN, gone, event.time, event.id, reason))
+            if escalation.status == "open":  # missed at the top: no deadline left open
+                closed.append(_deadline_id(escalation))
+        return Decision(state, derived=tuple(notices), close=tuple(closed))
 
     def _close(self, state, event, escalation_id: str, closes, what: str):
         escalation = state.escalations.get(escalation_id)
@@ -257,7 +319,7 @@ class EscalationCore:
 
 
 def _deadline_id(escalation: Escalation) -> str:
-    return ids.escalation_deadline(escalation.escalation_id, escalation.level)
+    return ids.escalation_deadline(escalation.escalation_id, escalation.level, escalation.round)
 
 
 def _put(state: UnitEscalations, escalation: Escalation) -> UnitEscalations:

@@ -17,7 +17,7 @@ def escalation_view(e: Escalation) -> dict:
         "escalation_id": e.escalation_id, "finding_id": e.finding_id, "unit_id": e.unit_id,
         "action": e.action, "status": e.status, "level": e.level, "authority": e.authority,
         "due": _iso(e.due), "raised_at": _iso(e.raised_at), "closed_at": _iso(e.closed_at),
-        "misses": e.misses, "overdue": e.misses > 0 and e.status != "closed",
+        "misses": e.misses, "overdue": e.misses > 0 and e.is_open,
         "acknowledged_by": [s.by for s in e.history if s.what == "acknowledged" and s.by],
         "history": [{"time": _iso(s.time), "what": s.what, "level": s.level,
                      "authority": s.authority, "due": _iso(s.due), "event_id": s.event_id,

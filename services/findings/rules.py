@@ -10,6 +10,10 @@ Rules, each a sentence:
 - A finding is pending until handled (an enforcement document issued, immediate measures
   taken), rectified (``finding.rectified``, or listed as rectified in a rectification report),
   then confirmed by a spot check; a spot check that finds it not rectified reopens it.
+- A correction (``finding.amended``) changes the finding's category, flags and the texts it
+  names, and is kept in its history with what changed; the general-finding rule is judged at
+  recording only. A withdrawn finding (``finding.withdrawn``) stays on the list, withdrawn,
+  and no longer counts in the assessment.
 - The assessment keeps inputs only — visit done, findings by category, share rectified, share
   confirmed, report on time or late, breaches by kind — and invents no score.
 """
@@ -25,7 +29,9 @@ from kernel.deadlines import Deadline, Decision
 from kernel.frozen import evolve
 from kernel.vocabulary import (
     DOCUMENT,
+    FINDING_AMENDED,
     FINDING_RECORDED,
+    FINDING_WITHDRAWN,
     FINDING_RECTIFIED,
     MEASURES,
     REPORT_SUBMITTED,
@@ -136,7 +142,7 @@ class FindingsCore:
 
     TYPES = frozenset({
         VISIT_SCHEDULED, VISIT_STARTED, VISIT_ENDED, FINDING_RECORDED, DOCUMENT, MEASURES,
-        FINDING_RECTIFIED, REPORT_SUBMITTED, SPOT_CHECK,
+        FINDING_RECTIFIED, REPORT_SUBMITTED, SPOT_CHECK, FINDING_AMENDED, FINDING_WITHDRAWN,
     })
 
     def __init__(self, policy: Policy) -> None:
@@ -236,6 +242,30 @@ class FindingsCore:
                                f"listed as pending in report {d.report_id}").state
         return Decision(state)
 
+    def _finding_amended(self, state, event):
+        d = event.data
+        finding = state.findings.get(d.finding_id)
+        if finding is None:
+            return Decision(_note(state, event, f"amendment names unknown finding "
+                                                f"{d.finding_id}"))
+        corrected = {"category": d.category, "cannot_ensure_safety": d.cannot_ensure_safety,
+                     "listed_supervision_advised": d.listed_supervision_advised}
+        for name in ("description", "advice"):
+            if getattr(d, name) is not None:
+                corrected[name] = getattr(d, name)
+        if d.evidence is not None:
+            corrected["evidence"] = tuple(d.evidence)
+        changes = [f"{name} {getattr(finding, name)!r} → {value!r}"
+                   for name, value in corrected.items() if getattr(finding, name) != value]
+        note = f"amended ({d.reason}): " + ("; ".join(changes) or "nothing changed")
+        finding = evolve(finding, **corrected, history=(
+            *finding.history, Step(event.time, event.type, event.id, finding.status, note)))
+        return Decision(_put(state, finding))
+
+    def _finding_withdrawn(self, state, event):
+        return self._step(state, event, event.data.finding_id, "withdrawn",
+                          f"withdrawn: {event.data.reason}")
+
     def _spot_check_conducted(self, state, event):
         d = event.data
         status = "confirmed" if d.result == "confirmed" else "reopened"
@@ -266,8 +296,9 @@ class FindingsCore:
 
 
 def _next(current: str, wanted: str) -> str:
-    # Handling done does not undo a rectification; everything else moves as the event says.
-    if wanted == "handled" and current in ("rectified", "confirmed"):
+    # Handling done does not undo a rectification; a withdrawn finding stays withdrawn;
+    # everything else moves as the event says.
+    if current == "withdrawn" or wanted == "handled" and current in ("rectified", "confirmed"):
         return current
     return wanted
 

@@ -55,7 +55,8 @@ def breach_year(state: UnitFindings, breach: BreachRecord, tz: tzinfo) -> int:
 def assessment(state: UnitFindings, year: int, tz: tzinfo) -> dict:
     """The inputs of one unit's annual target assessment for ``year``; no score."""
     visits = {v.visit_id: v for v in state.visits.values() if v.year == year}
-    findings = [f for f in state.findings.values() if f.visit_id in visits]
+    findings = [f for f in state.findings.values()
+                if f.visit_id in visits and f.status != "withdrawn"]
     by_category = {c: sum(1 for f in findings if f.category == c) for c in CATEGORIES}
     rectified = sum(1 for f in findings if f.status in ("rectified", "confirmed"))
     confirmed = sum(1 for f in findings if f.status == "confirmed")

@@ -38,6 +38,8 @@ CONTRACT_TYPES = [
     "escalation.resolved", "rectification.report.submitted", "spot_check.conducted",
     "clock.ticked",
 ]
+# Additions to the shared contract (new optional types: corrections).
+ADDED_TYPES = ["finding.amended", "finding.withdrawn"]
 
 
 def _rejected(body: dict | bytes, key=None, **kw) -> Rejection:
@@ -63,13 +65,13 @@ _DELETE = object()
 
 
 def test_the_registry_has_every_type_of_the_contract():
-    assert list(INBOUND) == CONTRACT_TYPES
+    assert list(INBOUND) == CONTRACT_TYPES + ADDED_TYPES
     assert set(DERIVED) == {"escalation.raised", "escalation.escalated", "deadline.breached",
-                            "record.rejected"}
+                            "record.rejected", "escalation.withdrawn"}
     assert set(DATA) == set(INBOUND) | set(DERIVED)
 
 
-@pytest.mark.parametrize("event_type", CONTRACT_TYPES)
+@pytest.mark.parametrize("event_type", CONTRACT_TYPES + ADDED_TYPES)
 def test_every_example_passes_as_its_type(event_type):
     result = decode(raw(event_type))
     assert isinstance(result, INBOUND[event_type])
