@@ -106,6 +106,10 @@ class Worker:
                                  *(w.topic for w in service.writes if w.topic),
                                  *((topics.REJECTED,) if service.publishes_rejections else ())}}
         self.events_topic = topics.name(settings, topics.EVENTS)
+        # One batch at a time across the worker's agents, from its first read to its writes:
+        # two agents share a unit's state (findings reads events and breaches), and a batch
+        # that read a unit before another's commit would write back a state without it.
+        self.applying = asyncio.Lock()
         self.gauges: Callable[[list[int], bool], None] | None = None
         self.observer = Observer(app, settings, service.name,
                                  sources=[topics.name(settings, r.topic) for r in service.reads],
@@ -128,25 +132,29 @@ class Worker:
 
         async def agent(stream):
             async for batch in batches(stream, self.settings, progress):
-                try:
-                    context = self._context(batch, stores, seen)
-                    if read.contract:
-                        for message, event in accepted(batch, progress, self._rejecter(batch)):
-                            context.partition, context.key = message.partition, message.key
-                            handler(context, event)
-                            report_irregular(flow.irregular, service.name)
-                    else:
-                        for message in batch.records():
-                            context.partition, context.key = message.partition, message.key
-                            for value in read.decode(message.value):
-                                if skip is not None and getattr(value, "source", None) == skip:
-                                    continue  # the service's own: applied as it derived it
-                                handler(context, value)
-                    await batch.commit()
-                except BaseException:
-                    forget_cached_state()  # what was kept may be ahead of the tables
-                    raise
+                async with self.applying:
+                    await apply(batch)
                 self._gauges_now()
+
+        async def apply(batch) -> None:
+            try:
+                context = self._context(batch, stores, seen)
+                if read.contract:
+                    for message, event in accepted(batch, progress, self._rejecter(batch)):
+                        context.partition, context.key = message.partition, message.key
+                        handler(context, event)
+                        report_irregular(flow.irregular, service.name)
+                else:
+                    for message in batch.records():
+                        context.partition, context.key = message.partition, message.key
+                        for value in read.decode(message.value):
+                            if skip is not None and getattr(value, "source", None) == skip:
+                                continue  # the service's own: applied as it derived it
+                            handler(context, value)
+                await batch.commit()
+            except BaseException:
+                forget_cached_state()  # what was kept may be ahead of the tables
+                raise
 
         agent.__name__ = f"{read.handler}_{read.topic.rsplit('.', 1)[-1]}"
         app.agent(self.topics[read.topic], name=f"{service.name}.{agent.__name__}",
