@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import shutil
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -185,3 +186,22 @@ def test_the_board_and_a_problem_list_in_a_browser(deployment, kafka, tmp_path, 
     browser.get(base + "/search?q=no-such-thing")
     assert "No unit, visit, finding or escalation" in browser.find_element(By.ID, "reason").text
     assert browser.find_elements(By.TAG_NAME, "script") == []
+
+    # Bad input to the new pages: a clear answer naming what is wrong.
+    def status_and_text(path):
+        try:
+            answer = urllib.request.urlopen(base + path)
+            return answer.status, answer.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode()
+
+    for path, code, words in (("/assessments/20x6", 400, "a year such as 2026"),
+                              ("/assessments/2026.pdf", 400, "2026.csv or 2026.xlsx"),
+                              ("/search?q=", 400, "type an id to find"),
+                              ("/rejected/no-such-id", 404, "no rejected record no-such-id"),
+                              ("/campaigns/nope/timeline", 404, "no campaign nope"),
+                              ("/escalations/nope", 404, "no escalation nope"),
+                              ("/due?due_within=soon", 400, "a number and a unit"),
+                              ("/rejected?since=yesterday", 400, "since must be a time")):
+        status, text = status_and_text(path)
+        assert status == code and words in text, (path, status)
