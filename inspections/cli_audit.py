@@ -15,7 +15,8 @@ audit_app = typer.Typer(help="Check derived facts against the inbound log.",
 
 
 def replay(
-    out: Path = typer.Option(Path("replay"), "--out", help="Folder to write (replaced)."),
+    out: Path = typer.Option(Path("replay"), "--out", help="Folder to write: new, empty, or "
+                             "one a replay wrote (replaced); any other is refused."),
     until: str = typer.Option(None, "--until", help="Event-time cut (ISO 8601 with offset): "
                               "each partition up to its first event after TIME."),
     until_appended: str = typer.Option(None, "--until-appended", help="Append-time cut: "

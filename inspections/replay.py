@@ -128,8 +128,7 @@ def replay(settings: Settings, out: Path, *, workers: int = 0, cut: Cut | None =
     canonical JSON: the same log gives the same bytes, however many processes ran it."""
     from inspections.runs import Run
 
-    if out.exists():
-        shutil.rmtree(out)
+    claim(out)
     work = out / ".work"
     run = Run(settings, work, workers=workers, cut=cut, progress=progress)
     try:
@@ -140,6 +139,23 @@ def replay(settings: Settings, out: Path, *, workers: int = 0, cut: Cut | None =
         shutil.rmtree(work, ignore_errors=True)
     lines = {name: _lines(path) for name, path in derived.items()}
     return {"records": run.fed, "derived": lines, "views": views}
+
+
+MARK = ".inspections-replay"  # in every folder a replay wrote: it may replace it
+
+
+def claim(out: Path) -> None:
+    """Make ``out`` the replay's: an empty or missing folder, or one a replay wrote (it is
+    replaced); a RuntimeError for any other, which is never touched."""
+    if out.exists() and not out.is_dir():
+        raise RuntimeError(f"--out {out} is a file; name a folder")
+    if out.is_dir() and any(out.iterdir()):
+        if not (out / MARK).exists():
+            raise RuntimeError(f"--out {out} holds files a replay did not write; name an "
+                               "empty or new folder (nothing was changed)")
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / MARK).write_text("written by inspections replay; replaced by the next one\n")
 
 
 def _lines(path: Path) -> int:

@@ -45,6 +45,10 @@ def make_app(service: str, settings: Settings) -> "faust.App":
         web_host=settings.web_host,
         web_port=web_port(settings, service),
         web_application_options={"middlewares": [webauth.middleware(settings)]},
+        # faust's own pages show raw state and routing (/table, /router, /graph, /stats):
+        # no public view. The services' pages and scatter-gather do not use them.
+        web_router_enabled=False, web_tables_enabled=False, web_graph_enabled=False,
+        web_stats_enabled=False,
         # A worker gone without a word (kill -9) hands its partitions on after this long.
         broker_session_timeout=settings.group_session_timeout_s,
         broker_heartbeat_interval=settings.group_session_timeout_s / 10,

@@ -11,6 +11,7 @@ import signal
 import subprocess
 import time
 import urllib.parse
+import urllib.error
 import urllib.request
 from datetime import datetime, timedelta
 
@@ -141,6 +142,13 @@ def test_prometheus_sees_the_business_metrics_and_the_alerts_fire(deployment, ka
             ready = _get(f"http://127.0.0.1:{port}/readyz")
             assert ready["ready"] is True
             assert f"{deployment.topic('events')}:0" in ready["partitions"]
+            # faust's own pages of raw state and routing are off: no public view.
+            for path in ("/router/", "/table/state/", "/graph/", "/stats/", "/assignment/"):
+                try:
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10)
+                    raise AssertionError(f"{service} serves {path}")
+                except urllib.error.HTTPError as exc:
+                    assert exc.code == 404, (service, path, exc.code)
 
         # Every metric of the README's table is on a running worker, and nothing is missing
         # from the table; faust's own are there too, under the service's prefix.

@@ -62,3 +62,27 @@ def test_a_repeated_record_derives_nothing_twice_and_a_duplicate_is_looked_for_p
     # The same id from another unit is not that unit's duplicate (as in the services).
     other = Pipeline(Settings()).run([finding("changtai", 0), finding("pinghe", 1)]).derived
     assert len(other) == 2 * len(once)
+
+
+def test_replay_writes_only_into_an_empty_folder_or_one_a_replay_wrote(tmp_path):
+    import pytest
+
+    from inspections.replay import MARK, claim
+
+    claim(tmp_path / "new")  # missing: made, and marked as the replay's
+    assert (tmp_path / "new" / MARK).exists()
+    (tmp_path / "new" / "views").mkdir()
+    claim(tmp_path / "new")  # the replay's own: replaced
+    assert not (tmp_path / "new" / "views").exists()
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "thesis.tex").write_text("years of work")
+    with pytest.raises(RuntimeError, match="holds files a replay did not write"):
+        claim(mine)
+    assert (mine / "thesis.tex").read_text() == "years of work" and not (mine / MARK).exists()
+    (tmp_path / "a-file").write_text("x")
+    with pytest.raises(RuntimeError, match="is a file"):
+        claim(tmp_path / "a-file")
+    (tmp_path / "empty").mkdir()
+    claim(tmp_path / "empty")
+    assert (tmp_path / "empty" / MARK).exists()
