@@ -205,3 +205,19 @@ def test_the_board_and_a_problem_list_in_a_browser(deployment, kafka, tmp_path, 
                               ("/rejected?since=yesterday", 400, "since must be a time")):
         status, text = status_and_text(path)
         assert status == code and words in text, (path, status)
+
+    # Security headers on every answer, and a path part that tries to leave its view stays
+    # one quoted segment (it never reaches a worker's /metrics with the page's token).
+    from inspections.operator import SECURITY_HEADERS
+
+    for path in ("/", "/units/changtai", "/nothing-here", "/search?q=changtai"):
+        try:
+            answer = urllib.request.urlopen(base + path)
+        except urllib.error.HTTPError as exc:
+            answer = exc
+        for name, value in SECURITY_HEADERS.items():
+            assert answer.headers[name] == value, (path, name)
+    status, text = status_and_text("/units/..%2Fmetrics")
+    assert status == 404 and "inspections_events_processed_total" not in text
+    status, text = status_and_text("/units/changtai%2F..%2F..%2Fmetrics")
+    assert "inspections_events_processed_total" not in text
