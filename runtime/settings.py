@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kernel.due import parse_within
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 def _default_home() -> Path:
@@ -165,6 +166,25 @@ class Settings(BaseSettings):
             raise ValueError(f"INSPECTIONS_DUE_SOON_WITHIN: {exc}") from None
         return self
 
+    @field_validator("timezone")
+    @classmethod
+    def _a_known_time_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}: an IANA name such as "
+                             "Asia/Shanghai") from None
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _a_log_level(cls, value: str) -> str:
+        if value.upper() not in LOG_LEVELS:
+            raise ValueError(f"unknown log level {value!r}: one of {', '.join(LOG_LEVELS)}")
+        return value.upper()
+
     @property
     def uses_tls(self) -> bool:
         return self.kafka_security_protocol in ("SSL", "SASL_SSL")
@@ -197,6 +217,14 @@ def load() -> Settings:
 
     from pydantic import ValidationError
 
+    import os
+
+    known = {f"INSPECTIONS_{name.upper()}" for name in Settings.model_fields} | {
+        "INSPECTIONS_FAULTS"}  # the fault suite's length (`make faults`), not a setting
+    for name in sorted(os.environ):
+        if name.startswith("INSPECTIONS_") and name not in known:
+            print(f"warning: {name} is not a setting (misspelt?); it is ignored",
+                  file=sys.stderr)
     try:
         return Settings()
     except ValidationError as exc:

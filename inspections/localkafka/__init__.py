@@ -150,7 +150,8 @@ class LocalBroker:
         cache.parent.mkdir(parents=True, exist_ok=True)
         self.say(f"Resolving Apache Kafka {self.version} jars with Maven (first use only) ...")
         cmd = [
-            mvn, "-B", "-q", "-f", str(POM), "dependency:build-classpath",
+            # --strict-checksums: a jar whose checksum does not match is an error, not a warning.
+            mvn, "-B", "-q", "--strict-checksums", "-f", str(POM), "dependency:build-classpath",
             f"-Dmdep.outputFile={cache}",
         ]
         if self.settings.maven_repo_local:

@@ -142,3 +142,51 @@ def test_derived_ids_are_uuid5_of_the_cause():
         assert derived_id(*cause) == str(uuid.uuid5(NAMESPACE, "\x1f".join(cause)))
 
     check()
+
+
+def test_settings_name_a_misspelt_variable_and_refuse_a_bad_zone_or_log_level():
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    def load(**env):
+        import os
+
+        clean = {k: v for k, v in os.environ.items() if not k.startswith("INSPECTIONS_")}
+        return subprocess.run([sys.executable, "-c", "from runtime import settings; "
+                               "print(settings.load().timezone)"], cwd=REPO,
+                              env={**clean, **env}, capture_output=True, text=True)
+
+    done = load(INSPECTIONS_TIMEZON="Asia/Tokyo")
+    assert done.returncode == 0 and done.stdout.strip() == "Asia/Shanghai"
+    assert "INSPECTIONS_TIMEZON is not a setting" in done.stderr
+    done = load(INSPECTIONS_TIMEZONE="Mars/Olympus")
+    assert done.returncode == 2
+    assert "INSPECTIONS_TIMEZONE: unknown time zone 'Mars/Olympus'" in done.stderr
+    done = load(INSPECTIONS_LOG_LEVEL="loud")
+    assert done.returncode == 2 and "INSPECTIONS_LOG_LEVEL: unknown log level" in done.stderr
+    assert load(INSPECTIONS_LOG_LEVEL="debug").returncode == 0
+
+
+def test_maven_resolves_the_broker_with_checksums_enforced(tmp_path, monkeypatch):
+    """The one Maven command the project runs refuses a jar whose checksum is wrong."""
+    import subprocess
+
+    import pytest
+
+    from inspections import localkafka
+    from runtime.settings import Settings
+
+    ran = []
+
+    def run(cmd, **kw):
+        ran.append(cmd)
+        return subprocess.CompletedProcess(cmd, 1, "", "checksum failed")
+
+    monkeypatch.setattr(localkafka.subprocess, "run", run)
+    broker = localkafka.LocalBroker(Settings(home=tmp_path), say=lambda m: None)
+    with pytest.raises(localkafka.BrokerError, match="could not resolve"):
+        broker.classpath()
+    (cmd,) = ran
+    assert "--strict-checksums" in cmd and "dependency:build-classpath" in cmd
