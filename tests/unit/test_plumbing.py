@@ -190,3 +190,39 @@ def test_maven_resolves_the_broker_with_checksums_enforced(tmp_path, monkeypatch
         broker.classpath()
     (cmd,) = ran
     assert "--strict-checksums" in cmd and "dependency:build-classpath" in cmd
+
+
+def test_the_pages_topic_reader_closes_its_consumer_on_every_retry(monkeypatch):
+    """A broker that goes away makes the operator page's reader retry; each consumer it made
+    is closed first (none left holding sockets)."""
+    import time
+
+    from inspections import page_sources
+    from runtime import kafka
+    from runtime.settings import Settings
+
+    made = []
+
+    class Gone:
+        closed = False
+
+        def partitions_for_topic(self, topic):
+            raise ConnectionError("the broker went away")
+
+        def close(self):
+            self.closed = True
+
+    def consumer(*args, **kw):
+        made.append(Gone())
+        return made[-1]
+
+    monkeypatch.setattr(kafka, "consumer", consumer)
+    reader = page_sources.breaches(Settings())
+    reader.stopped.wait = lambda seconds: time.sleep(0.01)  # retry at once
+    reader.start()
+    deadline = time.monotonic() + 5
+    while len(made) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    reader.stopped.set()
+    reader.thread.join(timeout=5)
+    assert len(made) >= 3 and all(c.closed for c in made)
