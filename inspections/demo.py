@@ -24,6 +24,7 @@ from inspections.localkafka import LocalBroker
 from kernel.vocabulary import SERVICES
 from runtime import kafka, topics
 from runtime.app import web_port
+from runtime.http import MAX_PAGE
 from runtime.settings import Settings
 
 SCENARIO = "zhangzhou-2026"
@@ -123,7 +124,7 @@ def summary(settings: Settings, campaign_id: str) -> list[str]:
     from kernel.vocabulary import AUTHORITIES, REPORT_OVERDUE
 
     campaign = _view(settings, "scheduler", f"/campaigns/{campaign_id}")
-    open_now = _view(settings, "escalation", "/escalations")["escalations"]
+    open_now = _view(settings, "escalation", f"/escalations?limit={MAX_PAGE}")["escalations"]
     notices = _derived(settings, topics.ESCALATIONS)
     breaches = _derived(settings, topics.BREACHES)
     lines = []

@@ -27,6 +27,7 @@ from kernel.vocabulary import (
     VISIT_STATES,
 )
 from runtime import logs, webauth
+from runtime.http import MAX_PAGE, paged
 from runtime.settings import Settings
 from schemas.gate import CAUSES
 
@@ -104,7 +105,8 @@ def create_app(settings: Settings):
             campaign = (await views.get(session, "scheduler",
                                         f"/campaigns/{page_details.seg(wanted)}")
                         if wanted else None)
-            register = await views.get(session, "escalation", "/escalations")
+            register = await views.get(session, "escalation", "/escalations",
+                                       limit=str(MAX_PAGE))
             soon = await due(session, due_within=settings.due_soon_within)
         except Unavailable as exc:
             return await page(request, "unavailable.html", status=503, reason=str(exc))
@@ -170,7 +172,12 @@ def create_app(settings: Settings):
                     breaches=[b for b in breach_log.all() if b["unit_id"] == unit_id])
 
     async def breaches_json(request: web.Request) -> web.Response:
-        return web.json_response({"breaches": breach_log.all()})
+        try:
+            page, after = paged(breach_log.all(), lambda b: f"{b['time']}|{b['id']}",
+                                request.query.get("limit"), request.query.get("cursor"))
+        except ValueError as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        return web.json_response({"breaches": page, "next_cursor": after})
 
     def rejected_filters(request: web.Request) -> tuple[dict[str, str], list[dict]]:
         """The rejected records asked for; a Refused naming a bad filter."""

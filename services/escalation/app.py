@@ -7,7 +7,7 @@ from kernel.breaches import Breach
 from kernel.due import latest
 from kernel.topology import Read, Service, Store, Write
 from runtime import metrics, topics
-from runtime.http import json_or_404
+from runtime.http import json_or_404, paged
 from runtime.reporting import report_breach, report_notice, report_unmatched
 from schemas.envelope import breach_event, notice_event
 from services.escalation import config
@@ -52,8 +52,15 @@ def serve(worker) -> None:
                      if (unit_id := open_ones.get(eid)) is not None)
             return [v for v in views if selected(v, **wanted)]
 
-        return await worker.gather(web, request, local,
-                                   lambda found: web.json(open_register(found)))
+        def answer(found: list):
+            try:
+                page, after = paged(found, lambda v: v["escalation_id"], q.get("limit"),
+                                    q.get("cursor"))
+            except ValueError as exc:
+                return web.json({"error": str(exc)}, status=400)
+            return web.json(open_register(found, page, after))
+
+        return await worker.gather(web, request, local, answer)
 
     @app.page("/due")
     async def due(web, request):

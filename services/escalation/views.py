@@ -42,10 +42,12 @@ def selected(view: dict, authority: str | None = None, level: int | None = None,
             and (overdue is None or view["overdue"] == overdue))
 
 
-def open_register(views: list[dict]) -> dict:
-    """The open escalations, by id."""
-    found = sorted(views, key=lambda v: v["escalation_id"])
-    return {"open": len(found), "escalations": found}
+def open_register(views: list[dict], page: list[dict] | None = None,
+                  next_cursor: str | None = None) -> dict:
+    """The open escalations, by id (``page``: those of one page of them, and the cursor of
+    the next); ``open`` counts them all."""
+    found = sorted(views, key=lambda v: v["escalation_id"]) if page is None else page
+    return {"open": len(views), "escalations": found, "next_cursor": next_cursor}
 
 
 def due_of(e: Escalation) -> Due | None:

@@ -7,6 +7,7 @@ import json
 import re
 import signal
 import time
+import urllib.error
 import urllib.request
 from datetime import datetime, timedelta
 
@@ -136,6 +137,24 @@ def _check_register(kafka, expected_status):
     overdue = _get(kafka, "/escalations?overdue=true")
     assert {e["escalation_id"] for e in overdue["escalations"]} == {
         "F2:issue_enforcement_document", "F7:transfer_for_investigation"}
+    # The register in pages: each page after the cursor of the one before, every open one
+    # once; a bad limit is refused.
+    whole = _get(kafka, "/escalations")
+    assert whole["next_cursor"] is None and whole["open"] == len(whole["escalations"]) >= 2
+    walked, cursor = [], ""
+    while True:
+        page = _get(kafka, f"/escalations?limit=1&cursor={cursor}")
+        assert len(page["escalations"]) <= 1 and page["open"] == whole["open"]
+        walked += page["escalations"]
+        if page["next_cursor"] is None:
+            break
+        cursor = page["next_cursor"]
+    assert walked == whole["escalations"]
+    try:
+        _get(kafka, "/escalations?limit=0")
+        raise AssertionError("limit=0 was accepted")
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 400 and "limit must be a number" in json.loads(exc.read())["error"]
     f2 = _get(kafka, "/escalations/F2:issue_enforcement_document")
     assert [(h["what"], h["level"], h["authority"]) for h in f2["history"]] == [
         ("raised", 1, "local_regulator"), ("missed", 1, "local_regulator"),

@@ -5,9 +5,11 @@ whose description holds a script shows it as text and runs nothing."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -221,3 +223,16 @@ def test_the_board_and_a_problem_list_in_a_browser(deployment, kafka, tmp_path, 
     assert status == 404 and "inspections_events_processed_total" not in text
     status, text = status_and_text("/units/changtai%2F..%2F..%2Fmetrics")
     assert "inspections_events_processed_total" not in text
+
+    # The breaches in pages: every one once, in order.
+    whole = json.loads(urllib.request.urlopen(f"{base}/breaches.json").read())
+    walked, cursor = [], ""
+    while True:
+        page = json.loads(urllib.request.urlopen(
+            f"{base}/breaches.json?limit=2&cursor={urllib.parse.quote(cursor)}").read())
+        walked += page["breaches"]
+        if page["next_cursor"] is None:
+            break
+        cursor = page["next_cursor"]
+    assert walked == whole["breaches"] and len(walked) >= 3
+    assert status_and_text("/breaches.json?limit=x")[0] == 400

@@ -226,3 +226,22 @@ def test_the_pages_topic_reader_closes_its_consumer_on_every_retry(monkeypatch):
     reader.stopped.set()
     reader.thread.join(timeout=5)
     assert len(made) >= 3 and all(c.closed for c in made)
+
+
+def test_a_list_in_pages_holds_every_item_once_in_order():
+    import pytest
+
+    from runtime.http import DEFAULT_PAGE, paged
+
+    items = [{"id": f"e{i:04d}"} for i in range(1234)]
+    walked, cursor = [], None
+    while True:
+        page, cursor = paged(items[::-1], lambda v: v["id"], "100", cursor)
+        walked += page
+        if cursor is None:
+            break
+    assert walked == items
+    assert len(paged(items, lambda v: v["id"], None, None)[0]) == DEFAULT_PAGE
+    for bad in ("0", "-1", "x", "5001"):
+        with pytest.raises(ValueError, match="limit must be a number"):
+            paged(items, lambda v: v["id"], bad, None)
