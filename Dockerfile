@@ -7,9 +7,13 @@ COPY schemas ./schemas
 COPY runtime ./runtime
 COPY services ./services
 COPY inspections ./inspections
-RUN pip install --no-cache-dir -c constraints.txt .
+RUN pip install --no-cache-dir -c constraints.txt . \
+    && useradd --system --uid 10001 --home-dir /var/lib/inspections inspections \
+    && mkdir -p /var/lib/inspections && chown inspections /var/lib/inspections
 ENV INSPECTIONS_HOME=/var/lib/inspections \
     INSPECTIONS_WEB_HOST=0.0.0.0 \
     INSPECTIONS_LOG_FORMAT=json
 VOLUME /var/lib/inspections
+# Not root: the services need no privilege.
+USER inspections
 ENTRYPOINT ["inspections"]

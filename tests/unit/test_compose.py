@@ -86,7 +86,7 @@ def test_each_worker_publishes_the_port_it_serves_on():
     settings = Settings()
     for name in WORKERS:
         port = web_port(settings, name)
-        assert COMPOSE["services"][name]["ports"] == [f"{port}:{port}"], name
+        assert COMPOSE["services"][name]["ports"] == [f"127.0.0.1:{port}:{port}"], name
 
 
 def test_the_workers_healthcheck_asks_their_readiness():
@@ -113,7 +113,8 @@ def test_named_volumes_are_declared_and_bind_mounts_exist_in_the_repo():
 
 
 def test_published_host_ports_are_distinct():
-    published = [p.split(":")[0] for s in COMPOSE["services"].values() for p in s.get("ports", [])]
+    published = [p.rsplit(":", 1)[0] for s in COMPOSE["services"].values()
+                 for p in s.get("ports", [])]
     assert len(published) == len(set(published))
 
 
@@ -124,7 +125,7 @@ def test_prometheus_scrapes_each_worker_at_its_compose_name_and_port():
         for target in group["targets"]
     }
     for name in WORKERS:
-        port = COMPOSE["services"][name]["ports"][0].split(":")[1]
+        port = COMPOSE["services"][name]["ports"][0].rsplit(":", 1)[1]
         assert targets.get(f"{name}:{port}") == name
 
 
@@ -153,7 +154,7 @@ def test_grafana_reads_the_dashboards_where_they_are_mounted():
     source = yaml.safe_load(
         (REPO / "deploy/grafana/provisioning/datasources/prometheus.yml").read_text())
     url = source["datasources"][0]["url"]
-    assert url == f"http://prometheus:{COMPOSE['services']['prometheus']['ports'][0].split(':')[1]}"
+    assert url == f"http://prometheus:{COMPOSE['services']['prometheus']['ports'][0].rsplit(':', 1)[1]}"
 
 
 def test_the_dockerfile_copies_what_exists_and_its_entry_point_is_installed():
@@ -180,7 +181,7 @@ def test_the_operator_page_reaches_each_service_at_its_compose_name():
     env = {k.removeprefix("INSPECTIONS_").lower(): v for k, v in operator["environment"].items()}
     views = Views(Settings(**{k: v for k, v in env.items() if k.endswith("_url")}))
     for name in WORKERS:
-        port = COMPOSE["services"][name]["ports"][0].split(":")[1]
+        port = COMPOSE["services"][name]["ports"][0].rsplit(":", 1)[1]
         assert views.base[name] == f"http://{name}:{port}"
     assert operator["command"] == ["operator"] and _cli_path_exists(["operator"])
 
@@ -200,7 +201,7 @@ ALERTMANAGER = yaml.safe_load((REPO / "deploy/alertmanager/alertmanager.yml").re
 
 
 def _port(service: str) -> str:
-    return COMPOSE["services"][service]["ports"][0].split(":")[1]
+    return COMPOSE["services"][service]["ports"][0].rsplit(":", 1)[1]
 
 
 def test_alerts_flow_from_prometheus_and_notify_to_alertmanager_to_the_receiver():
@@ -225,3 +226,24 @@ def test_alerts_flow_from_prometheus_and_notify_to_alertmanager_to_the_receiver(
 
 def test_alerts_are_grouped_by_unit_authority_and_escalation():
     assert {"unit", "authority", "escalation_id"} <= set(ALERTMANAGER["route"]["group_by"])
+
+
+def test_every_port_is_published_on_loopback_only():
+    for name, service in COMPOSE["services"].items():
+        for port in service.get("ports", []):
+            assert port.startswith("127.0.0.1:") and port.count(":") == 2, (name, port)
+
+
+def test_grafana_has_no_anonymous_access_and_its_password_comes_from_the_environment():
+    env = COMPOSE["services"]["grafana"]["environment"]
+    assert env["GF_AUTH_ANONYMOUS_ENABLED"] == "false"
+    assert "GF_AUTH_ANONYMOUS_ORG_ROLE" not in env
+    assert env["GF_SECURITY_ADMIN_PASSWORD"].startswith("${GRAFANA_ADMIN_PASSWORD:?")
+
+
+def test_the_image_runs_as_a_user_of_its_own():
+    dockerfile = (REPO / "Dockerfile").read_text()
+    users = [line.split()[1] for line in dockerfile.splitlines() if line.startswith("USER ")]
+    assert users and users[-1] not in ("root", "0")
+    assert f"useradd --system --uid 10001 --home-dir /var/lib/inspections {users[-1]}" in \
+        dockerfile
