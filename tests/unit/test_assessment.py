@@ -14,16 +14,9 @@ from kernel.vocabulary import BREACH_KINDS, CATEGORIES
 
 @pytest.fixture(scope="module")
 def seed_views():
-    from inspections import simulate
-    from inspections.replay import Pipeline
-    from runtime import topics
-    from runtime.settings import Settings
+    from tests.unit import seeded
 
-    settings = Settings()
-    plan = simulate.load(simulate.find("zhangzhou-2026"))
-    records = simulate.as_records(simulate.timeline(plan), topics.name(settings, topics.EVENTS),
-                                  settings.partitions)
-    return Pipeline(settings).run(records).views()
+    return seeded.views()
 
 
 def _table(views, year=2026):

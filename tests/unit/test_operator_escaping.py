@@ -13,21 +13,15 @@ MARK = '"><i data-x>'
 
 
 def _views():
-    from inspections import simulate
-    from inspections.replay import Pipeline
+    from kernel.codec import dumps
     from runtime import topics
+    from tests.unit import seeded
 
     settings = Settings()
-    plan = simulate.load(simulate.find("zhangzhou-2026"))
-    records = simulate.as_records(simulate.timeline(plan), topics.name(settings, topics.EVENTS),
-                                  settings.partitions)
-    pipeline = Pipeline(settings).run(records)
     breaches = page_sources.breaches(settings)
-    for event in pipeline.derived_by_topic()[topics.name(settings, topics.BREACHES)]:
-        from kernel.codec import dumps
-
+    for event in seeded.pipeline().derived_by_topic()[topics.name(settings, topics.BREACHES)]:
         breaches._add(dumps(event))
-    return pipeline.views(), breaches.all()
+    return seeded.views(), breaches.all()
 
 
 CODES = {*operator.AUTHORITIES, *operator.KINDS, *operator.CATEGORIES, *operator.VISIT_STATES}

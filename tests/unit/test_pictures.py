@@ -17,19 +17,11 @@ NS = {"s": "http://www.w3.org/2000/svg"}
 
 @pytest.fixture(scope="module")
 def seed():
-    from inspections import simulate
-    from inspections.replay import Pipeline
-    from runtime import topics
-    from runtime.settings import Settings
+    from tests.unit import seeded
 
-    settings = Settings()
-    plan = simulate.load(simulate.find("zhangzhou-2026"))
-    records = simulate.as_records(simulate.timeline(plan), topics.name(settings, topics.EVENTS),
-                                  settings.partitions)
-    pipeline = Pipeline(settings).run(records)
-    breaches = [e for events in pipeline.derived_by_topic().values() for e in events
+    breaches = [e for events in seeded.pipeline().derived_by_topic().values() for e in events
                 if e["type"] == "deadline.breached"]
-    return pipeline.views(), breaches
+    return seeded.views(), breaches
 
 
 def _svg(text: str) -> ET.Element:

@@ -12,21 +12,13 @@ from inspections.trail_tree import tree
 
 
 def _log():
-    from inspections import simulate
-    from inspections.replay import Pipeline
-    from runtime import topics
     from runtime.memory import Record
-    from runtime.settings import Settings
+    from tests.unit import seeded
 
-    settings = Settings()
-    plan = simulate.load(simulate.find("zhangzhou-2026"))
-    records = simulate.as_records(simulate.timeline(plan), topics.name(settings, topics.EVENTS),
-                                  settings.partitions)
-    pipeline = Pipeline(settings).run(records)
-    entries = [(r, json.loads(r.value)) for r in records]
-    for topic, events in pipeline.derived_by_topic().items():
+    entries = [(r, json.loads(r.value)) for r in seeded.records()]
+    for topic, events in seeded.pipeline().derived_by_topic().items():
         entries += [(Record(topic, 0, i, 0, None, b""), e) for i, e in enumerate(events)]
-    return pipeline.views(), entries
+    return seeded.views(), entries
 
 
 def _text(ident, entries) -> str:
