@@ -1,4 +1,4 @@
-"""kafka-python helpers for the integration tests (real broker, no mocks)."""
+"""kafka-python helpers for the integration tests (real broker, no mocks), and waiting."""
 
 from __future__ import annotations
 
@@ -73,3 +73,13 @@ def wait_committed(kafka, reads, timeout_s=180):
         raise AssertionError(f"the services did not catch up in {timeout_s} s: {late}")
     finally:
         probe.close()
+
+
+def wait_for(condition, what: str, timeout: float = 120) -> None:
+    """Until ``condition()`` holds, or an AssertionError naming ``what`` after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"timed out waiting for {what}")

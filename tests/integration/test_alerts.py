@@ -9,13 +9,12 @@ import json
 import shutil
 import subprocess
 import sys
-import time
 import urllib.request
 
 import yaml
 
 from tests.conftest import REPO, free_port
-from tests.integration.kafka_io import read_all, settled
+from tests.integration.kafka_io import read_all, settled, wait_for
 
 SCENARIO = {
     "name": "alerts-test",
@@ -32,15 +31,6 @@ SCENARIO = {
                             {"category": "general", "evidence": False}]}],
     "until": "2026-05-05T00:00:00+08:00",
 }
-
-
-def _wait(condition, what: str, timeout: float = 90):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _alertmanager(tmp_path, receiver_port: int) -> tuple[subprocess.Popen, str]:
@@ -66,7 +56,7 @@ def _alertmanager(tmp_path, receiver_port: int) -> tuple[subprocess.Popen, str]:
         except OSError:
             return False
 
-    _wait(ready, "Alertmanager ready", 60)
+    wait_for(ready, "Alertmanager ready", 60)
     return proc, url
 
 
@@ -106,7 +96,7 @@ def test_each_breach_reaches_the_receiver_with_its_unit_authority_and_escalation
                     alerts[a["labels"]["breach_id"]] = a
             return set(alerts) == {b["id"] for b in breaches}
 
-        _wait(all_received, "every breach at the receiver")
+        wait_for(all_received, "every breach at the receiver", 90)
         for b in breaches:
             a = alerts[b["id"]]
             assert a["status"] == "firing"

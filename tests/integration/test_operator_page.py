@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
 
 import pytest
 import yaml
+
+from tests.integration.kafka_io import wait_for
 
 SCRIPT = "<script>window.__xss = 1</script>仓库标识不清"
 
@@ -70,15 +71,6 @@ def browser(tmp_path):
         driver.quit()
 
 
-def _wait_for(condition, what: str, timeout: float = 120):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def test_the_board_and_a_problem_list_in_a_browser(deployment, kafka, tmp_path, browser):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
@@ -96,7 +88,7 @@ def test_the_board_and_a_problem_list_in_a_browser(deployment, kafka, tmp_path, 
     scenario.write_text(yaml.safe_dump(SCENARIO, allow_unicode=True))
     kafka.cli("simulate", str(scenario), "--speed", "0")
     settings = Settings(bootstrap_servers=kafka.bootstrap, topic_prefix=deployment.prefix)
-    _wait_for(lambda: caught_up(settings), "the services to catch up")
+    wait_for(lambda: caught_up(settings), "the services to catch up")
 
     base = f"http://127.0.0.1:{int(kafka.vars['INSPECTIONS_WEB_PORT_BASE']) + 3}"
 
@@ -105,7 +97,7 @@ def test_the_board_and_a_problem_list_in_a_browser(deployment, kafka, tmp_path, 
         return {row.get_attribute("data-kind")
                 for row in browser.find_elements(By.CSS_SELECTOR, "#breaches tr[data-kind]")}
 
-    _wait_for(lambda: {"community_coverage_short", "escalation_unacknowledged"}
+    wait_for(lambda: {"community_coverage_short", "escalation_unacknowledged"}
               <= breach_rows(), "the breaches on the board")
 
     units = {row.get_attribute("data-unit"): row.text
@@ -126,7 +118,7 @@ def test_the_board_and_a_problem_list_in_a_browser(deployment, kafka, tmp_path, 
     # The kind filter leaves only that kind.
     Select(browser.find_element(By.NAME, "kind")).select_by_value("community_coverage_short")
     browser.find_element(By.CSS_SELECTOR, "#breach-filter button").click()
-    _wait_for(lambda: "kind=community_coverage_short" in browser.current_url, "the filter")
+    wait_for(lambda: "kind=community_coverage_short" in browser.current_url, "the filter")
     kinds = {row.get_attribute("data-kind")
              for row in browser.find_elements(By.CSS_SELECTOR, "#breaches tr[data-kind]")}
     assert kinds == {"community_coverage_short"}
@@ -182,7 +174,7 @@ def test_the_board_and_a_problem_list_in_a_browser(deployment, kafka, tmp_path, 
     box = browser.find_element(By.NAME, "q")
     box.send_keys(finding_id)
     box.submit()
-    _wait_for(lambda: "/findings/" in browser.current_url, "the search to lead to the finding")
+    wait_for(lambda: "/findings/" in browser.current_url, "the search to lead to the finding")
     assert finding_id in browser.find_element(By.TAG_NAME, "h1").text
     assert browser.find_elements(By.CSS_SELECTOR, "#finding-escalations a")
     browser.get(base + "/search?q=no-such-thing")
