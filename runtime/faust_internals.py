@@ -28,6 +28,9 @@ _USED = (
     ("faust.stores.rocksdb", "Store", "_db_for_partition"),
     ("faust.stores.rocksdb", "Store", "_dbs"),
     ("faust.transport.producer", "ProducerBuffer", "max_messages"),
+    ("faust.transport.consumer", "Consumer", "earliest_offsets"),
+    ("faust.app.base", "App", "rebalancing"),
+    ("faust.app.base", "App", "in_recovery"),
 )
 
 
@@ -105,6 +108,16 @@ def known_ends(app, tps: list) -> dict:
     request to the broker: None where it has not fetched the partition)."""
     consumer = app.consumer
     return {tp: consumer.highwater(tp) for tp in tps}
+
+
+async def first_offsets(app, tps: list) -> dict:
+    """The partitions' first offsets (a request to the broker)."""
+    return dict(await app.consumer.earliest_offsets(*tps))
+
+
+def settled(app) -> bool:
+    """Neither rebalancing nor recovering tables: faust has sought to the committed offsets."""
+    return not getattr(app, "rebalancing", False) and not getattr(app, "in_recovery", False)
 
 
 async def seek_back(app, tp, offset: int) -> None:

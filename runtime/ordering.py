@@ -44,14 +44,13 @@ class InOrder:
     async def admits(self, message) -> bool:
         app = self.app
         if app.consumer_generation_id != self.generation:
-            self.generation = app.consumer_generation_id
-            self.expected.clear()
-            self.seeking.clear()
+            self._adopt(app.consumer_generation_id)
         tp, offset = message.tp, message.offset
         want = self.expected.get(tp)
         if want is None:
-            committed = faust_internals.committed_offsets(app).get(tp)  # as faust sought
-            want = committed if committed is not None and committed <= offset else offset
+            want = await self._start(tp)  # as faust sought
+            if want is None or want > offset:
+                want = offset
         if offset < want:
             return False  # taken already (a record fetched twice around a seek)
         if offset > want:
@@ -70,6 +69,19 @@ class InOrder:
         self.last_taken = time.monotonic()
         return True
 
+    def _adopt(self, generation) -> None:
+        self.generation = generation
+        self.expected.clear()
+        self.seeking.clear()
+
+    async def _start(self, tp) -> int | None:
+        """Where the partition's records start for this group: the committed offset, or
+        for a partition the group never committed, the log's first offset."""
+        committed = faust_internals.committed_offsets(self.app).get(tp)
+        if committed is not None:
+            return committed
+        return (await faust_internals.first_offsets(self.app, [tp])).get(tp)
+
     async def reseek_overdue(self) -> None:
         """Seek again where a seek has brought nothing back in ``RESEEK_S``."""
         if self.app.consumer_generation_id != self.generation:
@@ -82,25 +94,32 @@ class InOrder:
     async def seek_stalled(self) -> None:
         """Seek back where a partition of the stream holds records past its next expected
         offset while the stream has taken nothing for ``IDLE_S`` (call it when the stream's
-        buffer is empty)."""
+        buffer is empty). After a rebalance that brought no record yet, the next expected
+        offset is where faust sought (the committed one, or the log's first)."""
         now = time.monotonic()
         if now - self.last_taken < self.IDLE_S:
             return
         self.last_taken = now  # looked once every IDLE_S
         app = self.app
         assignor = getattr(app, "assignor", None)
-        if assignor is None or app.consumer_generation_id != self.generation:
+        if assignor is None or not faust_internals.settled(app):
             return
+        if app.consumer_generation_id != self.generation:
+            self._adopt(app.consumer_generation_id)  # nothing taken since the rebalance
         mine = [tp for tp in assignor.assigned_actives()
                 if tp.topic in self.topics and tp not in self.seeking]
         if not mine:
             return
         ends = faust_internals.known_ends(app, mine)
-        committed = faust_internals.committed_offsets(app)
         for tp in mine:
-            want = self.expected.get(tp, committed.get(tp))
             end = ends.get(tp)
-            if want is not None and end is not None and end > want:
+            if not end:
+                continue
+            want = self.expected.get(tp)
+            if want is None:
+                want = await self._start(tp)
+            if want is not None and end > want:
+                self.expected[tp] = want
                 await self._seek_back(tp, want, end - 1)
 
     async def _seek_back(self, tp, want: int, shown: int) -> None:

@@ -4,7 +4,6 @@ every record sent and acknowledged before any state is written; packed internal 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 
 import pytest
 
@@ -13,27 +12,7 @@ from runtime.observe import Progress
 from runtime.publishing import Outbox
 from runtime.stores import Seen, Values
 from runtime.worker import BatchContext
-
-
-@dataclass
-class Message:
-    key: bytes | None
-    partition: int
-    offset: int
-    value: bytes = b""
-    topic: str = "inspections.events"
-    timestamp: float = 1_700_000_000.0
-
-    @property
-    def tp(self):
-        from faust.types import TP
-
-        return TP(self.topic, self.partition)
-
-
-@dataclass
-class Event:
-    message: Message
+from tests.unit.fake_faust import Event, FakeApp, Message
 
 
 class Table(dict):
@@ -244,169 +223,6 @@ def test_a_batch_left_without_commit_stops_the_agent():
     assert stream.acked == []
 
 
-class FakeConsumer:
-    """The parts of faust's consumer ``InOrder`` and faust's ``_new_offset`` use."""
-
-    def __init__(self, committed=None):
-        from collections import defaultdict
-
-        from faust.types import TP
-        from intervaltree import IntervalTree
-
-        self._committed_offset = defaultdict(
-            lambda: None, {TP(*tp): o for tp, o in (committed or {}).items()})
-        self._gap = defaultdict(IntervalTree)
-        self._acked = defaultdict(list)
-        self._acked_index = defaultdict(set)
-        self.seeks: list = []
-
-    def next_commit(self, tp, acked):
-        """The offset faust would commit once ``acked`` are acked (None: none)."""
-        from faust.transport.consumer import Consumer
-        from faust.types import TP
-
-        tp = TP(*tp)
-        self._acked[tp].extend(acked)
-        self._acked_index[tp].update(acked)
-        offset = Consumer._new_offset(self, tp)
-        if offset is not None:
-            self._committed_offset[tp] = offset  # as faust's commit does
-        return offset
-
-    async def seek_wait(self, partitions):
-        self.seeks.extend(partitions.items())
-
-    def highwater(self, tp):
-        return self.ends.get(tp)
-
-
-class FakeApp:
-    def __init__(self, committed=None, owned=()):
-        from types import SimpleNamespace
-
-        from faust.types import TP
-
-        self.consumer_generation_id = 1
-        self.consumer = FakeConsumer(committed)
-        self.consumer.ends = {}
-        self.assignor = SimpleNamespace(assigned_actives=lambda: {TP(*tp) for tp in owned})
-
-
-def _admitted(in_order, offsets, partition=0):
-    return [o for o in offsets
-            if asyncio.run(in_order.admits(Message(None, partition, o)))]
-
-
-def test_records_in_order_are_all_taken():
-    from runtime.ordering import InOrder
-
-    in_order = InOrder(FakeApp({("inspections.events", 0): 10}))
-    assert _admitted(in_order, [10, 11, 12, 13]) == [10, 11, 12, 13]
-    assert in_order.app.consumer.seeks == []
-
-
-def test_records_skipped_after_the_committed_offset_are_fetched_again_in_order():
-    from runtime.ordering import InOrder
-
-    app = FakeApp({("inspections.events", 0): 164})
-    in_order = InOrder(app)
-    # The consumer's first records start past the committed offset: seek back once, drop
-    # what was fetched before the seek, then take the records again from 164.
-    assert _admitted(in_order, [166, 167, 168]) == []
-    assert app.consumer.seeks == [(("inspections.events", 0), 164)]
-    assert _admitted(in_order, [164, 165, 166, 167, 168, 169]) == [164, 165, 166, 167, 168, 169]
-    assert _admitted(in_order, [167, 170]) == [170]  # a copy of one taken is dropped
-    assert len(app.consumer.seeks) == 1
-
-
-def test_offsets_without_records_are_passed_after_one_seek():
-    from runtime.ordering import InOrder
-
-    app = FakeApp({("inspections.events", 0): 20})
-    in_order = InOrder(app)
-    assert _admitted(in_order, [20, 21]) == [20, 21]
-    assert _admitted(in_order, [24, 25]) == []  # 22, 23: a transaction's marker, say
-    assert _admitted(in_order, [24, 25, 26]) == [24, 25, 26]  # the same after the seek
-    assert app.consumer.seeks == [(("inspections.events", 0), 22)]
-
-
-def test_a_seek_that_brings_nothing_back_is_made_again_after_a_while(monkeypatch):
-    import time
-
-    from runtime.ordering import InOrder
-
-    app = FakeApp({("inspections.events", 0): 7})
-    in_order = InOrder(app)
-    assert _admitted(in_order, [9, 10]) == []  # the partition's last records: none follow
-    assert len(app.consumer.seeks) == 1
-    asyncio.run(in_order.reseek_overdue())
-    assert len(app.consumer.seeks) == 1  # not yet
-    later = time.monotonic() + InOrder.RESEEK_S + 1
-    monkeypatch.setattr(time, "monotonic", lambda: later)
-    asyncio.run(in_order.reseek_overdue())
-    assert app.consumer.seeks == [(("inspections.events", 0), 7)] * 2
-    assert _admitted(in_order, [7, 8, 9, 10]) == [7, 8, 9, 10]
-    asyncio.run(in_order.reseek_overdue())
-    assert len(app.consumer.seeks) == 2  # found: no more seeks
-
-
-def test_no_seek_is_made_again_for_an_older_generation(monkeypatch):
-    import time
-
-    from runtime.ordering import InOrder
-
-    app = FakeApp({("inspections.events", 0): 7})
-    in_order = InOrder(app)
-    assert _admitted(in_order, [9]) == []
-    app.consumer_generation_id = 2  # faust seeks to the committed offsets itself
-    later = time.monotonic() + InOrder.RESEEK_S + 1
-    monkeypatch.setattr(time, "monotonic", lambda: later)
-    asyncio.run(in_order.reseek_overdue())
-    assert len(app.consumer.seeks) == 1
-
-
-def test_faust_commits_no_record_past_those_processed_after_a_seek():
-    from faust.types import TP
-
-    from runtime.ordering import InOrder
-
-    tp = ("inspections.events", 0)
-    app = FakeApp({tp: 232})
-    in_order = InOrder(app)
-    assert _admitted(in_order, [233]) == []  # 232 skipped: seek back to it
-    # Records fetched before the seek jump past faust's read offset (232 after the seek):
-    # faust notes 233..300 as a gap it will count as acked.
-    app.consumer._gap[TP(*tp)].addi(233, 301)
-    assert _admitted(in_order, [300]) == []
-    assert _admitted(in_order, [232, 233, 234]) == [232, 233, 234]
-    # 232..234 processed and acked; 235.. not yet: faust must not commit past 235.
-    assert app.consumer.next_commit(tp, [232, 233, 234]) == 235
-
-
-def test_offsets_found_without_records_are_committed_once_the_record_after_is():
-    from runtime.ordering import InOrder
-
-    tp = ("inspections.events", 0)
-    app = FakeApp({tp: 20})
-    in_order = InOrder(app)
-    assert _admitted(in_order, [20, 21, 24]) == [20, 21]
-    assert _admitted(in_order, [24, 25]) == [24, 25]  # after the seek: 22, 23 hold none
-    assert app.consumer.next_commit(tp, [20, 21]) == 22
-    assert app.consumer.next_commit(tp, [24]) == 25
-    assert app.consumer.next_commit(tp, [25]) == 26
-
-
-def test_a_new_generation_starts_again_from_the_committed_offset():
-    from runtime.ordering import InOrder
-
-    app = FakeApp({("inspections.events", 0): 5})
-    in_order = InOrder(app)
-    assert _admitted(in_order, [5, 6, 7]) == [5, 6, 7]
-    app.consumer_generation_id = 2  # a rebalance: redelivered from the committed offset
-    assert _admitted(in_order, [5, 6, 7, 8]) == [5, 6, 7, 8]
-    assert _admitted(in_order, [3], partition=1) == [3]  # never committed: from the first
-
-
 class FakeStream:
     """Just enough of a faust stream for ``take_batches``: its events arrive through the
     processors, and acks are noted."""
@@ -419,7 +235,9 @@ class FakeStream:
         self.acked = []
         self.current_event = None
         self.channel = self
-        self.app = FakeApp()
+        # Each partition's records start at its first event's offset (as if committed there).
+        self.app = FakeApp({(e.message.topic, e.message.partition): e.message.offset
+                            for e in reversed(self.events)})
 
     def __aiter__(self):
         return self
@@ -512,30 +330,3 @@ def test_a_send_the_broker_refuses_fails_the_batch_before_any_state_is_written()
     with pytest.raises(RuntimeError, match="MessageSizeTooLarge"):
         asyncio.run(batch.commit())
     assert table.writes == [] and not batch.committed
-
-
-def test_a_partition_left_with_records_past_the_next_offset_is_sought_when_all_is_quiet(
-        monkeypatch):
-    """faust's race can drop a partition's last records with none after them to show the
-    gap: once the stream has taken nothing for a while, a partition whose end is past its
-    next expected offset is sought back there; a partition at its end is left alone."""
-    from faust.types import TP
-
-    from runtime.ordering import InOrder
-
-    app = FakeApp(committed={("inspections.events", 0): 5, ("inspections.events", 1): 3},
-                  owned=[("inspections.events", 0), ("inspections.events", 1),
-                         ("inspections.other", 0)])
-    app.consumer.ends = {TP("inspections.events", 0): 9, TP("inspections.events", 1): 3,
-                         TP("inspections.other", 0): 7}
-    clock = [1000.0]
-    monkeypatch.setattr("runtime.ordering.time.monotonic", lambda: clock[0])
-    in_order = InOrder(app, {"inspections.events"})
-    assert _admitted(in_order, [5, 6]) == [5, 6]  # partition 0 took 5 and 6, then nothing
-    asyncio.run(in_order.seek_stalled())
-    assert app.consumer.seeks == []  # not quiet long enough
-    clock[0] += InOrder.IDLE_S + 1
-    asyncio.run(in_order.seek_stalled())
-    assert app.consumer.seeks == [(TP("inspections.events", 0), 7)]  # not partition 1's end
-    # The records come again: 7 is taken, as is 8 after it.
-    assert _admitted(in_order, [7, 8]) == [7, 8]
