@@ -277,6 +277,9 @@ def serve(settings: Settings) -> None:
     from aiohttp import web
 
     logs.configure("operator", settings.log_level, settings.log_format)
+    refused = webauth.open_refusal(settings, settings.web_host, "the operator page")
+    if refused:
+        raise SystemExit(f"error: {refused}")
     logs.get(__name__).info("operator page", url=f"http://{host(settings)}:{port(settings)}/")
     web.run_app(create_app(settings), host=settings.web_host, port=port(settings),
                 print=None, access_log=None)

@@ -21,6 +21,28 @@ def web_port(settings: Settings, service: str) -> int:
     return settings.web_port or settings.web_port_base + SERVICES.index(service)
 
 
+def advertised_url(settings: Settings, port: int) -> str:
+    """The URL the service's other workers reach this one at (faust's canonical URL):
+    ``INSPECTIONS_WEB_ADVERTISED_URL``, else the bind address and port, with this host's own
+    address in place of a wildcard (another worker cannot reach 0.0.0.0)."""
+    import socket
+
+    if settings.web_advertised_url:
+        return settings.web_advertised_url.rstrip("/")
+    host = settings.web_host
+    if host in ("", "0.0.0.0", "::"):
+        try:
+            host = socket.gethostbyname(socket.gethostname())
+        except OSError:
+            raise SystemExit(
+                f"error: this host's name ({socket.gethostname()}) has no address to "
+                "advertise: set INSPECTIONS_WEB_ADVERTISED_URL to where the service's other "
+                "workers reach this one") from None
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 literal
+    return f"http://{host}:{port}"
+
+
 def make_app(service: str, settings: Settings) -> "faust.App":
     import faust
 
@@ -42,8 +64,8 @@ def make_app(service: str, settings: Settings) -> "faust.App":
         broker_credentials=kafka.faust_credentials(settings),
         # Serve on the configured address only (faust binds every interface otherwise).
         web_bind=settings.web_host,
-        web_host=settings.web_host,
         web_port=web_port(settings, service),
+        canonical_url=advertised_url(settings, web_port(settings, service)),
         web_application_options={"middlewares": [webauth.middleware(settings)]},
         # faust's own pages show raw state and routing (/table, /router, /graph, /stats):
         # no public view. The services' pages and scatter-gather do not use them.
@@ -124,7 +146,12 @@ def run_worker(app: "faust.App", settings: Settings, service: str) -> None:
     """Run ``app`` until SIGINT/SIGTERM, logging through the project's structlog setup."""
     import faust
 
+    from runtime import webauth
+
     logs.configure(service, settings.log_level, settings.log_format)
+    refused = webauth.open_refusal(settings, settings.web_host, f"the {service} worker")
+    if refused:
+        raise SystemExit(f"error: {refused}")
     created = ensure_changelogs(app, settings)
     if created:
         logs.get(__name__).info("changelog topics created", topics=created)

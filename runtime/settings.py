@@ -87,9 +87,16 @@ class Settings(BaseSettings):
     # This worker's port; 0: the base and the service's place (a second worker of a service
     # on the same host needs a port of its own, and then keeps its state apart by it).
     web_port: int = Field(default=0, ge=0, le=65535)
+    # Where the service's other workers reach this one (a view is forwarded to the worker
+    # that owns its key); empty: http://<web host>:<port>, with this host's own address in
+    # place of 0.0.0.0.
+    web_advertised_url: str = Field(default="", pattern=r"^(https?://[^\s/?#]+/?)?$")
     # When set, every HTTP view, /metrics and the operator page answer 401 unless the request
     # carries "Authorization: Bearer <token>" (/healthz and /readyz stay open for probes).
     http_token: SecretStr = SecretStr("")
+    # A worker or the operator page bound to an address other hosts reach refuses to start
+    # without a token, unless this says the network in between is trusted.
+    allow_open: bool = False
     # Where the operator page finds each service's views; empty: this host, its port.
     scheduler_url: str = ""
     findings_url: str = ""

@@ -58,6 +58,29 @@ def middleware(settings: Settings):
     return require_token
 
 
+def loopback(host: str) -> bool:
+    """Whether an address to bind is this host's alone (127.0.0.0/8, ::1, localhost)."""
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: other hosts may reach it
+
+
+def open_refusal(settings: Settings, host: str, what: str) -> str | None:
+    """Why ``what`` must not start bound to ``host`` (None: it may): an address other hosts
+    reach, with no token, and no ``INSPECTIONS_ALLOW_OPEN``."""
+    if loopback(host) or settings.http_token.get_secret_value() or settings.allow_open:
+        return None
+    return (f"{what} would serve on {host or 'every address'} without a token: anyone who "
+            "reaches it could read the campaign. Set INSPECTIONS_HTTP_TOKEN, bind a loopback "
+            "address (INSPECTIONS_WEB_HOST=127.0.0.1), or say the network is trusted with "
+            "INSPECTIONS_ALLOW_OPEN=1")
+
+
 def headers(settings: Settings) -> dict[str, str]:
     """What a client of these pages sends (the operator page, ``inspections ready``)."""
     token = settings.http_token.get_secret_value()

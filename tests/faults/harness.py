@@ -16,6 +16,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
+from itertools import product
 from pathlib import Path
 
 from tests.conftest import FIGURES
@@ -38,12 +39,18 @@ class Worker:
     proc: subprocess.Popen
     log: Path
     starts: int = 1
+    host: str = "127.0.0.1"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
 
 
 @dataclass
 class Stack:
     """Workers of a deployment (``tests.conftest.Deployment``), each on a web port of its own
-    when there are two of a service."""
+    when there are two of a service on one address, or on an address (and with a state
+    folder) of its own, as on hosts of their own."""
 
     deployment: object
     workers: dict[str, list[Worker]] = field(default_factory=dict)
@@ -55,22 +62,26 @@ class Stack:
     def base_port(self, service: str) -> int:
         return int(self.env.vars["INSPECTIONS_WEB_PORT_BASE"]) + SERVICES.index(service)
 
-    def start(self, service: str, port: int | None = None) -> Worker:
+    def start(self, service: str, port: int | None = None,
+              host: str = "127.0.0.1") -> Worker:
         index = len(self.workers.get(service, []))
         port = port or self.base_port(service)
         log = self.deployment.tmp_path / f"{service}-{index}.log"
-        proc = self._spawn(service, port, log)
-        worker = Worker(service, port, proc, log)
+        worker = Worker(service, port, None, log, host=host)
+        worker.proc = self._spawn(worker)
         self.workers.setdefault(service, []).append(worker)
         return worker
 
-    def _spawn(self, service: str, port: int, log: Path) -> subprocess.Popen:
+    def _spawn(self, worker: Worker) -> subprocess.Popen:
         from tests.conftest import CLI, REPO
 
-        handle = open(log, "ab")
+        handle = open(worker.log, "ab")
         # A killed worker's partitions move on after 10 s (30 by default).
-        env = dict(self.env.vars, INSPECTIONS_WEB_PORT=str(port),
-                   INSPECTIONS_GROUP_SESSION_TIMEOUT_S="10")
+        env = dict(self.env.vars, INSPECTIONS_WEB_PORT=str(worker.port),
+                   INSPECTIONS_WEB_HOST=worker.host, INSPECTIONS_GROUP_SESSION_TIMEOUT_S="10")
+        if worker.host != "127.0.0.1":  # another host: a state folder of its own
+            env["INSPECTIONS_HOME"] = str(self.deployment.tmp_path / f"home-{worker.host}")
+        service = worker.service
         proc = subprocess.Popen([*CLI, "run", service], env=env, cwd=REPO, stdout=handle,
                                 stderr=subprocess.STDOUT)
         self.deployment.workers.append(proc)  # stopped at the end whatever happens
@@ -85,7 +96,7 @@ class Stack:
         worker.proc.wait(timeout=30)
 
     def restart(self, worker: Worker) -> None:
-        worker.proc = self._spawn(worker.service, worker.port, worker.log)
+        worker.proc = self._spawn(worker)
         worker.starts += 1
 
     def stop(self, worker: Worker) -> None:
@@ -102,7 +113,7 @@ class Stack:
     def wait_ready(self, timeout_s: float = 180) -> None:
         deadline = time.monotonic() + timeout_s
         for worker in self.alive():
-            while _status(f"http://127.0.0.1:{worker.port}/readyz") != 200:
+            while _status(f"{worker.url}/readyz") != 200:
                 if time.monotonic() > deadline:
                     raise AssertionError(f"{worker.service} on :{worker.port} never got ready"
                                          f"; its log ends:\n{_tail(worker.log)}")
@@ -185,9 +196,10 @@ class Check:
         return out + [f"view differs: {v}" for v in self.different_views[:10]]
 
 
-def check(stack: Stack, folder: Path) -> Check:
+def check(stack: Stack, folder: Path, every_worker: bool = False) -> Check:
     """Replay the inbound log into ``folder``, verify the derived topics against it, and
-    compare every view it built with what the live services serve."""
+    compare every view it built with what the live services serve (asked of the service's
+    first worker, or with ``every_worker`` of each running worker of it)."""
     env = stack.env
     env.cli("replay", "--out", str(folder / "replay"), timeout=600)
     report = folder / "verify.json"
@@ -198,13 +210,13 @@ def check(stack: Stack, folder: Path) -> Check:
 
     replayed = read_views(folder / "replay" / "views")
     for kind, (service, path) in VIEWS.items():
-        for ident, view in sorted(replayed[kind].items()):
-            port = stack.base_port(service)
-            url = f"http://127.0.0.1:{port}{path.format(ident)}"
-            live = _get(url)
+        bases = ([w.url for w in stack.workers[service] if w.proc.poll() is None]
+                 if every_worker else [f"http://127.0.0.1:{stack.base_port(service)}"])
+        for (ident, view), base in product(sorted(replayed[kind].items()), bases):
+            live = _get(base + path.format(ident))
             count += 1
             if live != view:
-                different.append(f"{kind}/{ident}")
+                different.append(f"{kind}/{ident} from {base}")
                 kept = folder / "live" / kind / f"{ident.replace(':', '~')}.json"  # a look
                 kept.parent.mkdir(parents=True, exist_ok=True)
                 kept.write_text(json.dumps(live, ensure_ascii=False, indent=1, sort_keys=True))

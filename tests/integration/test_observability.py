@@ -62,9 +62,11 @@ class Prometheus:
         config.pop("alerting", None)  # no Alertmanager here (tests/integration/test_alerts.py)
         config["rule_files"] = [str(REPO / "deploy/prometheus" / f)
                                 for f in config["rule_files"]]
-        for job in config["scrape_configs"]:
-            for group in job["static_configs"]:
-                group["targets"] = [f"127.0.0.1:{ports[group['labels']['service']]}"]
+        for job in config["scrape_configs"]:  # each service's name: its worker here
+            job.pop("relabel_configs")
+            job["static_configs"] = [
+                {"targets": [f"127.0.0.1:{ports[name]}"], "labels": {"service": name}}
+                for found in job.pop("dns_sd_configs") for name in found["names"]]
         path = tmp_path / "prometheus.yml"
         path.write_text(yaml.safe_dump(config))
         self.port = free_port()

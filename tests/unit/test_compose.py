@@ -79,14 +79,46 @@ def _cli_path_exists(words: list[str]) -> bool:
     return True
 
 
-def test_each_worker_publishes_the_port_it_serves_on():
+def _host_ports(published: str) -> range:
+    """The host ports of a ``127.0.0.1:HOST[-LAST]:CONTAINER`` entry."""
+    host = published.split(":")[1]
+    first, _, last = host.partition("-")
+    return range(int(first), int(last or first) + 1)
+
+
+def test_each_worker_publishes_the_port_it_serves_on_from_a_range_of_host_ports():
+    """`docker compose up --scale escalation=2`: each replica takes a host port of the
+    range (a fixed host port would clash)."""
     from runtime.app import web_port
     from runtime.settings import Settings
 
     settings = Settings()
     for name in WORKERS:
         port = web_port(settings, name)
-        assert COMPOSE["services"][name]["ports"] == [f"127.0.0.1:{port}:{port}"], name
+        [published] = COMPOSE["services"][name]["ports"]
+        assert published.rsplit(":", 1)[1] == str(port), name
+        assert len(_host_ports(published)) >= 2, name
+        assert "container_name" not in COMPOSE["services"][name], name
+
+
+def test_scaled_workers_keep_their_state_apart_and_advertise_their_own_address():
+    """No named volume (replicas would share one RocksDB folder): the image's volume, one a
+    container. No advertised URL fixed: each replica's is its own address."""
+    dockerfile = (REPO / "Dockerfile").read_text()
+    assert "VOLUME /var/lib/inspections" in dockerfile
+    for name in WORKERS:
+        service = COMPOSE["services"][name]
+        assert not service.get("volumes"), name
+        assert "INSPECTIONS_WEB_ADVERTISED_URL" not in service["environment"], name
+
+
+def test_every_app_service_is_told_its_network_is_trusted_or_given_a_token():
+    for name, service in COMPOSE["services"].items():
+        if service.get("image") != "inspections:local" or "entrypoint" in service:
+            continue
+        env = service["environment"]
+        assert env.get("INSPECTIONS_ALLOW_OPEN") == "1" or env.get("INSPECTIONS_HTTP_TOKEN"), \
+            name
 
 
 def test_the_workers_healthcheck_asks_their_readiness():
@@ -113,20 +145,19 @@ def test_named_volumes_are_declared_and_bind_mounts_exist_in_the_repo():
 
 
 def test_published_host_ports_are_distinct():
-    published = [p.rsplit(":", 1)[0] for s in COMPOSE["services"].values()
-                 for p in s.get("ports", [])]
+    published = [port for s in COMPOSE["services"].values()
+                 for p in s.get("ports", []) for port in _host_ports(p)]
     assert len(published) == len(set(published))
 
 
-def test_prometheus_scrapes_each_worker_at_its_compose_name_and_port():
-    targets = {
-        target: group["labels"]["service"]
-        for job in PROMETHEUS["scrape_configs"] for group in job["static_configs"]
-        for target in group["targets"]
-    }
+def test_prometheus_scrapes_every_replica_of_each_worker_at_its_compose_name_and_port():
+    [job] = PROMETHEUS["scrape_configs"]
+    found = {name: c["port"] for c in job["dns_sd_configs"] for name in c["names"]
+             if c["type"] == "A"}
     for name in WORKERS:
-        port = COMPOSE["services"][name]["ports"][0].rsplit(":", 1)[1]
-        assert targets.get(f"{name}:{port}") == name
+        assert str(found.get(name)) == COMPOSE["services"][name]["ports"][0].rsplit(":", 1)[1]
+    assert {"source_labels": ["__meta_dns_name"], "target_label": "service"} in \
+        job["relabel_configs"]
 
 
 def test_prometheus_gets_its_config_and_every_rule_file_it_names():

@@ -75,3 +75,54 @@ def test_a_bad_setting_is_named_and_no_value_is_echoed(extra, says):
 def test_a_client_certificate_needs_its_key():
     with pytest.raises(ValueError):
         Settings(kafka_ssl_certfile="client.pem")  # a certificate without its key
+
+
+@pytest.mark.parametrize("host, token, allow_open, refused", [
+    ("127.0.0.1", "", False, False),
+    ("127.0.0.3", "", False, False),
+    ("localhost", "", False, False),
+    ("::1", "", False, False),
+    ("0.0.0.0", "", False, True),
+    ("", "", False, True),
+    ("10.1.2.3", "", False, True),
+    ("inspections.example", "", False, True),
+    ("0.0.0.0", "s3cret", False, False),
+    ("0.0.0.0", "", True, False),
+])
+def test_a_server_reachable_from_other_hosts_needs_a_token_or_to_be_told(
+        host, token, allow_open, refused):
+    settings = Settings(http_token=token, allow_open=allow_open)
+    reason = webauth.open_refusal(settings, host, "the page")
+    assert (reason is not None) is refused
+    if refused:
+        assert "INSPECTIONS_HTTP_TOKEN" in reason and "INSPECTIONS_ALLOW_OPEN=1" in reason
+
+
+@pytest.mark.parametrize("command", [["run", "escalation"], ["operator"]])
+def test_a_worker_or_the_page_bound_to_every_address_without_a_token_does_not_start(
+        command, tmp_path):
+    """Refused before it connects to anything (no broker here), saying what to do."""
+    done = subprocess.run(
+        [sys.executable, "-m", "inspections.cli", *command], capture_output=True, text=True,
+        timeout=60, env={"PATH": "/usr/bin:/bin", "INSPECTIONS_WEB_HOST": "0.0.0.0",
+                         "INSPECTIONS_HOME": str(tmp_path),
+                         "INSPECTIONS_BOOTSTRAP_SERVERS": "127.0.0.1:1"})
+    assert done.returncode != 0
+    assert "without a token" in done.stderr and "INSPECTIONS_ALLOW_OPEN=1" in done.stderr
+
+
+def test_a_worker_advertises_where_others_reach_it_never_a_wildcard(monkeypatch):
+    import socket
+
+    from runtime.app import advertised_url
+
+    assert advertised_url(Settings(web_host="127.0.0.2"), 6068) == "http://127.0.0.2:6068"
+    assert advertised_url(Settings(web_host="::1"), 6068) == "http://[::1]:6068"
+    monkeypatch.setattr(socket, "gethostname", lambda: "replica-1")
+    monkeypatch.setattr(socket, "gethostbyname",
+                        lambda name: {"replica-1": "172.18.0.7"}[name])
+    assert advertised_url(Settings(web_host="0.0.0.0"), 6068) == "http://172.18.0.7:6068"
+    told = Settings(web_host="0.0.0.0", web_advertised_url="http://escalation-2.internal:80/")
+    assert advertised_url(told, 6068) == "http://escalation-2.internal:80"
+    with pytest.raises(ValueError):
+        Settings(web_advertised_url="escalation-2:6068")  # no scheme
