@@ -159,8 +159,8 @@ def create_app(settings: Settings):
         try:
             s = page_details.seg(unit_id)
             unit = await views.get(session, "scheduler", f"/units/{s}")
-            findings = await views.get(session, "findings", f"/units/{s}/findings",
-                                       category=category)
+            findings = await views.every(session, "findings", f"/units/{s}/findings",
+                                         "findings", category=category)
             escalations = await views.get(session, "escalation", f"/units/{s}/escalations")
         except Unavailable as exc:
             return await page(request, "unavailable.html", status=503, reason=str(exc))

@@ -58,7 +58,8 @@ def routes(page, views, breach_log) -> list[tuple[str, object]]:
         session = request.app["session"]
         try:
             visit = await views.get(session, "scheduler", f"/visits/{seg(vid)}")
-            findings = await views.get(session, "findings", f"/visits/{seg(vid)}/findings")
+            findings = await views.every(session, "findings", f"/visits/{seg(vid)}/findings",
+                                         "findings")
         except Unavailable as exc:
             return await page(request, "unavailable.html", status=503, reason=str(exc))
         if visit is None:
@@ -76,8 +77,8 @@ def routes(page, views, breach_log) -> list[tuple[str, object]]:
         try:
             campaign = await views.get(session, "scheduler", f"/campaigns/{seg(cid)}")
             units = [u["unit_id"] for u in (campaign or {}).get("units", [])]
-            findings = await asyncio.gather(*(views.get(
-                session, "findings", f"/units/{seg(u)}/findings") for u in units))
+            findings = await asyncio.gather(*(views.every(
+                session, "findings", f"/units/{seg(u)}/findings", "findings") for u in units))
             escalations = await asyncio.gather(*(views.get(
                 session, "escalation", f"/units/{seg(u)}/escalations") for u in units))
         except Unavailable as exc:

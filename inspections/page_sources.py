@@ -14,6 +14,7 @@ from inspections.asking import service_url
 from inspections.due import OWNERS
 from kernel.vocabulary import SERVICES
 from runtime import logs, topics
+from runtime.http import MAX_PAGE
 from runtime.settings import Settings
 
 
@@ -123,6 +124,20 @@ class Views:
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             raise Unavailable(f"the {service} service did not answer at {url}: {exc}") from None
 
+
+    async def every(self, session, service: str, path: str, field: str, **params) -> Any:
+        """A paged list view whole: its first page, with ``field`` holding the items of every
+        page (each asked with the largest ``limit`` and the cursor the one before gave)."""
+        first = await self.get(session, service, path, limit=str(MAX_PAGE), **params)
+        answer = first
+        while answer is not None and answer.get("next_cursor"):
+            answer = await self.get(session, service, path, limit=str(MAX_PAGE),
+                                    cursor=answer["next_cursor"], **params)
+            if answer is not None:
+                first[field] += answer[field]
+        if first is not None:
+            first["next_cursor"] = None
+        return first
 
     async def stream_times(self, session) -> dict[str, str | None]:
         """Each rule-keeping service's stream time (its partitions' latest), for "as of";

@@ -10,7 +10,7 @@ from kernel.breaches import Breach
 from kernel.topology import Read, Service, Store, Write
 from kernel.vocabulary import FINDING_STATUSES
 from runtime import logs, topics
-from runtime.http import json_or_404
+from runtime.http import json_or_404, paged_in_order
 from runtime.reporting import report_breach
 from schemas.envelope import breach_event
 from services.findings import config
@@ -52,11 +52,25 @@ def serve(worker) -> None:
     units = stores["units"]
 
     def filters(web, request):
-        status, category = request.query.get("status"), request.query.get("category")
+        q = request.query
+        status, category = q.get("status"), q.get("category")
         if status is not None and status not in FINDING_STATUSES:
             return None, web.json({"error": f"status must be one of {list(FINDING_STATUSES)}"},
                                   status=400)
         return (status, category), None
+
+    def listed(web, request, key: str, ident: str, found: list | None, what: str):
+        """A problem list, a page of it (``limit``, ``cursor``: the last finding id of the
+        page before) in the order recorded, with the cursor of the next."""
+        if found is None:
+            return json_or_404(web, None, what)
+        q = request.query
+        try:
+            page, after = paged_in_order(found, lambda f: f["finding_id"], q.get("limit"),
+                                         q.get("cursor"))
+        except ValueError as exc:
+            return web.json({"error": str(exc)}, status=400)
+        return web.json({key: ident, "findings": page, "next_cursor": after})
 
     @app.page("/units/{unit_id}/findings")
     @worker.by_unit()
@@ -66,9 +80,7 @@ def serve(worker) -> None:
             return refusal
         state = units.get(unit_id)
         found = problem_list(state, *wanted) if state is not None else None
-        return json_or_404(web, None if found is None else {"unit_id": unit_id,
-                                                            "findings": found},
-                           f"findings of unit {unit_id}")
+        return listed(web, request, "unit_id", unit_id, found, f"findings of unit {unit_id}")
 
     def owned(field: str, ident: str, partitions: list[int]):
         """The state of the unit that holds ``ident`` among its ``field``, in ``partitions``."""
@@ -86,8 +98,8 @@ def serve(worker) -> None:
             found = problem_list(state, *wanted, visit_id=visit_id) if state else None
             return [] if found is None else [found]
 
-        return await worker.gather(web, request, local, lambda found: json_or_404(
-            web, {"visit_id": visit_id, "findings": found[0]} if found else None,
+        return await worker.gather(web, request, local, lambda found: listed(
+            web, request, "visit_id", visit_id, found[0] if found else None,
             f"findings of visit {visit_id}"))
 
     @app.page("/findings/{finding_id}")

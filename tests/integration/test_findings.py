@@ -92,6 +92,17 @@ def test_a_visits_findings_through_the_views(kafka, deployment):
     first = listing["findings"][0]
     assert first["description"] == DESCRIPTION  # as sent, character for character
 
+    assert listing["next_cursor"] is None
+    walked, cursor = [], ""  # two at a time, in the order recorded
+    while True:
+        page = _get(kafka, f"/units/{UNIT}/findings?limit=2&cursor={cursor}")
+        walked += [f["finding_id"] for f in page["findings"]]
+        if not (cursor := page["next_cursor"]):
+            break
+    assert walked == list(EXPECTED_STATUS)
+    visit_page = _get(kafka, f"/visits/{VISIT}/findings?limit=1")
+    assert len(visit_page["findings"]) == 1 and visit_page["next_cursor"]
+
     pending = _get(kafka, f"/units/{UNIT}/findings?status=pending&category=general")
     assert [f["finding_id"] for f in pending["findings"]] == ["F1"]
     assert [f["finding_id"] for f in _get(kafka, f"/visits/{VISIT}/findings?status=confirmed")
@@ -124,6 +135,7 @@ def test_a_visits_findings_through_the_views(kafka, deployment):
         with pytest.raises(urllib.error.HTTPError) as missing:
             _get(kafka, bad)
         assert missing.value.code == 404
-    with pytest.raises(urllib.error.HTTPError) as wrong:
-        _get(kafka, f"/units/{UNIT}/findings?status=lost")
-    assert wrong.value.code == 400
+    for bad in ("status=lost", "limit=0", "limit=5001", "cursor=F-unknown"):
+        with pytest.raises(urllib.error.HTTPError) as wrong:
+            _get(kafka, f"/units/{UNIT}/findings?{bad}")
+        assert wrong.value.code == 400, bad

@@ -245,3 +245,27 @@ def test_a_list_in_pages_holds_every_item_once_in_order():
     for bad in ("0", "-1", "x", "5001"):
         with pytest.raises(ValueError, match="limit must be a number"):
             paged(items, lambda v: v["id"], bad, None)
+
+
+def test_a_list_in_its_own_order_in_pages_holds_every_item_once_in_that_order():
+    import pytest
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from runtime.http import paged_in_order
+
+    @given(st.lists(st.uuids().map(str), unique=True), st.integers(1, 7))
+    def walks(ids, size):
+        items = [{"id": i} for i in ids]  # recorded order, not sorted
+        walked, cursor = [], None
+        while True:
+            page, cursor = paged_in_order(items, lambda v: v["id"], str(size), cursor)
+            assert len(page) <= size
+            walked += page
+            if cursor is None:
+                break
+        assert walked == items
+
+    walks()
+    with pytest.raises(ValueError, match="not in the list"):
+        paged_in_order([{"id": "F1"}], lambda v: v["id"], None, "F9")
