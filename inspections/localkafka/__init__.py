@@ -23,6 +23,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
+from inspections.localkafka import credentials
 from inspections.localkafka.processes import (
     alive,
     answers_metadata,
@@ -213,14 +214,8 @@ class LocalBroker:
                               "ssl.truststore.location": str(s.kafka_ssl_cafile)})
         if "SASL" in protocol:
             mechanism = s.kafka_sasl_mechanism
-            user = s.kafka_sasl_username
-            password = s.kafka_sasl_password.get_secret_value()
-            if mechanism == "PLAIN":
-                jaas = (f'org.apache.kafka.common.security.plain.PlainLoginModule required '
-                        f'username="{user}" password="{password}" user_{user}="{password}";')
-            else:
-                jaas = (f'org.apache.kafka.common.security.scram.ScramLoginModule required '
-                        f'username="{user}" password="{password}";')
+            jaas = credentials.jaas_line(mechanism, s.kafka_sasl_username,
+                                         s.kafka_sasl_password.get_secret_value())
             lines.update({
                 "sasl.enabled.mechanisms": mechanism,
                 "sasl.mechanism.inter.broker.protocol": mechanism,
@@ -232,9 +227,12 @@ class LocalBroker:
         s = self.settings
         if "SASL" not in s.kafka_security_protocol or s.kafka_sasl_mechanism == "PLAIN":
             return []
-        password = s.kafka_sasl_password.get_secret_value()
-        return ["--add-scram",
-                f"{s.kafka_sasl_mechanism}=[name={s.kafka_sasl_username},password={password}]"]
+        try:
+            return ["--add-scram", credentials.scram_argument(
+                s.kafka_sasl_mechanism, s.kafka_sasl_username,
+                s.kafka_sasl_password.get_secret_value())]
+        except credentials.CredentialError as exc:
+            raise BrokerError(str(exc)) from None
 
     def _write_config(self) -> None:
         s = self.settings
@@ -263,7 +261,7 @@ class LocalBroker:
             "group.initial.rebalance.delay.ms": "0",
         }
         text = "# Written by `inspections broker start` from settings; edits are overwritten.\n"
-        text += "".join(f"{k}={v}\n" for k, v in lines.items())
+        text += "".join(f"{k}={credentials.properties_value(v)}\n" for k, v in lines.items())
         self.config_file.touch(mode=0o600)  # it may hold the SASL password
         self.config_file.chmod(0o600)
         self.config_file.write_text(text)
@@ -275,13 +273,19 @@ class LocalBroker:
         while cluster_id.startswith("-"):  # as Kafka's own random-uuid: no leading dash
             cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         self.say(f"Formatting broker storage in {self.data_dir} (first start only) ...")
-        done = subprocess.run(
-            [java, "-cp", cp, f"-Dlog4j2.configurationFile={LOG4J2}",
-             f"-Dkafka.logs.dir={self.log_dir}", "kafka.tools.StorageTool", "format",
-             "--standalone", "-t", cluster_id, "-c", str(self.config_file),
-             *self._scram_credentials()],
-            capture_output=True, text=True,
-        )
+        # The tool's arguments in a file of the owner's (the SCRAM credentials are not for
+        # every user's `ps`), removed once it has run.
+        args = credentials.write_argfile(self.dir / "format.args", [
+            "kafka.tools.StorageTool", "format", "--standalone", "-t", cluster_id,
+            "-c", str(self.config_file), *self._scram_credentials()])
+        try:
+            done = subprocess.run(
+                [java, "-cp", cp, f"-Dlog4j2.configurationFile={LOG4J2}",
+                 f"-Dkafka.logs.dir={self.log_dir}", f"@{args}"],
+                capture_output=True, text=True,
+            )
+        finally:
+            args.unlink(missing_ok=True)
         if done.returncode != 0:
             secret = self.settings.kafka_sasl_password.get_secret_value()
             said = f"{done.stdout}{done.stderr}"

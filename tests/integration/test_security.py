@@ -46,7 +46,10 @@ def _certificates(folder: Path) -> dict[str, str]:
 def secure(kafka_home, tmp_path):
     """A SASL_SSL broker, its settings in the environment of every command the test runs."""
     env = Env(kafka_home, free_port(2))
-    password, token = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
+    # A password with what a JAAS line, a properties file and Kafka's SCRAM parser each
+    # read as syntax: quote, backslash, comma, bracket, equals, space, non-Latin letters.
+    password = secrets.token_urlsafe(16) + ' ,]"\\=p 密码'
+    token = secrets.token_urlsafe(16)
     env.vars.update(_certificates(tmp_path), INSPECTIONS_KAFKA_SECURITY_PROTOCOL="SASL_SSL",
                     INSPECTIONS_KAFKA_SASL_MECHANISM="SCRAM-SHA-512",
                     INSPECTIONS_KAFKA_SASL_USERNAME="inspector",
