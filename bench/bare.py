@@ -23,7 +23,7 @@ def create_out_topic(settings) -> None:
     admin = kafka.admin(settings)
     try:
         admin.create_topics([NewTopic(f"{settings.topic_prefix}.{OUT}", settings.partitions,
-                                      settings.replication_factor)])
+                                      settings.replicas)])
     finally:
         admin.close()
 

@@ -33,18 +33,29 @@ for name, command in (("validate", cli_upstream.validate), ("publish", cli_upstr
     app.command(name)(command)
 
 
-def _broker() -> LocalBroker:
-    return LocalBroker(settings_module.load(), say=say)
+def _broker(nodes: int | None = None) -> LocalBroker:
+    settings = settings_module.load()
+    if nodes is not None:
+        settings = settings.model_copy(update={"broker_nodes": nodes})
+    return LocalBroker(settings, say=say)
 
 
 @broker_app.command("start")
-def broker_start() -> None:
-    """Start the local broker (resolving its jars on first use); return once it answers."""
+def broker_start(nodes: int = typer.Option(
+        None, "--nodes", min=1, max=5,
+        help="Nodes of the local Kafka (default INSPECTIONS_BROKER_NODES, 1): 3 is a "
+             "cluster whose topics have 3 replicas, 2 of them in sync for each write.")) -> None:
+    """Start the local broker, or every node of a local cluster that does not run (resolving
+    the jars on first use); return once it answers with every node."""
     try:
-        status = _broker().start()
+        broker = _broker(nodes)
+        status = broker.start()
     except BrokerError as exc:
         fail(str(exc))
     typer.echo(status.describe())
+    if len(broker.nodes) > 1 and settings_module.load().broker_nodes != len(broker.nodes):
+        say(f"Set INSPECTIONS_BROKER_NODES={len(broker.nodes)} for every command and worker: "
+            "they then know each node (and the topics get their replicas).")
 
 
 @broker_app.command("stop")

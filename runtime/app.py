@@ -75,7 +75,8 @@ def make_app(service: str, settings: Settings) -> "faust.App":
         broker_session_timeout=settings.group_session_timeout_s,
         broker_heartbeat_interval=settings.group_session_timeout_s / 10,
         topic_partitions=settings.partitions,
-        topic_replication_factor=settings.replication_factor,
+        topic_replication_factor=settings.replicas,
+        producer_acks=-1,  # every in-sync replica (min.insync.replicas of them) has each write
         processing_guarantee="at_least_once",
         consumer_auto_offset_reset="earliest",
         key_serializer="raw",
@@ -130,8 +131,9 @@ def ensure_changelogs(app: "faust.App", settings: Settings) -> list[str]:
             try:
                 admin.create_topics(
                     {name: {"num_partitions": parts,
-                            "replication_factor": settings.replication_factor,
-                            "configs": {"cleanup.policy": "compact"}}},
+                            "replication_factor": settings.replicas,
+                            "configs": {"cleanup.policy": "compact",
+                                        "min.insync.replicas": str(settings.min_insync)}}},
                     wait_for_metadata=True,
                 )
                 made.append(name)

@@ -45,7 +45,9 @@ class Settings(BaseSettings):
     bootstrap_servers: str = ""
     kafka_timeout_s: float = Field(default=30.0, gt=0)  # how long a command waits for Kafka
     partitions: int = Field(default=8, ge=1)
-    replication_factor: int = Field(default=1, ge=1)
+    # Replicas of each project topic; 0: the local broker's nodes (at most 3), 1 against an
+    # existing Kafka (INSPECTIONS_BOOTSTRAP_SERVERS).
+    replication_factor: int = Field(default=0, ge=0)
     # How Kafka clients connect: TLS (SSL), SASL, or both; the local broker listens the same way.
     kafka_security_protocol: str = Field(
         default="PLAINTEXT", pattern="^(PLAINTEXT|SSL|SASL_PLAINTEXT|SASL_SSL)$")
@@ -66,6 +68,8 @@ class Settings(BaseSettings):
     broker_host: str = "127.0.0.1"
     broker_port: int = Field(default=9092, ge=1, le=65535)
     controller_port: int = Field(default=0, ge=0, le=65535)  # 0: broker_port + 1
+    # Nodes of the local Kafka: 1, or a cluster on loopback (node i on the ports + 2(i-1)).
+    broker_nodes: int = Field(default=1, ge=1, le=5)
     broker_heap: str = "512m"
     broker_start_timeout_s: float = Field(default=90.0, gt=0)
     java: str = "java"
@@ -198,7 +202,20 @@ class Settings(BaseSettings):
 
     @property
     def bootstrap(self) -> str:
-        return self.bootstrap_servers or f"{self.broker_host}:{self.broker_port}"
+        return self.bootstrap_servers or ",".join(
+            f"{self.broker_host}:{self.broker_port + 2 * i}" for i in range(self.broker_nodes))
+
+    @property
+    def replicas(self) -> int:
+        """Replicas of each project topic (``replication_factor``, or its default)."""
+        if self.replication_factor:
+            return self.replication_factor
+        return 1 if self.bootstrap_servers else min(3, self.broker_nodes)
+
+    @property
+    def min_insync(self) -> int:
+        """Replicas a write waits for (acks=all): 2 of 3 or more, so one node may be down."""
+        return 2 if self.replicas >= 3 else 1
 
     @property
     def broker_controller_port(self) -> int:

@@ -80,8 +80,8 @@ def ensure_topics(admin, settings: Settings) -> list[TopicReport]:
             {
                 named[spec.name]: {
                     "num_partitions": spec.partition_count(settings),
-                    "replication_factor": settings.replication_factor,
-                    "configs": spec.config,
+                    "replication_factor": settings.replicas,
+                    "configs": {**spec.config, "min.insync.replicas": str(settings.min_insync)},
                 }
                 for spec in missing
             },

@@ -38,10 +38,20 @@ def free_port(count: int = 1) -> int:
     raise RuntimeError("no free ports")
 
 
+def _apart(taken: int, taken_count: int, count: int) -> int:
+    """Free ports for the workers and the page that are none of the broker's (free too until
+    it starts)."""
+    while True:
+        base = free_port(count)
+        if base + count <= taken or base >= taken + taken_count:
+            return base
+
+
 class Env:
     """Environment variables for one broker (and the workers and tools that use it)."""
 
-    def __init__(self, home: Path, port: int, web_port_base: int | None = None) -> None:
+    def __init__(self, home: Path, port: int, web_port_base: int | None = None,
+                 nodes: int = 1) -> None:
         self.home = home
         self.port = port
         self.vars = {
@@ -49,19 +59,25 @@ class Env:
             "INSPECTIONS_HOME": str(home),
             "INSPECTIONS_BROKER_PORT": str(port),
             "INSPECTIONS_CONTROLLER_PORT": str(port + 1),
-            "INSPECTIONS_WEB_PORT_BASE": str(web_port_base or free_port(4)),  # + operator page
+            "INSPECTIONS_BROKER_NODES": str(nodes),
+            "INSPECTIONS_WEB_PORT_BASE": str(web_port_base or _apart(port, 2 * nodes, 4)),
             "INSPECTIONS_LOG_FORMAT": "json",
         }
         self.vars.pop("INSPECTIONS_BOOTSTRAP_SERVERS", None)
 
     @property
+    def nodes(self) -> int:
+        return int(self.vars.get("INSPECTIONS_BROKER_NODES", "1"))
+
+    @property
     def bootstrap(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        return self.settings().bootstrap
 
     def settings(self):
         from runtime.settings import Settings
 
-        return Settings(home=self.home, broker_port=self.port, controller_port=self.port + 1)
+        return Settings(home=self.home, broker_port=self.port, controller_port=self.port + 1,
+                        broker_nodes=self.nodes)
 
     def cli(self, *args: str, timeout: float = 180, check: bool = True, **kw):
         done = subprocess.run(

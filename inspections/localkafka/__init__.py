@@ -1,7 +1,8 @@
-"""A single-node Apache Kafka (KRaft) that the project runs itself, from Kafka's own jars.
+"""An Apache Kafka (KRaft) that the project runs itself, from Kafka's own jars: one node, or
+a cluster of several on loopback (``INSPECTIONS_BROKER_NODES``; ``localkafka.node``).
 
 Maven resolves the pinned release (``pom.xml`` beside this file) into its local repository
-once; the classpath it prints is cached under the broker's folder. The broker runs
+once; the classpath it prints is cached under the broker's folder. Each node runs
 ``kafka.Kafka`` on the machine's JDK, both roles in one process, bound to loopback, with its
 data in ``<home>/kafka/<port>/``. Nothing else is downloaded.
 """
@@ -23,7 +24,14 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
-from inspections.localkafka import credentials
+from inspections.localkafka.node import (
+    LOG4J2,
+    BrokerError,
+    Node,
+    format_storage,
+    nodes_of,
+    write_config,
+)
 from inspections.localkafka.processes import (
     alive,
     answers_metadata,
@@ -36,12 +44,7 @@ from runtime.settings import Settings
 
 HERE = Path(__file__).resolve().parent
 POM = HERE / "pom.xml"
-LOG4J2 = HERE / "log4j2.yaml"
 MIN_JAVA = 17
-
-
-class BrokerError(RuntimeError):
-    """A failure an operator can act on; the message says what to do."""
 
 
 def kafka_version(pom: Path = POM) -> str:
@@ -55,52 +58,52 @@ def kafka_version(pom: Path = POM) -> str:
 
 @dataclass(frozen=True)
 class Status:
-    running: bool
+    running: bool  # every node
     ready: bool
-    pid: int | None
+    pid: int | None  # the first node's
     bootstrap: str
     version: str
     data_dir: Path
     rss_bytes: int | None = None
+    pids: tuple[int | None, ...] = ()  # each node's, None where it does not run
 
     def describe(self) -> str:
-        if not self.running:
+        up = sum(p is not None for p in self.pids)
+        if not up:
             return f"stopped (Kafka {self.version}, data in {self.data_dir})"
         state = "ready" if self.ready else "starting, not answering yet"
         memory = f", resident memory {self.rss_bytes / 2**20:.0f} MiB" if self.rss_bytes else ""
-        return (
-            f"running, {state}: pid {self.pid}, bootstrap {self.bootstrap}, "
-            f"Kafka {self.version}{memory}, data in {self.data_dir}"
-        )
+        who = (f"pid {self.pid}" if len(self.pids) == 1 else
+               f"{up} of {len(self.pids)} nodes, pids {', '.join(str(p) for p in self.pids)}")
+        running = "running" if up == len(self.pids) else "degraded"
+        return (f"{running}, {state}: {who}, bootstrap {self.bootstrap}, "
+                f"Kafka {self.version}{memory}, data in {self.data_dir}")
 
 
 class LocalBroker:
     def __init__(self, settings: Settings, say=print) -> None:
-        self.settings = settings
         self.dir = settings.broker_dir
+        recorded = self.dir / "nodes"  # what the last start ran: `broker stop` stops them all
+        if settings.broker_nodes == 1 and recorded.is_file():
+            settings = settings.model_copy(
+                update={"broker_nodes": int(recorded.read_text().strip() or 1)})
+        self.settings = settings
+        self.nodes = nodes_of(settings)
         self.say = say
         self.version = kafka_version()
 
-    # -- paths ---------------------------------------------------------------------------
+    @property
+    def bootstrap(self) -> str:
+        return ",".join(n.address for n in self.nodes)
+
+    # back-compatible names for the one-node case (its files are in ``dir``)
     @property
     def config_file(self) -> Path:
-        return self.dir / "server.properties"
+        return self.nodes[0].config_file
 
     @property
     def data_dir(self) -> Path:
-        return self.dir / "data"
-
-    @property
-    def log_dir(self) -> Path:
-        return self.dir / "logs"
-
-    @property
-    def pid_file(self) -> Path:
-        return self.dir / "broker.pid"
-
-    @property
-    def bootstrap(self) -> str:
-        return f"{self.settings.broker_host}:{self.settings.broker_port}"
+        return self.nodes[0].data_dir if len(self.nodes) == 1 else self.dir
 
     # -- tools ---------------------------------------------------------------------------
     def _java(self) -> str:
@@ -168,129 +171,43 @@ class LocalBroker:
         return cache.read_text().strip()
 
     # -- life cycle ------------------------------------------------------------------------
-    def _running_pid(self) -> int | None:
+    def _running_pid(self, node: Node) -> int | None:
         try:
-            pid = int(self.pid_file.read_text().strip())
+            pid = int(node.pid_file.read_text().strip())
         except (FileNotFoundError, ValueError):
             return None
-        if alive(pid) and str(self.config_file) in cmdline(pid):
+        if alive(pid) and str(node.config_file) in cmdline(pid):
             return pid
         return None
 
+    def node_pids(self) -> dict[int, int | None]:
+        """Each node's pid (None where it does not run), by node id."""
+        return {n.id: self._running_pid(n) for n in self.nodes}
+
     def status(self) -> Status:
-        pid = self._running_pid()
+        pids = tuple(self.node_pids().values())
+        first = next((p for p in pids if p is not None), None)
         return Status(
-            running=pid is not None,
-            ready=pid is not None and answers_metadata(self.bootstrap, self.settings),
-            pid=pid,
+            running=all(p is not None for p in pids),
+            ready=first is not None and answers_metadata(self.bootstrap, self.settings),
+            pid=first,
             bootstrap=self.bootstrap,
             version=self.version,
             data_dir=self.data_dir,
-            rss_bytes=resident_bytes(pid) if pid is not None else None,
+            rss_bytes=sum(resident_bytes(p) or 0 for p in pids if p is not None) or None,
+            pids=pids,
         )
 
-    def _security(self) -> dict[str, str]:
-        """The client listener's TLS and SASL properties, from the same settings the clients
-        use: the broker is one of its own clients (inter-broker traffic), so it logs in as
-        the configured user, whose SCRAM credentials are stored when the storage is
-        formatted."""
-        s = self.settings
-        protocol = s.kafka_security_protocol
-        lines: dict[str, str] = {}
-        if s.uses_tls:
-            if not (s.broker_ssl_certfile and s.broker_ssl_keyfile):
-                raise BrokerError(
-                    f"INSPECTIONS_KAFKA_SECURITY_PROTOCOL={protocol}: the local broker needs "
-                    "its certificate and key: set INSPECTIONS_BROKER_SSL_CERTFILE and "
-                    "INSPECTIONS_BROKER_SSL_KEYFILE (PEM; the key unencrypted PKCS#8)")
-            keystore = self.dir / "broker-keystore.pem"  # Kafka's PEM store: key, then chain
-            keystore.touch(mode=0o600)
-            keystore.chmod(0o600)  # it holds the private key
-            keystore.write_bytes(Path(s.broker_ssl_keyfile).read_bytes().strip() + b"\n"
-                                 + Path(s.broker_ssl_certfile).read_bytes())
-            lines.update({"ssl.keystore.type": "PEM", "ssl.keystore.location": str(keystore)})
-            if s.kafka_ssl_cafile:
-                lines.update({"ssl.truststore.type": "PEM",
-                              "ssl.truststore.location": str(s.kafka_ssl_cafile)})
-        if "SASL" in protocol:
-            mechanism = s.kafka_sasl_mechanism
-            jaas = credentials.jaas_line(mechanism, s.kafka_sasl_username,
-                                         s.kafka_sasl_password.get_secret_value())
-            lines.update({
-                "sasl.enabled.mechanisms": mechanism,
-                "sasl.mechanism.inter.broker.protocol": mechanism,
-                f"listener.name.{protocol.lower()}.{mechanism.lower()}.sasl.jaas.config": jaas,
-            })
-        return lines
-
-    def _scram_credentials(self) -> list[str]:
-        s = self.settings
-        if "SASL" not in s.kafka_security_protocol or s.kafka_sasl_mechanism == "PLAIN":
-            return []
-        try:
-            return ["--add-scram", credentials.scram_argument(
-                s.kafka_sasl_mechanism, s.kafka_sasl_username,
-                s.kafka_sasl_password.get_secret_value())]
-        except credentials.CredentialError as exc:
-            raise BrokerError(str(exc)) from None
-
-    def _write_config(self) -> None:
-        s = self.settings
-        host, port, cport = s.broker_host, s.broker_port, s.broker_controller_port
-        protocol = s.kafka_security_protocol
-        lines = {
-            "process.roles": "broker,controller",
-            "node.id": "1",
-            "controller.quorum.bootstrap.servers": f"{host}:{cport}",
-            "listeners": f"{protocol}://{host}:{port},CONTROLLER://{host}:{cport}",
-            "advertised.listeners": f"{protocol}://{host}:{port}",
-            "controller.listener.names": "CONTROLLER",
-            "inter.broker.listener.name": protocol,
-            "listener.security.protocol.map": f"CONTROLLER:PLAINTEXT,{protocol}:{protocol}",
-            **self._security(),
-            "log.dirs": str(self.data_dir),
-            "num.partitions": str(s.partitions),
-            # Topics are the project's to make (`inspections topics create`), never a typo's.
-            "auto.create.topics.enable": "false",
-            # One node: the internal topics cannot have more replicas than that.
-            "offsets.topic.replication.factor": "1",
-            "transaction.state.log.replication.factor": "1",
-            "transaction.state.log.min.isr": "1",
-            "share.coordinator.state.topic.replication.factor": "1",
-            "share.coordinator.state.topic.min.isr": "1",
-            "group.initial.rebalance.delay.ms": "0",
-        }
-        text = "# Written by `inspections broker start` from settings; edits are overwritten.\n"
-        text += "".join(f"{k}={credentials.properties_value(v)}\n" for k, v in lines.items())
-        self.config_file.touch(mode=0o600)  # it may hold the SASL password
-        self.config_file.chmod(0o600)
-        self.config_file.write_text(text)
-
-    def _format(self, java: str, cp: str) -> None:
-        if (self.data_dir / "meta.properties").is_file():
-            return
+    def _cluster_id(self) -> str:
+        """The cluster's id: made once, kept beside the nodes (each formats with it)."""
+        path = self.dir / "cluster.id"
+        if path.is_file():
+            return path.read_text().strip()
         cluster_id = "-"
         while cluster_id.startswith("-"):  # as Kafka's own random-uuid: no leading dash
             cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-        self.say(f"Formatting broker storage in {self.data_dir} (first start only) ...")
-        # The tool's arguments in a file of the owner's (the SCRAM credentials are not for
-        # every user's `ps`), removed once it has run.
-        args = credentials.write_argfile(self.dir / "format.args", [
-            "kafka.tools.StorageTool", "format", "--standalone", "-t", cluster_id,
-            "-c", str(self.config_file), *self._scram_credentials()])
-        try:
-            done = subprocess.run(
-                [java, "-cp", cp, f"-Dlog4j2.configurationFile={LOG4J2}",
-                 f"-Dkafka.logs.dir={self.log_dir}", f"@{args}"],
-                capture_output=True, text=True,
-            )
-        finally:
-            args.unlink(missing_ok=True)
-        if done.returncode != 0:
-            secret = self.settings.kafka_sasl_password.get_secret_value()
-            said = f"{done.stdout}{done.stderr}"
-            raise BrokerError("Formatting Kafka storage failed:\n"
-                              + (said.replace(secret, "***") if secret else said))
+        path.write_text(cluster_id + "\n")
+        return cluster_id
 
     @contextlib.contextmanager
     def _lock(self):
@@ -303,54 +220,60 @@ class LocalBroker:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     def start(self) -> Status:
-        """Start the broker, or find it running; return once it answers metadata requests."""
+        """Start every node that does not run (all of them, or one that was killed); return
+        once the cluster answers with every node in it."""
         with self._lock():
-            pid = self._running_pid()
-            if pid is None:
-                pid = self._launch()
-            else:
-                self.say(f"Kafka broker already running (pid {pid}).")
-            self._wait_ready(pid)
+            (self.dir / "nodes").write_text(f"{len(self.nodes)}\n")
+            started = []
+            for node in self.nodes:
+                pid = self._running_pid(node)
+                if pid is None:
+                    started.append(self._launch(node))
+                elif len(self.nodes) == 1:
+                    self.say(f"Kafka broker already running (pid {pid}).")
+            self._wait_ready(started)
         return self.status()
 
-    def _launch(self) -> int:
+    def _launch(self, node: Node) -> int:
         s = self.settings
-        for port in (s.broker_port, s.broker_controller_port):
-            if port_open(s.broker_host, port):
+        for port in (node.port, node.controller_port):
+            if port_open(node.host, port):
                 raise BrokerError(
-                    f"Port {s.broker_host}:{port} is taken by another process. Set "
+                    f"Port {node.host}:{port} is taken by another process. Set "
                     "INSPECTIONS_BROKER_PORT (and INSPECTIONS_CONTROLLER_PORT) to free ports, or "
                     "point INSPECTIONS_BOOTSTRAP_SERVERS at the Kafka already listening there."
                 )
         java = self._java()
         cp = self.classpath()
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        self._write_config()
-        self._format(java, cp)
+        node.log_dir.mkdir(parents=True, exist_ok=True)
+        write_config(s, node, self.nodes)
+        format_storage(s, node, self.nodes, java, cp, self._cluster_id(), self.say)
         cmd = [
             java, f"-Xms{s.broker_heap}", f"-Xmx{s.broker_heap}", "-XX:+UseG1GC",
             "-XX:MaxGCPauseMillis=20", "-XX:+ExitOnOutOfMemoryError", "-Djava.awt.headless=true",
-            f"-Dlog4j2.configurationFile={LOG4J2}", f"-Dkafka.logs.dir={self.log_dir}",
-            "-cp", cp, "kafka.Kafka", str(self.config_file),
+            f"-Dlog4j2.configurationFile={LOG4J2}", f"-Dkafka.logs.dir={node.log_dir}",
+            "-cp", cp, "kafka.Kafka", str(node.config_file),
         ]
-        with open(self.log_dir / "stdout.log", "ab") as out:
+        with open(node.log_dir / "stdout.log", "ab") as out:
             proc = subprocess.Popen(
                 cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                 start_new_session=True,  # outlives the command that started it
             )
-        self.pid_file.write_text(f"{proc.pid}\n")
-        self.say(f"Starting Kafka {self.version} on {self.bootstrap} (pid {proc.pid}) ...")
+        node.pid_file.write_text(f"{proc.pid}\n")
+        what = "" if len(self.nodes) == 1 else f" node {node.id} of {len(self.nodes)}"
+        self.say(f"Starting Kafka {self.version}{what} on {node.address} (pid {proc.pid}) ...")
         return proc.pid
 
-    def _wait_ready(self, pid: int) -> None:
+    def _wait_ready(self, started: list[int]) -> None:
         deadline = time.monotonic() + self.settings.broker_start_timeout_s
         while time.monotonic() < deadline:
-            if not alive(pid):
-                raise BrokerError(
-                    f"The Kafka broker exited during start-up. Its log says:\n{self._log_tail()}"
-                )
-            if port_open(self.settings.broker_host, self.settings.broker_port) and (
-                answers_metadata(self.bootstrap, self.settings)
+            for pid in started:
+                if not alive(pid):
+                    raise BrokerError(
+                        "The Kafka broker exited during start-up. Its log says:\n"
+                        f"{self._log_tail()}")
+            if all(port_open(n.host, n.port) for n in self.nodes) and (
+                answers_metadata(self.bootstrap, self.settings, brokers=len(self.nodes))
             ):
                 return
             time.sleep(0.25)
@@ -362,24 +285,42 @@ class LocalBroker:
 
     def _log_tail(self, lines: int = 20) -> str:
         texts = []
-        for name in ("stdout.log", "server.log"):
-            path = self.log_dir / name
-            if path.is_file():
-                texts.extend(path.read_text(errors="replace").splitlines()[-lines:])
+        for node in self.nodes:
+            for name in ("stdout.log", "server.log"):
+                path = node.log_dir / name
+                if path.is_file():
+                    texts.extend(path.read_text(errors="replace").splitlines()[-lines:])
         return "\n".join(texts[-lines:]) or "(no log)"
 
-    def stop(self, timeout_s: float = 60.0) -> bool:
-        """Shut the broker down cleanly (SIGTERM, then SIGKILL after ``timeout_s``).
+    def controller(self) -> int | None:
+        """The node id of the active controller (the KRaft quorum's leader) as the running
+        nodes last wrote it (``quorum-state``: the latest epoch's leader), None if unknown."""
+        import json
 
-        Returns False when no broker was running. Data stays.
+        best: tuple[int, int] | None = None
+        for node, pid in zip(self.nodes, self.node_pids().values()):
+            state = node.data_dir / "__cluster_metadata-0" / "quorum-state"
+            if pid is None or not state.is_file():
+                continue
+            try:
+                said = json.loads(state.read_text())
+            except ValueError:
+                continue  # being rewritten
+            if said.get("leaderId", -1) >= 0 and (best is None or said["leaderEpoch"] > best[0]):
+                best = (said["leaderEpoch"], said["leaderId"])
+        return None if best is None else best[1]
+
+    def stop(self, timeout_s: float = 60.0) -> bool:
+        """Shut every node down cleanly (SIGTERM, then SIGKILL after ``timeout_s``).
+
+        Returns False when no node was running. Data stays.
         """
         with self._lock():
             pids = set(broker_processes(self.dir))
-            pid = self._running_pid()
-            if pid is not None:
-                pids.add(pid)
+            pids |= {p for p in self.node_pids().values() if p is not None}
             if not pids:
-                self.pid_file.unlink(missing_ok=True)
+                for node in self.nodes:
+                    node.pid_file.unlink(missing_ok=True)
                 return False
             for p in pids:
                 with contextlib.suppress(ProcessLookupError):
@@ -394,6 +335,6 @@ class LocalBroker:
                         os.kill(p, signal.SIGKILL)
             while any(alive(p) for p in pids):
                 time.sleep(0.05)
-            self.pid_file.unlink(missing_ok=True)
+            for node in self.nodes:
+                node.pid_file.unlink(missing_ok=True)
             return True
-

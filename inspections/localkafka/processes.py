@@ -48,14 +48,16 @@ def cmdline(pid: int) -> list[str]:
 
 
 def broker_processes(broker_dir: Path) -> list[int]:
-    """Every live process running a broker on the configuration in ``broker_dir``."""
-    config = str(broker_dir / "server.properties")
+    """Every live process running a broker on a configuration in ``broker_dir`` (its own, or
+    a cluster node's in ``node-<i>/``)."""
+    configs = {str(broker_dir / "server.properties")} | {
+        str(p / "server.properties") for p in broker_dir.glob("node-*")}
     pids = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             pid = int(entry.name)
             cmd = cmdline(pid)
-            if "kafka.Kafka" in cmd and config in cmd and alive(pid):
+            if "kafka.Kafka" in cmd and configs & set(cmd) and alive(pid):
                 pids.append(pid)
     return pids
 
@@ -66,8 +68,9 @@ def port_open(host: str, port: int) -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
-def answers_metadata(bootstrap: str, settings: Settings) -> bool:
-    """True when the broker answers a metadata request (what every client does first)."""
+def answers_metadata(bootstrap: str, settings: Settings, brokers: int = 1) -> bool:
+    """True when the cluster answers a metadata request (what every client does first) with
+    at least ``brokers`` brokers in it."""
     from kafka import KafkaAdminClient
     from kafka.errors import KafkaError
 
@@ -83,7 +86,7 @@ def answers_metadata(bootstrap: str, settings: Settings) -> bool:
     except (KafkaError, OSError, ValueError):
         return False
     try:
-        return bool(admin.describe_cluster().get("brokers"))
+        return len(admin.describe_cluster().get("brokers") or ()) >= brokers
     except (KafkaError, OSError, ValueError):
         return False
     finally:

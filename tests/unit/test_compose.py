@@ -278,3 +278,54 @@ def test_the_image_runs_as_a_user_of_its_own():
     assert users and users[-1] not in ("root", "0")
     assert f"useradd --system --uid 10001 --home-dir /var/lib/inspections {users[-1]}" in \
         dockerfile
+
+
+def _merged(base: dict, override: dict) -> dict:
+    """``docker compose -f base -f override``: maps merged key by key, ports added."""
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merged(out[key], value)
+        elif key == "ports" and key in out:
+            out[key] = out[key] + value
+        else:
+            out[key] = value
+    return out
+
+
+CLUSTER = _merged(COMPOSE, yaml.safe_load((REPO / "docker-compose.cluster.yml").read_text()))
+
+
+def test_the_cluster_variant_runs_three_voting_nodes_of_the_pinned_image():
+    nodes = {name: s for name, s in CLUSTER["services"].items()
+             if s.get("image", "").startswith("apache/kafka:")}
+    assert len(nodes) == 3
+    assert {s["image"] for s in nodes.values()} == {COMPOSE["services"]["kafka"]["image"]}
+    ids = {name: s["environment"]["KAFKA_NODE_ID"] for name, s in nodes.items()}
+    assert sorted(ids.values()) == [1, 2, 3]
+    voters = {f"{ids[name]}@{name}:9093" for name in nodes}
+    for name, node in nodes.items():
+        env = node["environment"]
+        assert set(env["KAFKA_CONTROLLER_QUORUM_VOTERS"].split(",")) == voters, name
+        assert f"INTERNAL://{name}:19092" in env["KAFKA_ADVERTISED_LISTENERS"], name
+        assert node.get("hostname", name) == name
+        assert env["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"] == 3
+        assert env["KAFKA_MIN_INSYNC_REPLICAS"] == 2
+        assert env["KAFKA_TRANSACTION_STATE_LOG_MIN_ISR"] == 2
+    data = [v.split(":")[0] for s in nodes.values() for v in s["volumes"]]
+    assert len(set(data)) == 3 and set(data) <= set(CLUSTER["volumes"])
+
+
+def test_in_the_cluster_variant_every_client_knows_every_node_and_asks_for_three_replicas():
+    internal = sorted(f"{name}:19092" for name, s in CLUSTER["services"].items()
+                      if s.get("image", "").startswith("apache/kafka:"))
+    for name, service in CLUSTER["services"].items():
+        if service.get("image") != "inspections:local" or "entrypoint" in service:
+            continue
+        env = service["environment"]
+        assert sorted(env["INSPECTIONS_BOOTSTRAP_SERVERS"].split(",")) == internal, name
+        assert env["INSPECTIONS_REPLICATION_FACTOR"] == "3", name
+    published = [p for s in CLUSTER["services"].values() for p in s.get("ports", [])]
+    assert all(p.startswith("127.0.0.1:") for p in published)
+    hosts = [port for p in published for port in _host_ports(p)]
+    assert len(hosts) == len(set(hosts))

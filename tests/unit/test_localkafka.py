@@ -1,5 +1,5 @@
-"""The SASL secret as the local broker's tools take it (inspections/localkafka/credentials.py);
-tests/integration/test_security.py starts a broker with such a password and logs in."""
+"""The local Kafka's nodes and the SASL secret as its tools take it (inspections/localkafka/node.py,
+credentials.py); tests/integration/test_security.py and tests/faults/test_cluster.py run them."""
 
 from __future__ import annotations
 
@@ -61,14 +61,14 @@ def test_a_user_name_kafkas_parser_cannot_carry_is_refused(user):
 
 def test_the_format_tool_gets_its_credentials_in_a_file_not_on_its_command_line(
         tmp_path, monkeypatch):
-    from inspections import localkafka
+    from inspections.localkafka import node as nodes
     from runtime.settings import Settings
 
     settings = Settings(home=tmp_path, kafka_security_protocol="SASL_PLAINTEXT",
                         kafka_sasl_username="inspector", kafka_sasl_password=AWKWARD)
-    broker = localkafka.LocalBroker(settings, say=lambda *_: None)
-    broker.dir.mkdir(parents=True)
-    broker._write_config()
+    [node] = nodes.nodes_of(settings)
+    node.dir.mkdir(parents=True)
+    nodes.write_config(settings, node, [node])
     seen = {}
 
     def run(command, **_):
@@ -78,8 +78,31 @@ def test_the_format_tool_gets_its_credentials_in_a_file_not_on_its_command_line(
         seen["args"] = open(argfile).read()
         return subprocess.CompletedProcess(command, 0, "", "")
 
-    monkeypatch.setattr(localkafka.subprocess, "run", run)
-    broker._format("java", "cp")
+    monkeypatch.setattr(nodes.subprocess, "run", run)
+    nodes.format_storage(settings, node, [node], "java", "cp", "cluster", lambda *_: None)
     assert not any("--add-scram" in a or "saltedpassword" in a for a in seen["argv"])
     assert "--add-scram" in seen["args"] and seen["mode"] == 0o600
-    assert not (broker.dir / "format.args").exists()  # removed once it ran
+    assert not (node.dir / "format.args").exists()  # removed once it ran
+
+
+def test_a_cluster_of_three_nodes_votes_together_and_keeps_three_replicas(tmp_path):
+    from inspections.localkafka import node as nodes
+    from runtime.settings import Settings
+
+    settings = Settings(home=tmp_path, broker_port=29000, broker_nodes=3)
+    cluster = nodes.nodes_of(settings)
+    assert [(n.id, n.port, n.controller_port) for n in cluster] == [
+        (1, 29000, 29001), (2, 29002, 29003), (3, 29004, 29005)]
+    assert len({n.dir for n in cluster}) == 3
+    props = nodes.properties(settings, cluster[1], cluster)
+    assert props["node.id"] == "2"
+    assert props["controller.quorum.voters"] == \
+        "1@127.0.0.1:29001,2@127.0.0.1:29003,3@127.0.0.1:29005"
+    assert props["offsets.topic.replication.factor"] == "3"
+    assert props["min.insync.replicas"] == "2"
+    assert settings.bootstrap == "127.0.0.1:29000,127.0.0.1:29002,127.0.0.1:29004"
+    assert (settings.replicas, settings.min_insync) == (3, 2)
+    one = Settings(home=tmp_path, broker_port=29000)
+    assert (one.replicas, one.min_insync, one.bootstrap) == (1, 1, "127.0.0.1:29000")
+    elsewhere = Settings(bootstrap_servers="kafka-1:9092", broker_nodes=3)
+    assert elsewhere.replicas == 1  # an existing Kafka: as INSPECTIONS_REPLICATION_FACTOR says
