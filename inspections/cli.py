@@ -26,6 +26,7 @@ app.add_typer(contract_app, name="contract")
 app.add_typer(cli_audit.audit_app, name="audit")
 app.add_typer(cli_rejected.rejected_app, name="rejected")
 app.add_typer(cli_operate.assessment_app, name="assessment")
+app.add_typer(cli_operate.policy_app, name="policy")
 for name, command in (("validate", cli_upstream.validate), ("publish", cli_upstream.publish),
                       ("tick", cli_upstream.tick), ("replay", cli_audit.replay),
                       ("simulate", cli_upstream.simulate), ("due", cli_operate.due),

@@ -104,3 +104,26 @@ def notify(once: bool = typer.Option(False, "--once", help="Forward what is on t
     with kafka_errors(settings):
         sent = notifying.run(settings, once=once, say=say)
     typer.echo(f"posted {sent} alerts to {settings.alertmanager_url}")
+
+
+policy_app = typer.Typer(help="The city's policy: the escalation ladder, routes and limits, "
+                              "the team rule.", no_args_is_help=True)
+
+
+@policy_app.command("show")
+def policy_show(
+    file: Path = typer.Option(None, "--file", help="Check and show this policy file instead "
+                                                   "of INSPECTIONS_POLICY_FILE's."),
+) -> None:
+    """The policy in force, in the policy file's own form (a file to start from): the seed's
+    defaults from the settings, overlaid by INSPECTIONS_POLICY_FILE. A bad file is refused
+    naming its line (exit 2)."""
+    from runtime import policy
+
+    settings = settings_module.load()
+    if file is not None:
+        settings = settings.model_copy(update={"policy_file": file})
+    try:
+        typer.echo(policy.to_yaml(policy.load(settings)), nl=False)
+    except policy.PolicyError as exc:
+        fail(str(exc), code=2)

@@ -21,18 +21,20 @@ from datetime import datetime, timedelta, timezone
 from inspections.asking import get
 from kernel import ids
 from kernel.vocabulary import NEXT_AUTHORITY
-from runtime import kafka, logs, topics
+from runtime import kafka, logs, policy, topics
 from runtime.settings import Settings
 
 ALERT = "DeadlineBreached"
 
 
-def alert(breach: dict, authority: str | None, hold_s: float, now: datetime) -> dict:
-    """The Alertmanager alert of one ``deadline.breached`` event."""
+def alert(breach: dict, authority: str | None, hold_s: float, now: datetime,
+          ladder: dict[str, str | None] = NEXT_AUTHORITY) -> dict:
+    """The Alertmanager alert of one ``deadline.breached`` event (critical at the top of
+    ``ladder``, the city's policy's)."""
     data = breach["data"]
     eid = ids.escalation_of_deadline(data["deadline_id"]) if ids.level_of_deadline(
         data["deadline_id"]) else None
-    top = authority is not None and NEXT_AUTHORITY.get(authority, "") is None
+    top = authority is not None and ladder.get(authority, "") is None
     labels = {"alertname": ALERT, "kind": data["kind"], "unit": data["unit_id"],
               "service": breach["source"].rsplit(":", 1)[-1], "breach_id": breach["id"],
               "severity": "critical" if top else "warning"}
@@ -94,6 +96,7 @@ def run(settings: Settings, once: bool = False,
         enable_auto_commit=False, auto_offset_reset="earliest",
         **kafka.common(settings, "inspections-notify"))
     sent = 0
+    ladder = policy.load(settings).ladder
     try:
         while True:
             batch = [r for records in consumer.poll(timeout_ms=1000).values()
@@ -112,7 +115,7 @@ def run(settings: Settings, once: bool = False,
                     log.warning("not a breach, skipped", offset=record.offset)
                     continue
                 alerts.append(alert(breach, _authority(settings, deadline_id),
-                                    settings.alert_hold_s, now))
+                                    settings.alert_hold_s, now, ladder))
             while True:
                 try:
                     if alerts:

@@ -220,6 +220,21 @@ def create_app(settings: Settings):
                         reason=f"no rejected record {wanted} on the rejected topic")
         return await page(request, "rejected_one.html", r=found)
 
+    async def policy_page(request: web.Request) -> web.Response:
+        """The city's policy as the services run it (each asked: they should agree)."""
+        session = request.app["session"]
+        try:
+            running = {service: await views.get(session, service, "/policy")
+                       for service in ("escalation", "scheduler")}
+        except Unavailable as exc:
+            return await page(request, "unavailable.html", status=503, reason=str(exc))
+        shown = running["escalation"] or running["scheduler"]
+        if shown is None:
+            return await page(request, "unavailable.html", status=503,
+                              reason="no service says its policy")
+        differ = running["escalation"] != running["scheduler"]
+        return await page(request, "policy.html", p=shown, differ=differ, running=running)
+
     async def assessment_page(request: web.Request) -> web.Response:
         from inspections import assessment
 
@@ -267,6 +282,7 @@ def create_app(settings: Settings):
     app.router.add_get("/rejected.json", rejected_json)
     app.router.add_get("/rejected/{rejection_id}", one_rejected)
     app.router.add_get("/assessments/{year}", assessment_page)
+    app.router.add_get("/policy", policy_page)
     for path, handler in page_details.routes(page, views, breach_log):
         app.router.add_get(path, handler)
     app.router.add_get("/healthz", alive)

@@ -139,6 +139,10 @@ class Settings(BaseSettings):
     team_max_size: int = Field(default=10, ge=1)
     rectification_report_months: int = Field(default=2, ge=1)
 
+    # The city's policy as data (runtime/policy.py): the escalation ladder, each action's
+    # authority, closing event and limit, the team rule; a YAML file overlaying the defaults.
+    policy_file: Path | None = None
+
     # Findings: a general finding without evidence or advice is a breach (off: recorded only).
     general_evidence_rule: bool = True
 
@@ -250,7 +254,7 @@ def load() -> Settings:
             print(f"warning: {name} is not a setting (misspelt?); it is ignored",
                   file=sys.stderr)
     try:
-        return Settings()
+        settings = Settings()
     except ValidationError as exc:
         for error in exc.errors():
             where = ".".join(str(part) for part in error["loc"])
@@ -258,3 +262,12 @@ def load() -> Settings:
             message = error["msg"].removeprefix("Value error, ")
             print(f"error: setting {name}{message}", file=sys.stderr)
         raise SystemExit(2) from None
+    if settings.policy_file is not None:  # checked before anything starts
+        from runtime import policy
+
+        try:
+            policy.load(settings)
+        except policy.PolicyError as exc:
+            print(f"error: INSPECTIONS_POLICY_FILE: {exc}", file=sys.stderr)
+            raise SystemExit(2) from None
+    return settings

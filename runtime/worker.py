@@ -119,6 +119,7 @@ class Worker:
             self._agent(read)
         service.serve(self)
         self._stream_time_page()
+        self._policy_page()
 
     # -- reading -------------------------------------------------------------------------
     def _agent(self, read: Read) -> None:
@@ -268,6 +269,18 @@ class Worker:
 
             return await self.gather(web, request, local, lambda found: web.json(
                 {"partitions": {str(p): t for p, t in sorted(found)}}))
+
+    def _policy_page(self) -> None:
+        """``/policy``: the city's policy this worker runs (``runtime.policy``), with where
+        it came from."""
+        from runtime import policy
+
+        running = policy.load(self.settings)
+        answer = {"source": running.source, **policy.as_dict(running)}
+
+        @self.app.page("/policy")
+        async def policy_page(web, request):
+            return web.json(answer)
 
     async def gather_due(self, web, request, local: Callable[[list[int]], list]):
         """A service's ``/due`` page: the obligations ``local`` lists for each worker's

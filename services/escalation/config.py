@@ -1,16 +1,21 @@
-"""The escalation policy from settings: every limit of domain.md is a setting, its default
-written there alone."""
+"""The escalation policy from the city's policy (``runtime.policy``: the settings' limits,
+overlaid by the policy file): the routing table, the ladder, the level-up limit."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from kernel.vocabulary import ACTIONS
+from kernel.vocabulary import FIRST_MISS
+from runtime import policy as city
 from runtime.settings import Settings
-from services.escalation.rules import Policy, routes
+from services.escalation.rules import Policy, Route
 
 
 def policy(settings: Settings) -> Policy:
-    hours = {action: getattr(settings, f"limit_{action}_h") for action in ACTIONS}
-    return Policy(routes=routes(hours),
-                  level_up_limit=timedelta(hours=settings.escalation_level_up_h))
+    rules = city.load(settings)
+    return Policy(
+        routes={action: Route(action, rule.authority, rule.closed_by,
+                              timedelta(hours=rule.limit_h), FIRST_MISS[action])
+                for action, rule in rules.actions.items()},
+        level_up_limit=timedelta(hours=rules.level_up_h),
+        ladder=dict(rules.ladder))

@@ -64,7 +64,7 @@ class Route:
 
 def routes(hours: dict[str, float]) -> dict[str, Route]:
     """The routing table of domain.md (``kernel.vocabulary``), each action with its limit in
-    ``hours`` (the settings say how long)."""
+    ``hours``."""
     return {action: Route(action, FIRST_AUTHORITY[action], CLOSED_BY[action],
                           timedelta(hours=hours[action]), FIRST_MISS[action])
             for action in FIRST_AUTHORITY}
@@ -72,8 +72,12 @@ def routes(hours: dict[str, float]) -> dict[str, Route]:
 
 @dataclass(frozen=True)
 class Policy:
+    """The routes, the level-up limit, and the ladder: who is next above each authority
+    (None: nobody, the top). The city's may differ from domain.md's (``runtime.policy``)."""
+
     routes: dict[str, Route]
     level_up_limit: timedelta
+    ladder: dict[str, str | None] = field(default_factory=lambda: dict(NEXT_AUTHORITY))
 
 
 @dataclass(frozen=True)
@@ -141,9 +145,10 @@ def holder_when_answered(policy: Policy, action: str, raised_at: datetime,
                          answered_at: datetime) -> str:
     """Who holds an escalation raised at ``raised_at`` when the answer comes at
     ``answered_at``, if nobody acted before: one level up for each limit missed."""
-    authority, due = FIRST_AUTHORITY[action], raised_at + policy.routes[action].limit
-    while answered_at > due and NEXT_AUTHORITY[authority] is not None:
-        authority, due = NEXT_AUTHORITY[authority], due + policy.level_up_limit
+    route = policy.routes[action]
+    authority, due = route.authority, raised_at + route.limit
+    while answered_at > due and policy.ladder[authority] is not None:
+        authority, due = policy.ladder[authority], due + policy.level_up_limit
     return authority
 
 
@@ -301,7 +306,7 @@ class EscalationCore:
         )
         missed = Step(now, "missed", escalation.level, escalation.authority, deadline.due,
                       cause.id)
-        higher = NEXT_AUTHORITY[escalation.authority]
+        higher = self.policy.ladder[escalation.authority]
         if higher is None:
             top = evolve(escalation, status="missed_at_top", misses=escalation.misses + 1,
                           history=(*escalation.history, missed))

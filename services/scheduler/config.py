@@ -1,10 +1,12 @@
-"""The scheduler's policy from settings (every threshold of domain.md is a setting)."""
+"""The scheduler's policy from settings (every threshold of domain.md is a setting) and the
+city's policy (``runtime.policy``: the team rule, which a policy file may change)."""
 
 from __future__ import annotations
 
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
+from runtime import policy as city
 from runtime.settings import Settings
 from services.scheduler.rules import Policy, Reach
 
@@ -14,6 +16,7 @@ def _share(percent: float) -> Fraction:
 
 
 def policy(settings: Settings) -> Policy:
+    team = city.load(settings).team
     return Policy(
         timezone=ZoneInfo(settings.timezone),
         county=Reach(
@@ -30,7 +33,10 @@ def policy(settings: Settings) -> Policy:
             department_share=_share(settings.zone_department_share),
             min_enterprises=settings.zone_min_enterprises,
         ),
-        team_min=settings.team_min_size,
-        team_max=settings.team_max_size,
+        team_min=team.min_size,
+        team_max=team.max_size,
         report_months=settings.rectification_report_months,
+        team_leaders=team.leaders,
+        team_deputies=team.deputies,
+        team_trained=team.trained,
     )

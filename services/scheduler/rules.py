@@ -5,7 +5,8 @@ Pure: standard library only. Events are read by attribute (``type``, ``id``, ``t
 are, and so do plain objects in tests.
 
 Rules (``domain.md``), each a sentence:
-- A team is 6 to 10 people, with exactly one leader and one deputy, everyone trained; where
+- A team is 6 to 10 people, with exactly one leader and one deputy, everyone trained (the
+  city's policy file may change these counts and the training rule); where
   the plan gives the leader's rank and career, the leader is a division-level (处级) cadre
   recently retired from a leading post. Judged when the visit starts.
 - A county visit lasts at least 10 days on site, a zone visit at least 6: the calendar-date
@@ -61,6 +62,9 @@ class Policy:
     team_min: int
     team_max: int
     report_months: int
+    team_leaders: int = 1  # exactly this many leaders, and deputies
+    team_deputies: int = 1
+    team_trained: bool = True  # every member trained
 
     def reach(self, kind: str) -> Reach:
         return self.county if kind == "county" else self.zone
@@ -147,12 +151,13 @@ def team_problems(visit: Visit, policy: Policy) -> list[str]:
     if not policy.team_min <= len(team) <= policy.team_max:
         problems.append(f"team of {len(team)}, {policy.team_min} to {policy.team_max} expected")
     leaders = [m for m in team if m.role == "leader"]
-    for role, found in (("leader", leaders), ("deputy_leader", [m for m in team
-                                                                 if m.role == "deputy_leader"])):
-        if len(found) != 1:
-            problems.append(f"{len(found)} {role} members, exactly 1 expected")
+    deputies = [m for m in team if m.role == "deputy_leader"]
+    for role, found, wanted in (("leader", leaders, policy.team_leaders),
+                                ("deputy_leader", deputies, policy.team_deputies)):
+        if len(found) != wanted:
+            problems.append(f"{len(found)} {role} members, exactly {wanted} expected")
     untrained = [m.person_id for m in team if not m.trained]
-    if untrained:
+    if untrained and policy.team_trained:
         problems.append(f"not trained: {', '.join(untrained)}")
     for leader in leaders:
         if leader.rank is not None and leader.rank != "division":
