@@ -30,7 +30,8 @@ app.add_typer(cli_operate.policy_app, name="policy")
 for name, command in (("validate", cli_upstream.validate), ("publish", cli_upstream.publish),
                       ("tick", cli_upstream.tick), ("replay", cli_audit.replay),
                       ("simulate", cli_upstream.simulate), ("due", cli_operate.due),
-                      ("status", cli_operate.status), ("notify", cli_operate.notify)):
+                      ("status", cli_operate.status), ("notify", cli_operate.notify),
+                      ("rebuild", cli_operate.rebuild)):
     app.command(name)(command)
 
 
@@ -165,14 +166,31 @@ def ready(
 
 
 @app.command("run")
-def run(service: str = typer.Argument(..., help="scheduler")) -> None:
-    """Run one service's worker in the foreground until Ctrl-C or SIGTERM."""
+def run(service: str = typer.Argument(..., help="scheduler"),
+        generation: int = typer.Option(
+            None, "--generation", min=0,
+            help="Run this generation of the service's state instead of the live one "
+                 "(`inspections rebuild` runs the next one so).")) -> None:
+    """Run one service's worker in the foreground until Ctrl-C or SIGTERM, in the live
+    generation of its state (it stops when a later one goes live: start it again)."""
     import services
+    from runtime import generations
     from runtime.app import run_worker
 
+    from runtime import webauth
+
     settings = settings_module.load()
+    if service not in {s.name for s in services.SYSTEM}:
+        fail(f"unknown service {service!r}: one of "
+             f"{', '.join(s.name for s in services.SYSTEM)}", code=2)
+    refused = webauth.open_refusal(settings, settings.web_host, f"the {service} worker")
+    if refused:  # before it connects to anything
+        fail(refused)
+    with kafka_errors(settings):
+        live, quiet = generations.starting(settings, service, generation)
+    settings = generations.of(settings, live if generation is None else generation)
     try:
-        faust_app = services.create_app(service, settings)
+        faust_app = services.create_app(service, settings, quiet)
     except ValueError as exc:
         fail(str(exc), code=2)
     run_worker(faust_app, settings, service)

@@ -127,3 +127,27 @@ def policy_show(
         typer.echo(policy.to_yaml(policy.load(settings)), nl=False)
     except policy.PolicyError as exc:
         fail(str(exc), code=2)
+
+
+def rebuild(
+    service: str = typer.Argument(..., help="scheduler, findings or escalation"),
+    port: int = typer.Option(..., "--port", help="The web port of the new generation's "
+                                                 "worker, run here until it hands over."),
+    remove_old: bool = typer.Option(False, "--remove-old", help="Once the old generation's "
+                                    "workers have stopped, delete its consumer group, "
+                                    "changelogs and internal topics."),
+) -> None:
+    """Rebuild a service's state without stopping it: the next generation (a consumer group
+    and changelogs of its own) catches up from offset 0 beside the live one, which keeps
+    serving, then goes live; the old workers stop and, started again, join it."""
+    import services
+    from inspections import rebuild as rebuilding
+    from inspections.console import kafka_errors, say
+
+    if service not in {s.name for s in services.SYSTEM}:
+        fail(f"unknown service {service!r}: one of "
+             f"{', '.join(s.name for s in services.SYSTEM)}", code=2)
+    settings = settings_module.load()
+    with kafka_errors(settings):
+        generation = rebuilding.rebuild(settings, service, port, remove_old, say)
+    typer.echo(f"{service}: generation {generation} is live")

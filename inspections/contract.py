@@ -86,6 +86,8 @@ def internal() -> dict[str, tuple[str, str]]:
             if write.topic is not None and write.key is None:
                 readers = [f"{s.name} ({r.handler})" for s, r in SYSTEM.readers(write.topic)]
                 found[write.topic] = (f"{service.name} (on_event)", ", ".join(readers))
+    found[topics.GENERATIONS] = ("inspections rebuild (the live generation of a service's "
+                                 "state)", "every worker (which generation to run)")
     return found
 
 

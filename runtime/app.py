@@ -139,7 +139,7 @@ def ensure_changelogs(app: "faust.App", settings: Settings) -> list[str]:
                 made.append(name)
             except TopicAlreadyExistsError:
                 pass  # another worker of the service, starting at the same time, made it
-        return made
+        return made + topics.ensure_internal(admin, settings)  # a generation's own
     finally:
         admin.close()
 
@@ -148,12 +148,7 @@ def run_worker(app: "faust.App", settings: Settings, service: str) -> None:
     """Run ``app`` until SIGINT/SIGTERM, logging through the project's structlog setup."""
     import faust
 
-    from runtime import webauth
-
     logs.configure(service, settings.log_level, settings.log_format)
-    refused = webauth.open_refusal(settings, settings.web_host, f"the {service} worker")
-    if refused:
-        raise SystemExit(f"error: {refused}")
     created = ensure_changelogs(app, settings)
     if created:
         logs.get(__name__).info("changelog topics created", topics=created)

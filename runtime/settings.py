@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     broker_host: str = "127.0.0.1"
     broker_port: int = Field(default=9092, ge=1, le=65535)
     controller_port: int = Field(default=0, ge=0, le=65535)  # 0: broker_port + 1
+    # The generation of a service's state a worker runs (runtime/generations.py): set by
+    # `inspections run` (the live one) and `inspections rebuild` (the next), not by hand.
+    generation: int = Field(default=0, ge=0)
     # Nodes of the local Kafka: 1, or a cluster on loopback (node i on the ports + 2(i-1)).
     broker_nodes: int = Field(default=1, ge=1, le=5)
     broker_heap: str = "512m"
@@ -231,7 +234,9 @@ class Settings(BaseSettings):
         return self.home / "kafka" / str(self.broker_port)
 
     def app_id(self, service: str) -> str:
-        return f"{self.app_prefix or self.topic_prefix}-{service}"
+        """The service's consumer group (and its changelogs' prefix), per generation."""
+        base = f"{self.app_prefix or self.topic_prefix}-{service}"
+        return f"{base}-g{self.generation}" if self.generation else base
 
     @property
     def state_dir(self) -> Path:

@@ -18,6 +18,11 @@ REJECTED = "inspections.rejected"
 # partition, so that every partition's watermarks meet there (a few records a day each).
 SCHEDULER_PROGRESS = "inspections.scheduler.progress"
 
+# Which generation of each service's state is live (runtime/generations.py): a compacted
+# partition, key the service.
+GENERATIONS = "inspections.generations"
+INTERNAL = frozenset({SCHEDULER_PROGRESS})  # a generation of its own each
+
 REJECTED_MAX_BYTES = 4 * 1024 * 1024
 KEEP_FOREVER = {"retention.ms": "-1", "retention.bytes": "-1", "cleanup.policy": "delete"}
 
@@ -48,12 +53,38 @@ TOPICS: tuple[TopicSpec, ...] = (
         "internal: plans, visit ends and partition watermarks, for the campaign side",
         partitions=1,
     ),
+    TopicSpec(GENERATIONS, "internal: the live generation of each service's state",
+              {"cleanup.policy": "compact"}, partitions=1),
 )
 
 
 def name(settings: Settings, canonical: str) -> str:
-    """The topic's name in this deployment: the canonical name under the topic prefix."""
-    return settings.topic_prefix + canonical.removeprefix("inspections")
+    """The topic's name in this deployment: the canonical name under the topic prefix (an
+    internal topic's with the generation's suffix, after the first)."""
+    named = settings.topic_prefix + canonical.removeprefix("inspections")
+    return f"{named}.g{settings.generation}" if (
+        canonical in INTERNAL and settings.generation) else named
+
+
+def ensure_internal(admin, settings: Settings) -> list[str]:
+    """Create the internal topics of the settings' generation if missing (a rebuild's)."""
+    from kafka.errors import TopicAlreadyExistsError
+
+    made = []
+    existing = set(admin.list_topics())
+    for spec in TOPICS:
+        if spec.name in INTERNAL and name(settings, spec.name) not in existing:
+            try:
+                admin.create_topics({name(settings, spec.name): {
+                    "num_partitions": spec.partition_count(settings),
+                    "replication_factor": settings.replicas,
+                    "configs": {**spec.config,
+                                "min.insync.replicas": str(settings.min_insync)}}},
+                    wait_for_metadata=True)
+                made.append(name(settings, spec.name))
+            except TopicAlreadyExistsError:
+                pass
+    return made
 
 
 @dataclass(frozen=True)

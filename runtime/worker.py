@@ -24,7 +24,7 @@ from yarl import URL
 from kernel.due import Wanted, due_list, latest
 from kernel.ids import digest, seen_key
 from kernel.topology import Read, Service, Store
-from runtime import faust_internals, logs, metrics, topics
+from runtime import faust_internals, generations, logs, metrics, topics
 from runtime.app import make_app, raw_topic, table
 from runtime.batching import Batch, batches
 from runtime.canonical import dumps  # derived events hold no floats
@@ -63,9 +63,10 @@ class BatchContext:
     """What a handler gets with each record of a batch: its partition and key, the staged
     stores of its side, ``seen``, and ``emit`` into the batch's outboxes."""
 
-    __slots__ = ("partition", "key", "stores", "_seen", "emit")
+    __slots__ = ("partition", "key", "stores", "_seen", "emit", "quiet")
 
     def __init__(self, stores: dict, seen, emit: Callable[[Any], None]) -> None:
+        self.quiet = False  # the record's public records left out (a generation catching up)
         self.partition = 0
         self.key: bytes | None = None
         self.stores = stores
@@ -85,8 +86,11 @@ class BatchContext:
 
 
 class Worker:
-    def __init__(self, service: Service, settings: Settings) -> None:
+    def __init__(self, service: Service, settings: Settings,
+                 quiet: generations.Quiet | None = None) -> None:
         self.service, self.settings = service, settings
+        # A generation catching up beside the live one publishes nothing the live one did.
+        self.quiet = quiet or generations.Quiet(None)
         self.app = app = make_app(service.name, settings)
         # A batch writes each changed key once: room for a full batch's writes (a few a
         # record), so that the streams do not stop at every commit.
@@ -120,6 +124,7 @@ class Worker:
         service.serve(self)
         self._stream_time_page()
         self._policy_page()
+        generations.Watch(settings, service.name, self.quiet).attach(app)
 
     # -- reading -------------------------------------------------------------------------
     def _agent(self, read: Read) -> None:
@@ -137,17 +142,25 @@ class Worker:
                     await apply(batch)
                 self._gauges_now()
 
+        quiet = self.quiet
+
         async def apply(batch) -> None:
             try:
+                left_out = await quiet.left_out(e.message for e in batch.events)
                 context = self._context(batch, stores, seen)
                 if read.contract:
-                    for message, event in accepted(batch, progress, self._rejecter(batch)):
+                    for message, event in accepted(batch, progress,
+                                                   self._rejecter(batch, left_out)):
                         context.partition, context.key = message.partition, message.key
+                        context.quiet = (message.topic, message.partition,
+                                         message.offset) in left_out
                         handler(context, event)
                         report_irregular(flow.irregular, service.name)
                 else:
                     for message in batch.records():
                         context.partition, context.key = message.partition, message.key
+                        context.quiet = (message.topic, message.partition,
+                                         message.offset) in left_out
                         for value in read.decode(message.value):
                             if skip is not None and getattr(value, "source", None) == skip:
                                 continue  # the service's own: applied as it derived it
@@ -168,6 +181,8 @@ class Worker:
 
         def emit(fact: Any) -> None:
             write = service.write_for(fact)
+            if context.quiet and write.topic not in topics.INTERNAL:
+                return  # the live generation published it (and reported it)
             if write.report is not None:
                 write.report(fact, service.name)
             if write.topic is None:
@@ -184,15 +199,18 @@ class Worker:
             else:
                 box.add(write.key(fact), dumps(write.encode(fact, service.name)))
 
-        return BatchContext(staged, batch.stage(seen) if seen is not None else None, emit)
+        context = BatchContext(staged, batch.stage(seen) if seen is not None else None, emit)
+        return context
 
-    def _rejecter(self, batch: Batch):
+    def _rejecter(self, batch: Batch, left_out: set):
         if not self.service.publishes_rejections:
             return None
         box = batch.outbox(self.topics[topics.REJECTED])
         service = self.service.name
 
         def reject(message, rejection) -> None:
+            if (message.topic, message.partition, message.offset) in left_out:
+                return  # the live generation rejected it
             box.add(message.key, dumps(rejection_event(
                 service=service, topic=message.topic, partition=message.partition,
                 offset=message.offset, timestamp_ms=int(round(message.timestamp * 1000)),
@@ -355,8 +373,8 @@ def _auth(request) -> dict[str, str]:
     return {k: v for k, v in request.headers.items() if k.lower() == "authorization"}
 
 
-def build(service: Service, settings: Settings):
+def build(service: Service, settings: Settings, quiet: generations.Quiet | None = None):
     """The faust app of ``service``."""
-    return Worker(service, settings).app
+    return Worker(service, settings, quiet).app
 
 

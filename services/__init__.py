@@ -19,12 +19,13 @@ def sources(service: str, settings: Settings) -> list[str]:
     return [topics.name(settings, read.topic) for read in SYSTEM.service(service).reads]
 
 
-def create_app(service: str, settings: Settings):
-    """The faust app of one service (``inspections run``)."""
+def create_app(service: str, settings: Settings, quiet=None):
+    """The faust app of one service (``inspections run``); ``quiet``: a generation catching
+    up beside the live one (``runtime.generations``)."""
     from runtime.worker import build
 
     try:
         declared = SYSTEM.service(service)
     except KeyError as error:
         raise ValueError(str(error.args[0]).replace("services:", "runnable services:")) from None
-    return build(declared, settings)
+    return build(declared, settings, quiet)

@@ -132,7 +132,10 @@ def serve(worker) -> None:
 
         @app.timer(interval=settings.clock_interval_s, on_leader=True)
         async def clock() -> None:
-            """The clock publisher: one ``clock.ticked`` to every partition, from the leader."""
+            """The clock publisher: one ``clock.ticked`` to every partition, from the leader
+            (of the live generation: one catching up beside it publishes nothing)."""
+            if not worker.quiet.is_live:
+                return
             now = datetime.now(timezone.utc).replace(microsecond=0).astimezone(tz)
             for partition, value in tick_events(now, range(settings.partitions),
                                                 source=CLOCK_SOURCE, publisher=publisher):

@@ -42,24 +42,32 @@ def read_all(bootstrap: str, topic: str, want: int | None = None, timeout_s: flo
 
 
 def settled(kafka, prefix, timeout_s=180):
-    """Wait until every service's group has committed every offset of what it reads."""
+    """Wait until every service's group (of its live generation) has committed every offset
+    of what it reads."""
+    from runtime import generations, topics
+    from runtime.settings import Settings
     from services import SYSTEM
 
-    wait_committed(kafka, {f"{prefix}-{s.name}": [r.topic.removeprefix("inspections.")
-                                                  for r in s.reads] for s in SYSTEM},
-                   timeout_s)
+    base = Settings(bootstrap_servers=kafka.bootstrap, topic_prefix=prefix)
+    reads = {}
+    for s in SYSTEM:
+        live = generations.of(base, generations.live(base, s.name))
+        reads[live.app_id(s.name)] = [topics.name(live, r.topic) for r in s.reads]
+    wait_committed(kafka, reads, timeout_s, named=True)
 
 
-def wait_committed(kafka, reads, timeout_s=180):
+def wait_committed(kafka, reads, timeout_s=180, named=False):
     """Wait until each group (``<prefix>-<service>``) has committed the end of every topic it
-    reads (``<prefix>.<name>``), and its views agents have applied it."""
+    reads (``<prefix>.<name>``, or with ``named`` the topic's full name), and its views agents
+    have applied it."""
     from runtime.kafka import LagProbe
     from runtime.settings import Settings
 
     probe = LagProbe(Settings(bootstrap_servers=kafka.bootstrap))
 
     def behind() -> dict[str, int]:
-        return {f"{group} on {name}": probe.behind(group, [f"{group.rsplit('-', 1)[0]}.{name}"])
+        return {f"{group} on {name}": probe.behind(
+                    group, [name if named else f"{group.rsplit('-', 1)[0]}.{name}"])
                 for group, names in reads.items() for name in names}
 
     deadline = time.monotonic() + timeout_s

@@ -1,0 +1,87 @@
+"""A rebuild without downtime: while the seed campaign is published, `inspections rebuild
+escalation --remove-old` builds generation 1 of the escalation state from offset 0 beside the
+live generation 0, makes it live; the old worker stops, is started again (as a supervisor
+would) and joins generation 1. Some worker answers the views at every moment; afterwards
+every derived event and view equals the replay's, and generation 0's group and changelogs
+are gone."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from tests.conftest import CLI, REPO, free_port
+from tests.faults.harness import Stack, check, figure
+
+
+def _status(url: str) -> int | None:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as answer:
+            return answer.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except OSError:
+        return None  # nobody there
+
+
+@pytest.mark.timeout(1800)
+def test_a_rebuild_mid_run_keeps_the_views_answering_and_ends_equal_to_the_replay(
+        kafka, deployment, tmp_path):
+    from kafka import KafkaAdminClient
+
+    stack = Stack(deployment)
+    stack.start_all()
+    stack.wait_ready()
+    old = stack.workers["escalation"][0]
+    group = f"{deployment.prefix}-escalation"
+    run = stack.simulate(speed=8)
+    time.sleep(8)
+    port = free_port()
+    said = open(tmp_path / "rebuild.log", "w")
+    rebuild = subprocess.Popen([*CLI, "rebuild", "escalation", "--port", str(port),
+                                "--remove-old"], env=kafka.vars, cwd=REPO, stdout=said,
+                               stderr=subprocess.STDOUT)
+    deployment.workers.append(rebuild)
+    urls = [f"{old.url}/escalations?limit=1", f"http://127.0.0.1:{port}/escalations?limit=1"]
+    asked, served, nobody, gap, longest = 0, 0, 0, None, 0.0
+    while rebuild.poll() is None:
+        answers = [_status(u) for u in urls]
+        asked += 1
+        if 200 in answers:
+            served += 1
+            if gap is not None:
+                longest, gap = max(longest, time.monotonic() - gap), None
+        elif gap is None:
+            gap = time.monotonic()
+        if all(a is None for a in answers):
+            nobody += 1  # no worker listening at all
+        if old.proc.poll() is not None:  # it stopped for generation 1: start it again
+            stack.restart(old)
+        time.sleep(0.5)
+    text = (tmp_path / "rebuild.log").read_text()
+    assert rebuild.returncode == 0, text
+    assert "escalation: generation 1 is live" in text
+    assert old.starts == 2  # it stopped once, on its own, and joined generation 1
+    assert run.wait(timeout=600) == 0
+    stack.settle()
+    result = check(stack, tmp_path)
+    admin = KafkaAdminClient(bootstrap_servers=kafka.bootstrap)
+    try:
+        groups = {g["group_id"] for g in admin.list_groups()}
+        left = sorted(t for t in admin.list_topics()
+                      if t.startswith(f"{group}-") and t.endswith("-changelog"))
+    finally:
+        admin.close()
+    figure("rebuild", f"views asked {asked} times during it, answered {served}, by nobody "
+                      f"{nobody}; longest without an answer {longest:.1f} s")
+    result.report("rebuild")
+    assert result.problems() == []
+    assert result.copies() == 0  # nothing published by both generations
+    assert result.views > 250
+    assert nobody == 0
+    assert group not in groups and f"{group}-g1" in groups
+    assert left == [f"{group}-g1-state-changelog"]
