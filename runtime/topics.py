@@ -54,7 +54,7 @@ TOPICS: tuple[TopicSpec, ...] = (
         partitions=1,
     ),
     TopicSpec(GENERATIONS, "internal: the live generation of each service's state",
-              {"cleanup.policy": "compact"}, partitions=1),
+              {**KEEP_FOREVER, "cleanup.policy": "compact"}, partitions=1),
 )
 
 
