@@ -46,6 +46,15 @@ def _members(admin, group: str) -> int:
     return len(found.get("members") or ())
 
 
+def _past(admin, new_group: str, old_group: str, shared: set[str]) -> bool:
+    """Whether ``new_group`` has committed at least ``old_group``'s offset on every
+    partition of the ``shared`` topics (those both read; not the old one's internal)."""
+    found = admin.list_group_offsets([new_group, old_group])
+    new = {tp: m.offset for tp, m in (found.get(new_group) or {}).items()}
+    return all(new.get(tp, -1) >= m.offset for tp, m in (found.get(old_group) or {}).items()
+               if tp.topic in shared and m.offset is not None and m.offset >= 0)
+
+
 def old_topics(settings: Settings, service: str, existing: set[str]) -> list[str]:
     """The old generation's own topics: its tables' changelogs, faust's leader topic, its
     internal topics (a generation after the first has its own)."""
@@ -109,6 +118,11 @@ def rebuild(settings: Settings, service: str, port: int, remove_old: bool,
             time.sleep(1)
         say(f"Generation {current}'s workers have stopped.")
         if remove_old:
+            # Only once the new generation has committed past every offset of the old one:
+            # its workers then need the old group's offsets no more (runtime.generations).
+            shared = set(reads_new) & set(reads_old)
+            while not _past(admin, new.app_id(service), old.app_id(service), shared):
+                time.sleep(1)
             gone = old_topics(old, service, set(admin.list_topics()))
             admin.delete_groups([old.app_id(service)])
             if gone:

@@ -83,16 +83,23 @@ class Quiet:
     group's committed offset of that partition, which only grows). An input record at or
     past it waits, undecided, until the live generation has processed it too, or until this
     generation is live and the old group empty (its offsets final): then it is this
-    generation's to publish. So nothing is published twice, and nothing left out."""
+    generation's to publish. So nothing is published twice, and nothing left out.
 
-    def __init__(self, live_group: str | None) -> None:
+    A record of the generation's own internal topics (``own``: the scheduler's crossings) has
+    no place in the live group's offsets: what derives from it is published (a campaign
+    breach the live generation published too is a same-id copy; none is lost)."""
+
+    def __init__(self, live_group: str | None, own: frozenset[str] = frozenset()) -> None:
         self.live_group = live_group
+        self.own = own
         self.committed: dict[tuple[str, int], int] = {}
         self.final = live_group is None  # the old group's offsets will not move again
         self.is_live = live_group is None  # its generation live (``Watch`` keeps it so)
 
     def decide(self, topic: str, partition: int, offset: int) -> bool | None:
         """True: leave it out; False: publish it; None: not known yet."""
+        if topic in self.own:
+            return False
         if offset < self.committed.get((topic, partition), 0):
             return True
         return False if self.final else None
@@ -158,6 +165,8 @@ class Watch:
         return now
 
     def attach(self, app, every_s: float = 2.0) -> None:
+        """Look every ``every_s``; when a later generation is live, stop (faust's stop
+        finishes the batch in hand and commits it)."""
         import asyncio
         import os
         import signal
@@ -181,16 +190,23 @@ class Watch:
                 os.kill(os.getpid(), signal.SIGTERM)
 
 
-def starting(settings: Settings, service: str, generation: int | None) -> tuple[int, Quiet | None]:
-    """For a worker starting: the live generation, and the ``Quiet`` of ``generation`` when
-    that is another (the live group's offsets fetched before a record is taken)."""
+def starting(settings: Settings, service: str,
+             generation: int | None) -> tuple[int, Quiet | None]:
+    """For a worker starting: the live generation, and the ``Quiet`` of the generation it
+    runs (``generation``, or the live one) against the one before it: a rebuild's, catching
+    up, and a worker started again in a new generation while the rebuild's is still behind
+    the old one, both leave out what the old generation published."""
     now = live(settings, service)
-    if generation is None or generation == now:
+    mine = now if generation is None else generation
+    if mine == 0:
         return now, None
-    quiet = Quiet(of(settings, now).app_id(service))
+    own = frozenset(topics.name(of(settings, mine), t) for t in topics.INTERNAL)
+    quiet = Quiet(of(settings, mine - 1).app_id(service), own)
     admin = kafka.admin(settings, client_id="inspections-generations")
     try:
-        quiet.refresh(admin)
+        quiet.final = mine == now and not quiet.members(admin)
+        quiet.refresh(admin)  # after the members: final offsets if the group is empty
     finally:
         admin.close()
+    quiet.is_live = mine == now
     return now, quiet

@@ -56,3 +56,9 @@ def test_a_generation_catching_up_leaves_out_what_the_live_one_processed_and_wai
 
     assert asyncio.run(catching_up()) == {("inspections.events", 0, 9),
                                           ("inspections.events", 0, 10)}
+
+
+def test_what_derives_from_the_generations_own_internal_topics_is_published():
+    quiet = generations.Quiet("city-scheduler", frozenset({"city.scheduler.progress.g1"}))
+    assert quiet.decide("city.scheduler.progress.g1", 0, 0) is False
+    assert quiet.decide("city.events", 0, 0) is None
