@@ -174,10 +174,8 @@ def run(service: str = typer.Argument(..., help="scheduler"),
     """Run one service's worker in the foreground until Ctrl-C or SIGTERM, in the live
     generation of its state (it stops when a later one goes live: start it again)."""
     import services
-    from runtime import generations
+    from runtime import generations, webauth
     from runtime.app import run_worker
-
-    from runtime import webauth
 
     settings = settings_module.load()
     if service not in {s.name for s in services.SYSTEM}:

@@ -37,14 +37,11 @@ from kernel.frozen import evolve
 from kernel.vocabulary import (
     ACK,
     BY_CATEGORY,
-    CLOSED_BY,
     DOCUMENT,
     ESCALATION_WITHDRAWN,
     FINDING_AMENDED,
     FINDING_RECORDED,
     FINDING_WITHDRAWN,
-    FIRST_AUTHORITY,
-    FIRST_MISS,
     HANDLED_BY,
     IMMEDIATE_MEASURES_FOR,
     MEASURES,
@@ -60,14 +57,6 @@ class Route:
     closed_by: str
     limit: timedelta
     first_miss: str  # the breach kind of a first-level miss
-
-
-def routes(hours: dict[str, float]) -> dict[str, Route]:
-    """The routing table of domain.md (``kernel.vocabulary``), each action with its limit in
-    ``hours``."""
-    return {action: Route(action, FIRST_AUTHORITY[action], CLOSED_BY[action],
-                          timedelta(hours=hours[action]), FIRST_MISS[action])
-            for action in FIRST_AUTHORITY}
 
 
 @dataclass(frozen=True)
