@@ -28,7 +28,6 @@ _USED = (
     ("faust.stores.rocksdb", "Store", "_db_for_partition"),
     ("faust.stores.rocksdb", "Store", "_dbs"),
     ("faust.transport.producer", "ProducerBuffer", "max_messages"),
-    ("faust.transport.consumer", "Consumer", "earliest_offsets"),
     ("faust.app.base", "App", "rebalancing"),
     ("faust.app.base", "App", "in_recovery"),
 )
@@ -108,11 +107,6 @@ def known_ends(app, tps: list) -> dict:
     request to the broker: None where it has not fetched the partition)."""
     consumer = app.consumer
     return {tp: consumer.highwater(tp) for tp in tps}
-
-
-async def first_offsets(app, tps: list) -> dict:
-    """The partitions' first offsets (a request to the broker)."""
-    return dict(await app.consumer.earliest_offsets(*tps))
 
 
 def settled(app) -> bool:

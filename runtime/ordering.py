@@ -75,12 +75,10 @@ class InOrder:
         self.seeking.clear()
 
     async def _start(self, tp) -> int | None:
-        """Where the partition's records start for this group: the committed offset, or
-        for a partition the group never committed, the log's first offset."""
-        committed = faust_internals.committed_offsets(self.app).get(tp)
-        if committed is not None:
-            return committed
-        return (await faust_internals.first_offsets(self.app, [tp])).get(tp)
+        """Where the partition's records start for this group: the committed offset (None
+        where faust has none: never committed, or not yet sought; seeking to the log's first
+        offset then could take back a whole partition mid-rebalance)."""
+        return faust_internals.committed_offsets(self.app).get(tp)
 
     async def reseek_overdue(self) -> None:
         """Seek again where a seek has brought nothing back in ``RESEEK_S``."""

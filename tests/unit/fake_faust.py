@@ -59,15 +59,11 @@ class FakeConsumer:
     def highwater(self, tp):
         return self.ends.get(tp)
 
-    async def earliest_offsets(self, *tps):
-        return {tp: self.firsts.get(tp, 0) for tp in tps}
-
 
 class FakeApp:
     def __init__(self, committed=None, owned=()):
         self.consumer_generation_id = 1
         self.consumer = FakeConsumer(committed)
         self.consumer.ends = {}
-        self.consumer.firsts = {}
         self.rebalancing = self.in_recovery = False
         self.assignor = SimpleNamespace(assigned_actives=lambda: {TP(*tp) for tp in owned})

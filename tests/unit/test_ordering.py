@@ -105,9 +105,7 @@ def test_a_new_generation_starts_again_from_the_committed_offset():
     assert _admitted(in_order, [5, 6, 7]) == [5, 6, 7]
     app.consumer_generation_id = 2  # a rebalance: redelivered from the committed offset
     assert _admitted(in_order, [5, 6, 7, 8]) == [5, 6, 7, 8]
-    # Never committed: from the log's first offset (3 here, the records before it deleted).
-    app.consumer.firsts[TP("inspections.events", 1)] = 3
-    assert _admitted(in_order, [3], partition=1) == [3]
+    assert _admitted(in_order, [3], partition=1) == [3]  # never committed: from the first
 
 
 def test_a_partition_left_with_records_past_the_next_offset_is_sought_when_all_is_quiet(
@@ -133,18 +131,9 @@ def test_a_partition_left_with_records_past_the_next_offset_is_sought_when_all_i
     assert _admitted(in_order, [7, 8]) == [7, 8]
 
 
-def test_a_partition_never_committed_whose_first_records_were_skipped_is_sought_to_its_start():
-    app = FakeApp()
-    in_order = InOrder(app)
-    assert _admitted(in_order, [2, 3]) == []  # 0 and 1 skipped: seek back to the log's first
-    assert app.consumer.seeks == [(TP("inspections.events", 0), 0)]
-    assert _admitted(in_order, [0, 1, 2, 3]) == [0, 1, 2, 3]
-
-
 def test_after_a_rebalance_that_brought_no_record_a_stalled_partition_is_sought(monkeypatch):
     """The rebalance left a partition with a record the stream never got and none after
-    it: once quiet, it is sought back to where its records start for the group (the
-    committed offset, or the log's first offset where the group never committed)."""
+    it: once quiet, it is sought back to the group's committed offset."""
     app = FakeApp(committed={("inspections.breaches", 0): 3},
                   owned=[("inspections.breaches", 0), ("inspections.breaches", 1)])
     app.consumer.ends = {TP("inspections.breaches", 0): 5, TP("inspections.breaches", 1): 1}
@@ -161,10 +150,9 @@ def test_after_a_rebalance_that_brought_no_record_a_stalled_partition_is_sought(
     app.rebalancing = False
     clock[0] += InOrder.IDLE_S + 1
     asyncio.run(in_order.seek_stalled())
-    assert sorted(app.consumer.seeks) == [(TP("inspections.breaches", 0), 4),
-                                          (TP("inspections.breaches", 1), 0)]
+    # Partition 1 was never committed: left alone (faust's own seek takes it from the start).
+    assert app.consumer.seeks == [(TP("inspections.breaches", 0), 4)]
     assert _admitted(in_order, [4], topic="inspections.breaches") == [4]
-    assert _admitted(in_order, [0], partition=1, topic="inspections.breaches") == [0]
 
 
 def test_a_quiet_stream_at_the_end_of_every_partition_seeks_nothing(monkeypatch):
