@@ -48,7 +48,7 @@ class InOrder:
         tp, offset = message.tp, message.offset
         want = self.expected.get(tp)
         if want is None:
-            want = await self._start(tp)  # as faust sought
+            want = faust_internals.committed_offsets(self.app).get(tp)  # as faust sought
             if want is None or want > offset:
                 want = offset
         if offset < want:
@@ -73,12 +73,6 @@ class InOrder:
         self.generation = generation
         self.expected.clear()
         self.seeking.clear()
-
-    async def _start(self, tp) -> int | None:
-        """Where the partition's records start for this group: the committed offset (None
-        where faust has none: never committed, or not yet sought; seeking to the log's first
-        offset then could take back a whole partition mid-rebalance)."""
-        return faust_internals.committed_offsets(self.app).get(tp)
 
     async def reseek_overdue(self) -> None:
         """Seek again where a seek has brought nothing back in ``RESEEK_S``."""
@@ -115,7 +109,7 @@ class InOrder:
                 continue
             want = self.expected.get(tp)
             if want is None:
-                want = await self._start(tp)
+                want = faust_internals.committed_offsets(app).get(tp)
             if want is not None and end > want:
                 self.expected[tp] = want
                 await self._seek_back(tp, want, end - 1)

@@ -9,26 +9,14 @@ from __future__ import annotations
 
 import subprocess
 import time
-import urllib.error
-import urllib.request
 
 import pytest
 
 from tests.conftest import CLI, REPO, free_port
-from tests.faults.harness import LONG, Stack, check, figure
+from tests.faults.harness import LONG, Stack, _status, check, figure
 
 # The escalation service in `make test`; every service in `make faults`.
 REBUILT = ["escalation", *(["scheduler", "findings"] if LONG else [])]
-
-
-def _status(url: str) -> int | None:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as answer:
-            return answer.status
-    except urllib.error.HTTPError as exc:
-        return exc.code
-    except OSError:
-        return None  # nobody there
 
 
 @pytest.mark.timeout(1800)
