@@ -12,8 +12,9 @@ and the same events, reported as a ratio; one table on stdout and JSON in a file
 4. Once it has caught up, latency at steady offered rates (``--rates``: 10, 100, 300, 500,
    1,000 findings/s), each after a warm-up: from a ``finding.recorded``'s send acknowledged
    to its ``escalation.raised`` read (bench/latency.py); p50, p99, max, and the rates
-   actually sent and read. ``--skip alone`` leaves out step 2 (the million-event soak:
-   ``--events 1000000 --skip alone``).
+   actually sent and read; then the pipeline catches up with them (a run past saturation
+   leaves a backlog), so that step 5 verifies a finished log. ``--skip alone`` leaves out
+   step 2 (the million-event soak: ``--events 1000000 --skip alone``).
 5. With the workers stopped (an idle machine), the three services over the same records in
    memory, in one process (the floor of replay); then replay and verify over the pipeline's
    whole log, and their peak memory.
@@ -204,6 +205,11 @@ def _run(args, settings: Settings, records: int, prefixes: list[str], say) -> in
             rows["latency"].append(latency(
                 settings, rate, args.latency_seconds, say=say,
                 base=datetime(2030, 1, 1, n, tzinfo=timezone(timedelta(hours=8)))))
+        # A latency run past saturation stops reading before the pipeline has caught up:
+        # verify then would compare an unfinished log (derived events still to come).
+        say("the pipeline catching up with the latency runs' findings")
+        run_until_caught_up(settings, workers, {settings.app_id(s): services.sources(
+            s, settings) for s in SERVICES}, 1, say)
     finally:
         for worker in workers:
             worker.stop()

@@ -65,6 +65,8 @@ class Worker:
 def run_until_caught_up(settings: Settings, workers: list[Worker],
                         groups: dict[str, list[str]], total: int, say) -> dict:
     """Wait until every group has committed its topics; rate from the first commit on."""
+    from kafka.errors import KafkaError
+
     started = time.monotonic()
     stable: dict[str, float] = {}  # when each group first had its members assigned
     last_note = started
@@ -77,7 +79,13 @@ def run_until_caught_up(settings: Settings, workers: list[Worker],
                     raise SystemExit(f"{worker.name} exited; see {worker.log_path}")
                 worker.sample(now - started)
             if len(stable) < len(groups):
-                for g in probe.admin.list_groups():
+                try:
+                    listed = probe.admin.list_groups()
+                except KafkaError as exc:  # a fresh broker loading its coordinator: retry
+                    if not exc.retriable:
+                        raise
+                    listed = []
+                for g in listed:
                     if g["group_id"] in groups and g["group_state"] == "Stable":
                         stable.setdefault(g["group_id"], now)
             behind = {g: probe.behind(g, t) for g, t in groups.items()}
