@@ -47,3 +47,15 @@ def test_the_quick_bench_measures_every_row(kafka, tmp_path):
     finally:
         admin.close()
     assert left == [] and "deleted the run's" in done.stderr
+
+
+def test_the_cpu_a_worker_spends_on_a_record(kafka):
+    env = {**kafka.vars, "INSPECTIONS_BOOTSTRAP_SERVERS": kafka.bootstrap}
+    env.pop("INSPECTIONS_TOPIC_PREFIX", None)
+    done = subprocess.run([sys.executable, "-m", "bench.cpu", "findings", "2000"], cwd=REPO,
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+    line = done.stdout.strip().splitlines()[-1]
+    records, micros = line.split(": ", 1)[1].split(" records, ")
+    assert int(records) > 2000  # the ticks go to every partition
+    assert int(micros.split(" µs")[0]) > 0, line

@@ -1,0 +1,105 @@
+"""CPU time a worker spends on each inbound record: steadier than a rate on a machine whose
+two cores the broker and the other processes share, and free of start-up.
+
+    .venv/bin/python -m bench.cpu SERVICE [EVENTS]     (SERVICE: scheduler, findings,
+                                                        escalation or bare; EVENTS 30000)
+
+The worker starts on empty topics of a run's own; once its group is stable and it has been
+idle a few seconds, the bench events are published and the worker's CPU seconds (user and
+system, every thread) from then until its group has committed everything are divided by the
+records. Prints one line.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import services
+from bench import bare
+from bench.events import generate
+from bench.workers import Worker
+from runtime import kafka, topics
+from runtime.settings import Settings
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def publish(settings: Settings, count: int) -> int:
+    producer = kafka.producer(settings, client_id="bench-cpu", linger_ms=20, batch_size=512_000)
+    events, records = topics.name(settings, topics.EVENTS), 0
+    try:
+        for key, value in generate(count):
+            if key is None:  # a tick: to every partition
+                for p in range(settings.partitions):
+                    producer.send(events, key=None, value=value, partition=p)
+                    records += 1
+            else:
+                producer.send(events, key=key.encode(), value=value)
+                records += 1
+        producer.flush()
+    finally:
+        producer.close()
+    return records
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = argv or sys.argv[1:]
+    service, count = args[0], int(args[1]) if len(args) > 1 else 30_000
+    base = Settings()
+    if not base.bootstrap_servers:
+        from inspections.localkafka import LocalBroker
+
+        LocalBroker(base, say=lambda m: print(m, file=sys.stderr)).start()
+    settings = base.model_copy(update={"topic_prefix": f"benchcpu{uuid.uuid4().hex[:6]}"})
+    admin = kafka.admin(settings)
+    try:
+        topics.ensure_topics(admin, settings)
+    finally:
+        admin.close()
+    if service == "bare":
+        bare.create_out_topic(settings)
+        command = ["-m", "bench.bare"]
+        sources = [topics.name(settings, topics.EVENTS)]
+    else:
+        command = ["-m", "inspections.cli", "run", service]
+        sources = services.sources(service, settings)
+    home = Path(tempfile.mkdtemp(prefix="inspections-cpu-"))
+    env = {**os.environ, "INSPECTIONS_TOPIC_PREFIX": settings.topic_prefix,
+           "INSPECTIONS_HOME": str(home), "INSPECTIONS_CLOCK_INTERVAL_S": "0",
+           "INSPECTIONS_LOG_LEVEL": "WARNING", "INSPECTIONS_LOG_FORMAT": "json",
+           "INSPECTIONS_BOOTSTRAP_SERVERS": settings.bootstrap}
+    group = settings.app_id(service)
+    worker = Worker(service, command, env, home)
+    probe = kafka.LagProbe(settings)
+    try:
+        while not any(g["group_id"] == group and g["group_state"] == "Stable"
+                      for g in probe.admin.list_groups()):
+            if worker.proc.poll() is not None:
+                raise SystemExit(f"{service} exited; see {worker.log_path}")
+            time.sleep(0.5)
+        time.sleep(8)  # start-up's last work (recovery, first timers) left out
+        before = cpu_seconds(worker.proc.pid)
+        records = publish(settings, count)
+        while probe.behind(group, sources) > 0:
+            if worker.proc.poll() is not None:
+                raise SystemExit(f"{service} exited; see {worker.log_path}")
+            time.sleep(0.25)
+        spent = cpu_seconds(worker.proc.pid) - before
+    finally:
+        worker.stop()
+        probe.close()
+    print(f"{service}: {records} records, {spent / records * 1e6:.0f} µs of CPU a record "
+          f"({spent:.1f} s); topics {settings.topic_prefix}.*")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
