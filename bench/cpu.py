@@ -16,15 +16,13 @@ import os
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import services
 from bench import bare
-from bench.events import generate
-from bench.workers import Worker
+from bench.events import fresh_topics, publish
+from bench.workers import Worker, stable_groups
 from runtime import kafka, topics
-from runtime.settings import Settings
 
 
 def cpu_seconds(pid: int) -> float:
@@ -32,38 +30,10 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def publish(settings: Settings, count: int) -> int:
-    producer = kafka.producer(settings, client_id="bench-cpu", linger_ms=20, batch_size=512_000)
-    events, records = topics.name(settings, topics.EVENTS), 0
-    try:
-        for key, value in generate(count):
-            if key is None:  # a tick: to every partition
-                for p in range(settings.partitions):
-                    producer.send(events, key=None, value=value, partition=p)
-                    records += 1
-            else:
-                producer.send(events, key=key.encode(), value=value)
-                records += 1
-        producer.flush()
-    finally:
-        producer.close()
-    return records
-
-
 def main(argv: list[str] | None = None) -> int:
     args = argv or sys.argv[1:]
     service, count = args[0], int(args[1]) if len(args) > 1 else 30_000
-    base = Settings()
-    if not base.bootstrap_servers:
-        from inspections.localkafka import LocalBroker
-
-        LocalBroker(base, say=lambda m: print(m, file=sys.stderr)).start()
-    settings = base.model_copy(update={"topic_prefix": f"benchcpu{uuid.uuid4().hex[:6]}"})
-    admin = kafka.admin(settings)
-    try:
-        topics.ensure_topics(admin, settings)
-    finally:
-        admin.close()
+    settings = fresh_topics()
     if service == "bare":
         bare.create_out_topic(settings)
         command = ["-m", "bench.bare"]
@@ -80,14 +50,13 @@ def main(argv: list[str] | None = None) -> int:
     worker = Worker(service, command, env, home)
     probe = kafka.LagProbe(settings)
     try:
-        while not any(g["group_id"] == group and g["group_state"] == "Stable"
-                      for g in probe.admin.list_groups()):
+        while group not in stable_groups(probe):
             if worker.proc.poll() is not None:
                 raise SystemExit(f"{service} exited; see {worker.log_path}")
             time.sleep(0.5)
         time.sleep(8)  # start-up's last work (recovery, first timers) left out
         before = cpu_seconds(worker.proc.pid)
-        records = publish(settings, count)
+        records = publish(settings, count, say=lambda m: None)
         while probe.behind(group, sources) > 0:
             if worker.proc.poll() is not None:
                 raise SystemExit(f"{service} exited; see {worker.log_path}")

@@ -89,11 +89,10 @@ def generate(count: int, seed: int = 20260418) -> Iterator[tuple[str | None, byt
         yield body["subject"], json.dumps(body, ensure_ascii=False).encode()
 
 
-def publish_fresh(count: int, say=print):
-    """A fresh topic prefix on the configured Kafka (the local broker, started if need be),
-    its topics, and about ``count`` events published to it. Returns (settings, records)."""
+def fresh_topics():
+    """A fresh topic prefix on the configured Kafka (the local broker, started if need be)
+    and its topics. Returns the settings naming them."""
     import sys
-    import time
     import uuid
 
     from inspections.localkafka import LocalBroker
@@ -109,18 +108,36 @@ def publish_fresh(count: int, say=print):
         topics.ensure_topics(admin, settings)
     finally:
         admin.close()
+    return settings
+
+
+def publish(settings, count: int, say=print) -> int:
+    """About ``count`` events published to the settings' inbound topic (a tick to every
+    partition). Returns the records published."""
+    import time
+
+    from runtime import kafka, topics
+
     events_topic = topics.name(settings, topics.EVENTS)
     producer = kafka.producer(settings, client_id="bench", linger_ms=20, batch_size=512_000)
     started, records = time.monotonic(), 0
-    for key, value in generate(count):
-        if key is None:  # a tick: to every partition
-            for p in range(settings.partitions):
-                producer.send(events_topic, value=value, partition=p)
+    try:
+        for key, value in generate(count):
+            if key is None:  # a tick: to every partition
+                for p in range(settings.partitions):
+                    producer.send(events_topic, value=value, partition=p)
+                    records += 1
+            else:
+                producer.send(events_topic, key=key.encode(), value=value)
                 records += 1
-        else:
-            producer.send(events_topic, key=key.encode(), value=value)
-            records += 1
-    producer.flush()
-    producer.close()
+        producer.flush()
+    finally:
+        producer.close()
     say(f"published {records} records to {events_topic} in {time.monotonic() - started:.1f} s")
-    return settings, records
+    return records
+
+
+def publish_fresh(count: int, say=print):
+    """``fresh_topics`` with about ``count`` events published. Returns (settings, records)."""
+    settings = fresh_topics()
+    return settings, publish(settings, count, say)

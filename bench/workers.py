@@ -62,11 +62,23 @@ class Worker:
         self.log.close()
 
 
+def stable_groups(probe: kafka.LagProbe) -> set[str]:
+    """The consumer groups whose members are assigned now (none while a fresh broker is
+    still loading its group coordinator)."""
+    from kafka.errors import KafkaError
+
+    try:
+        listed = probe.admin.list_groups()
+    except KafkaError as exc:
+        if not exc.retriable:
+            raise
+        return set()
+    return {g["group_id"] for g in listed if g["group_state"] == "Stable"}
+
+
 def run_until_caught_up(settings: Settings, workers: list[Worker],
                         groups: dict[str, list[str]], total: int, say) -> dict:
     """Wait until every group has committed its topics; rate from the first commit on."""
-    from kafka.errors import KafkaError
-
     started = time.monotonic()
     stable: dict[str, float] = {}  # when each group first had its members assigned
     last_note = started
@@ -79,15 +91,9 @@ def run_until_caught_up(settings: Settings, workers: list[Worker],
                     raise SystemExit(f"{worker.name} exited; see {worker.log_path}")
                 worker.sample(now - started)
             if len(stable) < len(groups):
-                try:
-                    listed = probe.admin.list_groups()
-                except KafkaError as exc:  # a fresh broker loading its coordinator: retry
-                    if not exc.retriable:
-                        raise
-                    listed = []
-                for g in listed:
-                    if g["group_id"] in groups and g["group_state"] == "Stable":
-                        stable.setdefault(g["group_id"], now)
+                for group in stable_groups(probe):
+                    if group in groups:
+                        stable.setdefault(group, now)
             behind = {g: probe.behind(g, t) for g, t in groups.items()}
             if len(stable) == len(groups) and all(b == 0 for b in behind.values()):
                 break
