@@ -18,11 +18,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import services
 from bench import bare
 from bench.events import fresh_topics, publish
-from bench.workers import Worker, stable_groups
-from runtime import kafka, topics
+from bench.workers import Worker, command_for, stable_groups, worker_env
+from runtime import kafka
 
 
 def cpu_seconds(pid: int) -> float:
@@ -36,18 +35,10 @@ def main(argv: list[str] | None = None) -> int:
     settings = fresh_topics()
     if service == "bare":
         bare.create_out_topic(settings)
-        command = ["-m", "bench.bare"]
-        sources = [topics.name(settings, topics.EVENTS)]
-    else:
-        command = ["-m", "inspections.cli", "run", service]
-        sources = services.sources(service, settings)
+    command, sources = command_for(service, settings)
     home = Path(tempfile.mkdtemp(prefix="inspections-cpu-"))
-    env = {**os.environ, "INSPECTIONS_TOPIC_PREFIX": settings.topic_prefix,
-           "INSPECTIONS_HOME": str(home), "INSPECTIONS_CLOCK_INTERVAL_S": "0",
-           "INSPECTIONS_LOG_LEVEL": "WARNING", "INSPECTIONS_LOG_FORMAT": "json",
-           "INSPECTIONS_BOOTSTRAP_SERVERS": settings.bootstrap}
     group = settings.app_id(service)
-    worker = Worker(service, command, env, home)
+    worker = Worker(service, command, worker_env(settings, home), home)
     probe = kafka.LagProbe(settings)
     try:
         while group not in stable_groups(probe):

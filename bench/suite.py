@@ -37,13 +37,12 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import services
 from bench import bare
 from bench.baselines import aiokafka_loop, kafka_python_loop
 from bench.events import publish_fresh
 from bench.latency import latency
 from bench.report import latency_svg, machine, table
-from bench.workers import Worker, flat, run_until_caught_up
+from bench.workers import Worker, command_for, flat, run_until_caught_up, worker_env
 from inspections.replay import log_size
 from kernel.vocabulary import SERVICES
 from runtime import kafka, topics
@@ -144,10 +143,7 @@ def _run(args, settings: Settings, records: int, prefixes: list[str], say) -> in
     prefix = settings.topic_prefix
     events_topic = topics.name(settings, topics.EVENTS)
     home = Path(tempfile.mkdtemp(prefix="inspections-bench-"))
-    env = {**os.environ, "INSPECTIONS_TOPIC_PREFIX": prefix, "INSPECTIONS_HOME": str(home),
-           "INSPECTIONS_CLOCK_INTERVAL_S": "0", "INSPECTIONS_LOG_LEVEL": "WARNING",
-           "INSPECTIONS_LOG_FORMAT": "json",
-           "INSPECTIONS_BOOTSTRAP_SERVERS": settings.bootstrap}
+    env = worker_env(settings, home)
     rows: dict[str, dict] = {}
 
     say("baseline: kafka-python read + json.loads")
@@ -164,38 +160,36 @@ def _run(args, settings: Settings, records: int, prefixes: list[str], say) -> in
         own, count = publish_fresh(args.events, say=say)
         prefixes.append(own.topic_prefix)
         assert count == records
-        return own, {**env, "INSPECTIONS_TOPIC_PREFIX": own.topic_prefix,
-                     "INSPECTIONS_HOME": str(home / label)}
+        return own, worker_env(own, home / label)
 
     bare_settings, bare_env = fresh_env("bare")
     bare.create_out_topic(bare_settings)
-    bare_worker = Worker("bare", ["-m", "bench.bare"], bare_env, home)
+    command, sources = command_for("bare", bare_settings)
+    bare_worker = Worker("bare", command, bare_env, home)
     try:
         rows["bare faust agent"] = run_until_caught_up(
-            bare_settings, [bare_worker], {bare_settings.app_id("bare"): [
-                topics.name(bare_settings, topics.EVENTS)]}, records, say)
+            bare_settings, [bare_worker], {bare_settings.app_id("bare"): sources}, records, say)
     finally:
         bare_worker.stop()
 
     for service in SERVICES if "alone" not in args.skip else ():
         say(f"{service} alone")
         own, own_env = fresh_env(f"alone-{service}")
-        worker = Worker(service, ["-m", "inspections.cli", "run", service], own_env, home)
+        command, sources = command_for(service, own)
+        worker = Worker(service, command, own_env, home)
         try:
             rows[f"{service} alone"] = run_until_caught_up(
-                own, [worker], {own.app_id(service): services.sources(service, own)},
-                records, say)
+                own, [worker], {own.app_id(service): sources}, records, say)
             rows[f"{service} alone"]["rss"] = flat(worker.rss)
         finally:
             worker.stop()
 
     say("the whole pipeline (three workers), memory sampled along the way")
-    workers = [Worker(f"pipeline-{s}", ["-m", "inspections.cli", "run", s], env, home)
+    workers = [Worker(f"pipeline-{s}", command_for(s, settings)[0], env, home)
                for s in SERVICES]
+    groups = {settings.app_id(s): command_for(s, settings)[1] for s in SERVICES}
     try:
-        rows["pipeline"] = run_until_caught_up(
-            settings, workers,
-            {settings.app_id(s): services.sources(s, settings) for s in SERVICES}, records, say)
+        rows["pipeline"] = run_until_caught_up(settings, workers, groups, records, say)
         rows["pipeline"]["rss"] = {w.name: flat(w.rss) for w in workers}
         rows["latency"] = []
         for n, rate in enumerate(float(r) for r in args.rates.split(",")):
@@ -208,8 +202,7 @@ def _run(args, settings: Settings, records: int, prefixes: list[str], say) -> in
         # A latency run past saturation stops reading before the pipeline has caught up:
         # verify then would compare an unfinished log (derived events still to come).
         say("the pipeline catching up with the latency runs' findings")
-        run_until_caught_up(settings, workers, {settings.app_id(s): services.sources(
-            s, settings) for s in SERVICES}, 1, say)
+        run_until_caught_up(settings, workers, groups, 1, say)
     finally:
         for worker in workers:
             worker.stop()

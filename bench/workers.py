@@ -3,6 +3,7 @@ group's first stable assignment until everything they read is committed."""
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import sys
@@ -60,6 +61,26 @@ class Worker:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
         self.log.close()
+
+
+def worker_env(settings: Settings, home: Path) -> dict:
+    """The environment of a worker under measure: the run's topics and home, on the
+    settings' Kafka, no clock ticks of its own, warnings only, JSON logs."""
+    return {**os.environ, "INSPECTIONS_TOPIC_PREFIX": settings.topic_prefix,
+            "INSPECTIONS_HOME": str(home), "INSPECTIONS_CLOCK_INTERVAL_S": "0",
+            "INSPECTIONS_LOG_LEVEL": "WARNING", "INSPECTIONS_LOG_FORMAT": "json",
+            "INSPECTIONS_BOOTSTRAP_SERVERS": settings.bootstrap}
+
+
+def command_for(service: str, settings: Settings) -> tuple[list[str], list[str]]:
+    """A worker's arguments to Python (``bare``: the bare agent) and the topics its group
+    reads."""
+    import services
+    from runtime import topics
+
+    if service == "bare":
+        return ["-m", "bench.bare"], [topics.name(settings, topics.EVENTS)]
+    return ["-m", "inspections.cli", "run", service], services.sources(service, settings)
 
 
 def stable_groups(probe: kafka.LagProbe) -> set[str]:
