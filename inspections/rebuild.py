@@ -121,8 +121,11 @@ def rebuild(settings: Settings, service: str, port: int, remove_old: bool,
             # Only once the new generation has committed past every offset of the old one:
             # its workers then need the old group's offsets no more (runtime.generations).
             shared = set(reads_new) & set(reads_old)
-            while not _past(admin, new.app_id(service), old.app_id(service), shared):
-                time.sleep(1)
+            if not _past(admin, new.app_id(service), old.app_id(service), shared):
+                say(f"Waiting for generation {current + 1} to process every record generation "
+                    f"{current} had, before removing it.")
+                while not _past(admin, new.app_id(service), old.app_id(service), shared):
+                    time.sleep(1)
             gone = old_topics(old, service, set(admin.list_topics()))
             admin.delete_groups([old.app_id(service)])
             if gone:

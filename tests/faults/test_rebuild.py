@@ -70,8 +70,8 @@ def test_a_rebuild_mid_run_keeps_the_views_answering_and_ends_equal_to_the_repla
                       if t.startswith(f"{group}-") and t.endswith("-changelog"))
     finally:
         admin.close()
-    figure(f"rebuild {service}", f"views asked {asked} times during it, answered {served}, by nobody "
-                      f"{nobody}; longest without an answer {longest:.1f} s")
+    figure(f"rebuild {service}", f"views asked {asked} times during it, answered {served}, "
+                                 f"by nobody {nobody}; longest without an answer {longest:.1f} s")
     result.report(f"rebuild {service}")
     assert result.problems() == []
     if service != "scheduler":  # its campaign breaches may come twice (runtime/generations)
