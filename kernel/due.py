@@ -35,8 +35,10 @@ class Due:
                 "detail": self.detail, "level": self.level}
 
 
-_WITHIN = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
+_WITHIN = re.compile(r"^\s*([0-9]{1,9})\s*([mhdw])\s*$", re.ASCII)
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+# A span longer than a century says nothing a century would not (and overflows dates).
+MAX_SPAN = timedelta(days=36_525)
 
 
 def parse_within(text: str) -> timedelta:
@@ -44,8 +46,11 @@ def parse_within(text: str) -> timedelta:
     found = _WITHIN.match(text or "")
     if found is None:
         raise ValueError(f"due_within must be a number and a unit (m, h, d or w), "
-                         f"such as 48h or 2d; got {text!r}")
-    return timedelta(**{_UNITS[found.group(2)]: int(found.group(1))})
+                         f"such as 48h or 2d; got {text[:40]!r}")
+    span = timedelta(**{_UNITS[found.group(2)]: int(found.group(1))})
+    if span > MAX_SPAN:
+        raise ValueError(f"due_within must be at most 100 years (36525d); got {text[:40]!r}")
+    return span
 
 
 @dataclass(frozen=True)

@@ -122,6 +122,13 @@ class Settings(BaseSettings):
     # How often a worker computes its consumer lag and the gauges counted from its tables.
     metrics_interval_s: float = Field(default=5.0, gt=0)
 
+    # The gate refuses an event dated more than this ahead of its partition's clock (the
+    # later of the newest event time the partition has accepted and the record's append
+    # time): one mistyped year cannot move a partition's stream time and breach every unit
+    # on it. A deployment that publishes a whole future year at once (a simulation of next
+    # year's campaign) raises it, e.g. 400d.
+    max_time_ahead: str = "48h"
+
     # The campaign's time zone: days on site, month ends and midnights are counted in it.
     timezone: str = "Asia/Shanghai"
     # Clock publisher: a clock.ticked to every partition this often (seconds); 0 turns it off.
@@ -178,11 +185,18 @@ class Settings(BaseSettings):
         if bool(self.kafka_ssl_certfile) != bool(self.kafka_ssl_keyfile):
             raise ValueError("INSPECTIONS_KAFKA_SSL_CERTFILE and INSPECTIONS_KAFKA_SSL_KEYFILE "
                              "go together (a client certificate and its key)")
-        try:
-            parse_within(self.due_soon_within)
-        except ValueError as exc:
-            raise ValueError(f"INSPECTIONS_DUE_SOON_WITHIN: {exc}") from None
+        for name in ("due_soon_within", "max_time_ahead"):
+            try:
+                parse_within(getattr(self, name))
+            except ValueError as exc:
+                raise ValueError(f"INSPECTIONS_{name.upper()}: "
+                                 f"{str(exc).replace('due_within', 'a span')}") from None
         return self
+
+    @property
+    def time_ahead_limit(self):
+        """``max_time_ahead`` as a timedelta."""
+        return parse_within(self.max_time_ahead)
 
     @field_validator("timezone")
     @classmethod
