@@ -6,7 +6,9 @@ The seed's defaults come from the settings (``INSPECTIONS_LIMIT_*_H``, ``INSPECT
 and the routing table of ``kernel.vocabulary``); a policy file (``INSPECTIONS_POLICY_FILE``,
 YAML) overlays them where it says otherwise. The file is checked when it loads: an unknown
 authority or action, a cycle in the ladder, an authority with no place in it, a closing event
-an action cannot have, a minimum above its maximum: each refused, naming the file's line.
+an action cannot have, a minimum above its maximum, a number that is not finite or above its
+bound (a limit of more than a year, ``MAX_LIMIT_H``; a team of more than ``MAX_TEAM_SIZE``):
+each refused, naming the file's line.
 ``inspections policy show`` prints the policy in force in the file's own form.
 """
 
@@ -24,7 +26,7 @@ from kernel.vocabulary import (
     HANDLED_BY,
     NEXT_AUTHORITY,
 )
-from runtime.settings import Settings
+from runtime.settings import MAX_LIMIT_H, MAX_TEAM_SIZE, Settings
 
 # The closing events an action may have: an acknowledgement, or the handling event that
 # names it by its finding (the enforcement document, the immediate measures).
@@ -126,13 +128,15 @@ def parse(text: str, base: CityPolicy, source: str) -> CityPolicy:
                     rule = replace(rule, closed_by=closing)
                 if "limit_h" in fields:
                     value, where = fields["limit_h"]
-                    rule = replace(rule, limit_h=reader.number(value, where, positive=True))
+                    rule = replace(rule, limit_h=reader.number(value, where, MAX_LIMIT_H,
+                                                               positive=True))
                 actions[name] = rule
                 lines[f"actions.{name}"] = line
             policy = replace(policy, actions=actions)
         if "level_up_h" in top:
             node, line = top["level_up_h"]
-            policy = replace(policy, level_up_h=reader.number(node, line, positive=True))
+            policy = replace(policy, level_up_h=reader.number(node, line, MAX_LIMIT_H,
+                                                              positive=True))
         if "team" in top:
             node, lines["team"] = top["team"]
             fields = reader.mapping(node, "team", {"min_size", "max_size", "leaders",
@@ -141,7 +145,7 @@ def parse(text: str, base: CityPolicy, source: str) -> CityPolicy:
             for name in ("min_size", "max_size", "leaders", "deputies"):
                 if name in fields:
                     value, where = fields[name]
-                    team = replace(team, **{name: reader.whole(value, where)})
+                    team = replace(team, **{name: reader.whole(value, where, MAX_TEAM_SIZE)})
                     lines[f"team.{name}"] = where
             if "trained" in fields:
                 value, where = fields["trained"]

@@ -3,6 +3,8 @@ composed nodes carry their place; its plain ``safe_load`` forgets it)."""
 
 from __future__ import annotations
 
+import math
+
 
 class Reader:
     def __init__(self, text: str, source: str) -> None:
@@ -58,18 +60,26 @@ class Reader:
             self.fail(node.start_mark.line + 1, "a single value is expected here")
         return self.loader.construct_object(node, deep=True)
 
-    def number(self, node, line: int, positive: bool = False) -> float:
+    def number(self, node, line: int, most: float, positive: bool = False) -> float:
+        """A finite number up to ``most`` (YAML's ``.nan`` and ``.inf`` are floats too, and a
+        limit of ``1.0e+8`` hours overflows the calendar when a deadline is counted)."""
         value = self.scalar(node)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             self.fail(line, f"a number is expected; got {value!r}")
+        if isinstance(value, float) and not math.isfinite(value):
+            self.fail(line, f"a finite number is expected; got {value!r}")
         if positive and value <= 0:
             self.fail(line, f"a number above 0 is expected; got {value!r}")
+        if value > most:
+            self.fail(line, f"a number of at most {most:g} is expected; got {value!r}")
         return float(value)
 
-    def whole(self, node, line: int) -> int:
+    def whole(self, node, line: int, most: int) -> int:
         value = self.scalar(node)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             self.fail(line, f"a whole number is expected; got {value!r}")
+        if value > most:
+            self.fail(line, f"a whole number of at most {most} is expected; got {value!r}")
         return value
 
     def close(self) -> None:

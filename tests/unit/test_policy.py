@@ -63,6 +63,18 @@ def test_settings_give_the_defaults_limits():
     ("ladder:\n  local_regulator: x\n  local_regulator: y\n", 3, "given twice"),
     ("ladder:\n  - [\n", 3, "not YAML"),
     ("", 1, "empty"),
+    # Numbers must be finite and within bounds: these passed once and crashed a worker later,
+    # when a deadline was counted from them.
+    ("actions:\n  report_major_hazard:\n    limit_h: .nan\n", 3, "a finite number"),
+    ("actions:\n  report_major_hazard:\n    limit_h: .inf\n", 3, "a finite number"),
+    ("level_up_h: -.inf\n", 1, "a finite number"),
+    ("level_up_h: .NaN\n", 1, "a finite number"),
+    ("actions:\n  report_major_hazard:\n    limit_h: 1.0e+8\n", 3,
+     "a number of at most 8784 is expected; got 100000000.0"),
+    ("level_up_h: 8785\n", 1, "at most 8784"),
+    (f"level_up_h: {10 ** 400}\n", 1, "at most 8784"),  # no float can hold it
+    ("team:\n  max_size: 100000\n", 2, "a whole number of at most 100"),
+    ("team:\n  leaders: 101\n", 2, "at most 100"),
 ])
 def test_a_bad_policy_is_refused_naming_its_line(text, line, says):
     with pytest.raises(policy.PolicyError) as refused:
@@ -109,3 +121,35 @@ def test_the_team_rule_follows_the_policy(tmp_path):
     city = tmp_path / "city.yaml"
     city.write_text("team: {leaders: 2, deputies: 0, trained: false}\n")
     assert Run(config.policy(Settings(policy_file=city))).feed(*visit) == []
+
+
+def test_the_bounds_are_the_settings_bounds_and_a_limit_at_the_bound_counts_a_deadline(
+        tmp_path):
+    """A year (a leap year's hours) is the most a city may give, in the file as in the
+    settings, and a deadline counted from the contract's last year with it stays in the
+    calendar."""
+    from pydantic import ValidationError
+
+    from runtime.settings import MAX_LIMIT_H
+
+    city = _parse(f"level_up_h: {MAX_LIMIT_H}\nactions:\n"
+                  f"  report_major_hazard: {{limit_h: {MAX_LIMIT_H}}}\n"
+                  "team: {max_size: 100}\n")
+    assert city.level_up_h == city.actions["report_major_hazard"].limit_h == 366 * 24
+    from services.escalation import config
+    from tests.unit.escalation.test_escalation import Run, finding, notices, tick
+
+    bound = tmp_path / "city.yaml"
+    bound.write_text(f"actions:\n  issue_enforcement_document: {{limit_h: {MAX_LIMIT_H}}}\n"
+                     f"level_up_h: {MAX_LIMIT_H}\n")
+    run = Run(config.policy(Settings(policy_file=bound)))
+    run.feed(finding("violation", time="2099-12-31T23:00:00-12:00"))  # the contract's last
+    assert run.escalation("F1:issue_enforcement_document")["due"] == \
+        "2101-01-01T23:00:00-12:00"  # 366 days on
+    up = notices(run.feed(tick("2099-12-31T23:59:00-12:00")))
+    assert up == []
+    for name in ("limit_report_major_hazard_h", "escalation_level_up_h"):
+        for bad in ("nan", "inf", "-inf", 1.0e8, MAX_LIMIT_H + 1):
+            with pytest.raises(ValidationError):
+                Settings(**{name: bad})
+        assert getattr(Settings(**{name: MAX_LIMIT_H}), name) == MAX_LIMIT_H
