@@ -7,6 +7,10 @@ own, and a part that cannot be answered says why instead of stopping the others.
 - stream time per partition, from the workers that keep it (``/stream-time``);
 - the open obligations by kind (``/due``);
 - the rejections appended in the last hour.
+
+The groups (and the scheduler's internal topic) are those of each service's live generation
+(``runtime.generations``): after ``inspections rebuild --remove-old`` generation 0's group is
+gone, and its "lag" (no offsets: the whole log) was nobody's.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import services
 from inspections.asking import get, service_url
 from inspections.due import OWNERS, fetch
 from kernel.vocabulary import SERVICES
-from runtime import kafka, topics, webauth
+from runtime import generations, kafka, topics, webauth
 from runtime.settings import Settings
 
 
@@ -50,24 +54,33 @@ def _worker(settings: Settings, service: str) -> dict:
     return {"url": url, "ready": False, "reason": body.get("reason", f"HTTP {code}")}
 
 
-def _members(settings: Settings, admin) -> dict[str, int]:
-    """Per service: the members of its consumer group (its running workers)."""
-    groups = {settings.app_id(s): s for s in SERVICES}
+def live_generations(settings: Settings) -> dict[str, int]:
+    """Per service: its live generation (``inspections.generations``; 0 before any rebuild)."""
+    pointer = generations.Pointer(settings)
+    try:
+        return {s: pointer.live(s) for s in SERVICES}
+    finally:
+        pointer.close()
+
+
+def _members(live: dict[str, Settings], admin) -> dict[str, int]:
+    """Per service: the members of its live consumer group (its running workers)."""
+    groups = {live[s].app_id(s): s for s in SERVICES}
     described = admin.describe_groups(list(groups))  # kafka-python 3: {group: {...}}
     return {service: len((described.get(group) or {}).get("members") or ())
             for group, service in groups.items()}
 
 
-def _lag(settings: Settings, admin, reader) -> dict[str, dict[str, int]]:
-    """Per group: ``topic:partition`` -> records not committed yet."""
+def _lag(live: dict[str, Settings], admin, reader) -> dict[str, dict[str, int]]:
+    """Per service's live group: ``topic:partition`` -> records not committed yet."""
     from kafka import TopicPartition
 
     out: dict[str, dict[str, int]] = {}
     for service in SERVICES:
-        group = settings.app_id(service)
+        group = live[service].app_id(service)
         committed = admin.list_group_offsets([group]).get(group, {})
         lags: dict[str, int] = {}
-        for topic in services.sources(service, settings):
+        for topic in services.sources(service, live[service]):
             parts = [TopicPartition(topic, p)
                      for p in sorted(reader.partitions_for_topic(topic) or ())]
             for tp, end in reader.end_offsets(parts).items():
@@ -134,8 +147,12 @@ def gather(settings: Settings) -> dict:
         out["kafka"] = {"error": f"cannot reach Kafka at {settings.bootstrap} ({exc}): start "
                                  "the broker or set INSPECTIONS_BOOTSTRAP_SERVERS"}
     if admin is not None and reader is not None:
-        part("members", lambda: _members(settings, admin))
-        part("lag", lambda: _lag(settings, admin, reader))
+        # The groups and internal topics are the live generation's, each service's own.
+        part("generations", lambda: live_generations(settings))
+        if "error" not in out["generations"]:
+            live = {s: generations.of(settings, g) for s, g in out["generations"].items()}
+            part("members", lambda: _members(live, admin))
+            part("lag", lambda: _lag(live, admin, reader))
         part("rejected_last_hour", lambda: _recent_rejections(settings, reader))
     part("stream_time", lambda: _stream_times(settings))
     part("due", lambda: _due_counts(settings))
@@ -160,12 +177,17 @@ def lines(status: dict) -> list[str]:
     out = ["workers:"]
     for service, w in status["workers"].items():
         count = status.get("members", {}).get(service)
+        generation = status.get("generations", {}).get(service)
         state = (f"ready, {w['partitions']} partitions" if w["ready"]
                  else f"NOT READY: {w['reason']}")
         out.append(f"  {service:<11} {w['url']:<28} {state}"
-                   + (f"; {count} workers in its group" if isinstance(count, int) else ""))
+                   + (f"; {count} workers in its group" if isinstance(count, int) else "")
+                   + (f" (generation {generation})" if isinstance(generation, int)
+                      and generation else ""))
     if "kafka" in status:
         out.append(f"kafka: {status['kafka']['error']}")
+    if "error" in status.get("generations", {}):
+        out.append(f"live generations: {status['generations']['error']}")
     lag = status.get("lag")
     if isinstance(lag, dict) and "error" not in lag:
         out.append("consumer lag (records not committed):")
