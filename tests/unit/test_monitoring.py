@@ -219,3 +219,84 @@ def test_stat_and_gauge_panels_aggregate_over_the_workers():
             assert found, target["expr"]
             labels = {x.strip() for x in (found.group(3) or "").split(",") if x.strip()}
             assert labels <= {"level", "kind", "campaign", "authority"}, target["expr"]
+
+
+ALERTMANAGER = REPO / "deploy" / "alertmanager" / "alertmanager.yml"
+
+
+def _route(**labels: str) -> str:
+    """The receiver Alertmanager's routes give an alert with ``labels`` (amtool's answer)."""
+    amtool = shutil.which("amtool")
+    assert amtool, "amtool is missing: `make test` installs prometheus-alertmanager"
+    done = subprocess.run([amtool, "config", "routes", "test", f"--config.file={ALERTMANAGER}",
+                           *(f"{k}={v}" for k, v in labels.items())],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout.strip()
+
+
+def test_a_breach_has_one_source_notify_and_prometheus_only_counts_them():
+    """Each breach was notified twice: by a Prometheus rule and by notify. Now no rule is
+    named as notify's alert, and no rule fires on a single breach."""
+    from inspections.notify import ALERT
+
+    rules = yaml.safe_load((PROMETHEUS / "alerts.yml").read_text())
+    named = {r["alert"] for g in rules["groups"] for r in g["rules"]}
+    assert ALERT not in named
+    for group in rules["groups"]:
+        for rule in group["rules"]:
+            if "inspections_breaches_total" in rule["expr"]:
+                threshold = float(rule["expr"].rsplit(">", 1)[1])
+                assert threshold >= 10, rule["alert"]  # a surge, never one breach
+
+
+def test_breaches_go_to_a_receiver_that_sends_no_resolved_and_states_to_one_that_does():
+    """A breach's alert ends when its hold ends; nobody resolved anything, so the receiver
+    of breaches must not say "resolved". The states Prometheus watches do resolve."""
+    from runtime.settings import Settings
+
+    config = yaml.safe_load(ALERTMANAGER.read_text())
+    receivers = {r["name"]: r["webhook_configs"] for r in config["receivers"]}
+    for severity, authority in (("warning", "city_safety_committee"),
+                                ("critical", "city_government"), ("warning", "")):
+        name = _route(alertname="DeadlineBreached", severity=severity, authority=authority,
+                      unit="changtai", escalation_id="F1:issue_enforcement_document")
+        assert [hook["send_resolved"] for hook in receivers[name]] == [False], name
+    rules = yaml.safe_load((PROMETHEUS / "alerts.yml").read_text())
+    for group in rules["groups"]:
+        for rule in group["rules"]:
+            name = _route(alertname=rule["alert"], **rule["labels"])
+            assert all(hook["send_resolved"] for hook in receivers[name]), rule["alert"]
+    # Sent once: the breaches' route repeats only after the longest hold notify may use.
+    [route] = [r for r in config["route"]["routes"]
+               if r["matchers"] == ['alertname="DeadlineBreached"']]
+    hours = int(route["repeat_interval"].removesuffix("h"))
+    most = next(m.le for m in Settings.model_fields["alert_hold_s"].metadata
+                if getattr(m, "le", None) is not None)
+    assert hours * 3600 > most
+
+
+def test_a_miss_at_the_top_is_notified_by_its_breach_not_twice():
+    config = yaml.safe_load(ALERTMANAGER.read_text())
+    assert {"source_matchers": ['alertname="DeadlineBreached"', 'severity="critical"'],
+            "target_matchers": ['alertname="EscalationMissedAtTop"'],
+            "equal": ["authority"]} in config["inhibit_rules"]
+
+
+def test_alertmanager_sends_the_receivers_token_and_compose_gives_both_the_same_secret():
+    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    receiver = compose["services"]["alert-receiver"]
+    command = receiver["command"]
+    token_file = command[command.index("--token-file") + 1]
+    path = command[command.index("--path") + 1]
+    config = yaml.safe_load(ALERTMANAGER.read_text())
+    hooks = [hook for r in config["receivers"] for hook in r["webhook_configs"]]
+    assert hooks
+    for hook in hooks:
+        assert hook["http_config"]["authorization"]["credentials_file"] == token_file
+        assert hook["http_config"]["authorization"].get("type", "Bearer") == "Bearer"
+        assert hook["url"].endswith(f":5001{path}")
+    [secret] = [name for name in compose["secrets"] if token_file == f"/run/secrets/{name}"]
+    assert secret in receiver["secrets"]
+    assert secret in compose["services"]["alertmanager"]["secrets"]
+    assert "--allow-open" not in command
