@@ -25,8 +25,9 @@ ANSWERS = "inspections-answers"  # the Kafka header of a republished event
 
 @dataclass(frozen=True)
 class Rejected:
-    """One ``record.rejected``, with its cause worked out again by the gate from the original
-    bytes and key (the event carries the reason; the cause is the metric's label)."""
+    """One ``record.rejected``: its cause as the event says it, or for one written before
+    rejections said their cause, worked out again by the gate from the original bytes and
+    key (the cause is the metric's label)."""
 
     id: str
     time: datetime  # when the broker appended the original record
@@ -49,10 +50,12 @@ class Rejected:
         data = event["data"]
         key = None if data["key_base64"] is None else base64.b64decode(data["key_base64"])
         value = None if data["value_base64"] is None else base64.b64decode(data["value_base64"])
-        again = decode(value, key=key)
+        cause = data.get("cause")
+        if cause is None:
+            again = decode(value, key=key)
+            cause = again.cause if isinstance(again, Rejection) else "accepted_now"
         return cls(event["id"], datetime.fromisoformat(data["timestamp"]), data["topic"],
-                   data["partition"], data["offset"], data["reason"],
-                   again.cause if isinstance(again, Rejection) else "accepted_now", key, value,
+                   data["partition"], data["offset"], data["reason"], cause, key, value,
                    data["value_bytes"], event["source"].rsplit(":", 1)[-1])
 
     def summary(self) -> dict:

@@ -8,6 +8,14 @@ import uuid
 
 from kernel import vocabulary
 
+# The longest id the contract takes (an event's, a unit's, a finding's, ...): ids are keys of
+# state and of Kafka records, so their length bounds what one record can make a service keep.
+ID_MAX = 128
+# An escalation id is ``<finding_id>:<action>``.
+ESCALATION_ID_MAX = ID_MAX + 1 + max(len(a) for a in vocabulary.ACTIONS)
+# A deadline id is built from one or two of those and a rule (``campaign_deadline``).
+DEADLINE_ID_MAX = 2 * ID_MAX + 64
+
 # Namespace of every id the project derives (UUIDv5 of the cause); fixed forever.
 NAMESPACE = uuid.UUID("6f2d8a4e-3b7c-5e91-a0d4-9c1b2e7f4a53")
 _PREFIX = NAMESPACE.bytes
@@ -35,7 +43,13 @@ def notice_event_id(notice_type: str, escalation_id: str, level: int, round_: in
     return derived_id(notice_type, escalation_id, str(level))
 
 
-def rejection_event_id(topic: str, partition: int, offset: int) -> str:
+def rejection_event_id(topic: str, partition: int, offset: int,
+                       failed_in: str | None = None) -> str:
+    """A record refused at the gate (once, whoever reads it), or one that passed the gate
+    and failed in a service (``failed_in``: once per service it failed in)."""
+    if failed_in is not None:
+        return derived_id(vocabulary.RECORD_REJECTED, topic, str(partition), str(offset),
+                          failed_in)
     return derived_id(vocabulary.RECORD_REJECTED, topic, str(partition), str(offset))
 
 

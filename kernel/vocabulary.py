@@ -127,5 +127,15 @@ OBLIGATION_KINDS = {
     "campaign_coverage": "全覆盖 a planned unit's visit, before coverage is due",
 }
 
+# Why a record of the inbound topic was rejected (a metric label, and ``cause`` on
+# ``record.rejected``): judged from its bytes at the gate; then, with its partition's clock,
+# a time too far ahead; last, a service whose handling of an accepted event failed.
+TOO_FAR_AHEAD = "too_far_ahead"
+PROCESSING_FAILED = "processing_failed"
+REJECTION_CAUSES = (
+    "empty", "oversize", "not_utf8", "not_json", "not_object", "unknown_type", "bad_version",
+    "schema", "wrong_key", TOO_FAR_AHEAD, PROCESSING_FAILED,
+)
+
 # What a flow meets out of the usual course (a metric label).
 IRREGULAR = ("duplicate", "late", "noted")

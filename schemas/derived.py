@@ -8,16 +8,27 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from schemas.events import DerivedEvent, Envelope, table
-from schemas.fields import Action, Authority, BreachKind, Data, Id, Text, Time
+from schemas.fields import (
+    Action,
+    Authority,
+    BreachKind,
+    Data,
+    DeadlineId,
+    DerivedTime,
+    EscalationId,
+    Id,
+    Text,
+    Time,
+)
 
 class EscalationData(Data):
-    escalation_id: Id
+    escalation_id: EscalationId
     finding_id: Id
     unit_id: Id
     action: Action
     authority: Authority
     level: Annotated[int, Field(ge=1)]
-    due: Time
+    due: DerivedTime
 
 
 class EscalationRaisedData(EscalationData):
@@ -35,11 +46,11 @@ class EscalationWithdrawnData(EscalationData):
 
 
 class DeadlineBreachedData(Data):
-    deadline_id: Id
+    deadline_id: DeadlineId
     kind: BreachKind
     unit_id: Id
-    subject_id: Id
-    due: Time
+    subject_id: EscalationId
+    due: DerivedTime
     breached_at: Time
     detail: Text | None = None  # added by the project: what fell short, for a person
 
@@ -50,6 +61,10 @@ class RecordRejectedData(Data):
     offset: Annotated[int, Field(ge=0)]
     timestamp: Time
     reason: Text
+    # Added by the project: the gate's cause (``schemas.gate.CAUSES``), which a reader cannot
+    # always work out again from the bytes (a time too far ahead depends on the partition, a
+    # failure in processing on the service).
+    cause: Annotated[str, Field(max_length=64)] | None = None
     key_base64: str | None
     value_base64: str | None
     value_bytes: Annotated[int, Field(ge=0)]

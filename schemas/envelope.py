@@ -67,19 +67,29 @@ def notice_event(notice, service: str) -> dict[str, Any]:
 
 def rejection_event(
     *, service: str, topic: str, partition: int, offset: int, timestamp_ms: int,
-    key: bytes | None, value: bytes | None, reason: str,
+    key: bytes | None, value: bytes | None, reason: str, cause: str,
 ) -> dict[str, Any]:
     """``record.rejected`` for one record: the original bytes, where it was, why. Its id comes
-    from the record's position, so a re-emission after a crash is the same event."""
+    from the record's position (and, for a record that failed in a service, the service), so
+    a re-emission after a crash is the same event."""
     appended = from_epoch_ms(timestamp_ms)
+    failed_in = service if cause == vocabulary.PROCESSING_FAILED else None
     return envelope(
-        vocabulary.RECORD_REJECTED, ids.rejection_event_id(topic, partition, offset),
+        vocabulary.RECORD_REJECTED, ids.rejection_event_id(topic, partition, offset, failed_in),
         source=service_source(service), time=appended, subject=f"{topic}/{partition}/{offset}",
         data={"topic": topic, "partition": partition, "offset": offset, "timestamp": appended,
-              "reason": reason,
+              "reason": reason, "cause": cause,
               "key_base64": None if key is None else base64.b64encode(key).decode(),
               "value_base64": None if value is None else base64.b64encode(value).decode(),
               "value_bytes": 0 if value is None else len(value)})
+
+
+def failure_reason(service: str, error: BaseException) -> str:
+    """The reason of a rejection for an event whose handling failed in ``service``."""
+    reason = (f"the {service} service could not apply this event ({type(error).__name__}: "
+              f"{str(error)[:300]}); nothing of it was kept, the events after it were applied: "
+              f"report it to the project's maintainers with this rejection")
+    return reason.encode("utf-8", "replace").decode("utf-8")
 
 
 def tick_events(at: datetime, partitions: Iterable[int], source: str = CLI_CLOCK,

@@ -14,14 +14,20 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from schemas.fields import (
+    FIRST_YEAR,
+    LAST_YEAR,
+    LIST_MAX,
     Category,
     Data,
     Date,
+    EscalationId,
     Id,
+    Items,
     Method,
     Rank,
     Role,
     SiteKind,
+    Source,
     SpotCheckResult,
     Text,
     Time,
@@ -40,8 +46,13 @@ def _known_sector(code: str) -> str:
 
 
 Sector = Annotated[
-    str, AfterValidator(_known_sector), Field(json_schema_extra={"enum": list(SECTORS)})
+    str, Field(max_length=64, json_schema_extra={"enum": list(SECTORS)}),
+    AfterValidator(_known_sector),
 ]
+
+
+# Other envelope attributes: no control characters.
+_ATTRIBUTE = r"^[^\x00-\x1f\x7f-\x9f]*$"
 
 
 # -- the envelope -------------------------------------------------------------------------
@@ -52,14 +63,14 @@ class Envelope(BaseModel):
 
     specversion: Literal["1.0"]
     id: Id
-    source: Id
+    source: Source
     type: str
     time: Time
     subject: Id
-    datacontenttype: str | None = None
-    dataschema: str | None = None
-    dataversion: Annotated[int, Field(ge=0)] = 1
-    correlationid: str | None = None
+    datacontenttype: Annotated[str, Field(max_length=128, pattern=_ATTRIBUTE)] | None = None
+    dataschema: Annotated[str, Field(max_length=1024, pattern=_ATTRIBUTE)] | None = None
+    dataversion: Annotated[int, Field(ge=0, le=1000)] = 1
+    correlationid: Id | None = None
     data: Any
 
     # Which data field the subject must equal (None: the subject is fixed or free).
@@ -101,10 +112,10 @@ class PlannedUnit(Data):
 
 class CampaignPlannedData(Data):
     campaign_id: Id
-    year: Annotated[int, Field(ge=2000, le=2100)]
+    year: Annotated[int, Field(ge=FIRST_YEAR, le=LAST_YEAR)]
     title: Text
     coverage_due: Date
-    units: Annotated[list[PlannedUnit], Field(min_length=1)]
+    units: Annotated[list[PlannedUnit], Field(min_length=1, max_length=LIST_MAX)]
 
 
 class TeamMember(Data):
@@ -119,7 +130,7 @@ class TeamMember(Data):
 
 class Team(Data):
     team_id: Id
-    members: list[TeamMember]
+    members: Items[TeamMember]
 
 
 class VisitScheduledData(Data):
@@ -128,12 +139,12 @@ class VisitScheduledData(Data):
     unit_id: Id
     unit_name: Text
     unit_kind: UnitKind
-    batch: Annotated[int, Field(ge=1)]
-    phase: Annotated[int, Field(ge=1)] | None = None
+    batch: Annotated[int, Field(ge=1, le=1000)]
+    phase: Annotated[int, Field(ge=1, le=1000)] | None = None
     planned_start: Date
     planned_end: Date
-    townships_total: Annotated[int, Field(ge=0)]
-    departments_total: Annotated[int, Field(ge=0)]
+    townships_total: Annotated[int, Field(ge=0, le=100_000)]
+    departments_total: Annotated[int, Field(ge=0, le=100_000)]
     team: Team
 
 
@@ -161,7 +172,7 @@ class FindingRecordedData(Data):
     item: Annotated[int, Field(ge=1, le=60)] | None = None
     site_id: Id | None = None
     description: Text
-    evidence: list[Text]
+    evidence: Items[Text]
     advice: Text | None = None
     cannot_ensure_safety: bool
     listed_supervision_advised: bool = False
@@ -176,7 +187,7 @@ class FindingAmendedData(Data):
     cannot_ensure_safety: bool
     listed_supervision_advised: bool = False
     description: Text | None = None
-    evidence: list[Text] | None = None
+    evidence: Items[Text] | None = None
     advice: Text | None = None
     reason: Text
 
@@ -208,13 +219,13 @@ class FindingRectifiedData(Data):
 
 
 class EscalationAcknowledgedData(Data):
-    escalation_id: Id
+    escalation_id: EscalationId
     unit_id: Id
     by: Text
 
 
 class EscalationResolvedData(Data):
-    escalation_id: Id
+    escalation_id: EscalationId
     unit_id: Id
     resolution: Text
 
@@ -223,14 +234,14 @@ class RectificationReportSubmittedData(Data):
     visit_id: Id
     unit_id: Id
     report_id: Id
-    rectified_finding_ids: list[Id]
-    pending_finding_ids: list[Id]
+    rectified_finding_ids: Items[Id]
+    pending_finding_ids: Items[Id]
 
 
 class SpotCheckConductedData(Data):
     visit_id: Id
     unit_id: Id
-    finding_ids: list[Id]
+    finding_ids: Items[Id]
     result: SpotCheckResult
 
 

@@ -21,7 +21,8 @@ def _rejected(key, value, offset, ms=1_777_000_000_000):
     assert isinstance(why, Rejection)
     return Rejected.of(json.loads(json.dumps(rejection_event(
         service="scheduler", topic="inspections.events", partition=3, offset=offset,
-        timestamp_ms=ms + offset, key=key, value=value, reason=why.reason)))), why
+        timestamp_ms=ms + offset, key=key, value=value, reason=why.reason,
+        cause=why.cause)))), why
 
 
 def test_each_bad_record_keeps_its_bytes_key_place_and_cause():
