@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -40,6 +42,8 @@ class Worker:
     log: Path
     starts: int = 1
     host: str = "127.0.0.1"
+    command: list[str] | None = None  # None: ``inspections run SERVICE``
+    env: dict[str, str] = field(default_factory=dict)  # settings of its own
 
     @property
     def url(self) -> str:
@@ -63,11 +67,14 @@ class Stack:
         return int(self.env.vars["INSPECTIONS_WEB_PORT_BASE"]) + SERVICES.index(service)
 
     def start(self, service: str, port: int | None = None,
-              host: str = "127.0.0.1") -> Worker:
+              host: str = "127.0.0.1", command: list[str] | None = None,
+              **env: str) -> Worker:
+        """A worker of ``service`` (``command``: another program that runs one, as a test's
+        own entry; ``env``: settings of its own)."""
         index = len(self.workers.get(service, []))
         port = port or self.base_port(service)
         log = self.deployment.tmp_path / f"{service}-{index}.log"
-        worker = Worker(service, port, None, log, host=host)
+        worker = Worker(service, port, None, log, host=host, command=command, env=env)
         worker.proc = self._spawn(worker)
         self.workers.setdefault(service, []).append(worker)
         return worker
@@ -81,8 +88,9 @@ class Stack:
                    INSPECTIONS_WEB_HOST=worker.host, INSPECTIONS_GROUP_SESSION_TIMEOUT_S="10")
         if worker.host != "127.0.0.1":  # another host: a state folder of its own
             env["INSPECTIONS_HOME"] = str(self.deployment.tmp_path / f"home-{worker.host}")
-        service = worker.service
-        proc = subprocess.Popen([*CLI, "run", service], env=env, cwd=REPO, stdout=handle,
+        env.update(worker.env)
+        command = worker.command or [*CLI, "run", worker.service]
+        proc = subprocess.Popen(command, env=env, cwd=REPO, stdout=handle,
                                 stderr=subprocess.STDOUT)
         self.deployment.workers.append(proc)  # stopped at the end whatever happens
         return proc
@@ -113,11 +121,7 @@ class Stack:
     def wait_ready(self, timeout_s: float = 180) -> None:
         deadline = time.monotonic() + timeout_s
         for worker in self.alive():
-            while _status(f"{worker.url}/readyz") != 200:
-                if time.monotonic() > deadline:
-                    raise AssertionError(f"{worker.service} on :{worker.port} never got ready"
-                                         f"; its log ends:\n{_tail(worker.log)}")
-                time.sleep(1)
+            ready(worker, max(1.0, deadline - time.monotonic()))
 
     def settle(self, timeout_s: float = 240) -> None:
         self.wait_ready(timeout_s)
@@ -126,6 +130,151 @@ class Stack:
         except AssertionError as exc:  # what the workers warned of tells why
             warned = {f"{w.service} :{w.port}": _warnings(w.log) for w in self.alive()}
             raise AssertionError(f"{exc}; the workers' last warnings: {warned}") from None
+
+
+def ready(worker: Worker, timeout_s: float = 180) -> dict:
+    """``/readyz`` of ``worker`` once it answers 200 (its partitions), asked again while it
+    is not listening yet, starting, recovering or rebalancing; after ``timeout_s`` an
+    AssertionError with the last answer and the worker's log tail."""
+    url = f"{worker.url}/readyz"
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=10) as answer:
+                return json.loads(answer.read())
+        except urllib.error.HTTPError as exc:
+            last = f"HTTP {exc.code}"
+        except (OSError, ValueError) as exc:  # not listening yet; a reply cut short
+            last = repr(exc)
+        if worker.proc is not None and worker.proc.poll() is not None:
+            raise AssertionError(f"{worker.service} on :{worker.port} exited "
+                                 f"{worker.proc.returncode} before it was ready; its log "
+                                 f"ends:\n{_tail(worker.log)}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{worker.service} on :{worker.port} not ready after "
+                                 f"{timeout_s:.0f} s ({last}); its log ends:\n"
+                                 f"{_tail(worker.log)}")
+        time.sleep(1)
+
+
+def holding(stack: Stack, timeout_s: float = 120) -> dict[str, list[int]]:
+    """Partitions each running worker holds, by service, once every one holds some (two
+    workers of a service share them after a rebalance or two)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        found = {service: [len(ready(w, max(1.0, deadline - time.monotonic()))["partitions"])
+                           for w in workers if w.proc.poll() is None]
+                 for service, workers in stack.workers.items()}
+        if all(n and min(n) > 0 for n in found.values()):
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not every worker holds partitions after {timeout_s:.0f} s:"
+                                 f" {found}")
+        time.sleep(1)
+
+
+def scenario_records(partitions: int) -> int:
+    """How many records ``inspections simulate`` appends for the seed's campaign (its
+    events, and a clock tick on every partition each midnight)."""
+    from inspections import simulate
+
+    return len(simulate.as_records(simulate.timeline(simulate.load(simulate.find(SCENARIO))),
+                                   "events", partitions))
+
+
+class Publication:
+    """How far a run of the simulation is (records on the inbound topic, of the scenario's
+    total), and holds: when it reaches each fraction of ``holds`` the run is paused (SIGSTOP)
+    until ``go_on``. A test waits for a hold (``reached``) before its fault, so the fault
+    lands mid-run however fast or slow the machine: a slow fault (a broker node restarting)
+    makes the run wait at the next hold rather than end first."""
+
+    def __init__(self, stack: Stack, run: subprocess.Popen, holds=()) -> None:
+        from kafka import TopicPartition
+
+        from runtime import kafka
+
+        settings = stack.env.settings()
+        self.run = run
+        self.reader = kafka.consumer(settings, client_id="fault-test-progress")
+        topic = stack.deployment.topic("events")
+        self.parts = [TopicPartition(topic, p)
+                      for p in sorted(self.reader.partitions_for_topic(topic))]
+        self.total = scenario_records(len(self.parts))
+        self.holds = sorted(holds)
+        self.count = 0
+        self.polls = 0  # end offsets read so far
+        self.held_at: float | None = None
+        self._changed = threading.Condition()
+        self._done = False
+        self._thread = threading.Thread(target=self._follow, daemon=True)
+        self._thread.start()
+
+    @property
+    def fraction(self) -> float:
+        return self.count / self.total
+
+    def _follow(self) -> None:
+        while not self._done:
+            try:
+                ends = self.reader.end_offsets(self.parts, timeout_ms=5000)
+                count = sum(ends.values())
+            except Exception:  # a broker node away: ask again
+                count = self.count
+            with self._changed:
+                self.count = count
+                self.polls += 1
+                if (self.held_at is None and self.holds and self.run.poll() is None
+                        and count >= self.holds[0] * self.total):
+                    self.run.send_signal(signal.SIGSTOP)
+                    self.held_at = self.holds.pop(0)
+                self._changed.notify_all()
+            time.sleep(0.2)
+
+    def reached(self, fraction: float, timeout_s: float = 600) -> None:
+        """Until the run is held at ``fraction`` (one of ``holds``); an AssertionError if
+        the run ended first or ``timeout_s`` passed."""
+        deadline = time.monotonic() + timeout_s
+        with self._changed:
+            while self.held_at != fraction:
+                if self.run.poll() is not None:
+                    raise AssertionError(f"the run ended ({self.run.returncode}) before "
+                                         f"{fraction:.0%} of it was published")
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"the run did not reach {fraction:.0%} in "
+                                         f"{timeout_s:.0f} s: {self.fraction:.0%}")
+                self._changed.wait(min(left, 1.0))
+
+    def go_on(self) -> None:
+        """Let the held run go on."""
+        with self._changed:
+            if self.held_at is not None:
+                self.held_at = None
+                self.run.send_signal(signal.SIGCONT)
+
+    def until(self, fraction: float, timeout_s: float = 600) -> None:
+        """Until at least ``fraction`` of the run is published (no hold)."""
+        deadline = time.monotonic() + timeout_s
+        ended_at = None  # the poll at which the run was seen ended: its last records after
+        with self._changed:
+            while self.fraction < fraction:
+                if ended_at is None and self.run.poll() is not None:
+                    ended_at = self.polls
+                if ended_at is not None and self.polls > ended_at + 1:
+                    raise AssertionError(f"the run ended at {self.fraction:.0%}, before "
+                                         f"{fraction:.0%}")
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"the run did not reach {fraction:.0%} in "
+                                         f"{timeout_s:.0f} s: {self.fraction:.0%}")
+                self._changed.wait(1.0)
+
+    def close(self) -> None:
+        self._done = True
+        self._thread.join(timeout=30)
+        self.holds = []
+        self.go_on()
+        self.reader.close()
 
 
 def _status(url: str) -> int | None:
