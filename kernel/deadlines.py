@@ -49,7 +49,7 @@ class Timeline:
     store writes only that: each deadline opened (its value) or closed (None), and whether
     stream time moved."""
 
-    __slots__ = ("stream_time", "_open", "_heap", "changed", "time_moved")
+    __slots__ = ("stream_time", "_open", "_heap", "changed", "time_moved", "_saved")
 
     def __init__(self, stream_time: datetime | None = None,
                  pending: Iterable[Deadline] = ()) -> None:
@@ -58,6 +58,7 @@ class Timeline:
         self._heap: list[tuple[datetime, str]] = []
         self.changed: dict[str, Deadline | None] | None = None  # None: not journalled
         self.time_moved = False
+        self._saved: tuple | None = None  # since ``savepoint``: what ``rollback`` restores
         for deadline in pending:
             self._open[deadline.deadline_id] = deadline
             self._heap.append((deadline.due, deadline.deadline_id))
@@ -96,10 +97,15 @@ class Timeline:
     def apply(self, open: Iterable[Deadline] = (), close: Iterable[str] = ()) -> None:
         """Close, then open (re-opening an id replaces it)."""
         journal = self.changed
+        before = self._saved[3] if self._saved is not None else None
         for deadline_id in close:
+            if before is not None and deadline_id not in before:
+                before[deadline_id] = self._open.get(deadline_id)
             if self._open.pop(deadline_id, None) is not None and journal is not None:
                 journal[deadline_id] = None
         for deadline in open:
+            if before is not None and deadline.deadline_id not in before:
+                before[deadline.deadline_id] = self._open.get(deadline.deadline_id)
             self._open[deadline.deadline_id] = deadline
             heapq.heappush(self._heap, (deadline.due, deadline.deadline_id))
             if journal is not None:
@@ -107,6 +113,29 @@ class Timeline:
         if len(self._heap) > 2 * len(self._open) + 64:
             self._heap = [(d.due, d.deadline_id) for d in self._open.values()]
             heapq.heapify(self._heap)
+
+    def savepoint(self) -> None:
+        """Remember where it is, so that ``rollback`` can undo what follows (one record's
+        changes, when its handling fails); ``release`` forgets it."""
+        changed = dict(self.changed) if self.changed is not None else None
+        self._saved = (self.stream_time, self.time_moved, changed, {})
+
+    def release(self) -> None:
+        self._saved = None
+
+    def rollback(self) -> None:
+        """Back to the ``savepoint``: stream time and every deadline opened or closed since."""
+        if self._saved is None:
+            return
+        self.stream_time, self.time_moved, self.changed, before = self._saved
+        self._saved = None
+        for deadline_id, deadline in before.items():
+            if deadline is None:
+                self._open.pop(deadline_id, None)
+            else:
+                self._open[deadline_id] = deadline
+                # Its heap entry may have been taken when it was closed: put one back.
+                heapq.heappush(self._heap, (deadline.due, deadline_id))
 
     def track(self) -> Timeline:
         """Journal the changes from now on (a store that writes only what changed)."""

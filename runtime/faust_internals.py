@@ -30,6 +30,7 @@ _USED = (
     ("faust.transport.producer", "ProducerBuffer", "max_messages"),
     ("faust.app.base", "App", "rebalancing"),
     ("faust.app.base", "App", "in_recovery"),
+    ("faust.tables.base", "Collection", "_on_changelog_sent"),
 )
 
 
@@ -144,3 +145,32 @@ def partition_db(table, partition: int):
 def open_partitions(table) -> list[int]:
     """The partitions whose databases the table's store has open here (actives and standbys)."""
     return sorted(table.data._dbs)
+
+
+class ChangelogRefused(RuntimeError):
+    """A state change the broker did not take: its changelog no longer holds the state."""
+
+
+def stop_on_changelog_failure(app, table) -> None:
+    """Crash ``app`` (the worker stops, saying why) when a write of ``table`` does not reach
+    its changelog. faust logs such a failure and goes on, and the state silently stops being
+    replicated; a restarted or moved worker would then diverge from what was derived."""
+    import asyncio
+
+    sent = table._on_changelog_sent
+
+    def checked(fut) -> None:
+        try:
+            sent(fut)
+        except Exception as exc:  # the send's own error, e.g. a record too large
+            from runtime import logs
+
+            logs.get(__name__).critical(
+                "a state change was refused by its changelog: the worker stops rather than "
+                "diverge; see the error, fix the cause and start it again",
+                table=table.name, error=f"{type(exc).__name__}: {exc}"[:500])
+            asyncio.ensure_future(app.crash(ChangelogRefused(
+                f"changelog of table {table.name} refused a write: {exc}")))
+
+    table._on_changelog_sent = checked
+

@@ -1,5 +1,6 @@
-"""The in-memory runner: a ``System`` over records held in memory, each service's stores plain
-dicts, what one service writes to a topic that another reads handed over at once. Replay,
+"""The in-memory runner: a ``System`` over records held in memory, each service's stores
+mappings in memory (``runtime.memory_stores``), what one service writes to a topic that
+another reads handed over as soon as the handler that wrote it has returned. Replay,
 audit verify, the benchmark's cores and the tests run the services this way; the faust worker
 (``runtime.worker``) runs the same declarations on Kafka.
 
@@ -8,23 +9,27 @@ partitions (a service's one-partition side, such as the scheduler's campaign sid
 handed over as it comes (``feed``) or kept for later (``crossings``, ``cross``): the
 parallel replay runs the partitions in processes of their own and the cross-partition side
 after them, which the rules allow (it does not depend on how partitions interleave).
+
+Nothing read stops it: the gate's rejections, an event dated too far ahead of its partition's
+clock (``runtime.partition_clock``) and an event a service's handler fails on are rejections
+(``record.rejected``), the last one undone in that service and the rest going on, exactly as
+the faust workers do, so that a replay derives what they derived.
 """
 
 from __future__ import annotations
 
-import pickle
-import zlib
-from collections import OrderedDict
-from collections.abc import Callable, Iterable, MutableMapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from kernel import ids
 from kernel.deadlines import Timeline
 from kernel.topology import Read, Service, System
+from kernel.vocabulary import PROCESSING_FAILED
 from runtime import topics
+from runtime.memory_stores import Journal, Seen, store_for
+from runtime.partition_clock import PartitionClock
 from schemas import Rejection, decode
-from schemas.envelope import rejection_event
+from schemas.envelope import failure_reason, rejection_event
 
 
 @dataclass(frozen=True)
@@ -37,27 +42,6 @@ class Record:
     timestamp_ms: int
     key: bytes | None
     value: bytes | None
-
-
-class Seen(dict):
-    """Event ids already processed, per record key, as digests."""
-
-    last = (None, None, None, None, None)  # the last lookup's key, partition, id: its place
-
-    def check(self, record_key: bytes | None, partition: int, event_id: str) -> bool:
-        # Every service of a runner looks up the same record's id: the place and digest are
-        # worked out once a record (``Seen.last`` is shared by the runner's services).
-        key, part, ident, place, digest = Seen.last
-        if ident != event_id or key != record_key or part != partition:
-            place, digest = ids.seen_key(record_key, partition), ids.digest(event_id)
-            Seen.last = (record_key, partition, event_id, place, digest)
-        found = self.get(place)
-        if found is None:
-            found = self[place] = set()
-        if digest in found:
-            return True
-        found.add(digest)
-        return False
 
 
 class Context:
@@ -80,112 +64,50 @@ class Context:
         return self.seen_ids.check(self.key, self.partition, event_id)
 
 
-class Compact(MutableMapping):
-    """Values kept packed (pickled, compressed) but for the ``decoded`` most recently used:
-    a replay's units, of which only those with visits under way are busy. Values are frozen,
-    so a decoded one is shared as it is; one set since it was packed is packed again when it
-    leaves the decoded ones."""
-
-    def __init__(self, decoded: int = 4_000) -> None:
-        self.cache: OrderedDict[str, Any] = OrderedDict()
-        self.decoded = decoded
-        self.packed: dict[str, bytes] = {}
-        self.dirty: set[str] = set()
-
-    def __getitem__(self, key: str):
-        cache = self.cache
-        value = cache.get(key, _MISSING)
-        if value is not _MISSING:
-            cache.move_to_end(key)
-            return value
-        raw = self.packed.get(key)
-        if raw is None:
-            raise KeyError(key)
-        value = pickle.loads(zlib.decompress(raw))
-        self._keep(key, value)
-        return value
-
-    def get(self, key: str, default=None):
-        try:
-            return self[key]
-        except KeyError:
-            return default
-
-    def __setitem__(self, key: str, value) -> None:
-        self.dirty.add(key)
-        self._keep(key, value)
-
-    def _keep(self, key: str, value) -> None:
-        cache = self.cache
-        cache[key] = value
-        cache.move_to_end(key)
-        if len(cache) > self.decoded:
-            gone, old = cache.popitem(last=False)
-            self._pack(gone, old)
-
-    def _pack(self, key: str, value) -> None:
-        if key in self.dirty:
-            self.packed[key] = zlib.compress(pickle.dumps(value, pickle.HIGHEST_PROTOCOL), 1)
-            self.dirty.discard(key)
-
-    def __delitem__(self, key: str) -> None:
-        raise NotImplementedError("a unit's state is never deleted")
-
-    def __iter__(self):
-        return iter(self.packed.keys() | self.cache.keys())
-
-    def __len__(self) -> int:
-        return len(self.packed.keys() | self.cache.keys())
-
-    def __contains__(self, key) -> bool:
-        return key in self.cache or key in self.packed
-
-    def items(self):
-        """Each (key, value), decoded one at a time (not kept decoded)."""
-        for key in sorted(self):
-            value = self.cache.get(key, _MISSING)
-            yield key, (value if value is not _MISSING
-                        else pickle.loads(zlib.decompress(self.packed[key])))
-
-    def values(self):
-        return (value for _, value in self.items())
-
-
-_MISSING = object()
-
-
-def store_for(declared) -> Any:
-    """What a declared store is in memory: a unit's state packed when idle, the rest dicts."""
-    return Compact() if declared.kind == "units" else {}
-
-
 class Running:
-    """One service in memory: its flow, its stores, and where its writes go."""
+    """One service in memory: its flow, its stores, and where its writes go. Each value is
+    handled as one unit of work: what the handler emits is handed over once it returns, and
+    when it raises, what it changed is undone and nothing it emitted goes anywhere (a faust
+    worker does the same with a batch's staged state and outboxes)."""
 
-    def __init__(self, service: Service, settings, handover: Callable) -> None:
+    def __init__(self, service: Service, settings, handover: Callable,
+                 failed: Callable[[Running, Read, Any, Exception], None]) -> None:
         self.service = service
         self.flow = service.flow(settings)
-        self.stores: dict[str, Any] = {s.name: store_for(s) for s in service.stores}
-        self.seen = Seen()
-        self.context = Context(self.stores, self.seen, self._emit)
+        self.journal = Journal()
+        self.stores: dict[str, Any] = {s.name: store_for(s, self.journal)
+                                       for s in service.stores}
+        self.seen = Seen(self.journal)
+        self.emitted: list[Any] = []
+        self.context = Context(self.stores, self.seen, self.emitted.append)
         self.handover = handover
+        self.failed = failed
         self.writes: dict[type, Any] = {}
 
-    def _emit(self, fact: Any) -> None:
+    def write_for(self, fact: Any):
         write = self.writes.get(type(fact))
         if write is None:
             write = self.writes[type(fact)] = self.service.write_for(fact)
-        self.handover(self.service, write, fact)
+        return write
 
-    def handle(self, read: Read, value: Any, partition: int, key: bytes | None) -> None:
-        context = self.context
-        # A fact handed over mid-record (to this service's own other side) runs inside it.
-        outer = context.partition, context.key
+    def handle(self, read: Read, value: Any, partition: int, key: bytes | None,
+               record: Record | None = None) -> None:
+        context, journal, emitted = self.context, self.journal, self.emitted
         context.partition, context.key = partition, key
+        journal.begin()
         try:
             getattr(self.flow, read.handler)(context, value)
-        finally:
-            context.partition, context.key = outer
+        except Exception as error:  # this value's own: undone, reported, the rest goes on
+            journal.rollback()
+            emitted.clear()
+            self.failed(self, read, record, error)
+            return
+        journal.end()
+        if emitted:
+            facts = list(emitted)
+            emitted.clear()
+            for fact in facts:
+                self.handover(self.service, self.write_for(fact), fact)
 
     def timelines(self) -> dict[int, Timeline]:
         return self.stores.get("timelines", {})
@@ -208,7 +130,13 @@ class Memory:
         self.deliver_crossings = cross
         self.public = set(public) or {topics.ESCALATIONS, topics.BREACHES, topics.REJECTED}
         self.crossings: list[tuple[str, Any, str]] = []  # (topic, fact, its service)
-        self.running = {s.name: Running(s, settings, self._handover) for s in system}
+        self.running = {s.name: Running(s, settings, self._handover, self._failed)
+                        for s in system}
+        # Failures of a handler on a value that crossed over (no record to reject), by
+        # service: counted, as a worker counts and logs them.
+        self.failures: dict[str, int] = {}
+        # The gate's clock of each partition: the same for every service (one gate).
+        self.clock = PartitionClock({}, settings.time_ahead_limit)
         self.system = system
         self.inbound = [(self.running[s.name], r) for s, r in system.readers(topics.EVENTS)]
         self.readers = {}
@@ -228,18 +156,32 @@ class Memory:
 
     def feed_decoded(self, record, event) -> None:
         """``feed``, the record already through the gate (``event``: what it gave)."""
+        if not isinstance(event, Rejection):
+            event = self.clock.admit(record.partition, event.time, record.timestamp_ms) or event
         if isinstance(event, Rejection):
             if self.rejector is not None:
-                self.out(topics.REJECTED, rejection_event(
-                    service=self.rejector.service.name, topic=record.topic,
-                    partition=record.partition, offset=record.offset,
-                    timestamp_ms=record.timestamp_ms, key=record.key, value=record.value,
-                    reason=event.reason))
+                self._reject(self.rejector.service.name, record, event.cause, event.reason)
             return
         for running, read in self.inbound:
-            running.handle(read, event, record.partition, record.key)
+            running.handle(read, event, record.partition, record.key, record)
             if running.flow.irregular.counts:  # a replay counts nothing
                 running.flow.irregular.drain()
+
+    def _reject(self, service: str, record, cause: str, reason: str) -> None:
+        self.out(topics.REJECTED, rejection_event(
+            service=service, topic=record.topic, partition=record.partition,
+            offset=record.offset, timestamp_ms=record.timestamp_ms, key=record.key,
+            value=record.value, reason=reason, cause=cause))
+
+    def _failed(self, running: Running, read: Read, record, error: Exception) -> None:
+        """A handler raised: an inbound record is rejected by that service, with the
+        error's type and message; a value handed over is counted."""
+        if record is not None and read.contract:
+            self._reject(running.service.name, record, PROCESSING_FAILED,
+                         failure_reason(running.service.name, error))
+        else:
+            name = running.service.name
+            self.failures[name] = self.failures.get(name, 0) + 1
 
     def run(self, records: Iterable, advance: Callable[[int], None] = lambda n: None) -> Memory:
         for record in records:

@@ -17,9 +17,17 @@ EVENTS_PROCESSED = Counter(
 )
 RECORDS_REJECTED = Counter(
     "inspections_records_rejected_total",
-    "Records of inspections.events the gate refused, by cause (one per record, counted by the "
-    "service that publishes rejections: the scheduler).",
+    "Records of inspections.events rejected to inspections.rejected, by cause: refused by the "
+    "gate or as dated too far ahead (counted once, by the scheduler, which publishes them), or "
+    "processing_failed (a service's handling of an accepted event failed and was undone: "
+    "counted by that service).",
     ["cause"],
+)
+RECORDS_SKIPPED = Counter(
+    "inspections_records_skipped_total",
+    "Records of an internal topic a service skipped, by topic and cause: unreadable (not what "
+    "the project writes there) or processing_failed (its handling failed and was undone).",
+    ["service", "topic", "cause"],
 )
 
 # From event time (the upstream system's clock) it spans months when history is replayed, so
@@ -107,14 +115,13 @@ WORKER_READY = Gauge(
 def initialise(service: str, publishes_rejections: bool = False) -> None:
     """Export 0 for every known breach kind (and rejection cause) from the start: a counter
     first seen at 1 would show Prometheus no increase, and its alert would not fire."""
-    from kernel.vocabulary import BREACH_KINDS, IRREGULAR
+    from kernel.vocabulary import BREACH_KINDS, IRREGULAR, PROCESSING_FAILED
     from schemas.gate import CAUSES
 
     for kind in BREACH_KINDS:
         BREACHES.labels(service, kind)
-    if publishes_rejections:
-        for cause in CAUSES:
-            RECORDS_REJECTED.labels(cause)
+    for cause in CAUSES if publishes_rejections else (PROCESSING_FAILED,):
+        RECORDS_REJECTED.labels(cause)
     for kind in IRREGULAR:
         EVENTS_IRREGULAR.labels(service, kind)
     WORKER_READY.labels(service).set(0)

@@ -24,6 +24,11 @@ GENERATIONS = "inspections.generations"
 INTERNAL = frozenset({SCHEDULER_PROGRESS})  # a generation of its own each
 
 REJECTED_MAX_BYTES = 4 * 1024 * 1024
+# A changelog record is one key of a service's state; the contract's bounds (ids, texts,
+# lists) and the rules' caps keep the largest well under this.
+CHANGELOG_MAX_BYTES = 8 * 1024 * 1024
+CHANGELOG_CONFIG = {"cleanup.policy": "compact", "max.message.bytes": str(CHANGELOG_MAX_BYTES)}
+RECORD_MAX_BYTES = max(REJECTED_MAX_BYTES, CHANGELOG_MAX_BYTES)  # what a producer may send
 KEEP_FOREVER = {"retention.ms": "-1", "retention.bytes": "-1", "cleanup.policy": "delete"}
 
 
@@ -39,7 +44,10 @@ class TopicSpec:
 
 
 TOPICS: tuple[TopicSpec, ...] = (
-    TopicSpec(EVENTS, "every upstream event (contract), key = subject"),
+    # Each record stamped with the broker's time of append, not the publisher's: the gate's
+    # clock (``runtime.partition_clock``) trusts it to refuse an event dated far ahead.
+    TopicSpec(EVENTS, "every upstream event (contract), key = subject",
+              {**KEEP_FOREVER, "message.timestamp.type": "LogAppendTime"}),
     TopicSpec(ESCALATIONS, "escalation.raised / escalation.escalated / escalation.withdrawn"),
     TopicSpec(BREACHES, "deadline.breached"),
     TopicSpec(

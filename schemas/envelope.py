@@ -86,10 +86,11 @@ def rejection_event(
 
 def failure_reason(service: str, error: BaseException) -> str:
     """The reason of a rejection for an event whose handling failed in ``service``."""
-    reason = (f"the {service} service could not apply this event ({type(error).__name__}: "
-              f"{str(error)[:300]}); nothing of it was kept, the events after it were applied: "
-              f"report it to the project's maintainers with this rejection")
-    return reason.encode("utf-8", "replace").decode("utf-8")
+    from schemas.gate import capped
+
+    return capped(f"the {service} service could not apply this event ({type(error).__name__}: "
+                  f"{str(error)[:300]}); nothing of it was kept, the events after it were "
+                  f"applied: report it to the project's maintainers with this rejection")
 
 
 def tick_events(at: datetime, partitions: Iterable[int], source: str = CLI_CLOCK,

@@ -60,9 +60,14 @@ def _dumps(value: Any) -> str:
         return type(value).__name__
 
 
+# Control characters a record held, shown escaped (``\u007f``) in what a person reads.
+_SHOWN = {c: f"\\u{c:04x}" for c in (*range(0x20), *range(0x7f, 0xa0)) if c not in (9, 10, 13)}
+
+
 def capped(reason: str) -> str:
     """A reason of at most REASON_MAX characters, UTF-8 whatever the record held (a lone
-    surrogate shown is a question mark)."""
+    surrogate shown is a question mark), its control characters escaped."""
+    reason = reason.translate(_SHOWN)
     reason = reason if len(reason) <= REASON_MAX else reason[:REASON_MAX - 3] + "..."
     return reason.encode("utf-8", "replace").decode("utf-8")
 

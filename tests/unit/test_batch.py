@@ -11,7 +11,7 @@ from runtime.batching import Batch
 from runtime.observe import Progress
 from runtime.publishing import Outbox
 from runtime.stores import Seen, Values
-from runtime.worker import BatchContext
+from runtime.applying import BatchContext
 from tests.unit.fake_faust import Event, FakeApp, Message
 
 

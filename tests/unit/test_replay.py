@@ -53,7 +53,8 @@ def test_a_repeated_record_derives_nothing_twice_and_a_duplicate_is_looked_for_p
         body = event("finding.recorded", id="same-id", subject=unit)
         body["data"] = {**body["data"], "unit_id": unit, "finding_id": f"F-{unit}",
                         "visit_id": f"visit-{unit}"}
-        return Record("inspections.events", 0, offset, 1, unit.encode(),
+        appended = datetime.fromisoformat(body["time"]).timestamp() * 1000
+        return Record("inspections.events", 0, offset, int(appended), unit.encode(),
                       json.dumps(body).encode())
 
     once = Pipeline(Settings()).run([finding("changtai", 0)]).derived

@@ -66,7 +66,7 @@ def test_an_entitys_unit_is_found_by_its_id_and_the_units_are_listed():
 
 
 def test_the_in_memory_store_packs_idle_units_and_gives_back_what_was_set():
-    from runtime.memory import Compact
+    from runtime.memory_stores import Compact
 
     store = Compact(decoded=2)
     states = {f"u{i}": _put(State(f"u{i}"), Item("a", i)) for i in range(5)}

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runtime.memory import Context, Seen
+from runtime.memory import Context
+from runtime.memory_stores import Seen
 from runtime.settings import Settings
 from schemas.envelope import notice_event
 from services.escalation import config

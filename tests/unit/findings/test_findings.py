@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from runtime.memory import Context, Seen
+from runtime.memory import Context
+from runtime.memory_stores import Seen
 from runtime.settings import Settings
 from services.findings import config
 from services.findings.app import read_breach

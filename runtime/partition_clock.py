@@ -1,0 +1,39 @@
+"""Each partition's clock at the gate: the newest event time the partition has accepted. An
+event dated too far ahead of it (``schemas.gate.too_far_ahead``) is refused before any service
+sees it, so that one mistyped year cannot move the partition's stream time and breach every
+unit on it. Every service keeps the same clock (each reads every record of the partition,
+through the same gate), so they all refuse the same records, and so does a replay.
+"""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+from datetime import datetime, timedelta, timezone
+
+from schemas.gate import Rejection, too_far_ahead
+
+
+class PartitionClock:
+    """Over ``times`` (partition -> newest accepted time: a dict in memory, a worker's staged
+    store, whose names are strings)."""
+
+    __slots__ = ("times", "limit", "named")
+
+    def __init__(self, times: MutableMapping, limit: timedelta, named: bool = False) -> None:
+        self.times = times
+        self.limit = limit
+        self.named = named  # keys as text (a table store's names)
+
+    def admit(self, partition: int, event_time: datetime, timestamp_ms: int) -> Rejection | None:
+        """None, the partition's clock moved to ``event_time`` (when later); or why not."""
+        name = str(partition) if self.named else partition
+        newest = self.times.get(name)
+        refused = too_far_ahead(event_time, newest, appended(timestamp_ms), self.limit)
+        if refused is None and (newest is None or event_time > newest):
+            self.times[name] = event_time
+        return refused
+
+
+def appended(timestamp_ms: int) -> datetime:
+    """A record's append time (the broker's: the inbound topic keeps LogAppendTime)."""
+    return datetime.fromtimestamp(timestamp_ms / 1000, tz=timezone.utc)
