@@ -47,11 +47,31 @@ class Pointer:
         while self.consumer.position(self.tp) < end:
             for record in self.consumer.poll(timeout_ms=1000).get(self.tp, []):
                 if record.key == service.encode() and record.value:
-                    found = int(json.loads(record.value)["generation"])
+                    found = next_generation(found, record.value, record.offset, service)
         return found
 
     def close(self) -> None:
         self.consumer.close()
+
+
+def next_generation(live: int, value: bytes, offset: int, service: str) -> int:
+    """The live generation after a record of the pointer: ``{"generation": n}`` with n the
+    live one or the next (what ``switch`` writes). Anything else (a forged or broken record)
+    changes nothing: it is skipped, counted and logged."""
+    try:
+        found = json.loads(value)
+        generation = found["generation"] if isinstance(found, dict) else None
+    except (ValueError, UnicodeDecodeError):
+        generation = None
+    if type(generation) is int and generation in (live, live + 1):
+        return generation
+    from runtime import logs, metrics
+
+    metrics.RECORDS_SKIPPED.labels(service, topics.GENERATIONS, "unreadable").inc()
+    logs.get(__name__).error(
+        "generations record skipped: a generation is an integer, the live one or the next",
+        service=service, offset=offset, live=live, value=value[:100].decode("utf-8", "replace"))
+    return live
 
 
 def live(settings: Settings, service: str) -> int:

@@ -62,3 +62,23 @@ def test_what_derives_from_the_generations_own_internal_topics_is_published():
     quiet = generations.Quiet("city-scheduler", frozenset({"city.scheduler.progress.g1"}))
     assert quiet.decide("city.scheduler.progress.g1", 0, 0) is False
     assert quiet.decide("city.events", 0, 0) is None
+
+
+def test_a_forged_or_broken_pointer_record_changes_nothing():
+    from runtime import metrics
+
+    def skipped() -> float:
+        return metrics.RECORDS_SKIPPED.labels(
+            "escalation", topics.GENERATIONS, "unreadable")._value.get()
+
+    live = 0
+    before = skipped()
+    for value in (b'{"generation": 999}', b'{"generation": -5}', b'{"generation": "x"}',
+                  b'"x"', b"999", b"\xff", b'{"generation": 1.0}', b'{"generation": true}'):
+        live = generations.next_generation(live, value, 0, "escalation")
+    assert live == 0 and skipped() == before + 8
+    # What ``switch`` writes: the live one again, or the next.
+    for value, want in ((b'{"generation": 0}', 0), (b'{"generation": 1}', 1),
+                        (b'{"generation": 3}', 1), (b'{"generation": 2}', 2)):
+        live = generations.next_generation(live, value, 0, "escalation")
+        assert live == want
