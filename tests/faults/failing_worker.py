@@ -1,0 +1,69 @@
+"""A real worker of a service (``runtime.worker`` and ``run_worker``, on the real broker) whose
+rules fail on a marked event after they have changed its state, for the poison test (test
+only; no rule of the services fails on any input the fuzz tests found):
+
+    python -m tests.faults.failing_worker SERVICE
+
+An inbound event is marked when its ``data.description`` is ``MARK``. On a marked event the
+service's own handler runs until it emits what it derived, and that emit raises: by then the
+partition's stream time has moved, the unit's state is written to the batch's stores and the
+event's id is marked seen, all of which the worker must undo. Every other event goes through
+the service's own flow, as ``inspections run`` would.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import replace
+
+MARK = "poison: fails after changing its state"
+
+
+class Failing:
+    """What a handler gets for a marked event: the record's context, whose ``emit`` raises."""
+
+    def __init__(self, ctx) -> None:
+        self._ctx = ctx
+
+    def emit(self, fact) -> None:
+        raise RuntimeError("a rule failed after it changed its state (the poison test's)")
+
+    def __getattr__(self, name: str):
+        return getattr(self._ctx, name)
+
+
+class Marked:
+    """The service's flow, its inbound handler failing on a marked event."""
+
+    def __init__(self, flow, handler: str) -> None:
+        self._flow = flow
+        inner = getattr(flow, handler)
+
+        def handle(ctx, event) -> None:
+            if getattr(event.data, "description", None) == MARK:
+                ctx = Failing(ctx)
+            inner(ctx, event)
+
+        setattr(self, handler, handle)
+
+    def __getattr__(self, name: str):
+        return getattr(self._flow, name)
+
+
+def main(argv: list[str]) -> None:
+    from runtime import settings as settings_module
+    from runtime.app import run_worker
+    from runtime.worker import build
+    from services import SYSTEM
+
+    (name,) = argv
+    settings = settings_module.load()
+    declared = SYSTEM.service(name)
+    read = next(r for r in declared.reads if r.contract)
+    flow = declared.flow
+    declared = replace(declared, flow=lambda s: Marked(flow(s), read.handler))
+    run_worker(build(declared, settings), settings, name)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
