@@ -1,6 +1,13 @@
-"""The workers' HTTP answers over their state."""
+"""The workers' HTTP answers over their state, and what every HTTP server of the project
+(the workers' and the operator page's, both aiohttp) holds a client to."""
 
 from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import Callable
+from datetime import datetime
 
 
 def json_or_404(web, value, what: str):
@@ -17,8 +24,10 @@ def page_size(limit: str | None) -> int:
     """A list view's ``limit``: DEFAULT_PAGE when not given. A ValueError names a bad one."""
     if limit in (None, ""):
         return DEFAULT_PAGE
-    if not limit.isdigit() or not 1 <= int(limit) <= MAX_PAGE:
-        raise ValueError(f"limit must be a number from 1 to {MAX_PAGE}; got {limit!r}")
+    # ASCII digits only: "²".isdigit() is true, and int() refuses it.
+    if not (limit.isascii() and limit.isdigit() and len(limit) <= 6) \
+            or not 1 <= int(limit) <= MAX_PAGE:
+        raise ValueError(f"limit must be a number from 1 to {MAX_PAGE}; got {limit[:40]!r}")
     return int(limit)
 
 
@@ -43,7 +52,130 @@ def paged_in_order(items: list, key, limit: str | None,
     if cursor:
         keys = [key(i) for i in items]
         if cursor not in keys:
-            raise ValueError(f"cursor {cursor!r} is not in the list")
+            raise ValueError(f"cursor {cursor[:80]!r} is not in the list")
         start = keys.index(cursor) + 1
     page = items[start:start + size]
     return page, (key(page[-1]) if len(items) > start + size else None)
+
+
+def due_order(view: dict) -> tuple:
+    """Where an obligation stands in a due list: soonest first (``kernel.due.due_list``), and
+    of those due at the same time of one kind and subject (a campaign's coverage, per unit),
+    by unit: one place for each."""
+    return (datetime.fromisoformat(view["due"]), view["kind"], view["subject_id"],
+            view["unit_id"])
+
+
+def due_cursor(view: dict) -> str:
+    return json.dumps([view["due"], view["kind"], view["subject_id"], view["unit_id"]],
+                      ensure_ascii=False, separators=(",", ":"))
+
+
+def _due_mark(cursor: str) -> tuple:
+    due, kind, subject, unit = json.loads(cursor)
+    at = datetime.fromisoformat(due)
+    if at.tzinfo is None or not all(isinstance(t, str) for t in (kind, subject, unit)):
+        raise ValueError("not a place in a due list")
+    return at, kind, subject, unit
+
+
+def paged_due(items: list[dict], limit: str | None,
+              cursor: str | None) -> tuple[list[dict], str | None]:
+    """A page of a due list (sorted soonest first): those after ``cursor``, which names a
+    place in the order, not an item, so that a page still follows when the obligation it
+    ended at was met meanwhile; and the operator page can ask each service for the items
+    after one cursor and merge. A list that fits one page is answered as it is; pages are in
+    ``due_order``. A ValueError names a bad ``limit`` or cursor."""
+    size = page_size(limit)
+    if not cursor and len(items) <= size:
+        return items, None
+    items = sorted(items, key=due_order)
+    if cursor:
+        try:
+            if len(cursor) > 2_000:  # a place is an id or two long (and deep JSON recurses)
+                raise ValueError("too long")
+            mark = _due_mark(cursor)
+        except (ValueError, TypeError, RecursionError):
+            raise ValueError(f"cursor {cursor[:80]!r} is not one a due list gave") from None
+        items = [i for i in items if due_order(i) > mark]
+    page = items[:size]
+    return page, (due_cursor(page[-1]) if len(items) > size else None)
+
+
+def with_next(answer: dict, next_cursor: str | None) -> dict:
+    """A list view that was answered whole before it was paged: ``next_cursor`` added when
+    there is a next page only, so that a whole answer stays what it was (and what replay
+    builds for the same view)."""
+    return answer if next_cursor is None else {**answer, "next_cursor": next_cursor}
+
+
+_YEAR = re.compile(r"[0-9]{4}", re.ASCII)
+
+
+def year_of(text: str) -> int:
+    """A year in a path (``/assessments/2026``): four ASCII digits from 1900 (the dates of its
+    days must exist). A ValueError otherwise."""
+    if not _YEAR.fullmatch(text) or not 1900 <= int(text) <= 9998:
+        raise ValueError("year must be a year such as 2026")
+    return int(text)
+
+
+def whole_number(text: str | None, name: str, largest: int = 1_000) -> int | None:
+    """A query's small whole number (``level=2``); None when not given. A ValueError names a
+    bad one (``²`` is a digit to ``str.isdigit`` but not to ``int``)."""
+    if text is None:
+        return None
+    if not (text.isascii() and text.isdigit() and len(text) <= 6) or int(text) > largest:
+        raise ValueError(f"{name} must be a number from 0 to {largest}; got {text[:40]!r}")
+    return int(text)
+
+
+# -- what every server holds a client to ----------------------------------------------------
+
+# No view takes a body: a request's body is read (and then refused) up to this only.
+BODY_MAX_BYTES = 64 * 1024
+# A connection that has not sent a whole request line and headers this long after it opened
+# or after its last answer is closed: an idle keep-alive connection, and a client sending its
+# headers a byte at a time (slowloris), both. aiohttp's own default is an hour.
+CLIENT_IDLE_S = 15.0
+# A request's body left unread after the answer is drained this long at most, then closed.
+LINGER_S = 5.0
+# An answer the client does not take within this (it reads too slowly, or not at all) is cut
+# off: its connection closed, the memory the answer held freed.
+SEND_S = 30.0
+# A worker asking another for a page (a unit's owner, the group's others) waits this long at
+# most: within the operator page's own wait for the first worker's answer.
+ASK_S = 8.0
+
+
+def server_options() -> dict:
+    """The options of an ``aiohttp.web.Application`` (the workers' through faust's
+    ``web_application_options``, the operator page's directly): the body cap, and the
+    connection's timeouts (``handler_args`` reach each connection's protocol)."""
+    return {"client_max_size": BODY_MAX_BYTES,
+            "handler_args": {"keepalive_timeout": CLIENT_IDLE_S, "lingering_time": LINGER_S,
+                             "max_line_size": 8190, "max_field_size": 8190,
+                             "max_headers": 64}}
+
+
+def sent_within(seconds: float = SEND_S) -> Callable:
+    """An aiohttp middleware that writes each answer within ``seconds``, else closes the
+    connection: aiohttp waits for a slow reader as long as it takes. The first (outermost)
+    of a server's middlewares: the others finish the answer (its headers) before it goes."""
+    from aiohttp import web
+
+    @web.middleware
+    async def send_in_time(request, handler):
+        response = await handler(request)
+        if not isinstance(response, web.Response) or response.prepared:
+            return response
+        try:
+            async with asyncio.timeout(seconds):
+                await response.prepare(request)
+                await response.write_eof()
+        except TimeoutError:
+            if request.transport is not None:
+                request.transport.abort()  # unsent bytes dropped: nothing waits for them
+        return response  # sent; or aiohttp finds the connection closed and lets it go
+
+    return send_in_time

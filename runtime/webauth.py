@@ -85,3 +85,81 @@ def headers(settings: Settings) -> dict[str, str]:
     """What a client of these pages sends (the operator page, ``inspections ready``)."""
     token = settings.http_token.get_secret_value()
     return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+# -- the deployment's members: where a worker passes a caller's credentials on --------------
+
+def origin(url: str) -> tuple[str, str, int] | None:
+    """A URL's scheme, host (lower case; an IP address in its one spelling) and port; None
+    for what is no http(s) URL."""
+    import ipaddress
+
+    from yarl import URL
+
+    try:
+        parsed = URL(url)
+        host, port = parsed.host, parsed.port
+    except (ValueError, TypeError):
+        return None
+    if parsed.scheme not in ("http", "https") or not host or port is None:
+        return None
+    try:
+        host = str(ipaddress.ip_address(host.strip("[]")))
+    except ValueError:
+        host = host.lower().rstrip(".")
+    return parsed.scheme, host, port
+
+
+def peer_urls(listed: str) -> list[str]:
+    """``INSPECTIONS_WEB_PEERS``: comma-separated base URLs."""
+    return [u.strip() for u in listed.split(",") if u.strip()]
+
+
+class Peers:
+    """Who is a member of this deployment: the workers a worker may ask in a caller's stead,
+    with the caller's credentials. This worker's own advertised URL; and each of
+    ``INSPECTIONS_WEB_PEERS`` by scheme, host and port, a host name standing for every
+    address it resolves to (compose's service names: every replica's address); with none
+    listed, loopback hosts on any port (one host's deployment). Anything else the group's
+    metadata advertises (a worker that joined the group with a URL of its choosing) is not
+    asked at all."""
+
+    def __init__(self, settings: Settings, own: str) -> None:
+        self.own = origin(own)
+        self.listed = [o for o in map(origin, peer_urls(settings.web_peers)) if o]
+
+    async def admits(self, url: str) -> bool:
+        target = origin(str(url))
+        if target is None:
+            return False
+        if target == self.own:
+            return True
+        if not self.listed:
+            return loopback(target[1])
+        for scheme, host, port in self.listed:
+            if (scheme, port) != (target[0], target[2]):
+                continue
+            if host == target[1] or target[1] in await _addresses(host, port):
+                return True
+        return False
+
+
+async def _addresses(host: str, port: int) -> set[str]:
+    """The addresses a peer's host name resolves to now (a scaled service's replicas come
+    and go): asked on each check, no cache."""
+    import asyncio
+    import ipaddress
+    import socket
+
+    try:
+        found = await asyncio.get_running_loop().getaddrinfo(host, port,
+                                                             type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return set()
+    out = set()
+    for *_, address in found:
+        try:
+            out.add(str(ipaddress.ip_address(address[0].split("%", 1)[0])))
+        except ValueError:
+            continue
+    return out
