@@ -25,9 +25,37 @@ def service_url(settings: Settings, service: str) -> str:
     return f"http://{host}:{web_port(settings, service)}"
 
 
+# The list a paged view's pages hold, by the first of these names in its answer.
+PAGED_FIELDS = ("units", "due", "escalations", "findings", "rejected", "breaches")
+
+
 def get(settings: Settings, service: str, path: str, **params: str | None) -> Any:
-    """The view's JSON; None for a 404. A RuntimeError that says which service did not
-    answer, or what it refused."""
+    """The view's JSON, whole: a paged view's pages followed (their ``next_cursor``) and its
+    list put together, unless a ``cursor`` is asked for (then that page); None for a 404. A
+    RuntimeError that says which service did not answer, or what it refused."""
+    first = one(settings, service, path, **params)
+    if params.get("cursor") or not isinstance(first, dict):
+        return first
+    field = next((f for f in PAGED_FIELDS if isinstance(first.get(f), list)), None)
+    answer, seen = first, set()
+    while field and answer is not None and answer.get("next_cursor"):
+        cursor = answer["next_cursor"]
+        if cursor in seen:  # a service that does not move on must not hold the command
+            raise RuntimeError(f"the {service} service gave the cursor {cursor!r} twice "
+                               f"for {path}")
+        seen.add(cursor)
+        answer = one(settings, service, path, **{**params, "cursor": cursor})
+        if answer is not None:
+            first[field] += answer[field]
+    if field and answer is not first:  # shaped as the last page is (a whole one)
+        first.pop("next_cursor", None)
+        if answer is None or "next_cursor" in answer:
+            first["next_cursor"] = None
+    return first
+
+
+def one(settings: Settings, service: str, path: str, **params: str | None) -> Any:
+    """One answer of a view (one page of a paged one); None for a 404."""
     query = urllib.parse.urlencode({k: v for k, v in params.items() if v})
     url = service_url(settings, service) + urllib.parse.quote(path) + (
         f"?{query}" if query else "")

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from inspections.asking import get
+from runtime.http import due_cursor, due_order, page_size, with_next
 from runtime.settings import Settings
 
 # The services that own obligations (the findings service keeps none: its one rule is judged
@@ -22,6 +23,18 @@ def merge(answers: dict[str, dict]) -> dict:
     items.sort(key=lambda i: (datetime.fromisoformat(i["due"]), i["kind"], i["subject_id"]))
     return {"as_of": {service: answer["as_of"] for service, answer in answers.items()},
             "due": items}
+
+
+def merged_page(answers: dict[str, dict], limit: str | None) -> dict:
+    """One page of the merged list from each owner's page after the same cursor (a place in
+    the one order they share): the first ``limit`` of their items together, and the cursor of
+    the next page when more came, or an owner has more."""
+    merged, size = merge(answers), page_size(limit)
+    more = len(merged["due"]) > size or any(a.get("next_cursor") for a in answers.values())
+    if not more:
+        return merged
+    page = sorted(merged["due"], key=due_order)[:size]  # pages are in the one order
+    return with_next({**merged, "due": page}, due_cursor(page[-1]))
 
 
 def fetch(settings: Settings, **filters: str | None) -> dict:

@@ -13,9 +13,16 @@ from datetime import datetime
 from pathlib import Path
 
 from inspections import page_details, pictures
-from inspections.due import OWNERS, countdown, merge
+from inspections.due import OWNERS, countdown, merge, merged_page
 from inspections.page_board import board, rejected_board
-from inspections.page_sources import Refused, Unavailable, Views, breaches, rejections
+from inspections.page_sources import (
+    Refused,
+    Unavailable,
+    Views,
+    breaches,
+    rejected_detail,
+    rejections,
+)
 from kernel.due import Wanted
 from kernel.vocabulary import (
     AUTHORITIES,
@@ -27,7 +34,17 @@ from kernel.vocabulary import (
     VISIT_STATES,
 )
 from runtime import logs, webauth
-from runtime.http import MAX_PAGE, paged
+from runtime.http import (
+    MAX_PAGE,
+    page_size,
+    paged,
+    paged_due,
+    paged_in_order,
+    sent_within,
+    server_options,
+    with_next,
+    year_of,
+)
 from runtime.settings import Settings
 from schemas.gate import CAUSES
 
@@ -44,6 +61,7 @@ DOWNLOADS = {"csv": "text/csv; charset=utf-8",
              "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 KINDS = UNIT_KINDS
+NOTHING_DUE = {"as_of": None, "due": []}  # an owner whose /due is not found (no such view)
 
 
 def port(settings: Settings) -> int:
@@ -76,6 +94,10 @@ def create_app(settings: Settings):
     env = templates()
     views = Views(settings)
     breach_log, rejected_log = breaches(settings), rejections(settings)
+    log = logs.get(__name__)
+    # Reading a rejected record's bytes again opens a Kafka consumer: two at a time at most,
+    # whoever asks how often.
+    rereading = asyncio.Semaphore(2)
 
     async def page(request: web.Request, name: str, status: int = 200,
                    **context) -> web.Response:
@@ -85,6 +107,10 @@ def create_app(settings: Settings):
                                              refresh=settings.page_refresh_s, **context)
         return web.Response(text=text, status=status, content_type="text/html",
                             charset="utf-8")
+
+    def next_page(request: web.Request, cursor: str | None) -> str | None:
+        """This page's address with the next page's cursor (its filters kept)."""
+        return None if cursor is None else str(request.rel_url.update_query(cursor=cursor))
 
     async def on_startup(app) -> None:
         app["session"] = aiohttp.ClientSession(headers=webauth.headers(settings))
@@ -97,17 +123,20 @@ def create_app(settings: Settings):
         await app["session"].close()
 
     async def board_page(request: web.Request) -> web.Response:
+        """The board shows everything it counts: each list it reads followed page by page."""
         session = request.app["session"]
         try:
             listed = await views.get(session, "scheduler", "/campaigns") or {"campaigns": []}
             ids = [c["campaign_id"] for c in listed["campaigns"]]
             wanted = request.query.get("campaign") or (ids[0] if ids else None)
-            campaign = (await views.get(session, "scheduler",
-                                        f"/campaigns/{page_details.seg(wanted)}")
+            campaign = (await views.every(session, "scheduler",
+                                          f"/campaigns/{page_details.seg(wanted)}", "units")
                         if wanted else None)
-            register = await views.get(session, "escalation", "/escalations",
-                                       limit=str(MAX_PAGE))
-            soon = await due(session, due_within=settings.due_soon_within)
+            register = await views.every(session, "escalation", "/escalations",
+                                         "escalations") or {"escalations": []}
+            soon = await due_whole(session, due_within=settings.due_soon_within)
+        except Refused as exc:
+            return await page(request, "refused.html", status=400, reason=str(exc))
         except Unavailable as exc:
             return await page(request, "unavailable.html", status=503, reason=str(exc))
         filters = {f: request.query.get(f, "") for f in ("kind", "unit_id", "service")}
@@ -116,36 +145,49 @@ def create_app(settings: Settings):
             "coverage_bars": pictures.coverage_bars(campaign)}
         return await page(request, "board.html", campaigns=ids,
                           due_soon_within=settings.due_soon_within,
-                          rejected=rejected_board(rejected_log.all()), **pictured,
+                          rejected=rejected_board(rejected_log.all(), rejected_log.dropped),
+                          **pictured,
                           **board(campaign, register["escalations"], breach_log.all(),
                                   filters, soon["due"]))
 
-    async def due(session, **filters) -> dict:
-        return merge({s: await views.get(session, s, "/due", **filters) for s in OWNERS})
+    async def due_whole(session, **filters) -> dict:
+        return merge({s: await views.every(session, s, "/due", "due", **filters) or NOTHING_DUE
+                      for s in OWNERS})
 
-    def due_filters(request: web.Request) -> dict[str, str]:
-        """The filters asked for; a Refused naming a bad one before any service is asked."""
+    async def due_some(session, filters: dict, limit: str, cursor: str) -> dict:
+        """A page of the merged list: each owner asked for its page after the cursor."""
+        return merged_page({s: await views.get(session, s, "/due", **filters, limit=limit,
+                                               cursor=cursor) or NOTHING_DUE
+                            for s in OWNERS}, limit)
+
+    def due_filters(request: web.Request) -> tuple[dict[str, str], str, str]:
+        """The filters asked for, and the page (limit, cursor); a Refused naming a bad one
+        before any service is asked."""
         wanted = {f: request.query.get(f, "") for f in ("unit", "authority", "kind",
                                                          "due_within")}
+        limit, cursor = request.query.get("limit", ""), request.query.get("cursor", "")
         try:
             Wanted.of(**{k: v or None for k, v in wanted.items()})
+            paged_due([], limit, cursor)
         except ValueError as exc:
             raise Refused(str(exc)) from None
-        return wanted
+        return wanted, limit, cursor
 
     async def due_page(request: web.Request) -> web.Response:
         try:
-            filters = due_filters(request)
-            found = await due(request.app["session"], **filters)
+            filters, limit, cursor = due_filters(request)
+            found = await due_some(request.app["session"], filters, limit, cursor)
         except Refused as exc:
             return await page(request, "refused.html", status=400, reason=str(exc), retry="/due")
         except Unavailable as exc:
             return await page(request, "unavailable.html", status=503, reason=str(exc))
-        return await page(request, "due.html", filters=filters, **found)
+        return await page(request, "due.html", filters=filters,
+                          next_href=next_page(request, found.get("next_cursor")), **found)
 
     async def due_json(request: web.Request) -> web.Response:
         try:
-            found = await due(request.app["session"], **due_filters(request))
+            filters, limit, cursor = due_filters(request)
+            found = await due_some(request.app["session"], filters, limit, cursor)
         except Refused as exc:
             return web.json_response({"error": str(exc)}, status=400)
         except Unavailable as exc:
@@ -161,7 +203,10 @@ def create_app(settings: Settings):
             unit = await views.get(session, "scheduler", f"/units/{s}")
             findings = await views.every(session, "findings", f"/units/{s}/findings",
                                          "findings", category=category)
-            escalations = await views.get(session, "escalation", f"/units/{s}/escalations")
+            escalations = await views.every(session, "escalation", f"/units/{s}/escalations",
+                                            "escalations")
+        except Refused as exc:
+            return await page(request, "refused.html", status=400, reason=str(exc))
         except Unavailable as exc:
             return await page(request, "unavailable.html", status=503, reason=str(exc))
         if unit is None and findings is None:
@@ -192,33 +237,78 @@ def create_app(settings: Settings):
                 since = None
             if since is None or since.tzinfo is None:
                 raise Refused("since must be a time with its offset, such as "
-                              f"2026-05-01T00:00:00+08:00; got {wanted['since']!r}")
+                              f"2026-05-01T00:00:00+08:00; got {wanted['since'][:60]!r}")
         found = [r for r in rejected_log.all()
                  if (not wanted["cause"] or r["cause"] == wanted["cause"])
                  and (since is None or datetime.fromisoformat(r["time"]) >= since)]
         return wanted, found
 
+    def rejected_page_of(request: web.Request):
+        """The filters, how many pass them, a page of those (oldest first) and the cursor
+        of the next; a Refused naming a bad filter, limit or cursor."""
+        filters, found = rejected_filters(request)
+        try:
+            shown, after = paged(found, lambda r: f"{r['time']}|{r['place']}",
+                                 request.query.get("limit"), request.query.get("cursor"))
+        except ValueError as exc:
+            raise Refused(str(exc)) from None
+        return filters, len(found), shown, after
+
     async def rejected_page(request: web.Request) -> web.Response:
         try:
-            filters, found = rejected_filters(request)
+            filters, total, shown, after = rejected_page_of(request)
         except Refused as exc:
             return await page(request, "refused.html", status=400, reason=str(exc), retry="/rejected")
-        return await page(request, "rejected.html", filters=filters, rejected=found, causes=CAUSES)
+        return await page(request, "rejected.html", filters=filters, rejected=shown,
+                          total=total, dropped=rejected_log.dropped, causes=CAUSES,
+                          next_href=next_page(request, after))
 
     async def rejected_json(request: web.Request) -> web.Response:
         try:
-            _, found = rejected_filters(request)
+            _, _, shown, after = rejected_page_of(request)
         except Refused as exc:
             return web.json_response({"error": str(exc)}, status=400)
-        return web.json_response({"rejected": found})
+        return web.json_response(with_next({"rejected": shown}, after))
+
+    async def rejected_whole(wanted: str) -> dict | None:
+        """One rejected record with its bytes, read again from its place on the topic; None
+        when the page keeps no such record, or the topic no longer holds it."""
+        if rejected_log.get(wanted) is None:
+            return None
+        async with rereading:
+            try:
+                raw = await asyncio.get_running_loop().run_in_executor(
+                    None, rejected_log.record, wanted)
+            except Exception as exc:  # the broker: kafka-python's errors, OSError
+                raise Unavailable(f"the rejected topic could not be read: {exc}") from None
+        if raw is None:
+            return None
+        try:
+            return rejected_detail(raw)
+        except (ValueError, KeyError, TypeError):
+            return None
 
     async def one_rejected(request: web.Request) -> web.Response:
         wanted = request.match_info["rejection_id"]
-        found = next((r for r in rejected_log.all() if r["id"] == wanted), None)
+        try:
+            found = await rejected_whole(wanted)
+        except Unavailable as exc:
+            return await page(request, "unavailable.html", status=503, reason=str(exc))
         if found is None:
             return await page(request, "unavailable.html", status=404,
                         reason=f"no rejected record {wanted} on the rejected topic")
         return await page(request, "rejected_one.html", r=found)
+
+    async def one_rejected_json(request: web.Request) -> web.Response:
+        wanted = request.match_info["rejection_id"]
+        try:
+            found = await rejected_whole(wanted)
+        except Unavailable as exc:
+            return web.json_response({"error": str(exc)}, status=503)
+        if found is None:
+            return web.json_response(
+                {"error": f"no rejected record {wanted} on the rejected topic"}, status=404)
+        return web.json_response(found)
 
     async def policy_page(request: web.Request) -> web.Response:
         """The city's policy as the services run it (each asked: they should agree)."""
@@ -226,7 +316,7 @@ def create_app(settings: Settings):
         try:
             running = {service: await views.get(session, service, "/policy")
                        for service in ("escalation", "scheduler")}
-        except Unavailable as exc:
+        except (Unavailable, Refused) as exc:
             return await page(request, "unavailable.html", status=503, reason=str(exc))
         shown = running["escalation"] or running["scheduler"]
         if shown is None:
@@ -240,37 +330,69 @@ def create_app(settings: Settings):
 
         name = request.match_info["year"]
         year_text, _, fmt = name.partition(".")
-        if not year_text.isdigit() or fmt not in ("", *assessment.FORMATS):
+        try:
+            year = year_of(year_text)
+            if fmt not in ("", *assessment.FORMATS):
+                raise ValueError(fmt)
+        except ValueError:
             return await page(request, "refused.html", status=400, reason=(
-                f"{name}: a year such as 2026, or 2026.csv or 2026.xlsx to download"))
-        year = int(year_text)
+                f"{name[:40]}: a year such as 2026, or 2026.csv or 2026.xlsx to download"))
+        try:
+            page_size(request.query.get("limit"))
+        except ValueError as exc:
+            return await page(request, "refused.html", status=400, reason=str(exc),
+                              retry=f"/assessments/{year}")
         try:  # the same rows as the command, asked the same way (in a thread: it blocks)
             table = await asyncio.get_running_loop().run_in_executor(
                 None, assessment.gather, settings, year)
         except RuntimeError as exc:
             return await page(request, "unavailable.html", status=503, reason=str(exc))
-        if fmt:
+        if fmt:  # a download is the whole table
             return web.Response(body=assessment.export(table, year, fmt), headers={
                 "Content-Type": DOWNLOADS[fmt],
                 "Content-Disposition": f'attachment; filename="assessment-{year}.{fmt}"'})
-        return await page(request, "assessment.html", year=year, rows=table,
+        try:
+            rows, after = paged_in_order(table, lambda r: r["unit_id"],
+                                         request.query.get("limit"), request.query.get("cursor"))
+        except ValueError as exc:
+            return await page(request, "refused.html", status=400, reason=str(exc),
+                              retry=f"/assessments/{year}")
+        return await page(request, "assessment.html", year=year, rows=rows,
                     site_kinds=assessment.SITE_KINDS, categories=list(CATEGORIES),
-                    breach_kinds=BREACH_KINDS)
+                    breach_kinds=BREACH_KINDS, next_href=next_page(request, after))
 
     async def alive(request: web.Request) -> web.Response:
         return web.json_response({"service": "operator", "status": "alive"})
 
+    def failed(request: web.Request, status: int, reason: str) -> web.Response:
+        """An answer for what a handler let through (rendered without asking any service)."""
+        if request.path.endswith(".json"):
+            return web.json_response({"error": reason}, status=status)
+        name = "refused.html" if status == 400 else "unavailable.html"
+        return web.Response(text=env.get_template(name).render(reason=reason), status=status,
+                            content_type="text/html", charset="utf-8")
+
     @web.middleware
     async def secure(request, handler):
+        """The security headers on every answer: errors, redirects, 404 and 405 too; and
+        never a traceback, whatever a handler raised."""
         try:
             response = await handler(request)
         except web.HTTPException as exc:  # redirects and errors carry them too
             exc.headers.update(SECURITY_HEADERS)
             raise
+        except Refused as exc:
+            response = failed(request, 400, str(exc))
+        except Unavailable as exc:
+            response = failed(request, 503, str(exc))
+        except Exception:
+            log.exception("the operator page failed to answer", path=request.path[:200])
+            response = failed(request, 500, "the page could not answer this; its log says why")
         response.headers.update(SECURITY_HEADERS)
         return response
 
-    app = web.Application(middlewares=[secure, webauth.middleware(settings)])
+    app = web.Application(middlewares=[sent_within(), secure, webauth.middleware(settings)],
+                          **server_options())
     app.on_startup.append(on_startup)
     app.on_cleanup.append(on_cleanup)
     app.router.add_get("/", board_page)
@@ -280,6 +402,7 @@ def create_app(settings: Settings):
     app.router.add_get("/due.json", due_json)
     app.router.add_get("/rejected", rejected_page)
     app.router.add_get("/rejected.json", rejected_json)
+    app.router.add_get("/rejected/{rejection_id}.json", one_rejected_json)
     app.router.add_get("/rejected/{rejection_id}", one_rejected)
     app.router.add_get("/assessments/{year}", assessment_page)
     app.router.add_get("/policy", policy_page)

@@ -58,8 +58,9 @@ def board(campaign: dict | None, escalations: list[dict], breaches: list[dict],
 
 
 
-def rejected_board(rejected: list[dict], latest: int = 10) -> dict:
-    """The board's rejected section: how many by cause, and the latest few."""
-    return {"total": len(rejected),
+def rejected_board(rejected: list[dict], dropped: int = 0, latest: int = 10) -> dict:
+    """The board's rejected section: how many by cause (of those the page keeps; ``dropped``
+    older ones it no longer keeps), and the latest few."""
+    return {"total": len(rejected), "dropped": dropped,
             "by_cause": sorted(Counter(r["cause"] for r in rejected).items()),
             "latest": list(reversed(rejected[-latest:]))}

@@ -41,8 +41,9 @@ def routes(page, views, breach_log) -> list[tuple[str, object]]:
         session = request.app["session"]
         try:
             found = await views.get(session, "findings", f"/findings/{seg(fid)}")
-            of_unit = found and await views.get(session, "escalation",
-                                                f"/units/{seg(found['unit_id'])}/escalations")
+            of_unit = found and await views.every(
+                session, "escalation", f"/units/{seg(found['unit_id'])}/escalations",
+                "escalations")
         except Unavailable as exc:
             return await page(request, "unavailable.html", status=503, reason=str(exc))
         if found is None:
@@ -75,12 +76,14 @@ def routes(page, views, breach_log) -> list[tuple[str, object]]:
         cid = request.match_info["campaign_id"]
         session = request.app["session"]
         try:
-            campaign = await views.get(session, "scheduler", f"/campaigns/{seg(cid)}")
+            campaign = await views.every(session, "scheduler", f"/campaigns/{seg(cid)}",
+                                         "units")
             units = [u["unit_id"] for u in (campaign or {}).get("units", [])]
             findings = await asyncio.gather(*(views.every(
                 session, "findings", f"/units/{seg(u)}/findings", "findings") for u in units))
-            escalations = await asyncio.gather(*(views.get(
-                session, "escalation", f"/units/{seg(u)}/escalations") for u in units))
+            escalations = await asyncio.gather(*(views.every(
+                session, "escalation", f"/units/{seg(u)}/escalations", "escalations")
+                for u in units))
         except Unavailable as exc:
             return await page(request, "unavailable.html", status=503, reason=str(exc))
         if campaign is None:

@@ -80,14 +80,19 @@ def test_rejected_records_and_what_is_due_are_written_as_text():
     settings = Settings()
     pipeline = Pipeline(settings).run(odd())
     rejected = page_sources.rejections(settings)
-    for event in pipeline.derived_by_topic()[topics.name(settings, topics.REJECTED)]:
-        rejected._add(dumps(event))
+    raws = [dumps(e) for e in pipeline.derived_by_topic()[topics.name(settings,
+                                                                     topics.REJECTED)]]
+    for raw in raws:
+        rejected._add(raw)
     rows = rejected.all()
     assert len(rows) >= 300
     env = operator.templates()
     html = env.get_template("rejected.html").render(
-        filters={"cause": "", "since": ""}, rejected=rows, causes=["schema"])
-    html += "".join(env.get_template("rejected_one.html").render(r=r) for r in rows)
+        filters={"cause": "", "since": ""}, rejected=rows, causes=["schema"], total=len(rows))
+    # One record's page: the summary the page keeps, and its bytes read again.
+    whole = [page_sources.rejected_detail(raw) for raw in raws]
+    html += "".join(env.get_template("rejected_one.html").render(r=r) for r in whole)
+    rows = whole
     marked = [_poisoned(r) for r in rows]
     html += "".join(env.get_template("rejected_one.html").render(r=r) for r in marked)
     due = _poisoned(replay_views.due(pipeline.memory, settings))
