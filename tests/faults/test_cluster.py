@@ -11,7 +11,7 @@ import time
 import pytest
 
 from tests.conftest import Deployment, Env, free_port
-from tests.faults.harness import SERVICES, Stack, check, figure
+from tests.faults.harness import SERVICES, Publication, Stack, check, figure
 
 
 @pytest.fixture
@@ -48,20 +48,32 @@ def test_a_node_and_then_the_controller_killed_mid_run_lose_and_double_nothing(
         stack.start_all()
         stack.wait_ready()
         run = stack.simulate(speed=4)
+        # Each fault at a share of the run published, the run held there until the node is
+        # killed; a tenth more of it published while the node is down; the node back in
+        # every partition's in-sync replicas before the next. However long a node takes to
+        # start, the run waits at the next hold: both faults land mid-run.
+        faults = (("a node", 0.25), ("the controller", 0.6))
+        progress = Publication(stack, run, holds=[at for _, at in faults])
         events = []
-        for what in ("a node", "the controller"):
-            time.sleep(10)
-            assert run.poll() is None, f"the run ended before {what} was killed"
-            controller = broker.controller()
-            assert controller is not None
-            victim = controller if what == "the controller" else next(
-                n.id for n in broker.nodes if n.id != controller)
-            _kill(broker, victim)
-            killed = time.monotonic()
-            time.sleep(10)
-            nodes.cli("broker", "start", timeout=300)  # starts the one that is down
-            events.append(f"{what} (node {victim}) down {time.monotonic() - killed:.0f} s, "
-                          f"controller then node {broker.controller()}")
+        try:
+            for what, at in faults:
+                progress.reached(at)
+                controller = broker.controller()
+                assert controller is not None
+                victim = controller if what == "the controller" else next(
+                    n.id for n in broker.nodes if n.id != controller)
+                _kill(broker, victim)
+                killed = time.monotonic()
+                progress.go_on()
+                progress.until(at + 0.1)  # published with the node down
+                nodes.cli("broker", "start", timeout=300)  # starts the one that is down
+                back = time.monotonic() - killed
+                _wait_in_sync(cluster, deployment.prefix)
+                events.append(f"{what} (node {victim}) killed at {at:.0%} of the run, down "
+                              f"{back:.0f} s, in sync again after {time.monotonic() - killed:.0f}"
+                              f" s, controller then node {broker.controller()}")
+        finally:
+            progress.close()
         assert run.wait(timeout=900) == 0, (tmp_path / "simulate.log").read_text()[-2000:]
         stack.settle()
         result = check(stack, tmp_path)
@@ -75,6 +87,33 @@ def test_a_node_and_then_the_controller_killed_mid_run_lose_and_double_nothing(
         assert sorted(stack.workers) == sorted(SERVICES)
     finally:
         deployment.close()
+
+
+def _wait_in_sync(env: Env, prefix: str, timeout_s: float = 300) -> None:
+    """Until every partition of the deployment's topics (and the group offsets) has all its
+    replicas in sync."""
+    from kafka import KafkaAdminClient
+
+    deadline = time.monotonic() + timeout_s
+    admin = KafkaAdminClient(bootstrap_servers=env.bootstrap)
+    try:
+        while True:
+            try:
+                names = [t for t in admin.list_topics()
+                         if t.startswith(prefix) or t == "__consumer_offsets"]
+                behind = [f"{t['name']}/{p['partition_index']}: in sync {p['isr_nodes']}"
+                          for t in admin.describe_topics(names) for p in t["partitions"]
+                          if len(p["isr_nodes"]) < len(p["replica_nodes"])]
+            except Exception as exc:  # the cluster still settling: ask again
+                behind = [repr(exc)]
+            if not behind:
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"replicas not in sync after {timeout_s:.0f} s: "
+                                     f"{behind[:5]}")
+            time.sleep(1)
+    finally:
+        admin.close()
 
 
 def _describe(env: Env, names: list[str]) -> list[dict]:
