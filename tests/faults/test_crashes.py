@@ -11,7 +11,9 @@ import time
 import pytest
 
 from tests.conftest import Deployment, Env
-from tests.faults.harness import LONG, SERVICES, Stack, check, figure
+from tests.faults.harness import LONG, SERVICES, Publication, Stack, check, figure
+
+DOWN_S = 5  # how long the broker stays down
 
 
 @pytest.mark.timeout(1800)
@@ -24,25 +26,36 @@ def test_workers_killed_at_random_points_lose_and_double_nothing(kafka, deployme
     stack.wait_ready()
     run = stack.simulate(speed=2 if LONG else 8)
     order = [s for _ in range(kills // 3 + 1) for s in rng.sample(SERVICES, 3)][:kills]
+    # Random points of the run, by the share of it published: the run waits at each until
+    # the kill before is done, so every kill lands mid-run on a fast machine or a slow one.
+    points = sorted(round(rng.uniform(0.05, 0.85), 3) for _ in order)
+    progress = Publication(stack, run, holds=points)
     done = []
-    for service in order:
-        time.sleep(rng.uniform(4, 12))
-        worker = stack.workers[service][0]
-        stack.kill(worker)
-        done.append((service, run.poll() is None))
-        time.sleep(rng.uniform(0, 3))
-        stack.restart(worker)
+    try:
+        for service, point in zip(order, points):
+            progress.reached(point)
+            progress.go_on()  # its records come again (late ones at once): busy workers
+            time.sleep(rng.uniform(0, 0.5))
+            worker = stack.workers[service][0]
+            stack.kill(worker)
+            done.append((service, run.poll() is None))
+            time.sleep(rng.uniform(0, 3))  # down a random while
+            stack.restart(worker)
+    finally:
+        progress.close()
     assert run.wait(timeout=600) == 0
     settle_started = time.monotonic()
     stack.settle()
     result = check(stack, tmp_path)
-    figure("kill -9", f"{len(done)} kills ({', '.join(s for s, _ in done)}), seed {seed}, "
+    figure("kill -9", f"{len(done)} kills ({', '.join(s for s, _ in done)}) at "
+                      f"{', '.join(f'{p:.0%}' for p in points)} of the run, seed {seed}, "
                       f"{sum(1 for _, during in done if during)} while publishing")
     result.report("kill -9")
     figure("kill -9 settled after the run", f"{time.monotonic() - settle_started:.0f} s")
     assert result.problems() == []
     assert result.views > 250
     assert all(stack.workers[s][0].starts > 1 for s in SERVICES)  # each was killed
+    assert all(during for _, during in done)  # mid-run, every one
 
 
 @pytest.mark.timeout(1800)
@@ -57,21 +70,25 @@ def test_a_broker_restart_in_the_middle_of_a_run_loses_and_doubles_nothing(own_b
         stack.start_all()
         stack.wait_ready()
         run = stack.simulate(speed=8)
-        time.sleep(15)
-        assert run.poll() is None, "the run ended before the restart"
-        stopped = time.monotonic()
-        if LONG:  # SIGKILL: the broker recovers its logs
-            from inspections.localkafka import broker_processes
+        progress = Publication(stack, run, holds=[0.4])
+        try:
+            progress.reached(0.4)  # held there: the restart lands mid-run
+            stopped = time.monotonic()
+            if LONG:  # SIGKILL: the broker recovers its logs
+                from inspections.localkafka import broker_processes
 
-            pids = broker_processes(broker.settings().broker_dir)
-            assert pids
-            for pid in pids:
-                os.kill(pid, 9)
-        else:
-            assert broker.cli("broker", "stop").stdout.strip() == "stopped"
-        time.sleep(5)
-        broker.cli("broker", "start")
-        down = time.monotonic() - stopped
+                pids = broker_processes(broker.settings().broker_dir)
+                assert pids
+                for pid in pids:
+                    os.kill(pid, 9)
+            else:
+                assert broker.cli("broker", "stop").stdout.strip() == "stopped"
+            progress.go_on()  # the run goes on, into a broker that is down
+            time.sleep(DOWN_S)
+            broker.cli("broker", "start")
+            down = time.monotonic() - stopped
+        finally:
+            progress.close()
         assert run.wait(timeout=600) == 0, (tmp_path / "simulate.log").read_text()[-2000:]
         stack.settle()
         result = check(stack, tmp_path)

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from tests.conftest import CLI, REPO, free_port
-from tests.faults.harness import LONG, Stack, _status, check, figure
+from tests.faults.harness import LONG, Publication, Stack, _status, check, figure
 
 # The escalation service in `make test`; every service in `make faults`.
 REBUILT = ["escalation", *(["scheduler", "findings"] if LONG else [])]
@@ -33,13 +33,18 @@ def test_a_rebuild_mid_run_keeps_the_views_answering_and_ends_equal_to_the_repla
     page = {"escalation": "/escalations?limit=1", "scheduler": "/campaigns",
             "findings": "/assessments/2026"}[service]
     run = stack.simulate(speed=8)
-    time.sleep(8)
-    port = free_port()
-    said = open(tmp_path / "rebuild.log", "w")
-    rebuild = subprocess.Popen([*CLI, "rebuild", service, "--port", str(port),
-                                "--remove-old"], env=kafka.vars, cwd=REPO, stdout=said,
-                               stderr=subprocess.STDOUT)
-    deployment.workers.append(rebuild)
+    progress = Publication(stack, run, holds=[0.25])
+    try:
+        progress.reached(0.25)  # held there: the rebuild starts mid-run
+        port = free_port()
+        said = open(tmp_path / "rebuild.log", "w")
+        rebuild = subprocess.Popen([*CLI, "rebuild", service, "--port", str(port),
+                                    "--remove-old"], env=kafka.vars, cwd=REPO, stdout=said,
+                                   stderr=subprocess.STDOUT)
+        deployment.workers.append(rebuild)
+        progress.go_on()
+    finally:
+        progress.close()
     urls = [f"{old.url}{page}", f"http://127.0.0.1:{port}{page}"]
     asked, served, nobody, gap, longest = 0, 0, 0, None, 0.0
     while rebuild.poll() is None:

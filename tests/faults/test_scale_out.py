@@ -4,19 +4,12 @@ same as one worker's (the replay's)."""
 
 from __future__ import annotations
 
-import json
-import time
-import urllib.request
+import signal
 
 import pytest
 
 from tests.conftest import free_port
-from tests.faults.harness import SERVICES, Stack, check, figure
-
-
-def _partitions(port: int) -> list[str]:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=10) as answer:
-        return json.loads(answer.read())["partitions"]
+from tests.faults.harness import SERVICES, Publication, Stack, check, figure, holding, ready
 
 
 @pytest.mark.timeout(1800)
@@ -26,22 +19,22 @@ def test_two_workers_a_service_then_one_give_what_one_gives(kafka, deployment, t
         stack.start(service)
         stack.start(service, port=free_port())
     stack.wait_ready()
-    shares = {}
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:  # both members have their share once it settles
-        shares = {s: [len(_partitions(w.port)) for w in stack.workers[s]] for s in SERVICES}
-        if all(min(n) > 0 for n in shares.values()):
-            break
-        time.sleep(1)
-    assert all(min(n) > 0 for n in shares.values()), shares
+    shares = holding(stack)  # both members have their share once it settles
     run = stack.simulate(speed=8)
-    time.sleep(20)
-    assert run.poll() is None, "the run ended before the rebalance"
-    for service in SERVICES:  # the second of each leaves: a rebalance mid-run
-        stack.stop(stack.workers[service][1])
+    progress = Publication(stack, run, holds=[0.4])
+    try:
+        progress.reached(0.4)  # held there: the rebalance lands mid-run
+        leaving = [stack.workers[service][1] for service in SERVICES]
+        for worker in leaving:  # the second of each leaves: a rebalance mid-run
+            worker.proc.send_signal(signal.SIGTERM)
+        progress.go_on()
+        for worker in leaving:
+            assert worker.proc.wait(timeout=90) == 0
+    finally:
+        progress.close()
     assert run.wait(timeout=600) == 0
     stack.settle()
-    after = {s: len(_partitions(stack.workers[s][0].port)) for s in SERVICES}
+    after = {s: len(ready(stack.workers[s][0])["partitions"]) for s in SERVICES}
     result = check(stack, tmp_path)
     figure("scale-out", f"partitions each worker held with two a service {shares}, the one "
                         f"left after the stop {after}")
