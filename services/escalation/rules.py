@@ -30,7 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from kernel import ids
+from kernel import capacity, ids
 from kernel.breaches import Breach
 from kernel.deadlines import Deadline, Decision
 from kernel.frozen import evolve
@@ -198,6 +198,8 @@ class EscalationCore:
             escalation_id = ids.escalation_id(d.finding_id, action)
             if escalation_id in state.escalations:
                 continue  # the same finding recorded again raises nothing new
+            if len(state.escalations) >= capacity.ESCALATIONS:
+                break  # a unit past its capacity (the findings service notes the finding)
             route = self.policy.routes[action]
             due = event.time + route.limit
             escalation = Escalation(
@@ -231,7 +233,7 @@ class EscalationCore:
                 escalation_id=escalation_id, finding_id=d.finding_id, unit_id=state.unit_id,
                 action=action, level=1, authority=route.authority, due=due,
                 raised_at=event.time, correlation_id=event.correlationid,
-                history=(*(before.history if before else ()), step),
+                history=capacity.stepped(before.history if before else (), step),
                 round=before.round + 1 if before else 1)
             state = _put(state, escalation)
             notices.append(Notice("escalation.raised", escalation, event.time, event.id))
@@ -249,7 +251,7 @@ class EscalationCore:
             step = Step(event.time, "withdrawn", escalation.level, escalation.authority,
                         escalation.due, event.id, note=reason)
             gone = evolve(escalation, status="withdrawn", closed_at=event.time,
-                          history=(*escalation.history, step))
+                          history=capacity.stepped(escalation.history, step))
             state = _put(state, gone)
             notices.append(Notice(ESCALATION_WITHDRAWN, gone, event.time, event.id, reason))
             if escalation.status == "open":  # missed at the top: no deadline left open
@@ -262,7 +264,8 @@ class EscalationCore:
             if event.type in (DOCUMENT, MEASURES):
                 return Decision(state)  # handling nobody asked for: the findings list keeps it
             miss = Unmatched(event.id, event.type, escalation_id)
-            return Decision(evolve(state, unmatched=(*state.unmatched, miss)), derived=(miss,))
+            return Decision(evolve(state, unmatched=capacity.noted(state.unmatched, miss, None)),
+                            derived=(miss,))
         by = getattr(event.data, "by", None)
         note = getattr(event.data, "resolution", "") or ""
         if not escalation.is_open or not closes(escalation):
@@ -271,11 +274,12 @@ class EscalationCore:
                         "does not close it before a level-up" if escalation.is_open
                         else f"{what} after it was closed")
             return Decision(_put(state, evolve(escalation,
-                                                history=(*escalation.history, step))))
+                                                history=capacity.stepped(escalation.history,
+                                                                         step))))
         step = Step(event.time, what, escalation.level, escalation.authority, escalation.due,
                     event.id, by, note)
         closed = evolve(escalation, status="closed", closed_at=event.time,
-                         history=(*escalation.history, step))
+                         history=capacity.stepped(escalation.history, step))
         return Decision(_put(state, closed), close=(_deadline_id(escalation),))
 
     # -- deadlines ---------------------------------------------------------------------
@@ -298,12 +302,12 @@ class EscalationCore:
         higher = self.policy.ladder[escalation.authority]
         if higher is None:
             top = evolve(escalation, status="missed_at_top", misses=escalation.misses + 1,
-                          history=(*escalation.history, missed))
+                          history=capacity.stepped(escalation.history, missed))
             return Decision(_put(state, top), derived=(breach,))
         due = deadline.due + self.policy.level_up_limit
         up = evolve(escalation, level=escalation.level + 1, authority=higher, due=due,
-                     misses=escalation.misses + 1, history=(
-                         *escalation.history, missed,
+                     misses=escalation.misses + 1, history=capacity.stepped(
+                         capacity.stepped(escalation.history, missed),
                          Step(now, "escalated", escalation.level + 1, higher, due, cause.id)))
         return Decision(
             _put(state, up),

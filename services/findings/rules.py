@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 
-from kernel import ids
+from kernel import capacity, ids
 from kernel.breaches import Breach
 from kernel.deadlines import Deadline, Decision
 from kernel.frozen import evolve
@@ -193,6 +193,9 @@ class FindingsCore:
         if d.finding_id in state.findings:
             return Decision(_note(state, event, f"finding {d.finding_id} recorded again; the "
                                                 "first record stands"))
+        if len(state.findings) >= capacity.FINDINGS:
+            return Decision(_note(state, event, f"finding {d.finding_id} not kept: the unit "
+                                                f"has {capacity.FINDINGS} findings"))
         finding = Finding(
             finding_id=d.finding_id, visit_id=d.visit_id, category=d.category,
             description=d.description, evidence=tuple(d.evidence),
@@ -201,7 +204,7 @@ class FindingsCore:
             listed_supervision_advised=d.listed_supervision_advised,
             history=(Step(event.time, event.type, event.id, "pending"),),
         )
-        if d.visit_id not in state.visits:
+        if d.visit_id not in state.visits and len(state.visits) < capacity.VISITS:
             state = _put_visit(state, VisitRecord(d.visit_id, year=self._year(event.time)))
         derived = ()
         detail = evidence_or_advice_missing(finding) if self.policy.general_rule else None
@@ -255,11 +258,11 @@ class FindingsCore:
                 corrected[name] = getattr(d, name)
         if d.evidence is not None:
             corrected["evidence"] = tuple(d.evidence)
-        changes = [f"{name} {getattr(finding, name)!r} → {value!r}"
+        changes = [f"{name} {_shown(getattr(finding, name))} → {_shown(value)}"
                    for name, value in corrected.items() if getattr(finding, name) != value]
         note = f"amended ({d.reason}): " + ("; ".join(changes) or "nothing changed")
-        finding = evolve(finding, **corrected, history=(
-            *finding.history, Step(event.time, event.type, event.id, finding.status, note)))
+        finding = evolve(finding, **corrected, history=capacity.stepped(
+            finding.history, Step(event.time, event.type, event.id, finding.status, note)))
         return Decision(_put(state, finding))
 
     def _finding_withdrawn(self, state, event):
@@ -282,17 +285,24 @@ class FindingsCore:
         new_status = finding.status if status is None else _next(finding.status, status)
         handling = finding.handling
         if event.type in (DOCUMENT, MEASURES):
-            handling = (*handling, note)
-        finding = evolve(finding, status=new_status, handling=handling, history=(
-            *finding.history, Step(event.time, event.type, event.id, new_status, note)))
+            handling = capacity.stepped(handling, note)
+        finding = evolve(finding, status=new_status, handling=handling, history=capacity.stepped(
+            finding.history, Step(event.time, event.type, event.id, new_status, note)))
         return Decision(_put(state, finding))
 
     # -- breaches (every service's) ----------------------------------------------------------
     def breach_read(self, state: UnitFindings, breach: BreachSeen) -> UnitFindings:
-        if breach.event_id in state.breaches:
+        if breach.event_id in state.breaches or len(state.breaches) >= capacity.BREACHES:
             return state
         return evolve(state, breaches={**state.breaches, breach.event_id: BreachRecord(
             breach.event_id, breach.kind, breach.subject_id, breach.due)})
+
+
+def _shown(value, limit: int = 200) -> str:
+    """A corrected field's value in a note, at most ``limit`` characters (the finding keeps
+    the whole value; a step's note is not a second copy of its evidence)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def _next(current: str, wanted: str) -> str:
@@ -308,8 +318,10 @@ def _put(state: UnitFindings, finding: Finding) -> UnitFindings:
 
 
 def _put_visit(state: UnitFindings, visit: VisitRecord) -> UnitFindings:
+    if visit.visit_id not in state.visits and len(state.visits) >= capacity.VISITS:
+        return state  # a unit's visits beyond its capacity are not kept (the scheduler says)
     return evolve(state, visits={**state.visits, visit.visit_id: visit})
 
 
 def _note(state: UnitFindings, event, text: str) -> UnitFindings:
-    return evolve(state, unmatched=(*state.unmatched, f"{event.id}: {text}"))
+    return evolve(state, unmatched=capacity.noted(state.unmatched, f"{event.id}: {text}"))

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from kernel import capacity
 from kernel.dates import crossed_midnight
 from kernel.deadlines import Irregular, process_on_partition
 from kernel.vocabulary import CAMPAIGN_PLANNED
@@ -154,6 +155,11 @@ class SchedulerFlow:
         marks: Watermarks = store.get(WATERMARKS) or Watermarks()
         if isinstance(crossing, PlanForward):
             campaign = self._campaign(store, crossing.plan.campaign_id)
+            if campaign.plan is None and len(store.get(OPEN) or ()) >= capacity.OPEN_CAMPAIGNS:
+                self.irregular.note([f"{crossing.plan.event_id}: campaign "
+                                     f"{campaign.campaign_id} not kept: "
+                                     f"{capacity.OPEN_CAMPAIGNS} campaigns are open"])
+                return
             campaign, breaches = self.campaign.planned(campaign, crossing.plan, marks)
             self._put(store, campaign)
         elif isinstance(crossing, Completions):

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from fractions import Fraction
 
-from kernel import ids
+from kernel import capacity, ids
 from kernel.breaches import Breach
 from kernel.dates import add_months, calendar_days
 from kernel.deadlines import Deadline, Decision
@@ -216,6 +216,9 @@ class SchedulerCore:
     # -- events ------------------------------------------------------------------------
     def handle(self, state: UnitState, event, now: datetime) -> Decision[UnitState]:
         data = event.data
+        if data.visit_id not in state.visits and len(state.visits) >= capacity.VISITS:
+            return Decision(self._note(state, event, f"visit {data.visit_id} not kept: the "
+                                                     f"unit has {capacity.VISITS} visits"))
         visit = state.visits.get(data.visit_id) or Visit(visit_id=data.visit_id)
         if not visit.scheduled and event.type != VISIT_SCHEDULED:
             state = self._note(state, event, f"{event.type} for visit {data.visit_id}, "
@@ -253,6 +256,10 @@ class SchedulerCore:
         current = visit.sites.get(d.site_kind, ())
         if d.site_id in current:
             return Decision(state if visit.visit_id in state.visits else self._put(state, visit))
+        if len(current) >= capacity.SITES:
+            return Decision(self._note(self._put(state, visit), event, (
+                f"site {d.site_id} not kept: visit {visit.visit_id} has {capacity.SITES} "
+                f"{d.site_kind} sites")))
         sites = {**visit.sites, d.site_kind: tuple(sorted((*current, d.site_id)))}
         return Decision(self._put(state, evolve(visit, sites=sites)))
 
@@ -316,7 +323,7 @@ class SchedulerCore:
 
     @staticmethod
     def _note(state: UnitState, event, text: str) -> UnitState:
-        return evolve(state, anomalies=(*state.anomalies, f"{event.id}: {text}"))
+        return evolve(state, anomalies=capacity.noted(state.anomalies, f"{event.id}: {text}"))
 
     def _breach(self, visit: Visit, kind: str, unit_id: str, event, detail: str) -> Breach:
         return Breach(
