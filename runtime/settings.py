@@ -7,14 +7,23 @@ setting and documented in one place (README, "Settings").
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from kernel import capacity
 from kernel.due import parse_within
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# Upper bounds of the numbers a city sets (here and in its policy file): a time limit of at
+# most a (leap) year, a team of at most a hundred. Every number must be finite: NaN or
+# infinity passed the checks and overflowed a deadline later.
+MAX_LIMIT_H = 366 * 24
+MAX_TEAM_SIZE = 100
+# A time limit in hours: above 0 and at most a year.
+LimitHours = Annotated[float, Field(gt=0, le=MAX_LIMIT_H, allow_inf_nan=False)]
 
 
 def _default_home() -> Path:
@@ -43,11 +52,12 @@ class Settings(BaseSettings):
 
     # Kafka clients. Empty bootstrap means "the local broker" at broker_host:broker_port.
     bootstrap_servers: str = ""
-    kafka_timeout_s: float = Field(default=30.0, gt=0)  # how long a command waits for Kafka
-    partitions: int = Field(default=8, ge=1)
+    # How long a command waits for Kafka.
+    kafka_timeout_s: float = Field(default=30.0, gt=0, le=3600, allow_inf_nan=False)
+    partitions: int = Field(default=8, ge=1, le=1000)
     # Replicas of each project topic; 0: the local broker's nodes (at most 3), 1 against an
     # existing Kafka (INSPECTIONS_BOOTSTRAP_SERVERS).
-    replication_factor: int = Field(default=0, ge=0)
+    replication_factor: int = Field(default=0, ge=0, le=16)
     # How Kafka clients connect: TLS (SSL), SASL, or both; the local broker listens the same way.
     kafka_security_protocol: str = Field(
         default="PLAINTEXT", pattern="^(PLAINTEXT|SSL|SASL_PLAINTEXT|SASL_SSL)$")
@@ -62,7 +72,8 @@ class Settings(BaseSettings):
     kafka_ssl_keyfile: Path | None = None
     # How long a worker that stops answering (kill -9, a lost host) keeps its partitions
     # before the group moves them to another: Kafka's session.timeout.ms, in seconds.
-    group_session_timeout_s: float = Field(default=30.0, ge=6)
+    # At most Kafka's own default group.max.session.timeout.ms (30 minutes): brokers refuse more.
+    group_session_timeout_s: float = Field(default=30.0, ge=6, le=1800, allow_inf_nan=False)
 
     # The local broker (`inspections broker ...`).
     broker_host: str = "127.0.0.1"
@@ -70,25 +81,25 @@ class Settings(BaseSettings):
     controller_port: int = Field(default=0, ge=0, le=65535)  # 0: broker_port + 1
     # The generation of a service's state a worker runs (runtime/generations.py): set by
     # `inspections run` (the live one) and `inspections rebuild` (the next), not by hand.
-    generation: int = Field(default=0, ge=0)
+    generation: int = Field(default=0, ge=0, le=1_000_000)
     # Nodes of the local Kafka: 1, or a cluster on loopback (node i on the ports + 2(i-1)).
     broker_nodes: int = Field(default=1, ge=1, le=5)
     broker_heap: str = "512m"
-    broker_start_timeout_s: float = Field(default=90.0, gt=0)
+    broker_start_timeout_s: float = Field(default=90.0, gt=0, le=3600, allow_inf_nan=False)
     java: str = "java"
     mvn: str = "mvn"
     maven_repo_local: Path | None = None  # None: Maven's own (~/.m2/repository)
 
     # Workers. Each table partition is a RocksDB database; all of a worker's share one budget
     # (block cache and memtables); each database's memtable is flushed at the write buffer size.
-    rocksdb_memory_bytes: int = Field(default=64 * 2**20, ge=2**20)
-    rocksdb_write_buffer_bytes: int = Field(default=4 * 2**20, ge=2**16)
+    rocksdb_memory_bytes: int = Field(default=64 * 2**20, ge=2**20, le=64 * 2**30)
+    rocksdb_write_buffer_bytes: int = Field(default=4 * 2**20, ge=2**16, le=2**30)
     # A worker takes its records in batches, each state key then written once per batch: a
     # batch takes records while they keep coming, up to this many or this long.
-    batch_max_records: int = Field(default=500, ge=1)
-    batch_linger_ms: float = Field(default=100.0, gt=0)
+    batch_max_records: int = Field(default=500, ge=1, le=100_000)
+    batch_linger_ms: float = Field(default=100.0, gt=0, le=60_000, allow_inf_nan=False)
     # Decoded states a worker keeps in memory (least recently used go first).
-    state_cache_entries: int = Field(default=2_000, ge=0)
+    state_cache_entries: int = Field(default=2_000, ge=0, le=10_000_000)
     web_host: str = "127.0.0.1"
     web_port_base: int = Field(default=6066, ge=1, le=65500)
     # This worker's port; 0: the base and the service's place (a second worker of a service
@@ -98,6 +109,11 @@ class Settings(BaseSettings):
     # that owns its key); empty: http://<web host>:<port>, with this host's own address in
     # place of 0.0.0.0.
     web_advertised_url: str = Field(default="", pattern=r"^(https?://[^\s/?#]+/?)?$")
+    # The workers of this deployment, comma-separated base URLs (a host name stands for every
+    # address it resolves to: compose's service names): the only ones a worker asks in a
+    # caller's stead, passing the caller's token on. Empty: loopback hosts on any port.
+    web_peers: str = Field(
+        default="", pattern=r"^\s*(https?://[^\s/?#,]+/?\s*(,\s*https?://[^\s/?#,]+/?\s*)*)?$")
     # When set, every HTTP view, /metrics and the operator page answer 401 unless the request
     # carries "Authorization: Bearer <token>" (/healthz and /readyz stay open for probes).
     http_token: SecretStr = SecretStr("")
@@ -111,16 +127,21 @@ class Settings(BaseSettings):
     # The operator page's "due soon" board: obligations due within this of each service's
     # stream time (a number and m, h, d or w).
     due_soon_within: str = "48h"
-    # `inspections notify`: where Alertmanager takes alerts, and how long a breach's alert
-    # stays firing unless posted again.
+    # `inspections notify`: where Alertmanager takes alerts, and how long it holds a breach's
+    # alert (a second post within it is the same alert; its end is no "resolved"): at most a
+    # day, below the breaches' route's repeat interval (deploy/alertmanager), so sent once.
     alertmanager_url: str = "http://127.0.0.1:9093"
-    alert_hold_s: float = Field(default=3600, gt=0)
+    alert_hold_s: float = Field(default=3600, gt=0, le=86400, allow_inf_nan=False)
     # The operator page reloads itself this often (a meta refresh, no script); 0: never.
-    page_refresh_s: int = Field(default=30, ge=0)
+    page_refresh_s: int = Field(default=30, ge=0, le=86400)
     # Replay and audit verify: processes sharing the inbound topic's partitions (0: a core each).
-    replay_workers: int = Field(default=0, ge=0)
+    replay_workers: int = Field(default=0, ge=0, le=256)
     # How often a worker computes its consumer lag and the gauges counted from its tables.
-    metrics_interval_s: float = Field(default=5.0, gt=0)
+    metrics_interval_s: float = Field(default=5.0, gt=0, le=3600, allow_inf_nan=False)
+    # How long a worker's graceful stop (SIGTERM, SIGINT) may take: after this its watchdog
+    # logs what it still waited for and ends it (exit 70), never in the middle of a batch's
+    # state writes. Below an orchestrator's grace period (30 s) before its SIGKILL.
+    shutdown_timeout_s: float = Field(default=25.0, gt=0, le=3600, allow_inf_nan=False)
 
     # The gate refuses an event dated more than this ahead of its partition's clock (the
     # later of the newest event time the partition has accepted and the record's append
@@ -132,22 +153,22 @@ class Settings(BaseSettings):
     # The campaign's time zone: days on site, month ends and midnights are counted in it.
     timezone: str = "Asia/Shanghai"
     # Clock publisher: a clock.ticked to every partition this often (seconds); 0 turns it off.
-    clock_interval_s: float = Field(default=60.0, ge=0)
+    clock_interval_s: float = Field(default=60.0, ge=0, le=86400, allow_inf_nan=False)
     # `inspections simulate`: simulated days per second of wall time (0: as fast as it can).
-    simulate_days_per_second: float = Field(default=3.0, ge=0)
+    simulate_days_per_second: float = Field(default=3.0, ge=0, le=3650, allow_inf_nan=False)
 
     # What a visit must reach (domain.md); shares in percent, boundaries inclusive.
-    county_min_days: int = Field(default=10, ge=0)
-    county_township_share: float = Field(default=60, ge=0, le=100)
-    county_department_share: float = Field(default=50, ge=0, le=100)
-    county_min_enterprises: int = Field(default=10, ge=0)
-    zone_min_days: int = Field(default=6, ge=0)
-    zone_min_communities: int = Field(default=4, ge=0)
-    zone_department_share: float = Field(default=60, ge=0, le=100)
-    zone_min_enterprises: int = Field(default=8, ge=0)
-    team_min_size: int = Field(default=6, ge=1)
-    team_max_size: int = Field(default=10, ge=1)
-    rectification_report_months: int = Field(default=2, ge=1)
+    county_min_days: int = Field(default=10, ge=0, le=366)
+    county_township_share: float = Field(default=60, ge=0, le=100, allow_inf_nan=False)
+    county_department_share: float = Field(default=50, ge=0, le=100, allow_inf_nan=False)
+    county_min_enterprises: int = Field(default=10, ge=0, le=capacity.SITES)
+    zone_min_days: int = Field(default=6, ge=0, le=366)
+    zone_min_communities: int = Field(default=4, ge=0, le=capacity.SITES)
+    zone_department_share: float = Field(default=60, ge=0, le=100, allow_inf_nan=False)
+    zone_min_enterprises: int = Field(default=8, ge=0, le=capacity.SITES)
+    team_min_size: int = Field(default=6, ge=1, le=MAX_TEAM_SIZE)
+    team_max_size: int = Field(default=10, ge=1, le=MAX_TEAM_SIZE)
+    rectification_report_months: int = Field(default=2, ge=1, le=12)
 
     # The city's policy as data (runtime/policy.py): the escalation ladder, each action's
     # authority, closing event and limit, the team rule; a YAML file overlaying the defaults.
@@ -158,14 +179,14 @@ class Settings(BaseSettings):
 
     # Escalation limits, in hours (domain.md): each action's first limit, and the fresh limit
     # after a level-up, counted from the due time that was missed.
-    limit_issue_enforcement_document_h: float = Field(default=24, gt=0)
-    limit_report_major_hazard_h: float = Field(default=24, gt=0)
-    limit_request_instructions_h: float = Field(default=24, gt=0)
-    limit_report_misconduct_clue_h: float = Field(default=24, gt=0)
-    limit_transfer_for_investigation_h: float = Field(default=72, gt=0)
-    limit_take_immediate_measures_h: float = Field(default=24, gt=0)
-    limit_recommend_listed_supervision_h: float = Field(default=72, gt=0)
-    escalation_level_up_h: float = Field(default=24, gt=0)
+    limit_issue_enforcement_document_h: LimitHours = 24
+    limit_report_major_hazard_h: LimitHours = 24
+    limit_request_instructions_h: LimitHours = 24
+    limit_report_misconduct_clue_h: LimitHours = 24
+    limit_transfer_for_investigation_h: LimitHours = 72
+    limit_take_immediate_measures_h: LimitHours = 24
+    limit_recommend_listed_supervision_h: LimitHours = 72
+    escalation_level_up_h: LimitHours = 24
 
     # Logs: "auto" is readable console output on a terminal, JSON otherwise.
     log_level: str = "INFO"
@@ -257,6 +278,36 @@ class Settings(BaseSettings):
         return self.home / "state"
 
 
+def unknown_names(environ: dict[str, str], env_file: str | Path | None = None) -> list[
+        tuple[str, str]]:
+    """Variables that look like settings and are none (a misspelling), each with where it was
+    found ("" for the environment, " (.env, line N)" for the ``.env`` file the settings read):
+    names are matched as the settings match them, whatever their case, so
+    ``inspections_timezon`` is one too."""
+    known = {f"INSPECTIONS_{name.upper()}" for name in Settings.model_fields} | {
+        "INSPECTIONS_FAULTS"}  # the fault suite's length (`make faults`), not a setting
+
+    def unknown(name: str) -> bool:
+        return name.upper().startswith("INSPECTIONS_") and name.upper() not in known
+
+    found = [(name, "") for name in sorted(environ) if unknown(name)]
+    path = Path(env_file or Settings.model_config["env_file"])
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):  # none (or unreadable: the settings say so)
+        return found
+    from dotenv.parser import parse_stream  # pydantic-settings' own reader of .env
+
+    import io
+
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.key and unknown(binding.key):
+            before = binding.original.string[:binding.original.string.find(binding.key)]
+            line = binding.original.line + before.count("\n")  # blank lines come with it
+            found.append((binding.key, f" ({path}, line {line})"))
+    return found
+
+
 def load() -> Settings:
     """The settings, or exit 2 saying which setting is wrong and why (never echoing a value:
     pydantic's own message would show every input, passwords too)."""
@@ -266,12 +317,9 @@ def load() -> Settings:
 
     import os
 
-    known = {f"INSPECTIONS_{name.upper()}" for name in Settings.model_fields} | {
-        "INSPECTIONS_FAULTS"}  # the fault suite's length (`make faults`), not a setting
-    for name in sorted(os.environ):
-        if name.startswith("INSPECTIONS_") and name not in known:
-            print(f"warning: {name} is not a setting (misspelt?); it is ignored",
-                  file=sys.stderr)
+    for name, where in unknown_names(dict(os.environ)):
+        print(f"warning: {name}{where} is not a setting (misspelt?); it is ignored",
+              file=sys.stderr)
     try:
         settings = Settings()
     except ValidationError as exc:

@@ -72,7 +72,7 @@ def test_no_number_setting_takes_nan_or_infinity(name, value):
     ("team_max_size", 100), ("team_min_size", 100), ("county_min_days", 366),
     ("zone_min_days", 366), ("rectification_report_months", 12), ("alert_hold_s", 86400),
     ("group_session_timeout_s", 1800), ("partitions", 1000), ("batch_max_records", 100_000),
-    ("county_min_enterprises", 10_000), ("zone_min_communities", 10_000),
+    ("county_min_enterprises", 1_000), ("zone_min_communities", 1_000),
     ("state_cache_entries", 10_000_000), ("replay_workers", 256),
     ("clock_interval_s", 86400), ("page_refresh_s", 86400)])
 def test_each_number_setting_has_an_upper_bound(name, most):
