@@ -46,7 +46,7 @@ def advertised_url(settings: Settings, port: int) -> str:
 def make_app(service: str, settings: Settings) -> "faust.App":
     import faust
 
-    from runtime import faust_internals, kafka, rocks, webauth
+    from runtime import faust_internals, http, kafka, rocks, webauth
 
     faust_internals.check()
 
@@ -66,7 +66,10 @@ def make_app(service: str, settings: Settings) -> "faust.App":
         web_bind=settings.web_host,
         web_port=web_port(settings, service),
         canonical_url=advertised_url(settings, web_port(settings, service)),
-        web_application_options={"middlewares": [webauth.middleware(settings)]},
+        # The token; each answer sent in time; the body cap and the slow clients' timeouts.
+        web_application_options={
+            "middlewares": [http.sent_within(), webauth.middleware(settings)],
+            **http.server_options()},
         # faust's own pages show raw state and routing (/table, /router, /graph, /stats):
         # no public view. The services' pages and scatter-gather do not use them.
         web_router_enabled=False, web_tables_enabled=False, web_graph_enabled=False,
@@ -82,7 +85,7 @@ def make_app(service: str, settings: Settings) -> "faust.App":
         key_serializer="raw",
         value_serializer="raw",
         autodiscover=False,
-        producer_max_request_size=topics.REJECTED_MAX_BYTES,
+        producer_max_request_size=topics.RECORD_MAX_BYTES,
         # A batch's records and changelog writes leave together: a few ms of linger and
         # larger produce batches make fewer, fuller requests (faust: no linger, 16 KiB).
         producer_linger=0.005, producer_max_batch_size=256 * 1024,
@@ -114,9 +117,10 @@ def ensure_changelogs(app: "faust.App", settings: Settings) -> list[str]:
     metadata, which on a KRaft broker can lag a fresh topic: the agent then crashes with
     PartitionsMismatch. Made here, with ``wait_for_metadata``, they exist before it looks.
     """
+    from kafka.admin import ConfigResource, ConfigResourceType
     from kafka.errors import TopicAlreadyExistsError
 
-    from runtime import kafka
+    from runtime import faust_internals, kafka
 
     admin = kafka.admin(settings, client_id=f"{app.conf.id}-changelogs")
     try:
@@ -125,6 +129,8 @@ def ensure_changelogs(app: "faust.App", settings: Settings) -> list[str]:
             table.changelog_topic.get_topic_name(): table.partitions
             for table in app.tables.values()
         }
+        for table in app.tables.values():  # a refused state write stops the worker
+            faust_internals.stop_on_changelog_failure(app, table)
         missing = {name: parts for name, parts in wanted.items() if name not in existing}
         made = []
         for name, parts in sorted(missing.items()):
@@ -132,21 +138,32 @@ def ensure_changelogs(app: "faust.App", settings: Settings) -> list[str]:
                 admin.create_topics(
                     {name: {"num_partitions": parts,
                             "replication_factor": settings.replicas,
-                            "configs": {"cleanup.policy": "compact",
+                            "configs": {**topics.CHANGELOG_CONFIG,
                                         "min.insync.replicas": str(settings.min_insync)}}},
                     wait_for_metadata=True,
                 )
                 made.append(name)
             except TopicAlreadyExistsError:
                 pass  # another worker of the service, starting at the same time, made it
+        # Changelogs made before their records' size was set take it now.
+        present = sorted(set(wanted) & existing)
+        if present:
+            admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, name,
+                                                topics.CHANGELOG_CONFIG) for name in present])
         return made + topics.ensure_internal(admin, settings)  # a generation's own
     finally:
         admin.close()
 
 
 def run_worker(app: "faust.App", settings: Settings, service: str) -> None:
-    """Run ``app`` until SIGINT/SIGTERM, logging through the project's structlog setup."""
+    """Run ``app`` until SIGINT/SIGTERM, logging through the project's structlog setup.
+
+    The signal starts faust's graceful stop; if the process is still there
+    ``settings.shutdown_timeout_s`` later, whatever its agents are doing, a watchdog logs
+    what it waited for and ends it with ``stopping.EXIT_CODE`` (``runtime.stopping``)."""
     import faust
+
+    from runtime import stopping
 
     logs.configure(service, settings.log_level, settings.log_format)
     created = ensure_changelogs(app, settings)
@@ -156,4 +173,5 @@ def run_worker(app: "faust.App", settings: Settings, service: str) -> None:
         app, loglevel=settings.log_level, quiet=True, override_logging=False
     )
     worker.spinner = None  # it writes terminal escapes into the log stream
+    stopping.Watchdog(settings.shutdown_timeout_s, logs.get("runtime.stopping")).attach(worker)
     worker.execute_from_commandline()

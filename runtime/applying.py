@@ -213,13 +213,12 @@ class Reader:
                 return
             box = outboxes.get(write.topic)
             if box is None:
-                packed = write.key is None
                 box = outboxes[write.topic] = batch.outbox(
-                    worker.topics[write.topic],
-                    (lambda f: write.encode(f, service.name)) if packed else None,
-                    PACK_BYTES if packed else 0)
+                    worker.topics[write.topic], None, PACK_BYTES if write.key is None else 0)
+            # Encoded here, in the record's unit of work: a fact that cannot be is the
+            # record's failure, not the commit's.
             if write.key is None:
-                box.add(None, fact)
+                box.add(None, write.encode(fact, service.name))
             else:
                 box.add(write.key(fact), dumps(write.encode(fact, service.name)))
 

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, MutableMapping
 from datetime import datetime
 from typing import Any
 
-from runtime import logs
+from runtime import logs, stopping
 from runtime.faust_internals import as_current, take_over
 from runtime.observe import Progress
 from runtime.ordering import InOrder
@@ -92,6 +92,7 @@ class Batch:
         self._staged: list[Staged] = []
         self._outboxes: list[Outbox] = []
         self._times: dict[int, datetime] = {}  # event times of the accepted records, by index
+        self._rejected: Outbox | None = None
         self.committed = False
 
     def stage(self, base: MutableMapping) -> Staged:
@@ -104,6 +105,20 @@ class Batch:
         box = Outbox(topic, encode, pack_bytes)
         self._outboxes.append(box)
         return box
+
+    def rejections(self, topic) -> Outbox:
+        """The outbox of the rejected-records topic (made when first asked)."""
+        if self._rejected is None:
+            self._rejected = self.outbox(topic)
+        return self._rejected
+
+    def restart(self) -> None:
+        """Forget everything staged and every record waiting to be sent: the batch is to be
+        applied again from its first record (without one that failed)."""
+        self._staged.clear()
+        self._outboxes.clear()
+        self._times.clear()
+        self._rejected = None
 
     def records(self) -> Iterator[Any]:
         """Each record's message, in order, with its place bound to every log line of its
@@ -128,8 +143,9 @@ class Batch:
         pending = [future for box in self._outboxes for future in await box.send()]
         if pending:
             await asyncio.gather(*pending)
-        for staged in self._staged:
-            staged.flush()
+        with stopping.critical:  # a stop's watchdog never ends the process in between
+            for staged in self._staged:
+                staged.flush()
         self.committed = True
         for index, event in enumerate(self.events):
             self.progress.done(event.message, self._times.get(index))

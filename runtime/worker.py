@@ -1,9 +1,11 @@
 """The faust runner: a service's declaration (``kernel.topology.Service``) as a faust app.
 
-Per topic the service reads, an agent takes its records in batches (``runtime.batching``):
-each record through the gate (the inbound topic) or its decoder, then the flow's handler with
-a context over the batch's staged stores; what the flow emits goes, by its type, to an outbox
-of its topic. At commit every outbox is sent and acknowledged, then each changed key written.
+Per topic the service reads, an agent takes its records in batches (``runtime.batching``)
+and applies each (``runtime.applying``): each record through the gate and the partition's
+clock (the inbound topic) or its decoder, then the flow's handler with a context over the
+batch's staged stores; what the flow emits goes, by its type, to an outbox of its topic; a
+record that fails is that record's alone. At commit every outbox is sent and acknowledged,
+then each changed key written.
 
 State is one faust table co-partitioned with the inbound topic (``state``: a unit's state in
 its partition) and, for a service with a cross-partition side, a one-partition table
@@ -22,17 +24,13 @@ from typing import Any
 from yarl import URL
 
 from kernel.due import Wanted, due_list, latest
-from kernel.ids import digest, seen_key
 from kernel.topology import Read, Service, Store
-from runtime import faust_internals, generations, logs, metrics, topics
+from runtime import faust_internals, generations, logs, topics
 from runtime.app import make_app, raw_topic, table
-from runtime.batching import Batch, batches
-from runtime.canonical import dumps  # derived events hold no floats
-from runtime.intake import accepted
+from runtime.applying import Reader
+from runtime.batching import batches
 from runtime.kafka import partition_for
 from runtime.observe import Observer
-from runtime.publishing import PACK_BYTES, Outbox
-from runtime.reporting import report_irregular
 from runtime.settings import Settings
 from runtime.stores import (
     Seen,
@@ -42,7 +40,9 @@ from runtime.stores import (
     forget_cached_state,
     forget_cached_state_on_rebalance,
 )
-from schemas.envelope import rejection_event, service_source
+
+
+CLOCK = "clock"  # the store of each inbound partition's clock, beside the declared ones
 
 
 def make_store(store: Store, tbl, settings: Settings):
@@ -57,32 +57,6 @@ def make_store(store: Store, tbl, settings: Settings):
     if store.kind == "custom":
         return store.value_type(tbl, store.name, cached)
     return Values(tbl, store.name, store.value_type, cached)
-
-
-class BatchContext:
-    """What a handler gets with each record of a batch: its partition and key, the staged
-    stores of its side, ``seen``, and ``emit`` into the batch's outboxes."""
-
-    __slots__ = ("partition", "key", "stores", "_seen", "emit", "quiet")
-
-    def __init__(self, stores: dict, seen, emit: Callable[[Any], None]) -> None:
-        self.quiet = False  # the record's public records left out (a generation catching up)
-        self.partition = 0
-        self.key: bytes | None = None
-        self.stores = stores
-        self._seen = seen
-        self.emit = emit
-
-    def store(self, name: str):
-        return self.stores[name]
-
-    def seen(self, event_id: str) -> bool:
-        place = seen_key(self.key, self.partition)
-        digests = self._seen[place]
-        if not digests.add(digest(event_id)):
-            return True
-        self._seen[place] = digests  # staged: its new chunk is written at commit
-        return False
 
 
 class Worker:
@@ -105,10 +79,13 @@ class Worker:
             s.name: make_store(s, self.state_table if s.partitioned else self.side_table,
                                settings)
             for s in service.stores}
+        # The gate's clock of each inbound partition (``runtime.partition_clock``).
+        self.clock = Values(self.state_table, CLOCK, datetime, settings.state_cache_entries)
+        reads_contract = any(r.contract for r in service.reads)
         self.topics = {t: raw_topic(app, topics.name(settings, t))
                        for t in {*(r.topic for r in service.reads),
                                  *(w.topic for w in service.writes if w.topic),
-                                 *((topics.REJECTED,) if service.publishes_rejections else ())}}
+                                 *((topics.REJECTED,) if reads_contract else ())}}
         self.events_topic = topics.name(settings, topics.EVENTS)
         # One batch at a time across the worker's agents, from its first read to its writes:
         # two agents share a unit's state (findings reads events and breaches), and a batch
@@ -128,96 +105,21 @@ class Worker:
 
     # -- reading -------------------------------------------------------------------------
     def _agent(self, read: Read) -> None:
-        app, service, flow = self.app, self.service, self.flow
-        handler = getattr(flow, read.handler)
-        stores = {s.name: self.stores[s.name] for s in service.stores
-                  if s.partitioned == read.partitioned and s.kind != "seen"}
-        seen = next((self.stores[s.name] for s in service.stores if s.kind == "seen"), None)
-        progress = self.observer.progress
-        skip = service_source(read.skip_source) if read.skip_source else None
+        reader = Reader(self, read)
 
         async def agent(stream):
-            async for batch in batches(stream, self.settings, progress):
+            async for batch in batches(stream, self.settings, self.observer.progress):
                 async with self.applying:
-                    await apply(batch)
+                    try:
+                        await reader.apply(batch)
+                    except BaseException:
+                        forget_cached_state()  # what was kept may be ahead of the tables
+                        raise
                 self._gauges_now()
 
-        quiet = self.quiet
-
-        async def apply(batch) -> None:
-            try:
-                left_out = await quiet.left_out(e.message for e in batch.events)
-                context = self._context(batch, stores, seen)
-                if read.contract:
-                    for message, event in accepted(batch, progress,
-                                                   self._rejecter(batch, left_out)):
-                        context.partition, context.key = message.partition, message.key
-                        context.quiet = (message.topic, message.partition,
-                                         message.offset) in left_out
-                        handler(context, event)
-                        report_irregular(flow.irregular, service.name)
-                else:
-                    for message in batch.records():
-                        context.partition, context.key = message.partition, message.key
-                        context.quiet = (message.topic, message.partition,
-                                         message.offset) in left_out
-                        for value in read.decode(message.value):
-                            if skip is not None and getattr(value, "source", None) == skip:
-                                continue  # the service's own: applied as it derived it
-                            handler(context, value)
-                await batch.commit()
-            except BaseException:
-                forget_cached_state()  # what was kept may be ahead of the tables
-                raise
-
         agent.__name__ = f"{read.handler}_{read.topic.rsplit('.', 1)[-1]}"
-        app.agent(self.topics[read.topic], name=f"{service.name}.{agent.__name__}",
-                  concurrency=1)(agent)
-
-    def _context(self, batch: Batch, stores: dict, seen) -> BatchContext:
-        staged = {name: batch.stage(store) for name, store in stores.items()}
-        outboxes: dict[str, Outbox] = {}
-        service = self.service
-
-        def emit(fact: Any) -> None:
-            write = service.write_for(fact)
-            if context.quiet and write.topic not in topics.INTERNAL:
-                return  # the live generation published it (and reported it)
-            if write.report is not None:
-                write.report(fact, service.name)
-            if write.topic is None:
-                return
-            box = outboxes.get(write.topic)
-            if box is None:
-                packed = write.key is None
-                box = outboxes[write.topic] = batch.outbox(
-                    self.topics[write.topic],
-                    (lambda f: write.encode(f, service.name)) if packed else None,
-                    PACK_BYTES if packed else 0)
-            if write.key is None:
-                box.add(None, fact)
-            else:
-                box.add(write.key(fact), dumps(write.encode(fact, service.name)))
-
-        context = BatchContext(staged, batch.stage(seen) if seen is not None else None, emit)
-        return context
-
-    def _rejecter(self, batch: Batch, left_out: set):
-        if not self.service.publishes_rejections:
-            return None
-        box = batch.outbox(self.topics[topics.REJECTED])
-        service = self.service.name
-
-        def reject(message, rejection) -> None:
-            if (message.topic, message.partition, message.offset) in left_out:
-                return  # the live generation rejected it
-            box.add(message.key, dumps(rejection_event(
-                service=service, topic=message.topic, partition=message.partition,
-                offset=message.offset, timestamp_ms=int(round(message.timestamp * 1000)),
-                key=message.key, value=message.value, reason=rejection.reason)))
-            metrics.RECORDS_REJECTED.labels(rejection.cause).inc()
-            self.log.warning("record rejected", cause=rejection.cause, reason=rejection.reason)
-        return reject
+        self.app.agent(self.topics[read.topic], name=f"{self.service.name}.{agent.__name__}",
+                       concurrency=1)(agent)
 
     # -- where things are --------------------------------------------------------------------
     def active_partitions(self) -> list[int]:
@@ -247,11 +149,74 @@ class Worker:
     # -- pages -------------------------------------------------------------------------------
     def by_unit(self, match_info: str = "unit_id"):
         """A page for one unit: answered by the worker that owns the unit's partition."""
-        return self.app.table_route(self.state_table, match_info=match_info)
+        return self._routed(self.state_table, lambda request: request.match_info[match_info])
 
     def on_side(self):
         """A page over the cross-partition side: answered by the worker that owns it."""
-        return self.app.table_route(self.side_table, exact_key="side")
+        return self._routed(self.side_table, lambda request: "side")
+
+    def _routed(self, table, key_of: Callable[[Any], str]):
+        """faust's ``table_route``, but the caller's token goes to a member of this deployment
+        only (faust's passes every header to whatever URL the group advertises), and one hop
+        at most: two workers that each take the other for the owner during a rebalance would
+        pass the request back and forth."""
+        from functools import wraps
+
+        from faust.web.exceptions import ServiceUnavailable
+
+        def decorate(fun):
+            @wraps(fun)
+            async def get(view, request, *args, **kwargs):
+                try:
+                    owner = self.app.router.key_store(table.name, key_of(request))
+                except KeyError:
+                    raise ServiceUnavailable() from None
+                if _origin(owner) == _origin(self.app.conf.canonical_url):
+                    return await fun(view, request, *args, **kwargs)
+                if request.headers.get(ROUTED):
+                    raise ServiceUnavailable("the owner of this page is moving (a rebalance)"
+                                             ": ask again")
+                target = URL(str(owner)).with_path(request.rel_url.raw_path, encoded=True
+                                                   ).with_query(request.query)
+                status, body, kind = await self._fetch(target, request)
+                return view.web.bytes(body, content_type=kind, status=status)
+
+            return get
+
+        return decorate
+
+    async def _member(self, url) -> None:
+        """A ServiceUnavailable, logged, for a worker that is not a member of this deployment
+        (``webauth.Peers``): it is not asked, and the caller's token does not go there."""
+        from faust.web.exceptions import ServiceUnavailable
+
+        from runtime import webauth
+
+        if getattr(self, "_peers", None) is None:
+            self._peers = webauth.Peers(self.settings, str(self.app.conf.canonical_url))
+        if not await self._peers.admits(str(url)):
+            self.log.warning("worker not asked: not a member of this deployment", url=str(url))
+            raise ServiceUnavailable(f"the worker at {url} is not a member of this deployment "
+                                     "(INSPECTIONS_WEB_PEERS): it was not asked")
+
+    async def _fetch(self, target: URL, request) -> tuple[int, bytes, str]:
+        """Another worker's answer to ``target`` (status, body, content type), asked with the
+        caller's credentials once it is known for a member; a ServiceUnavailable when it does
+        not answer in time."""
+        import aiohttp
+        from faust.web.exceptions import ServiceUnavailable
+
+        from runtime.http import ASK_S
+
+        await self._member(target.origin())
+        try:
+            async with self.app.http_client.get(
+                    target, headers={**_auth(request), ROUTED: "1"},
+                    timeout=aiohttp.ClientTimeout(total=ASK_S)) as answer:
+                return answer.status, await answer.read(), answer.content_type
+        except (aiohttp.ClientError, asyncio.TimeoutError):
+            raise ServiceUnavailable(f"the worker at {target.origin()} did not answer: ask "
+                                     "again") from None
 
     async def gather(self, web, request, local: Callable[[list[int]], list],
                      answer: Callable[[list], Any]):
@@ -266,6 +231,8 @@ class Worker:
         owners = self.app.router.table_metadata(self.state_table.name)
         others = [url for url, held in owners.items() if str(url) != here and any(held.values())]
         if others:
+            for url in others:  # none asked unless every one may be
+                await self._member(url)
             answers = await asyncio.gather(*(self._ask(url, request) for url in others))
             for part in answers:
                 found += part
@@ -303,19 +270,24 @@ class Worker:
     async def gather_due(self, web, request, local: Callable[[list[int]], list]):
         """A service's ``/due`` page: the obligations ``local`` lists for each worker's
         partitions (its first item ``{"as_of": stream time}``), filtered by the request's
-        ``unit``, ``authority``, ``kind`` and ``due_within`` against the latest stream time."""
+        ``unit``, ``authority``, ``kind`` and ``due_within`` against the latest stream time;
+        a page of them (``limit``, ``cursor``: ``runtime.http.paged_due``)."""
+        from runtime.http import paged_due, with_next
+
         q = request.query
         try:
             wanted = Wanted.of(q.get("unit"), q.get("authority"), q.get("kind"),
                                q.get("due_within"))
+            paged_due([], q.get("limit"), q.get("cursor"))  # refused before any worker is asked
         except ValueError as exc:
             return web.json({"error": str(exc)}, status=400)
 
         def answer(found: list) -> Any:
             times = [datetime.fromisoformat(i["as_of"]) for i in found
                      if "as_of" in i and i["as_of"] is not None]
-            return web.json(due_list([i for i in found if "as_of" not in i],
-                                     latest(times), wanted))
+            whole = due_list([i for i in found if "as_of" not in i], latest(times), wanted)
+            page, after = paged_due(whole["due"], q.get("limit"), q.get("cursor"))
+            return web.json(with_next({**whole, "due": page}, after))
 
         return await self.gather(web, request, local, answer)
 
@@ -345,12 +317,16 @@ class Worker:
                 raise ServiceUnavailable() from None
             target = URL(str(owner)).with_path(path.format(quote(unit_id, safe="")),
                                                encoded=True)
-            async with self.app.http_client.get(target, headers=_auth(request)) as answer:
-                if answer.status == 404:
-                    return unit_id, None
-                if answer.status != 200:
-                    raise ServiceUnavailable()
-                return unit_id, json.loads(await answer.read())
+            status, body, _ = await self._fetch(target, request)
+            if status == 404:
+                return unit_id, None
+            if status != 200:
+                raise ServiceUnavailable(f"the worker at {target.origin()} answered {status}")
+            try:
+                return unit_id, json.loads(body)
+            except ValueError:
+                raise ServiceUnavailable(f"the worker at {target.origin()} answered no JSON"
+                                         ) from None
 
         for unit_id, value in await asyncio.gather(*(ask(u) for u in remote)):
             if value is not None:
@@ -360,17 +336,31 @@ class Worker:
     async def _ask(self, url, request) -> list:
         from faust.web.exceptions import ServiceUnavailable
 
-        target = URL(str(url)).with_path(request.path).with_query(
+        target = URL(str(url)).with_path(request.rel_url.raw_path, encoded=True).with_query(
             {**request.query, "local": "1"})
-        async with self.app.http_client.get(target, headers=_auth(request)) as answer:
-            if answer.status != 200:
-                raise ServiceUnavailable()  # rebalancing, most likely: ask again
-            return json.loads(await answer.read())["local"]
+        status, body, _ = await self._fetch(target, request)
+        if status != 200:
+            raise ServiceUnavailable()  # rebalancing, most likely: ask again
+        try:
+            return list(json.loads(body)["local"])
+        except (ValueError, KeyError, TypeError):
+            raise ServiceUnavailable(f"the worker at {target.origin()} answered no list"
+                                     ) from None
 
 
 def _auth(request) -> dict[str, str]:
-    """The request's credentials, passed on to the worker asked in its stead."""
+    """The request's credentials, passed on to the worker asked in its stead (a member of
+    this deployment: ``Worker._member``)."""
     return {k: v for k, v in request.headers.items() if k.lower() == "authorization"}
+
+
+ROUTED = "Inspections-Routed"  # a request one worker passed to another: not passed on again
+
+
+def _origin(url) -> tuple[str, str, int] | None:
+    from runtime import webauth
+
+    return webauth.origin(str(url))
 
 
 def build(service: Service, settings: Settings, quiet: generations.Quiet | None = None):
