@@ -7,7 +7,14 @@ from kernel.breaches import Breach
 from kernel.due import latest
 from kernel.topology import Read, Service, Store, Write
 from runtime import metrics, topics
-from runtime.http import json_or_404, paged
+from runtime.http import (
+    json_or_404,
+    page_size,
+    paged,
+    paged_in_order,
+    whole_number,
+    with_next,
+)
 from runtime.reporting import report_breach, report_notice, report_unmatched
 from schemas.envelope import breach_event, notice_event
 from services.escalation import config
@@ -37,13 +44,15 @@ def serve(worker) -> None:
     @app.page("/escalations")
     async def open_list(web, request):
         q = request.query
-        level = q.get("level")
-        if level is not None and not level.isdigit():
-            return web.json({"error": "level must be a number"}, status=400)
+        try:
+            level = whole_number(q.get("level"), "level")
+            page_size(q.get("limit"))  # a bad limit refused before any worker is asked
+        except ValueError as exc:
+            return web.json({"error": str(exc)}, status=400)
         overdue = q.get("overdue")
         if overdue not in (None, "true", "false"):
             return web.json({"error": "overdue must be true or false"}, status=400)
-        wanted = dict(authority=q.get("authority"), level=int(level) if level else None,
+        wanted = dict(authority=q.get("authority"), level=level,
                       unit=q.get("unit"), overdue=None if overdue is None else overdue == "true")
 
         def local(partitions):
@@ -91,7 +100,17 @@ def serve(worker) -> None:
     @app.page("/units/{unit_id}/escalations")
     @worker.by_unit()
     async def of_unit_page(web, request, unit_id: str):
-        return json_or_404(web, of_unit(units.get(unit_id)), f"escalations of unit {unit_id}")
+        """A page of the unit's escalations in the order raised (``cursor``: the last id of
+        the page before)."""
+        found = of_unit(units.get(unit_id))
+        if found is None:
+            return json_or_404(web, None, f"escalations of unit {unit_id}")
+        try:
+            page, after = paged_in_order(found["escalations"], lambda e: e["escalation_id"],
+                                         request.query.get("limit"), request.query.get("cursor"))
+        except ValueError as exc:
+            return web.json({"error": str(exc)}, status=400)
+        return web.json(with_next({**found, "escalations": page}, after))
 
     shown: dict[str, set] = {"open": set(), "top": set()}
     tallies = stores["tally"]

@@ -3,15 +3,14 @@ goes, what it keeps; and what its worker serves. It holds no rule."""
 
 from __future__ import annotations
 
-import json
-from datetime import datetime
 
 from kernel.breaches import Breach
 from kernel.topology import Read, Service, Store, Write
 from kernel.vocabulary import FINDING_STATUSES
 from runtime import logs, topics
-from runtime.http import json_or_404, paged_in_order
+from runtime.http import json_or_404, page_size, paged, paged_in_order, with_next, year_of
 from runtime.reporting import report_breach
+from schemas.derived import DeadlineBreached
 from schemas.envelope import breach_event
 from services.findings import config
 from services.findings.flow import FindingsFlow, seen_of
@@ -34,15 +33,12 @@ log = logs.get(__name__)
 
 
 def read_breach(raw: bytes) -> list[BreachSeen]:
-    """A record of ``inspections.breaches``: the breach, or none when it is unreadable."""
-    try:
-        event = json.loads(raw)
-        d = event["data"]
-        return [BreachSeen(event["id"], d["unit_id"], d["kind"], d["subject_id"],
-                           datetime.fromisoformat(d["due"]), event["source"])]
-    except (ValueError, TypeError, KeyError) as error:
-        log.warning("unreadable breach skipped", error=str(error)[:300])
-        return []
+    """A record of ``inspections.breaches``: the breach, checked against the contract's
+    ``deadline.breached``; a record that is not one raises, and the runner skips, counts and
+    logs it."""
+    event = DeadlineBreached.model_validate_json(raw)
+    d = event.data
+    return [BreachSeen(event.id, d.unit_id, d.kind, d.subject_id, d.due, event.source)]
 
 
 def serve(worker) -> None:
@@ -114,19 +110,28 @@ def serve(worker) -> None:
 
     @app.page("/assessments/{year}")
     async def assessments(web, request, year: str):
-        if not year.isdigit():
-            return web.json({"error": "year must be a number, e.g. 2026"}, status=400)
+        """The year's rows by unit id, a page of them (``cursor``: the last unit id of the
+        page before)."""
+        q = request.query
+        try:
+            wanted = year_of(year)
+            page_size(q.get("limit"))  # refused before any worker is asked
+        except ValueError as exc:
+            return web.json({"error": str(exc)}, status=400)
 
         def local(partitions):
             found = []
             for p in partitions:
                 for unit_id in units.units_in(p):
-                    if (entry := unit_assessment(units[unit_id], int(year), tz)) is not None:
+                    if (entry := unit_assessment(units[unit_id], wanted, tz)) is not None:
                         found.append(entry)
             return found
 
-        return await worker.gather(web, request, local,
-                                   lambda found: web.json(year_assessment(int(year), found)))
+        def answer(found: list):
+            page, after = paged(found, lambda a: a["unit_id"], q.get("limit"), q.get("cursor"))
+            return web.json(with_next(year_assessment(wanted, page), after))
+
+        return await worker.gather(web, request, local, answer)
 
 
 SERVICE = Service(

@@ -15,7 +15,7 @@ from kernel.breaches import Breach
 from kernel.due import latest
 from kernel.topology import Read, Service, Store, Write
 from runtime import metrics, topics
-from runtime.http import json_or_404
+from runtime.http import json_or_404, paged_in_order, with_next
 from runtime.publishing import Tagged
 from runtime.reporting import report_breach
 from schemas.envelope import breach_event, tick_events
@@ -85,10 +85,22 @@ def serve(worker) -> None:
     @app.page("/campaigns/{campaign_id}")
     @worker.on_side()
     async def campaign_page(web, request, campaign_id: str):
+        """The campaign, with a page of its unit rows in the plan's order (``cursor``: the
+        last unit id of the page before); only that page's units are asked of their owners."""
         campaign = campaigns.get(f"{CAMPAIGN}{campaign_id}")
-        planned = [u.unit_id for u in campaign.plan.units] if campaign and campaign.plan else []
-        rows = await worker.by_units(request, planned, "/units/{}", view_of)
-        return json_or_404(web, campaign_view(campaign, rows, tz), f"campaign {campaign_id}")
+        if campaign is None or campaign.plan is None:
+            return json_or_404(web, None, f"campaign {campaign_id}")
+        try:
+            shown, after = paged_in_order([u.unit_id for u in campaign.plan.units], str,
+                                          request.query.get("limit"),
+                                          request.query.get("cursor"))
+        except ValueError as exc:
+            return web.json({"error": str(exc)}, status=400)
+        rows = await worker.by_units(request, shown, "/units/{}", view_of)
+        view = campaign_view(campaign, rows, tz)
+        kept = set(shown)
+        return web.json(with_next(
+            {**view, "units": [u for u in view["units"] if u["unit_id"] in kept]}, after))
 
     @app.page("/due")
     async def due(web, request):
