@@ -86,8 +86,11 @@ class TopicReader:
     def _add(self, raw: bytes, place: tuple[int, int] = (-1, -1)) -> None:
         try:
             item = self.parse(raw)
-        except (ValueError, KeyError, TypeError):
-            return  # not one this page can show; the audit tools report such records
+        except Exception as exc:  # not one this page can show: skipped, said once
+            logs.get(__name__).warning("record skipped: not what the project writes there",
+                                       topic=self.topic, partition=place[0], offset=place[1],
+                                       error=f"{type(exc).__name__}: {exc}"[:300])
+            return
         if item is None:
             return
         with self.lock:
@@ -140,7 +143,11 @@ class TopicReader:
 
 
 def breach_item(raw: bytes) -> dict:
-    event = json.loads(raw)
+    """A breach as the page shows it, from a record checked against the contract's
+    ``deadline.breached`` (a forged or broken one raises, and is skipped)."""
+    from schemas.derived import DeadlineBreached
+
+    event = json.loads(DeadlineBreached.model_validate_json(raw).model_dump_json())
     data = event["data"]
     return {"id": event["id"], "time": event["time"], "kind": data["kind"],
             "unit_id": data["unit_id"], "subject_id": data["subject_id"], "due": data["due"],
@@ -155,7 +162,9 @@ def rejected_item(raw: bytes) -> dict:
     """A rejected record's summary: small whatever the record (no bytes; reason and key
     cut short). Its whole (``rejected_detail``) is read again when asked for."""
     from inspections.rejected import Rejected
+    from schemas.derived import RecordRejected
 
+    RecordRejected.model_validate_json(raw)  # a forged or broken one raises, and is skipped
     r = Rejected.of(json.loads(raw))
     summary = r.summary()
     return {**summary, "reason": _cut(summary["reason"], SHORT_REASON),
