@@ -18,6 +18,7 @@ from tests.faults import bad_records
 from tests.faults.harness import (
     LONG,
     SCENARIO,
+    Publication,
     Stack,
     check,
     derived_counts,
@@ -51,14 +52,19 @@ def test_ten_thousand_bad_records_are_each_rejected_once_and_change_nothing(kafk
     stack.start_all()
     stack.wait_ready()
     run = stack.simulate(speed=8)
+    publication = Publication(stack, run)
     sent = []
     started = time.monotonic()
     chunks = 20
-    for i in range(chunks):  # spread over the run, between the scenario's own records
-        part = bad[i * count // chunks:(i + 1) * count // chunks]
-        sent += produce(kafka.bootstrap, deployment.topic("events"),
-                        [(key, value) for key, value, _ in part])
-        time.sleep(2)
+    try:
+        for i in range(chunks):  # spread over the run: chunk i once i/20 of it is published
+            publication.until(i / chunks)
+            part = bad[i * count // chunks:(i + 1) * count // chunks]
+            publication.others += len(part)
+            sent += produce(kafka.bootstrap, deployment.topic("events"),
+                            [(key, value) for key, value, _ in part])
+    finally:
+        publication.close()
     published_in = time.monotonic() - started
     assert run.wait(timeout=600) == 0
     stack.settle()

@@ -13,11 +13,8 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
-from runtime import logs
-from runtime.intake import accepted
-from runtime.observe import Progress, lag_by_partition
+from runtime.observe import lag_by_partition
 from tests.conftest import REPO
-from tests.unit.test_intake import MESSAGES, batch_of
 
 PROMETHEUS = REPO / "deploy" / "prometheus"
 DASHBOARD = REPO / "deploy" / "grafana" / "dashboards" / "inspections.json"
@@ -131,21 +128,6 @@ def test_ready_only_in_the_group_with_tables_recovered():
     assert "joining" in _observer(generation=0).ready()
     assert "joining" in _observer(rebalancing=True).ready()
     assert "recovering" in _observer(recovered=False).ready()
-
-
-def test_every_log_line_of_an_event_carries_its_id_type_unit_and_place():
-    seen = []
-
-    progress = Progress("findings")
-    for message, event in accepted(batch_of(MESSAGES, progress), progress):
-        # What the shared processors add to a line logged here.
-        seen.append(logs._merge_bound(None, "info", {"event": "deadline breached"}))
-    seen.append(logs.bound_fields())  # after: unbound
-    first = seen[0]
-    assert first["event_id"] and first["type"] == "visit.started"
-    assert first["unit"] == "changtai" and first["partition"] == 0 and first["offset"] == 0
-    assert "correlation_id" in first and first["topic"] == "inspections.events"
-    assert not {"event_id", "offset", "partition"} & set(seen[-1])
 
 
 def test_faust_metrics_are_the_same_with_the_labels_looked_up_once():
