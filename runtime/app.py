@@ -129,8 +129,7 @@ def ensure_changelogs(app: "faust.App", settings: Settings) -> list[str]:
             table.changelog_topic.get_topic_name(): table.partitions
             for table in app.tables.values()
         }
-        for table in app.tables.values():  # a refused state write stops the worker
-            faust_internals.stop_on_changelog_failure(app, table)
+        faust_internals.stop_on_changelog_failure(app, set(wanted))  # loudly
         missing = {name: parts for name, parts in wanted.items() if name not in existing}
         made = []
         for name, parts in sorted(missing.items()):

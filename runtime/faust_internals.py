@@ -30,7 +30,6 @@ _USED = (
     ("faust.transport.producer", "ProducerBuffer", "max_messages"),
     ("faust.app.base", "App", "rebalancing"),
     ("faust.app.base", "App", "in_recovery"),
-    ("faust.tables.base", "Collection", "_on_changelog_sent"),
 )
 
 
@@ -151,26 +150,29 @@ class ChangelogRefused(RuntimeError):
     """A state change the broker did not take: its changelog no longer holds the state."""
 
 
-def stop_on_changelog_failure(app, table) -> None:
-    """Crash ``app`` (the worker stops, saying why) when a write of ``table`` does not reach
-    its changelog. faust logs such a failure and goes on, and the state silently stops being
-    replicated; a restarted or moved worker would then diverge from what was derived."""
+def stop_on_changelog_failure(app, changelogs: set[str]) -> None:
+    """Crash ``app`` (the worker stops, saying why) when a write to one of ``changelogs``
+    fails. faust logs such a failure as a warning and goes on (it does not even call the
+    table's callback), and the state silently stops being replicated: a restarted or moved
+    worker would then diverge from what was derived."""
     import asyncio
 
-    sent = table._on_changelog_sent
+    from faust.sensors import Sensor
 
-    def checked(fut) -> None:
-        try:
-            sent(fut)
-        except Exception as exc:  # the send's own error, e.g. a record too large
-            from runtime import logs
+    from runtime import logs
 
+    class Guard(Sensor):
+        def on_send_initiated(self, producer, topic, message, keysize, valsize):
+            return topic
+
+        def on_send_error(self, producer, exc, state) -> None:
+            if state not in changelogs:
+                return
             logs.get(__name__).critical(
                 "a state change was refused by its changelog: the worker stops rather than "
                 "diverge; see the error, fix the cause and start it again",
-                table=table.name, error=f"{type(exc).__name__}: {exc}"[:500])
+                topic=state, error=f"{type(exc).__name__}: {exc}"[:500])
             asyncio.ensure_future(app.crash(ChangelogRefused(
-                f"changelog of table {table.name} refused a write: {exc}")))
+                f"the changelog {state} refused a write: {type(exc).__name__}: {exc}")))
 
-    table._on_changelog_sent = checked
-
+    app.sensors.add(Guard())

@@ -140,3 +140,32 @@ def test_a_rule_failing_on_one_event_takes_that_event_alone_out(kafka, deploymen
     assert len(logged) == 1 and logged[0]["cause"] == "processing_failed"
     figure("poison rule", "a rule failing on one event: that event rejected by its service and "
                      "undone, the rest of its batch applied, the mended event accepted")
+
+
+@pytest.mark.timeout(300)
+def test_a_state_write_the_broker_refuses_stops_the_worker_saying_so(kafka, deployment):
+    """The changelog is the state's copy: a write the broker refuses (here: its topic made to
+    take records of at most 100 bytes while the worker runs) must not let the worker go on
+    with a state no restart or other worker could recover."""
+    from kafka.admin import ConfigResource, ConfigResourceType
+
+    from runtime import kafka as clients
+
+    stack = Stack(deployment)
+    worker = stack.start("findings")
+    stack.wait_ready()
+    changelog = f"{deployment.prefix}-findings-state-changelog"
+    admin = clients.admin(kafka.settings(), client_id="poison-test")
+    try:
+        admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, changelog,
+                                            {"max.message.bytes": "100"})])
+    finally:
+        admin.close()
+    deployment.publish([_finding("big-1", "F-big", "2026-04-20T10:30:00+08:00",
+                                 "a description longer than the changelog takes " * 5)])
+    wait_for(lambda: worker.proc.poll() is not None, "the worker to stop", 120)
+    assert worker.proc.returncode != 0
+    said = [json.loads(line) for line in worker.log.read_text().splitlines()
+            if "refused by its changelog" in line]
+    assert said and said[0]["level"] == "critical" and said[0]["topic"] == changelog, said
+    assert "MessageSizeTooLarge" in said[0]["error"]
