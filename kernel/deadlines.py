@@ -114,11 +114,15 @@ class Timeline:
             self._heap = [(d.due, d.deadline_id) for d in self._open.values()]
             heapq.heapify(self._heap)
 
-    def savepoint(self) -> None:
+    def savepoint(self) -> bool:
         """Remember where it is, so that ``rollback`` can undo what follows (one record's
-        changes, when its handling fails); ``release`` forgets it."""
+        changes, when its handling fails); ``release`` forgets it. False when it has a
+        savepoint already (kept)."""
+        if self._saved is not None:
+            return False
         changed = dict(self.changed) if self.changed is not None else None
         self._saved = (self.stream_time, self.time_moved, changed, {})
+        return True
 
     def release(self) -> None:
         self._saved = None

@@ -94,7 +94,7 @@ class Running:
                record: Record | None = None) -> None:
         context, journal, emitted = self.context, self.journal, self.emitted
         context.partition, context.key = partition, key
-        journal.begin()
+        journal.active = True  # from here what the handler changes is journalled
         try:
             getattr(self.flow, read.handler)(context, value)
         except Exception as error:  # this value's own: undone, reported, the rest goes on

@@ -18,7 +18,8 @@ from kernel.deadlines import Timeline
 class Journal:
     """What one record's handling changed in a service's stores, so that it can be undone when
     the handler fails: each store key's value before (``note``), each timeline touched (its
-    ``savepoint``), each id marked seen. Active only while a record is being handled."""
+    ``savepoint``), each id marked seen. Active (``active``) only while a record is being
+    handled."""
 
     __slots__ = ("active", "writes", "timelines", "seen")
 
@@ -28,14 +29,17 @@ class Journal:
         self.timelines: list[Timeline] = []
         self.seen: list[tuple[set, int]] = []
 
-    def begin(self) -> None:
-        self.active = True
-
     def end(self) -> None:
         """The record is done: keep what it changed."""
-        for timeline in self.timelines:
-            timeline.release()
-        self._clear()
+        self.active = False
+        if self.timelines:
+            for timeline in self.timelines:
+                timeline.release()
+            self.timelines.clear()
+        if self.writes:
+            self.writes.clear()
+        if self.seen:
+            self.seen.clear()
 
     def rollback(self) -> None:
         """Undo what the record changed, the last change first."""
@@ -207,11 +211,8 @@ class Timelines(JournalledDict):
 
     def get(self, partition, default=None):
         timeline = dict.get(self, partition, default)
-        journal = self.journal
-        if journal.active and isinstance(timeline, Timeline) and \
-                not any(t is timeline for t in journal.timelines):
-            timeline.savepoint()
-            journal.timelines.append(timeline)
+        if self.journal.active and timeline is not default and timeline.savepoint():
+            self.journal.timelines.append(timeline)
         return timeline
 
     def __getitem__(self, partition):

@@ -28,10 +28,14 @@ class PartitionClock:
         """None, the partition's clock moved to ``event_time`` (when later); or why not."""
         name = str(partition) if self.named else partition
         newest = self.times.get(name)
-        refused = too_far_ahead(event_time, newest, appended(timestamp_ms), self.limit)
-        if refused is None and (newest is None or event_time > newest):
-            self.times[name] = event_time
-        return refused
+        if newest is not None and event_time <= newest:
+            return None  # the usual case: nothing to check, nothing to move
+        if newest is None or event_time - newest > self.limit:  # else in time, whatever else
+            refused = too_far_ahead(event_time, newest, appended(timestamp_ms), self.limit)
+            if refused is not None:
+                return refused
+        self.times[name] = event_time
+        return None
 
 
 def appended(timestamp_ms: int) -> datetime:

@@ -67,7 +67,7 @@ def test_publish_sends_the_original_bytes_keyed_by_subject(tmp_path, kafka):
     path = _file(tmp_path, lines)
     done = kafka.cli("publish", str(path), "--skip-invalid")
     assert done.stdout.strip().splitlines() == [
-        f"{path}:3: not JSON: Expecting value at line 1 column 1",
+        f"{path}:3: not JSON: invalid literal, expected 'null' at line 1 column 1",
         "sent 3 events (3 records) to inspections.events, 1 invalid skipped",
     ]
     new = [r for r in _new_records(kafka, len(before), 3) if (r.partition, r.offset) not in before]

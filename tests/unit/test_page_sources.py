@@ -31,7 +31,7 @@ def test_a_record_that_is_no_rejection_is_skipped():
     reader = rejections(Settings())
     good = event("record.rejected")
     for n, raw in enumerate([b"{}", json.dumps({**good, "data": {**good["data"],
-                                                                 "partition": "x"}}).encode(),
+                                                                 "timestamp": 17}}).encode(),
                              json.dumps({**good, "data": 3}).encode()]):
         reader._add(raw, (0, n))
     reader._add(json.dumps({**good, "id": "r-1"}).encode(), (0, 5))
