@@ -52,9 +52,9 @@ def _cases() -> list[Case]:
              "12 breaches and 9 escalations for other units",
              b"changtai", _raw(event("site.inspected", id="corpus-2099",
                                      time="2099-04-20T10:30:00+08:00")), "too_far_ahead"),
-        Case("437 KB of wrong types", "(500 KB of them:) a 16-46 MB reason, 6-8 s of CPU; the rejection too "
-             "large for its topic, the batch never committed", b"changtai", _raw(wrong_types),
-             "schema"),
+        Case("437 KB of wrong types", "(500 KB of them:) a 16-46 MB reason, 6-8 s of CPU; the "
+             "rejection too large for its topic, the batch never committed", b"changtai",
+             _raw(wrong_types), "schema"),
         Case("523 KB finding id", "accepted: 1.5 MB changelog records, refused by the broker, "
              "state silently not replicated", b"changtai",
              _raw(_finding(data={"finding_id": "F" * 523_000})), "schema"),

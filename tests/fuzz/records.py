@@ -291,8 +291,8 @@ def scenario() -> list[dict]:
         body["data"].update(data)
         return body
 
-    visit = {"visit_id": "visit-2026-changtai", "unit_id": UNIT}
-    found = [ev("campaign.planned", -30, 0), ev("visit.scheduled", -7, 1), ev("visit.started", 0, 2)]
+    found = [ev("campaign.planned", -30, 0), ev("visit.scheduled", -7, 1),
+             ev("visit.started", 0, 2)]
     found += [ev("site.inspected", 1, 10 + n, site_id=f"s{n}", site_kind=kind)
               for n, kind in enumerate(["township", "department", "enterprise", "community"])]
     for n, (category, flags) in enumerate([("violation", True), ("major_hazard", False),
