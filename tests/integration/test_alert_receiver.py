@@ -149,7 +149,7 @@ def _closed_by_server(s: socket.socket) -> bool:
 
 
 def test_half_open_connections_are_closed_and_never_take_more_than_its_threads(receiver):
-    port = receiver("--threads", "2", "--timeout-s", "5")
+    port = receiver("--threads", "2", "--timeout-s", "2")
     idle = [socket.create_connection(("127.0.0.1", port), timeout=30) for _ in range(2)]
     try:
         # Both threads are held by connections that send nothing: a third is told so at once
