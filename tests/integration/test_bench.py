@@ -36,6 +36,7 @@ def test_the_quick_bench_measures_every_row(kafka, tmp_path):
         assert f"| {latency['offered_per_s']:g} | {latency['sent_per_s']:g} |" in done.stdout
     for worker in report["rows"]["pipeline"]["rss"].values():
         assert worker["samples"] > 0 and worker["median_mib"] > 50
+    assert report["rows"]["cores in memory"]["rejected"] == 0  # each record measured whole
     # Verify ran over what the pipeline emitted: the derived topics match the log.
     assert report["rows"]["verify"]["result"] == "every derived event matches the rules"
     # The run cleaned up after itself.
