@@ -84,7 +84,7 @@ def internal() -> dict[str, tuple[str, str]]:
     for service in SYSTEM:
         for write in service.writes:
             if write.topic is not None and write.key is None:
-                readers = [f"{s.name} ({r.handler})" for s, r in SYSTEM.readers(write.topic)]
+                readers = [f"{s.name} ({r.handler.__name__})" for s, r in SYSTEM.readers(write.topic)]
                 found[write.topic] = (f"{service.name} (on_event)", ", ".join(readers))
     found[topics.GENERATIONS] = ("inspections rebuild (the live generation of a service's "
                                  "state)", "every worker (which generation to run)")

@@ -13,7 +13,7 @@ def _kind(kind) -> str:
 
 def row(service: Service) -> str:
     reads = "; ".join(
-        f"`{r.topic}` → `{r.handler}`" + (" (through the gate)" if r.contract else "")
+        f"`{r.topic}` → `{r.handler.__name__}`" + (" (through the gate)" if r.contract else "")
         + ("" if r.partitioned else " (one partition)") + (" (not its own)" if r.skip_source
                                                            else "")
         for r in service.reads)

@@ -18,7 +18,9 @@ from typing import Any, Protocol
 
 @dataclass(frozen=True)
 class Read:
-    """A topic the service reads (its canonical name) and the flow's handler for its values.
+    """A topic the service reads (its canonical name) and the flow's handler for its values,
+    a function of the flow's class (``FindingsFlow.on_event``) that a runner calls as
+    ``handler(flow, ctx, value)``.
 
     ``contract``: the inbound topic, each record through the gate. Otherwise ``decode``
     turns a record's bytes into the values it holds (an unreadable one: none), and
@@ -29,7 +31,7 @@ class Read:
     one, which applied what it derived when it derived it; a value's ``source`` says)."""
 
     topic: str
-    handler: str
+    handler: Callable[[Any, Any, Any], None]
     contract: bool = False
     partitioned: bool = True
     decode: Callable[[bytes], list] | None = None

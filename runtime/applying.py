@@ -24,6 +24,7 @@ once however many times its batch was applied.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from kernel.ids import digest, seen_key
@@ -85,7 +86,7 @@ class Reader:
         service = worker.service
         self.worker, self.read, self.service = worker, read, service
         self.flow = worker.flow
-        self.handler = getattr(worker.flow, read.handler)
+        self.handler = partial(read.handler, worker.flow)
         self.stores = {s.name: worker.stores[s.name] for s in service.stores
                        if s.partitioned == read.partitioned and s.kind != "seen"}
         self.seen = next((worker.stores[s.name] for s in service.stores if s.kind == "seen"),

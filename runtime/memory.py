@@ -96,7 +96,7 @@ class Running:
         context.partition, context.key = partition, key
         journal.active = True  # from here what the handler changes is journalled
         try:
-            getattr(self.flow, read.handler)(context, value)
+            read.handler(self.flow, context, value)
         except Exception as error:  # this value's own: undone, reported, the rest goes on
             journal.rollback()
             emitted.clear()

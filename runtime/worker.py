@@ -117,7 +117,7 @@ class Worker:
                         raise
                 self._gauges_now()
 
-        agent.__name__ = f"{read.handler}_{read.topic.rsplit('.', 1)[-1]}"
+        agent.__name__ = f"{read.handler.__name__}_{read.topic.rsplit('.', 1)[-1]}"
         self.app.agent(self.topics[read.topic], name=f"{self.service.name}.{agent.__name__}",
                        concurrency=1)(agent)
 

@@ -135,7 +135,7 @@ def serve(worker) -> None:
 
 SERVICE = Service(
     name=NAME,
-    reads=(Read(topics.EVENTS, "on_event", contract=True),),
+    reads=(Read(topics.EVENTS, EscalationFlow.on_event, contract=True),),
     writes=(
         Write(Notice, topics.ESCALATIONS, encode=notice_event,
               key=lambda n: n.escalation.unit_id.encode(), report=report_notice),

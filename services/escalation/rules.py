@@ -34,6 +34,7 @@ from kernel import capacity, ids
 from kernel.breaches import Breach
 from kernel.deadlines import Deadline, Decision
 from kernel.frozen import evolve
+from kernel.unit_core import UnitCore
 from kernel.vocabulary import (
     ACK,
     BY_CATEGORY,
@@ -151,46 +152,33 @@ def actions_for(category: str, cannot_ensure_safety: bool,
     return actions
 
 
-class EscalationCore:
-    """The unit core the deadline loop drives (``kernel.deadlines.Core``)."""
+class EscalationCore(UnitCore[UnitEscalations]):
+    """The unit core the deadline loop drives; its table ``ON`` is after its handlers."""
 
-    TYPES = frozenset({FINDING_RECORDED, DOCUMENT, MEASURES, ACK, RESOLVED, FINDING_AMENDED,
-                       FINDING_WITHDRAWN})
-
-    def __init__(self, policy: Policy) -> None:
-        self.policy = policy
-
-    def initial(self, key: str) -> UnitEscalations:
-        return UnitEscalations(unit_id=key)
-
-    def key(self, event) -> str | None:
-        return event.subject if event.type in self.TYPES else None
-
-    def remembers(self, event) -> bool:
-        return event.type in self.TYPES
+    State = UnitEscalations
 
     # -- events ------------------------------------------------------------------------
-    def handle(self, state: UnitEscalations, event, now: datetime):
-        if event.type == FINDING_RECORDED:
-            return self._raise(state, event)
-        if event.type == FINDING_AMENDED:
-            return self._amend(state, event)
-        if event.type == FINDING_WITHDRAWN:
-            return self._withdraw(state, event, needed=(),
-                                  reason=f"finding {event.data.finding_id} withdrawn: "
-                                         f"{event.data.reason}")
-        if event.type in HANDLED_BY:
-            return self._close(state, event,
-                               ids.escalation_id(event.data.finding_id, HANDLED_BY[event.type]),
-                               closes=lambda e: True, what="closed")
-        if event.type == ACK:
-            return self._close(
-                state, event, event.data.escalation_id, what="acknowledged",
-                closes=lambda e: self.policy.routes[e.action].closed_by == ACK or e.level > 1)
+    def _withdrawn(self, state, event, now):
+        return self._withdraw(state, event, needed=(),
+                              reason=f"finding {event.data.finding_id} withdrawn: "
+                                     f"{event.data.reason}")
+
+    def _handled(self, state, event, now):
+        """An enforcement document or immediate measures: the escalation asking for it closes."""
+        return self._close(state, event,
+                           ids.escalation_id(event.data.finding_id, HANDLED_BY[event.type]),
+                           closes=lambda e: True, what="closed")
+
+    def _acknowledged(self, state, event, now):
+        return self._close(
+            state, event, event.data.escalation_id, what="acknowledged",
+            closes=lambda e: self.policy.routes[e.action].closed_by == ACK or e.level > 1)
+
+    def _resolved(self, state, event, now):
         return self._close(state, event, event.data.escalation_id, closes=lambda e: True,
                            what="resolved")
 
-    def _raise(self, state, event):
+    def _raise(self, state, event, now):
         d = event.data
         notices, opened = [], []
         for action in actions_for(d.category, d.cannot_ensure_safety,
@@ -213,7 +201,7 @@ class EscalationCore:
             opened.append(Deadline(due, _deadline_id(escalation), state.unit_id))
         return Decision(state, derived=tuple(notices), open=tuple(opened))
 
-    def _amend(self, state, event):
+    def _amend(self, state, event, now):
         """Withdraw what the corrected finding no longer needs; raise what it now needs."""
         d = event.data
         needed = actions_for(d.category, d.cannot_ensure_safety, d.listed_supervision_advised)
@@ -281,6 +269,16 @@ class EscalationCore:
         closed = evolve(escalation, status="closed", closed_at=event.time,
                          history=capacity.stepped(escalation.history, step))
         return Decision(_put(state, closed), close=(_deadline_id(escalation),))
+
+    ON = {
+        FINDING_RECORDED: _raise,
+        FINDING_AMENDED: _amend,
+        FINDING_WITHDRAWN: _withdrawn,
+        DOCUMENT: _handled,
+        MEASURES: _handled,
+        ACK: _acknowledged,
+        RESOLVED: _resolved,
+    }
 
     # -- deadlines ---------------------------------------------------------------------
     def expire(self, state: UnitEscalations, deadline: Deadline, now: datetime, cause):

@@ -137,9 +137,9 @@ def serve(worker) -> None:
 SERVICE = Service(
     name=NAME,
     reads=(
-        Read(topics.EVENTS, "on_event", contract=True),
+        Read(topics.EVENTS, FindingsFlow.on_event, contract=True),
         # Every service's breaches, for the assessment; its own it keeps as it derives them.
-        Read(topics.BREACHES, "on_breach", decode=read_breach,
+        Read(topics.BREACHES, FindingsFlow.on_breach, decode=read_breach,
              take=lambda breach, source: seen_of(breach, source),
              skip_source=NAME),
     ),

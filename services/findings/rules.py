@@ -25,8 +25,9 @@ from datetime import datetime, tzinfo
 
 from kernel import capacity, ids
 from kernel.breaches import Breach
-from kernel.deadlines import Deadline, Decision
+from kernel.deadlines import Decision
 from kernel.frozen import evolve
+from kernel.unit_core import UnitCore
 from kernel.vocabulary import (
     DOCUMENT,
     FINDING_AMENDED,
@@ -137,31 +138,10 @@ def evidence_or_advice_missing(finding: Finding) -> str | None:
     return f"general finding recorded without {' and '.join(missing)}" if missing else None
 
 
-class FindingsCore:
-    """The unit core the deadline loop drives (``kernel.deadlines.Core``)."""
+class FindingsCore(UnitCore[UnitFindings]):
+    """The unit core the deadline loop drives; its table ``ON`` is at its end."""
 
-    TYPES = frozenset({
-        VISIT_SCHEDULED, VISIT_STARTED, VISIT_ENDED, FINDING_RECORDED, DOCUMENT, MEASURES,
-        FINDING_RECTIFIED, REPORT_SUBMITTED, SPOT_CHECK, FINDING_AMENDED, FINDING_WITHDRAWN,
-    })
-
-    def __init__(self, policy: Policy) -> None:
-        self.policy = policy
-
-    def initial(self, key: str) -> UnitFindings:
-        return UnitFindings(unit_id=key)
-
-    def key(self, event) -> str | None:
-        return event.subject if event.type in self.TYPES else None
-
-    def remembers(self, event) -> bool:
-        return event.type in self.TYPES
-
-    def expire(self, state, deadline: Deadline, now, cause):  # no deadlines of its own
-        return Decision(state)
-
-    def handle(self, state: UnitFindings, event, now: datetime) -> Decision[UnitFindings]:
-        return getattr(self, "_" + event.type.replace(".", "_"))(state, event)
+    State = UnitFindings
 
     # -- visits ------------------------------------------------------------------------
     def _visit(self, state: UnitFindings, visit_id: str) -> VisitRecord:
@@ -170,17 +150,17 @@ class FindingsCore:
     def _year(self, t: datetime) -> int:
         return t.astimezone(self.policy.timezone).year
 
-    def _visit_scheduled(self, state, event):
+    def _visit_scheduled(self, state, event, now):
         visit = self._visit(state, event.data.visit_id)
         return Decision(_put_visit(state, evolve(visit, year=event.data.planned_start.year)))
 
-    def _visit_started(self, state, event):
+    def _visit_started(self, state, event, now):
         visit = self._visit(state, event.data.visit_id)
         if visit.year is None:
             visit = evolve(visit, year=self._year(event.time))
         return Decision(_put_visit(state, visit))
 
-    def _visit_ended(self, state, event):
+    def _visit_ended(self, state, event, now):
         visit = self._visit(state, event.data.visit_id)
         if visit.ended_at is not None:
             return Decision(state)
@@ -188,7 +168,7 @@ class FindingsCore:
         return Decision(_put_visit(state, visit))
 
     # -- findings ----------------------------------------------------------------------
-    def _finding_recorded(self, state, event):
+    def _finding_recorded(self, state, event, now):
         d = event.data
         if d.finding_id in state.findings:
             return Decision(_note(state, event, f"finding {d.finding_id} recorded again; the "
@@ -216,19 +196,19 @@ class FindingsCore:
             ),)
         return Decision(_put(state, finding), derived=derived)
 
-    def _enforcement_document_issued(self, state, event):
+    def _enforcement_document_issued(self, state, event, now):
         d = event.data
         return self._step(state, event, d.finding_id, "handled",
                           f"enforcement document {d.document_no} by {d.department}")
 
-    def _immediate_measures_taken(self, state, event):
+    def _immediate_measures_taken(self, state, event, now):
         return self._step(state, event, event.data.finding_id, "handled",
                           f"immediate measures: {event.data.description}")
 
-    def _finding_rectified(self, state, event):
+    def _finding_rectified(self, state, event, now):
         return self._step(state, event, event.data.finding_id, "rectified")
 
-    def _rectification_report_submitted(self, state, event):
+    def _rectification_report_submitted(self, state, event, now):
         d = event.data
         visit = state.visits.get(d.visit_id)
         if visit is None:
@@ -245,7 +225,7 @@ class FindingsCore:
                                f"listed as pending in report {d.report_id}").state
         return Decision(state)
 
-    def _finding_amended(self, state, event):
+    def _finding_amended(self, state, event, now):
         d = event.data
         finding = state.findings.get(d.finding_id)
         if finding is None:
@@ -265,11 +245,11 @@ class FindingsCore:
             finding.history, Step(event.time, event.type, event.id, finding.status, note)))
         return Decision(_put(state, finding))
 
-    def _finding_withdrawn(self, state, event):
+    def _finding_withdrawn(self, state, event, now):
         return self._step(state, event, event.data.finding_id, "withdrawn",
                           f"withdrawn: {event.data.reason}")
 
-    def _spot_check_conducted(self, state, event):
+    def _spot_check_conducted(self, state, event, now):
         d = event.data
         status = "confirmed" if d.result == "confirmed" else "reopened"
         for finding_id in d.finding_ids:
@@ -296,6 +276,20 @@ class FindingsCore:
             return state
         return evolve(state, breaches={**state.breaches, breach.event_id: BreachRecord(
             breach.event_id, breach.kind, breach.subject_id, breach.due)})
+
+    ON = {
+        VISIT_SCHEDULED: _visit_scheduled,
+        VISIT_STARTED: _visit_started,
+        VISIT_ENDED: _visit_ended,
+        FINDING_RECORDED: _finding_recorded,
+        DOCUMENT: _enforcement_document_issued,
+        MEASURES: _immediate_measures_taken,
+        FINDING_RECTIFIED: _finding_rectified,
+        REPORT_SUBMITTED: _rectification_report_submitted,
+        SPOT_CHECK: _spot_check_conducted,
+        FINDING_AMENDED: _finding_amended,
+        FINDING_WITHDRAWN: _finding_withdrawn,
+    }
 
 
 def _shown(value, limit: int = 200) -> str:

@@ -157,8 +157,8 @@ def serve(worker) -> None:
 SERVICE = Service(
     name=NAME,
     reads=(
-        Read(topics.EVENTS, "on_event", contract=True),
-        Read(topics.SCHEDULER_PROGRESS, "on_crossing", partitioned=False,
+        Read(topics.EVENTS, SchedulerFlow.on_event, contract=True),
+        Read(topics.SCHEDULER_PROGRESS, SchedulerFlow.on_crossing, partitioned=False,
              decode=CROSSINGS.unpack),
     ),
     writes=(

@@ -29,6 +29,7 @@ from kernel.breaches import Breach
 from kernel.dates import add_months, calendar_days
 from kernel.deadlines import Deadline, Decision
 from kernel.frozen import evolve
+from kernel.unit_core import UnitCore
 from kernel.vocabulary import (
     CAMPAIGN_PLANNED,
     FEEDBACK_DELIVERED,
@@ -195,23 +196,13 @@ def coverage_shortfalls(visit: Visit, policy: Policy) -> list[tuple[str, str]]:
     return sorted(out, key=lambda pair: order.index(pair[0]))
 
 
-class SchedulerCore:
-    """The unit core the deadline loop drives (``kernel.deadlines.Core``)."""
+class SchedulerCore(UnitCore[UnitState]):
+    """The unit core the deadline loop drives. Each handler of its table ``ON`` (after the
+    handlers) gets the event's visit too: ``handle`` finds it, and notes what is irregular
+    about it, first."""
 
-    UNIT_TYPES = frozenset({VISIT_SCHEDULED, VISIT_STARTED, SITE_INSPECTED, VISIT_ENDED,
-                            FEEDBACK_DELIVERED, REPORT_SUBMITTED})
-
-    def __init__(self, policy: Policy) -> None:
-        self.policy = policy
-
-    def initial(self, key: str) -> UnitState:
-        return UnitState(unit_id=key)
-
-    def key(self, event) -> str | None:
-        return event.subject if event.type in self.UNIT_TYPES else None
-
-    def remembers(self, event) -> bool:
-        return event.type in self.UNIT_TYPES or event.type == CAMPAIGN_PLANNED
+    State = UnitState
+    REMEMBERED = frozenset({CAMPAIGN_PLANNED})  # read by the flow's campaign side
 
     # -- events ------------------------------------------------------------------------
     def handle(self, state: UnitState, event, now: datetime) -> Decision[UnitState]:
@@ -225,8 +216,7 @@ class SchedulerCore:
                                              "which was never scheduled")
         if visit.correlation_id is None and event.correlationid is not None:
             visit = evolve(visit, correlation_id=event.correlationid)
-        handler = getattr(self, "_" + event.type.replace(".", "_"))
-        return handler(state, visit, event, now)
+        return self.ON[event.type](self, state, visit, event, now)
 
     def _visit_scheduled(self, state, visit, event, now):
         d = event.data
@@ -297,6 +287,15 @@ class SchedulerCore:
             return Decision(self._note(state, event, f"another report for {visit.visit_id}"))
         visit = evolve(visit, report_id=event.data.report_id, report_at=event.time)
         return Decision(self._put(state, visit), close=(self._report_deadline(visit),))
+
+    ON = {
+        VISIT_SCHEDULED: _visit_scheduled,
+        VISIT_STARTED: _visit_started,
+        SITE_INSPECTED: _site_inspected,
+        VISIT_ENDED: _visit_ended,
+        FEEDBACK_DELIVERED: _feedback_delivered,
+        REPORT_SUBMITTED: _rectification_report_submitted,
+    }
 
     # -- deadlines ---------------------------------------------------------------------
     def expire(self, state: UnitState, deadline: Deadline, now: datetime, cause):

@@ -13,6 +13,7 @@ the service's own flow, as ``inspections run`` would.
 
 from __future__ import annotations
 
+import functools
 import sys
 from dataclasses import replace
 
@@ -32,22 +33,16 @@ class Failing:
         return getattr(self._ctx, name)
 
 
-class Marked:
-    """The service's flow, its inbound handler failing on a marked event."""
+def marked(handler):
+    """The service's handler of the inbound topic, failing on a marked event."""
 
-    def __init__(self, flow, handler: str) -> None:
-        self._flow = flow
-        inner = getattr(flow, handler)
+    @functools.wraps(handler)
+    def handle(flow, ctx, event) -> None:
+        if getattr(event.data, "description", None) == MARK:
+            ctx = Failing(ctx)
+        handler(flow, ctx, event)
 
-        def handle(ctx, event) -> None:
-            if getattr(event.data, "description", None) == MARK:
-                ctx = Failing(ctx)
-            inner(ctx, event)
-
-        setattr(self, handler, handle)
-
-    def __getattr__(self, name: str):
-        return getattr(self._flow, name)
+    return handle
 
 
 def main(argv: list[str]) -> None:
@@ -59,9 +54,8 @@ def main(argv: list[str]) -> None:
     (name,) = argv
     settings = settings_module.load()
     declared = SYSTEM.service(name)
-    read = next(r for r in declared.reads if r.contract)
-    flow = declared.flow
-    declared = replace(declared, flow=lambda s: Marked(flow(s), read.handler))
+    declared = replace(declared, reads=tuple(
+        replace(r, handler=marked(r.handler)) if r.contract else r for r in declared.reads))
     run_worker(build(declared, settings), settings, name)
 
 

@@ -18,6 +18,7 @@ Every other record goes through the service's own flow, as ``inspections run`` w
 
 from __future__ import annotations
 
+import functools
 import asyncio
 import sys
 import time
@@ -33,27 +34,20 @@ def _say(mode: str) -> None:
     logs.get("tests.stuck").warning("stuck on the marked record", mode=mode)
 
 
-class Marked:
-    """The service's flow, but its handler of the inbound topic does ``mode`` on a marked
-    event."""
+def marked(handler, mode: str):
+    """The service's handler of the inbound topic, doing ``mode`` on a marked event."""
 
-    def __init__(self, flow, handler: str, mode: str) -> None:
-        self._flow = flow
-        inner = getattr(flow, handler)
+    @functools.wraps(handler)
+    def handle(flow, ctx, event) -> None:
+        if str(getattr(event, "id", "")).startswith(MARK.decode()):
+            _say(mode)
+            if mode == "raises":
+                raise RuntimeError("a poison record (the stopping fault test's)")
+            while True:  # blocks: the event loop with it
+                time.sleep(0.5)
+        handler(flow, ctx, event)
 
-        def handle(ctx, event) -> None:
-            if str(getattr(event, "id", "")).startswith(MARK.decode()):
-                _say(mode)
-                if mode == "raises":
-                    raise RuntimeError("a poison record (the stopping fault test's)")
-                while True:  # blocks: the event loop with it
-                    time.sleep(0.5)
-            inner(ctx, event)
-
-        setattr(self, handler, handle)
-
-    def __getattr__(self, name: str):
-        return getattr(self._flow, name)
+    return handle
 
 
 class NeverDecided(generations.Quiet):
@@ -83,9 +77,9 @@ def main(argv: list[str]) -> None:
     if mode == "awaits":
         quiet = NeverDecided()
     else:
-        read = next(r for r in declared.reads if r.contract)
-        flow = declared.flow
-        declared = replace(declared, flow=lambda s: Marked(flow(s), read.handler, mode))
+        declared = replace(declared, reads=tuple(
+            replace(r, handler=marked(r.handler, mode)) if r.contract else r
+            for r in declared.reads))
     run_worker(build(declared, settings, quiet), settings, name)
 
 

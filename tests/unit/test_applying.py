@@ -63,8 +63,8 @@ REPORTED: list[str] = []
 def _service(publishes_rejections: bool = False) -> Service:
     return Service(
         name="probe",
-        reads=(Read(topics.EVENTS, "on_event", contract=True),
-               Read(topics.SCHEDULER_PROGRESS, "on_noted",
+        reads=(Read(topics.EVENTS, Flow.on_event, contract=True),
+               Read(topics.SCHEDULER_PROGRESS, Flow.on_noted,
                     decode=lambda raw: json.loads(raw)["values"])),
         writes=(Write(Noted, topics.ESCALATIONS,
                       encode=lambda n, service: {"id": n.event_id, "unit": n.unit_id},

@@ -16,40 +16,26 @@ from tests.faults.failing_worker import MARK
 from tests.golden.inputs import seed
 
 
-class Failing:
-    """The service's flow, its inbound handler failing on a marked event once it has done
-    everything it does with it (the worst case: all of it to undo)."""
+def failing(handler):
+    """The service's inbound handler, failing on a marked event once it has done everything
+    it does with it (the worst case: all of it to undo)."""
 
-    def __init__(self, flow, handler: str) -> None:
-        self._flow = flow
-        inner = getattr(flow, handler)
+    def handle(flow, ctx, event) -> None:
+        handler(flow, ctx, event)
+        if getattr(event.data, "description", None) == MARK:
+            raise RuntimeError("failed after doing everything (the test's)")
 
-        def handle(ctx, event) -> None:
-            inner(ctx, event)
-            if getattr(event.data, "description", None) == MARK:
-                raise RuntimeError("failed after doing everything (the test's)")
-
-        setattr(self, handler, handle)
-
-    def __getattr__(self, name: str):
-        return getattr(self._flow, name)
+    return handle
 
 
-class Skipping:
-    """The service's flow, its inbound handler never seeing a marked event."""
+def skipping(handler):
+    """The service's inbound handler, never seeing a marked event."""
 
-    def __init__(self, flow, handler: str) -> None:
-        self._flow = flow
-        inner = getattr(flow, handler)
+    def handle(flow, ctx, event) -> None:
+        if getattr(event.data, "description", None) != MARK:
+            handler(flow, ctx, event)
 
-        def handle(ctx, event) -> None:
-            if getattr(event.data, "description", None) != MARK:
-                inner(ctx, event)
-
-        setattr(self, handler, handle)
-
-    def __getattr__(self, name: str):
-        return getattr(self._flow, name)
+    return handle
 
 
 def _marked(records: list[Record], every: int) -> list[Record]:
@@ -68,7 +54,8 @@ def _marked(records: list[Record], every: int) -> list[Record]:
 
 def _run(records, wrapper, service: str):
     system = System(tuple(
-        replace(s, flow=(lambda settings, s=s: wrapper(s.flow(settings), "on_event")))
+        replace(s, reads=tuple(replace(r, handler=wrapper(r.handler)) if r.contract else r
+                               for r in s.reads))
         if s.name == service else s for s in SYSTEM))
     out: list = []
     memory = Memory(system, Settings(), out=lambda topic, event: out.append((topic, event)))
@@ -92,8 +79,8 @@ def _state(memory: Memory, service: str) -> dict:
 def test_a_failed_record_leaves_a_service_as_if_it_had_never_seen_it():
     records = _marked(seed(), every=7)
     for service in ("escalation", "findings", "scheduler"):
-        failed, out = _run(records, Failing, service)
-        skipped, out_skipped = _run(records, Skipping, service)
+        failed, out = _run(records, failing, service)
+        skipped, out_skipped = _run(records, skipping, service)
         rejected = [e for t, e in out if e["type"] == "record.rejected"]
         kept = [e for t, e in out if e["type"] != "record.rejected"]
         assert _state(failed, service) == _state(skipped, service), service
