@@ -55,7 +55,7 @@ def main() -> int:
     parser.add_argument("--prefix", help="measure an earlier run's topics (no publishing)")
     args = parser.parse_args()
     if args.prefix:
-        from inspections.replay import log_size
+        from runtime.kafka import log_size
 
         settings = Settings(topic_prefix=args.prefix)
         records = log_size(settings, topics.name(settings, topics.EVENTS))

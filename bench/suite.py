@@ -43,7 +43,6 @@ from bench.events import publish_fresh
 from bench.latency import latency
 from bench.report import latency_svg, machine, table
 from bench.workers import Worker, command_for, flat, run_until_caught_up, worker_env
-from inspections.replay import log_size
 from kernel.vocabulary import SERVICES
 from runtime import kafka, topics
 from runtime.settings import Settings
@@ -56,7 +55,7 @@ def cores_in_memory(settings: Settings, count: int) -> tuple[int, float, int]:
     Returns (records, seconds, rejected): the floor of what replay and verify can reach (none
     of the generated records is rejected: one that were would be a cheap record measured)."""
     from bench.events import generate
-    from inspections.replay import Pipeline, Record
+    from inspections.audit.replay import Pipeline, Record
     from runtime.kafka import partition_for
 
     by_partition: dict[int, list[Record]] = {}
@@ -221,7 +220,7 @@ def _run(args, settings: Settings, records: int, prefixes: list[str], say) -> in
     replay_s, replay_mib, _ = child(["replay", "--out", str(out)], env)
     verify_s, verify_mib, verify_line = child(["audit", "verify"], env)
     # The log grew by the latency runs' findings: the rates are over all of it.
-    total_now = log_size(settings, topics.name(settings, topics.EVENTS))
+    total_now = kafka.log_size(settings, topics.name(settings, topics.EVENTS))
     rows["replay"] = {"events_per_s": total_now / replay_s, "seconds": replay_s,
                       "peak_mib": replay_mib}
     rows["verify"] = {"events_per_s": total_now / verify_s, "seconds": verify_s,

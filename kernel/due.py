@@ -93,3 +93,18 @@ def due_list(views: list[dict], as_of: datetime | None, wanted: Wanted) -> dict:
 def latest(times) -> datetime | None:
     """The latest of some stream times (None where there are none)."""
     return max((t for t in times if t is not None), default=None)
+
+
+# The services that own obligations (the findings service keeps none: its one rule is judged
+# when a finding is recorded).
+OWNERS = ("scheduler", "escalation")
+
+
+def merge(answers: dict[str, dict]) -> dict:
+    """One list from the services' answers: every obligation, soonest first, with its
+    ``service``; ``as_of``: each service's stream time."""
+    items = [{**item, "service": service} for service, answer in answers.items()
+             for item in answer["due"]]
+    items.sort(key=lambda i: (datetime.fromisoformat(i["due"]), i["kind"], i["subject_id"]))
+    return {"as_of": {service: answer["as_of"] for service, answer in answers.items()},
+            "due": items}

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Any
 
+from runtime.memory import Record
 from runtime.settings import Settings
 
 
@@ -128,3 +130,44 @@ def records_behind(settings: Settings, group: str, topic_names) -> int:
         return probe.behind(group, topic_names)
     finally:
         probe.close()
+
+
+# -- reading a topic whole, as no member of any group ----------------------------------------
+def stream_log(settings: Settings, topic: str,
+               advance: Callable[[int], None] = lambda n: None) -> Iterator[Record]:
+    """Every record of ``topic`` up to the end offsets at the start, partition after
+    partition, each in offset order; read as it goes, so memory does not grow with the log."""
+    from kafka import TopicPartition
+
+    reader = consumer(settings, client_id="inspections-replay",
+                      max_partition_fetch_bytes=8 * 2**20, fetch_max_bytes=64 * 2**20)
+    try:
+        parts = [TopicPartition(topic, p) for p in sorted(reader.partitions_for_topic(topic)
+                                                        or ())]
+        if not parts:
+            raise RuntimeError(f"topic {topic} not found at {settings.bootstrap}")
+        ends = reader.end_offsets(parts)
+        for tp in parts:
+            reader.assign([tp])
+            reader.seek_to_beginning(tp)
+            while reader.position(tp) < ends[tp]:
+                for batch in reader.poll(timeout_ms=500, max_records=10_000).values():
+                    kept = [Record(topic, r.partition, r.offset, r.timestamp, r.key, r.value)
+                            for r in batch if r.offset < ends[tp]]
+                    advance(len(kept))
+                    yield from kept
+    finally:
+        reader.close()
+
+
+def log_size(settings: Settings, topic: str) -> int:
+    from kafka import TopicPartition
+
+    reader = consumer(settings, client_id="inspections-replay-size")
+    try:
+        parts = [TopicPartition(topic, p) for p in sorted(reader.partitions_for_topic(topic)
+                                                        or ())]
+        begins, ends = reader.beginning_offsets(parts), reader.end_offsets(parts)
+        return sum(ends[tp] - begins[tp] for tp in parts)
+    finally:
+        reader.close()

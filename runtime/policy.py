@@ -26,16 +26,13 @@ from kernel.vocabulary import (
     HANDLED_BY,
     NEXT_AUTHORITY,
 )
+from runtime.policy_yaml import PolicyError, Reader
 from runtime.settings import MAX_LIMIT_H, MAX_TEAM_SIZE, Settings
 
 # The closing events an action may have: an acknowledgement, or the handling event that
 # names it by its finding (the enforcement document, the immediate measures).
 CLOSINGS = {action: {ACK} | {event for event, a in HANDLED_BY.items() if a == action}
             for action in ACTIONS}
-
-
-class PolicyError(ValueError):
-    """A policy file that cannot be used; the message names the file and the line."""
 
 
 @dataclass(frozen=True)
@@ -89,7 +86,6 @@ def load(settings: Settings) -> CityPolicy:
 
 
 def parse(text: str, base: CityPolicy, source: str) -> CityPolicy:
-    from runtime.policy_yaml import Reader
 
     reader = Reader(text, source)
     try:

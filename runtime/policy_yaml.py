@@ -6,6 +6,10 @@ from __future__ import annotations
 import math
 
 
+class PolicyError(ValueError):
+    """A policy file that cannot be used; the message names the file and the line."""
+
+
 class Reader:
     def __init__(self, text: str, source: str) -> None:
         import yaml
@@ -28,8 +32,6 @@ class Reader:
         return node
 
     def fail(self, line: int, message: str):
-        from runtime.policy import PolicyError
-
         raise PolicyError(f"policy file {self.source}, line {line}: {message}")
 
     def mapping(self, node, what: str, allowed: set[str] | None = None) -> dict:

@@ -329,12 +329,4 @@ def load() -> Settings:
             message = error["msg"].removeprefix("Value error, ")
             print(f"error: setting {name}{message}", file=sys.stderr)
         raise SystemExit(2) from None
-    if settings.policy_file is not None:  # checked before anything starts
-        from runtime import policy
-
-        try:
-            policy.load(settings)
-        except policy.PolicyError as exc:
-            print(f"error: INSPECTIONS_POLICY_FILE: {exc}", file=sys.stderr)
-            raise SystemExit(2) from None
     return settings

@@ -176,7 +176,7 @@ def holding(stack: Stack, timeout_s: float = 120) -> dict[str, list[int]]:
 def scenario_records(partitions: int) -> int:
     """How many records ``inspections simulate`` appends for the seed's campaign (its
     events, and a clock tick on every partition each midnight)."""
-    from inspections import simulate
+    from inspections.simulation import simulate
 
     return len(simulate.as_records(simulate.timeline(simulate.load(simulate.find(SCENARIO))),
                                    "events", partitions))
@@ -356,7 +356,7 @@ def check(stack: Stack, folder: Path, every_worker: bool = False) -> Check:
     env.cli("audit", "verify", "--json", str(report), check=False, timeout=600)
     result = json.loads(report.read_text())
     different, count = [], 0
-    from inspections.runs import read_views
+    from inspections.audit.runs import read_views
 
     replayed = read_views(folder / "replay" / "views")
     for kind, (service, path) in VIEWS.items():

@@ -31,8 +31,8 @@ from tests.integration.kafka_io import produce, read_all
 
 def _without_bad_input(settings) -> dict[str, set[str]]:
     """The ids the scenario alone derives: its records through the cores, in memory."""
-    from inspections import simulate
-    from inspections.replay import Pipeline
+    from inspections.simulation import simulate
+    from inspections.audit.replay import Pipeline
     from runtime import topics
 
     plan = simulate.load(simulate.find(SCENARIO))

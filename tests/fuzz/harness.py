@@ -11,7 +11,7 @@ from datetime import datetime
 
 import orjson
 
-from inspections import views
+from inspections.audit import views
 from kernel.vocabulary import PROCESSING_FAILED
 from runtime import topics
 from runtime.memory import Memory, Record

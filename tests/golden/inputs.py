@@ -18,7 +18,7 @@ TOPIC = "inspections.events"
 
 def _records(items: list[tuple[bytes | None, bytes, int, int | None]]):
     """(key, value, append ms, partition or None) in append order -> records with offsets."""
-    from inspections.replay import Record
+    from inspections.audit.replay import Record
     from runtime.kafka import partition_for
 
     offsets = [0] * PARTITIONS
@@ -32,7 +32,7 @@ def _records(items: list[tuple[bytes | None, bytes, int, int | None]]):
 
 
 def _campaign_items() -> list[tuple[bytes | None, bytes, int, int | None]]:
-    from inspections import simulate
+    from inspections.simulation import simulate
     from schemas.envelope import tick_events
 
     plan = simulate.load(simulate.find("zhangzhou-2026"))

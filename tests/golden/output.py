@@ -1,6 +1,6 @@
 """The golden output of one input: every derived event and every view, in canonical bytes
 (sorted by id, canonical JSON), whatever the replay's own file layout. Made by the replay's
-run (``inspections.runs``) over the records, in this process."""
+run (``inspections.audit.runs``) over the records, in this process."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ IDS = {"campaigns": "campaign_id", "units": "unit_id", "findings": "finding_id",
 
 def canonical(records) -> dict[str, bytes]:
     """``derived/<topic>`` and ``views/<kind>`` -> their bytes."""
-    from inspections.runs import Run
+    from inspections.audit.runs import Run
     from kernel.codec import dumps
     from runtime.settings import Settings
 

@@ -23,7 +23,7 @@ NOTIFICATION = {"receiver": "breaches", "status": "firing", "alerts": [
 
 def _start(tmp_path, *extra: str) -> tuple[subprocess.Popen, int]:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "inspections.alert_receiver",
+    proc = subprocess.Popen([sys.executable, "-m", "inspections.alerting.receiver",
                              "--port", str(port), "--out", str(tmp_path / "out.jsonl"), *extra],
                             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
@@ -76,12 +76,12 @@ def _written(tmp_path) -> list[dict]:
 def test_it_refuses_to_start_without_a_token_unless_told_the_network_is_trusted(tmp_path):
     for args, says in (([], "no --token-file"),
                        (["--token-file", str(tmp_path / "none")], "cannot be read")):
-        done = subprocess.run([sys.executable, "-m", "inspections.alert_receiver",
+        done = subprocess.run([sys.executable, "-m", "inspections.alerting.receiver",
                                "--port", str(free_port()), *args], cwd=REPO,
                               capture_output=True, text=True, timeout=60)
         assert done.returncode != 0 and says in done.stderr, done.stderr
     (tmp_path / "empty").write_text("\n")
-    done = subprocess.run([sys.executable, "-m", "inspections.alert_receiver",
+    done = subprocess.run([sys.executable, "-m", "inspections.alerting.receiver",
                            "--port", str(free_port()), "--token-file", str(tmp_path / "empty")],
                           cwd=REPO, capture_output=True, text=True, timeout=60)
     assert done.returncode != 0 and "is empty" in done.stderr

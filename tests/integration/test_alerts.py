@@ -43,7 +43,7 @@ def _receiver(tmp_path) -> tuple[subprocess.Popen, int, object]:
     token = tmp_path / "receiver-token"
     token.write_text(TOKEN + "\n")
     port, received = free_port(), tmp_path / "received.jsonl"
-    proc = subprocess.Popen([sys.executable, "-m", "inspections.alert_receiver",
+    proc = subprocess.Popen([sys.executable, "-m", "inspections.alerting.receiver",
                              "--port", str(port), "--out", str(received),
                              "--token-file", str(token)], cwd=REPO)
     return proc, port, received

@@ -54,8 +54,9 @@ def _get(url: str):
 
 def test_what_is_due_from_two_workers_a_service_equals_the_replay(kafka, deployment,
                                                                    tmp_path):
-    from inspections import views
-    from inspections.replay import Pipeline, stream_log
+    from inspections.audit import views
+    from inspections.audit.replay import Pipeline
+    from runtime.kafka import stream_log
     from runtime import topics
     from runtime.settings import Settings
 

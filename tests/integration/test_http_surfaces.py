@@ -57,8 +57,8 @@ def _walk(url: str, field: str, limit: int = 1) -> tuple[list, int]:
 
 def test_every_list_in_pages_bad_values_refused_and_slow_clients_cut_off(
         deployment, kafka, tmp_path):
-    from inspections.demo import caught_up
-    from inspections.operator import SECURITY_HEADERS
+    from inspections.simulation.demo import caught_up
+    from inspections.page.server import SECURITY_HEADERS
     from runtime.http import CLIENT_IDLE_S, due_order
     from runtime.settings import Settings
     from schemas.envelope import rejection_event

@@ -75,7 +75,7 @@ def test_the_board_and_a_problem_list_in_a_browser(deployment, kafka, tmp_path, 
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
-    from inspections.demo import caught_up
+    from inspections.simulation.demo import caught_up
     from runtime.settings import Settings
 
     for service in ("scheduler", "findings", "escalation"):
@@ -202,7 +202,7 @@ def test_the_board_and_a_problem_list_in_a_browser(deployment, kafka, tmp_path, 
 
     # Security headers on every answer, and a path part that tries to leave its view stays
     # one quoted segment (it never reaches a worker's /metrics with the page's token).
-    from inspections.operator import SECURITY_HEADERS
+    from inspections.page.server import SECURITY_HEADERS
 
     for path in ("/", "/units/changtai", "/nothing-here", "/search?q=changtai"):
         try:

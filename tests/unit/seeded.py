@@ -10,7 +10,7 @@ import functools
 @functools.cache
 def records() -> tuple:
     """The scenario's records as ``inspections simulate`` would append them."""
-    from inspections import simulate
+    from inspections.simulation import simulate
     from runtime import topics
     from runtime.settings import Settings
 
@@ -22,7 +22,7 @@ def records() -> tuple:
 
 @functools.cache
 def pipeline():
-    from inspections.replay import Pipeline
+    from inspections.audit.replay import Pipeline
     from runtime.settings import Settings
 
     return Pipeline(Settings()).run(records())

@@ -8,7 +8,7 @@ import io
 
 import pytest
 
-from inspections import assessment
+from inspections.asking import assessment
 from kernel.vocabulary import BREACH_KINDS, CATEGORIES
 
 

@@ -6,7 +6,7 @@ import typer.main
 import yaml
 
 import services
-from inspections.cli import app
+from inspections.cli.main import app
 from inspections.localkafka import kafka_version
 from tests.conftest import REPO
 
@@ -205,7 +205,7 @@ def test_the_dockerfile_copies_what_exists_and_its_entry_point_is_installed():
 
 
 def test_the_operator_page_reaches_each_service_at_its_compose_name():
-    from inspections.page_sources import Views
+    from inspections.page.sources import Views
     from runtime.settings import Settings
 
     operator = COMPOSE["services"]["operator"]
@@ -248,7 +248,7 @@ def test_alerts_flow_from_prometheus_and_notify_to_alertmanager_to_the_receiver(
     port = receiver["command"][receiver["command"].index("--port") + 1]
     urls = {w["url"] for r in ALERTMANAGER["receivers"] for w in r["webhook_configs"]}
     assert urls == {f"http://alert-receiver:{port}/alerts"}
-    assert receiver["entrypoint"][-1] == "inspections.alert_receiver"
+    assert receiver["entrypoint"][-1] == "inspections.alerting.receiver"
     mounts = dict(v.split(":")[:2] for v in COMPOSE["services"]["alertmanager"]["volumes"])
     config = next(c for c in COMPOSE["services"]["alertmanager"]["command"]
                   if c.startswith("--config.file="))

@@ -11,7 +11,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inspections import contract
+from inspections.upstream import contract
 from runtime.topics import TOPICS
 from schemas import DERIVED, INBOUND, MAX_RECORD_BYTES, Envelope, Rejection, decode
 from schemas.events import SECTORS

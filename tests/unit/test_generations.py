@@ -1,4 +1,4 @@
-"""Generations of a service's state (runtime/generations.py, inspections/rebuild.py): names,
+"""Generations of a service's state (runtime/generations.py, inspections/audit/rebuild.py): names,
 and what a generation catching up beside the live one leaves out;
 tests/faults/test_rebuild.py runs a rebuild on the real broker."""
 
@@ -20,7 +20,7 @@ def test_each_generation_has_a_group_changelogs_and_internal_topics_of_its_own()
 
 
 def test_the_old_generations_own_topics_only_are_named_for_removal():
-    from inspections.rebuild import old_topics
+    from inspections.audit.rebuild import old_topics
 
     old = Settings(topic_prefix="city")
     existing = {"city-escalation-state-changelog", "city-escalation-g1-state-changelog",

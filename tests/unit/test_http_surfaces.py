@@ -80,7 +80,8 @@ def test_a_due_list_in_pages_holds_every_item_once_even_when_one_is_met_meanwhil
 def test_the_operator_pages_the_merged_due_list_by_one_cursor_for_both_services():
     """Each owner asked for its page after the same cursor, merged: every item once, in the
     order of the whole merged list."""
-    from inspections.due import merge, merged_page
+    from inspections.asking.due import merged_page
+    from kernel.due import merge
 
     lists = {"scheduler": _sorted(_due(37, "scheduler")),
              "escalation": _sorted(_due(41, "escalation"))}
@@ -126,7 +127,7 @@ def test_a_worker_passes_a_token_only_to_a_member_of_its_deployment():
 
 
 def test_the_page_keeps_the_newest_records_only_and_not_the_older_again():
-    from inspections import page_sources
+    from inspections.page import sources as page_sources
 
     reader = page_sources.TopicReader(Settings(), "breaches", json.loads,
                                       order=lambda b: (b["time"], b["id"]), keep=50)
@@ -142,7 +143,7 @@ def test_the_page_keeps_the_newest_records_only_and_not_the_older_again():
 def test_a_rejected_record_is_kept_as_a_short_summary_whatever_its_size():
     import base64
 
-    from inspections import page_sources
+    from inspections.page import sources as page_sources
     from schemas.envelope import rejection_event
 
     value = b'{"oops": "' + b"x" * 900_000 + b'"'
@@ -182,7 +183,7 @@ class _Paged(BaseHTTPRequestHandler):
 
 
 def test_a_command_reads_a_paged_view_whole_and_a_cursor_that_does_not_move_stops_it():
-    from inspections import asking
+    from inspections.asking import client as asking
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Paged)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -205,7 +206,7 @@ def page(tmp_path):
     it forwards to is unavailable), and one route that fails as no handler should."""
     from aiohttp import web
 
-    from inspections import operator
+    from inspections.page import server as operator
 
     port = free_port()
     settings = Settings(home=tmp_path, bootstrap_servers="127.0.0.1:1",
@@ -264,7 +265,7 @@ def _answer(url: str, method: str = "GET"):
 ])
 def test_every_error_is_answered_with_the_security_headers_and_no_traceback(
         page, path, method, status, says):
-    from inspections.operator import SECURITY_HEADERS
+    from inspections.page.server import SECURITY_HEADERS
 
     base, _ = page
     code, headers, text = _answer(base + urllib.parse.quote(path, safe="/?=&."), method)
@@ -341,7 +342,7 @@ def _writing(runner) -> bool:
 
 
 def test_both_servers_are_built_with_the_caps_and_the_answer_timeout(tmp_path):
-    from inspections import operator
+    from inspections.page import server as operator
     from runtime.app import make_app
 
     settings = Settings(home=tmp_path, bootstrap_servers="127.0.0.1:1")

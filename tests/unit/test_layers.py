@@ -68,7 +68,7 @@ def test_the_pin_in_pyproject_is_the_one_checked():
 
 
 def test_the_readme_shows_the_declared_topology():
-    from inspections.topology import table
+    from inspections.upstream.topology import table
     from services import SYSTEM
 
     readme = (REPO / "README.md").read_text()

@@ -220,7 +220,7 @@ def _route(**labels: str) -> str:
 def test_a_breach_has_one_source_notify_and_prometheus_only_counts_them():
     """Each breach was notified twice: by a Prometheus rule and by notify. Now no rule is
     named as notify's alert, and no rule fires on a single breach."""
-    from inspections.notify import ALERT
+    from inspections.alerting.notify import ALERT
 
     rules = yaml.safe_load((PROMETHEUS / "alerts.yml").read_text())
     named = {r["alert"] for g in rules["groups"] for r in g["rules"]}

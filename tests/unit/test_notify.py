@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from inspections import notify
+from inspections.alerting import notify
 from runtime.settings import Settings
 from tests.integration.test_alerts import MALFORMED, _breach, _with
 

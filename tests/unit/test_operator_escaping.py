@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from inspections import operator, page_board, page_sources
+from inspections.page import server as operator
+from inspections.page import board as page_board
+from inspections.page import sources as page_sources
 from runtime.settings import Settings
 
 MARK = '"><i data-x>'
@@ -71,8 +73,8 @@ def test_every_text_from_an_event_is_written_as_text():
 def test_rejected_records_and_what_is_due_are_written_as_text():
     """The odd input's 300 bad records (broken JSON, markup, odd bytes) as the rejected pages
     show them, and the due list with poisoned texts."""
-    from inspections import views as replay_views
-    from inspections.replay import Pipeline
+    from inspections.audit import views as replay_views
+    from inspections.audit.replay import Pipeline
     from kernel.codec import dumps
     from runtime import topics
     from tests.golden.inputs import odd
@@ -103,7 +105,7 @@ def test_rejected_records_and_what_is_due_are_written_as_text():
 
 
 def test_detail_pages_and_the_ladder_write_every_text_as_text():
-    from inspections import pictures
+    from inspections.page import pictures
 
     views, breaches = (_poisoned(part) for part in _views())
     env = operator.templates()

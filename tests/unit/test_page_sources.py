@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from inspections.page_sources import breaches, rejections
+from inspections.page.sources import breaches, rejections
 from runtime.settings import Settings
 from tests.examples import event
 

@@ -9,7 +9,7 @@ from collections import Counter
 
 import pytest
 
-from inspections import pictures
+from inspections.page import pictures
 from kernel.vocabulary import AUTHORITIES, CATEGORIES
 
 NS = {"s": "http://www.w3.org/2000/svg"}

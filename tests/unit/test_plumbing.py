@@ -197,7 +197,7 @@ def test_the_pages_topic_reader_closes_its_consumer_on_every_retry(monkeypatch):
     is closed first (none left holding sockets)."""
     import time
 
-    from inspections import page_sources
+    from inspections.page import sources as page_sources
     from runtime import kafka
     from runtime.settings import Settings
 

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import pytest
 
-from inspections.rejected import Rejected, find, select
+from inspections.upstream.rejected import Rejected, find, select
 from schemas.envelope import rejection_event
 from schemas.gate import CAUSES
 from tests.faults import bad_records

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from inspections.replay import Record, cut
+from inspections.audit.replay import Record, cut
 from tests.examples import raw
 
 
@@ -45,7 +45,7 @@ def test_the_append_time_cut_uses_the_record_timestamp():
 
 
 def test_a_repeated_record_derives_nothing_twice_and_a_duplicate_is_looked_for_per_unit():
-    from inspections.replay import Pipeline
+    from inspections.audit.replay import Pipeline
     from runtime.settings import Settings
     from tests.examples import event
 
@@ -68,7 +68,7 @@ def test_a_repeated_record_derives_nothing_twice_and_a_duplicate_is_looked_for_p
 def test_replay_writes_only_into_an_empty_folder_or_one_a_replay_wrote(tmp_path):
     import pytest
 
-    from inspections.replay import MARK, claim
+    from inspections.audit.replay import MARK, claim
 
     claim(tmp_path / "new")  # missing: made, and marked as the replay's
     assert (tmp_path / "new" / MARK).exists()

@@ -8,8 +8,8 @@ from functools import cache
 
 import pytest
 
-from inspections import simulate
-from inspections.replay import Pipeline
+from inspections.simulation import simulate
+from inspections.audit.replay import Pipeline
 from runtime.settings import Settings
 from schemas import Rejection, decode
 from schemas.fields import BreachKind, values

@@ -7,8 +7,8 @@ import json
 
 from rich.console import Console
 
-from inspections.audit import trail_of
-from inspections.trail_tree import tree
+from inspections.audit.trail import trail_of
+from inspections.audit.trail_tree import tree
 
 
 def _log():

@@ -1,0 +1,2 @@
+"""Alerting: each breach posted to Alertmanager once (``notify``), and an example receiver of
+what Alertmanager routes (``receiver``)."""

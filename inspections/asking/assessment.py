@@ -1,0 +1,162 @@
+"""The annual work-safety target assessment's inputs as a table: one row per unit with every
+input the system keeps, and no score (the seed says results count in the assessment; how
+they count is the city's, not the system's).
+
+Joined from two services' views: the findings service's assessment of the year (visit done,
+findings by category, rectified and confirmed shares, the report, breaches by kind) and the
+scheduler's unit views (the visit's days on site and coverage against each threshold), with
+each unit's name and kind from the year's campaign plans.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from datetime import date
+
+from kernel.vocabulary import BREACH_KINDS, CATEGORIES
+
+SITE_KINDS = ("township", "community", "department", "enterprise")
+FORMATS = ("csv", "xlsx")
+# A text cell that begins with one of these is a formula to a spreadsheet (CSV injection: a
+# unit id or name "=HYPERLINK(...)" from an upstream event would run when the file is opened).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def columns() -> list[str]:
+    """Every column, in order: the same for every year and every city."""
+    cols = ["unit_id", "unit_name", "unit_kind", "year", "visit_done", "visits", "visit_id",
+            "days_on_site", "required_days"]
+    for kind in SITE_KINDS:
+        cols += [f"{kind}_visited", f"{kind}_total", f"{kind}_required", f"{kind}_met"]
+    cols += ["findings", *(f"findings_{c}" for c in CATEGORIES), "rectified_share",
+             "confirmed_share", "report", *(f"breaches_{k}" for k in BREACH_KINDS)]
+    return cols
+
+
+def _visit_of_year(unit_view: dict | None, campaign_ids: set[str], year: int) -> tuple[
+        int, dict | None]:
+    """(how many visits the unit had that year, the one that counts: the last started)."""
+    visits = [v for v in (unit_view or {}).get("visits", [])
+              if v["campaign_id"] in campaign_ids
+              or (v["campaign_id"] is None and v["planned_start"]
+                  and date.fromisoformat(v["planned_start"]).year == year)]
+    started = [v for v in visits if v["started_at"]] or visits
+    return len(visits), (max(started, key=lambda v: v["started_at"] or "") if started else None)
+
+
+def rows(year: int, assessment: dict, unit_views: dict[str, dict],
+         planned: dict[str, dict]) -> list[dict]:
+    """One row per unit that the findings service assesses for ``year`` or a campaign of the
+    year plans. ``planned``: unit id -> {"name", "kind", "campaign_id"}."""
+    assessed = {a["unit_id"]: a for a in assessment.get("units", [])}
+    campaign_ids = {p["campaign_id"] for p in planned.values()}
+    out = []
+    for unit_id in sorted(set(assessed) | set(planned)):
+        a = assessed.get(unit_id) or {}
+        plan = planned.get(unit_id) or {}
+        count, visit = _visit_of_year(unit_views.get(unit_id), campaign_ids, year)
+        row = {"unit_id": unit_id, "unit_name": plan.get("name"),
+               "unit_kind": plan.get("kind") or (visit or {}).get("unit_kind"), "year": year,
+               "visit_done": a.get("visit_done", bool(visit and visit["ended_at"])),
+               "visits": count, "visit_id": (visit or {}).get("visit_id"),
+               "days_on_site": (visit or {}).get("days_on_site"),
+               "required_days": (visit or {}).get("required_days")}
+        coverage = (visit or {}).get("coverage", {})
+        for kind in SITE_KINDS:
+            c = coverage.get(kind)
+            required = None if c is None else c.get("required", c.get("required_share"))
+            row |= {f"{kind}_visited": None if c is None else c["visited"],
+                    f"{kind}_total": None if c is None else c.get("total"),
+                    f"{kind}_required": required,
+                    f"{kind}_met": None if c is None else c["met"]}
+        row["findings"] = a.get("findings", 0)
+        by_category = a.get("findings_by_category", {})
+        row |= {f"findings_{c}": by_category.get(c, 0) for c in CATEGORIES}
+        row |= {"rectified_share": a.get("rectified_share"),
+                "confirmed_share": a.get("confirmed_share"), "report": a.get("report")}
+        breaches = a.get("breaches_by_kind", {})
+        row |= {f"breaches_{k}": breaches.get(k, 0) for k in BREACH_KINDS}
+        out.append(row)
+    return out
+
+
+def planned_units(campaigns: Iterable[dict], year: int) -> dict[str, dict]:
+    """Unit id -> name, kind and campaign, from the campaign views of ``year``."""
+    found = {}
+    for campaign in campaigns:
+        if campaign["year"] == year:
+            for unit in campaign["units"]:
+                found[unit["unit_id"]] = {"name": unit["name"], "kind": unit["kind"],
+                                          "campaign_id": campaign["campaign_id"]}
+    return found
+
+
+def as_text(value):
+    """A CSV cell that a spreadsheet shows as written: text beginning with ``= + - @``, a
+    tab or a carriage return gets a single quote in front (OWASP's advice for CSV
+    injection), so that it is never read as a formula; numbers and other text as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def to_csv(table: list[dict]) -> bytes:
+    """UTF-8 with a byte-order mark, so that a spreadsheet opens the Chinese names right.
+    No cell is a formula (``as_text``)."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns(), lineterminator="\r\n")
+    writer.writeheader()
+    for row in table:
+        writer.writerow({k: "" if v is None else as_text(v) for k, v in row.items()})
+    return out.getvalue().encode("utf-8-sig")
+
+
+def to_xlsx(table: list[dict], year: int) -> bytes:
+    """One sheet, a header row frozen, the columns as in the CSV. Every text is a string
+    cell: openpyxl makes a formula of any text that begins with ``=``, so such a cell is
+    given its string type back (and Excel's quote prefix, so that editing it keeps it text)."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = f"assessment {year}"
+    cols = columns()
+    sheet.append(cols)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in table:
+        sheet.append([row.get(c) for c in cols])
+        for cell in sheet[sheet.max_row]:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"  # never "f", whatever the text begins with
+                if cell.value.startswith(FORMULA_START):
+                    cell.quotePrefix = True
+    sheet.freeze_panes = "B2"
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def export(table: list[dict], year: int, fmt: str) -> bytes:
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be csv or xlsx; got {fmt!r}")
+    return to_csv(table) if fmt == "csv" else to_xlsx(table, year)
+
+
+def gather(settings, year: int) -> list[dict]:
+    """The rows, asked of the running services (a RuntimeError says which did not answer)."""
+    from inspections.asking.client import get
+
+    listed = get(settings, "scheduler", "/campaigns") or {"campaigns": []}
+    campaigns = [get(settings, "scheduler", f"/campaigns/{c['campaign_id']}")
+                 for c in listed["campaigns"] if c["year"] == year]
+    campaigns = [c for c in campaigns if c is not None]
+    assessment = get(settings, "findings", f"/assessments/{year}") or {"units": []}
+    unit_views = {u["unit_id"]: {"visits": u["visits"]} for c in campaigns for u in c["units"]}
+    for a in assessment["units"]:
+        if a["unit_id"] not in unit_views:
+            unit_views[a["unit_id"]] = get(settings, "scheduler", f"/units/{a['unit_id']}")
+    return rows(year, assessment, unit_views, planned_units(campaigns, year))

@@ -1,0 +1,76 @@
+"""Asking the running services' views over HTTP, for commands (the operator page asks the
+same URLs with aiohttp: ``inspections.page.sources.Views``)."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Any
+
+from runtime import webauth
+from runtime.app import web_port
+from runtime.settings import Settings
+
+
+def service_url(settings: Settings, service: str) -> str:
+    """Where a service's views are asked: its ``INSPECTIONS_<SERVICE>_URL``, else the local
+    worker's port."""
+    own = getattr(settings, f"{service}_url")
+    if own:
+        return own.rstrip("/")
+    bind = settings.web_host
+    host = "127.0.0.1" if bind in ("0.0.0.0", "") else bind
+    return f"http://{host}:{web_port(settings, service)}"
+
+
+# The list a paged view's pages hold, by the first of these names in its answer.
+PAGED_FIELDS = ("units", "due", "escalations", "findings", "rejected", "breaches")
+
+
+def get(settings: Settings, service: str, path: str, **params: str | None) -> Any:
+    """The view's JSON, whole: a paged view's pages followed (their ``next_cursor``) and its
+    list put together, unless a ``cursor`` is asked for (then that page); None for a 404. A
+    RuntimeError that says which service did not answer, or what it refused."""
+    first = one(settings, service, path, **params)
+    if params.get("cursor") or not isinstance(first, dict):
+        return first
+    field = next((f for f in PAGED_FIELDS if isinstance(first.get(f), list)), None)
+    answer, seen = first, set()
+    while field and answer is not None and answer.get("next_cursor"):
+        cursor = answer["next_cursor"]
+        if cursor in seen:  # a service that does not move on must not hold the command
+            raise RuntimeError(f"the {service} service gave the cursor {cursor!r} twice "
+                               f"for {path}")
+        seen.add(cursor)
+        answer = one(settings, service, path, **{**params, "cursor": cursor})
+        if answer is not None:
+            first[field] += answer[field]
+    if field and answer is not first:  # shaped as the last page is (a whole one)
+        first.pop("next_cursor", None)
+        if answer is None or "next_cursor" in answer:
+            first["next_cursor"] = None
+    return first
+
+
+def one(settings: Settings, service: str, path: str, **params: str | None) -> Any:
+    """One answer of a view (one page of a paged one); None for a 404."""
+    query = urllib.parse.urlencode({k: v for k, v in params.items() if v})
+    url = service_url(settings, service) + urllib.parse.quote(path) + (
+        f"?{query}" if query else "")
+    request = urllib.request.Request(url, headers=webauth.headers(settings))
+    try:
+        with urllib.request.urlopen(request, timeout=15) as answer:
+            return json.loads(answer.read())
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:
+            return None
+        try:
+            reason = json.loads(exc.read() or b"{}").get("error", f"HTTP {exc.code}")
+        except ValueError:
+            reason = f"HTTP {exc.code}"
+        raise RuntimeError(f"the {service} service refused {url}: {reason}") from None
+    except (urllib.error.URLError, OSError) as exc:
+        raise RuntimeError(f"the {service} service did not answer at {url} "
+                           f"({getattr(exc, 'reason', exc)}): is its worker running?") from None

@@ -1,0 +1,241 @@
+"""One run of the services over the log, as replay and verify make it: the parts in parallel
+(``inspections.audit.parallel``), then the cross-partition side here, what it derives written and
+handed to the parts that hold its units; then the derived events put together, and (replay)
+every view."""
+
+from __future__ import annotations
+
+import heapq
+import multiprocessing
+import multiprocessing.connection
+import os
+import shutil
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from inspections.audit.parallel import (
+    CAMPAIGN_SIDE,
+    PUBLIC,
+    Cut,
+    Derived,
+    Local,
+    Part,
+    Remote,
+    end_offsets,
+    share,
+)
+from kernel.breaches import Breach
+from kernel.codec import dumps
+from kernel.topology import System
+from runtime import topics
+from runtime.kafka import partition_for
+from runtime.memory import Memory
+from runtime.settings import Settings
+
+
+class Run:
+    """The services over the log (``records``, or the inbound topic up to its end offsets
+    now), into ``folder``; ``progress(n)`` hears of each n records fed."""
+
+    def __init__(self, settings: Settings, folder: Path, *, workers: int = 0,
+                 cut: Cut | None = None, index: bool = False,
+                 records: Iterable | None = None,
+                 progress: Callable[[int], None] = lambda n: None) -> None:
+        self.settings, self.folder, self.index = settings, folder, index
+        if folder.exists():
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
+        self.total = 0
+        self.parts, self.owner = self._parts(workers, cut, records, progress)
+        self.fed = sum(part.fed for part in self.parts)  # records fed (before a cut's end)
+        try:
+            self._cross_partition_side()
+        except BaseException:
+            self.stop()
+            raise
+
+    # -- the parts ---------------------------------------------------------------------
+    def _parts(self, workers, cut, records, progress):
+        if records is not None:  # records given (tests, the benchmark's cores): one part here
+            part = Part(self.settings, self.folder, self.index, progress)
+            fed = part.feed(records, cut)
+            partitions = range(self.settings.partitions)
+            return [Local(part, fed)], {p: 0 for p in partitions}
+        ends = end_offsets(self.settings)
+        self.total = sum(ends.values())
+        shares = share(sorted(ends), workers or os.cpu_count() or 1)
+        owner = {p: i for i, ps in enumerate(shares) for p in ps}
+        if len(shares) == 1:
+            part = Part(self.settings, self.folder, self.index, progress)
+            return [Local(part, part.feed_from_kafka(shares[0], ends, cut))], owner
+        context = multiprocessing.get_context("fork")
+        counter = context.Value("q", 0)
+        parts = [Remote(context, self.settings, self.folder, self.index, counter, ps, ends,
+                        cut) for ps in shares]
+        waiting, told = list(parts), 0
+        try:
+            while waiting:
+                ready = multiprocessing.connection.wait([p.conn for p in waiting], 0.2)
+                for part in [p for p in waiting if p.conn in ready]:
+                    part.fed = part.result()  # a part that failed: raises, saying why
+                    waiting.remove(part)
+                if counter.value > told:
+                    progress(counter.value - told)
+                    told = counter.value
+        except BaseException:  # one failed, or Ctrl-C: none goes on alone
+            for part in parts:
+                part.stop()
+            raise
+        return parts, owner
+
+    def _cross_partition_side(self) -> None:
+        """What crosses partitions (the scheduler's campaign side), in partition order, here;
+        the breaches it judges written, and handed to the parts holding their units."""
+        from services import SYSTEM
+
+        crossings: dict[int, list] = {}
+        for part in self.parts:
+            for p, found in part.ask("take_crossings").items():
+                crossings.setdefault(p, []).extend(found)
+        sides = tuple(s for s in SYSTEM if not all(r.partitioned for r in s.reads))
+        handed: dict[int, list] = {}
+        self.side_derived = derived = Derived(self.folder, self.index)
+
+        def tap(service: str, fact: Any) -> None:
+            if isinstance(fact, Breach):
+                handed.setdefault(self.owner[partition_for(
+                    fact.unit_id.encode(), self.settings.partitions)], []).append(
+                    (topics.BREACHES, fact, service))
+
+        self.side = Memory(System(sides), self.settings, tap=tap, out=lambda topic, event:
+                           derived.write(topic, CAMPAIGN_SIDE, event))
+        for p in sorted(crossings):
+            self.side.cross(crossings[p])
+        derived.close()
+        for i, facts in sorted(handed.items()):
+            self.parts[i].ask("deliver", facts)
+
+    # -- what it derived ---------------------------------------------------------------------
+    def derived_files(self, into: Path) -> dict[str, Path]:
+        """Each public topic's derived events in one file (``<topic>.jsonl``): partition by
+        partition, then the cross-partition side's."""
+        into.mkdir(parents=True, exist_ok=True)
+        found = {}
+        for topic in PUBLIC:
+            name = topics.name(self.settings, topic)
+            target = found[name] = into / f"{name}.jsonl"
+            with open(target, "wb") as out:
+                for piece in sorted((self.folder / "derived" / topic).glob("*.jsonl")):
+                    with open(piece, "rb") as handle:
+                        shutil.copyfileobj(handle, out, 1 << 20)
+        return found
+
+    def stop(self) -> None:
+        for part in self.parts:
+            part.stop()
+
+    # -- every view ----------------------------------------------------------------------
+    def views(self, into: Path, fmt: str = "jsonl") -> dict[str, int]:
+        """Every view the services serve, by kind, sorted by id: ``<kind>.jsonl`` (a view a
+        line), or with ``fmt="dir"`` a file a view (``<kind>/<id>.json``). Returns how many
+        of each kind."""
+        from inspections.audit import views
+        from services.findings.views import year_assessment
+
+        by_year: dict[str, list[dict]] = {}
+        for part in self.parts:
+            for year, found in part.ask("write_views").items():
+                by_year.setdefault(year, []).extend(found)
+        scheduler = self.side.stores("scheduler")
+        planned = sorted({u.unit_id for c in scheduler["campaigns"].values()
+                          if getattr(c, "plan", None) for u in c.plan.units})
+        rows: dict[str, dict] = {}
+        for i, part in enumerate(self.parts):
+            mine = [u for u in planned if self.owner[partition_for(
+                u.encode(), self.settings.partitions)] == i]
+            if mine:
+                rows.update(part.ask("unit_views", mine))
+        kinds: dict[str, Iterable[tuple[str, dict | bytes]]] = {
+            "campaigns": views.campaigns(scheduler, rows, self.settings).items(),
+            "assessments": [(y, year_assessment(int(y), by_year[y])) for y in sorted(by_year)],
+        }
+        for kind in ("units", "findings", "escalations"):
+            kinds[kind] = _merged(sorted((self.folder / "views" / kind).glob("*.jsonl")))
+        counts = {}
+        into.mkdir(parents=True, exist_ok=True)
+        for kind, items in kinds.items():
+            counts[kind] = _write_views(into, kind, items, fmt)
+        return counts
+
+
+def _merged(paths: list[Path]):
+    """(id, view bytes) from files of ``<id>\\t<view>`` lines, each sorted by id: merged."""
+    handles = [open(path, "rb") for path in paths]
+    try:
+        lines = heapq.merge(*handles, key=lambda line: line.split(b"\t", 1)[0])
+        for line in lines:
+            ident, view = line.rstrip(b"\n").split(b"\t", 1)
+            yield ident.decode(), view
+    finally:
+        for handle in handles:
+            handle.close()
+
+
+def _write_views(into: Path, kind: str, items, fmt: str) -> int:
+    count = 0
+    if fmt == "dir":
+        folder = into / kind
+        folder.mkdir(parents=True, exist_ok=True)
+        for ident, view in items:
+            raw = view if isinstance(view, bytes) else dumps(view)
+            with open(folder / f"{safe_name(ident)}.json", "wb") as out:
+                out.write(raw + b"\n")
+            count += 1
+        return count
+    with open(into / f"{kind}.jsonl", "wb") as out:
+        for _, view in items:
+            out.write((view if isinstance(view, bytes) else dumps(view)) + b"\n")
+            count += 1
+    return count
+
+
+def safe_name(ident: str) -> str:
+    """A view's file name for its id (``:`` is ``~``)."""
+    return "".join(c if c.isalnum() or c in "-_.:" else "_" for c in ident).replace(":", "~")
+
+
+def gather_index(run: Run) -> tuple[list[str], Any]:
+    """Verify's index of every event the run derived (``Derived``): its files, and four
+    numbers an event, the file numbers made the run's own."""
+    from array import array
+
+    paths: list[str] = []
+    index = array("Q")
+    pieces = [part.ask("take_index") for part in run.parts]
+    pieces.append((run.side_derived.paths, run.side_derived.index.tobytes()))
+    for found_paths, raw in pieces:
+        entries = array("Q")
+        entries.frombytes(raw)
+        for i in range(2, len(entries), 4):
+            entries[i] += len(paths)
+        paths += found_paths
+        index.extend(entries)
+    return paths, index
+
+
+VIEW_IDS = {"campaigns": "campaign_id", "units": "unit_id", "findings": "finding_id",
+            "assessments": "year", "escalations": "escalation_id"}
+
+
+def read_views(folder: Path) -> dict[str, dict[str, dict]]:
+    """A replay's views (``<folder>/<kind>.jsonl``) by kind and id, read back."""
+    import json
+
+    found = {}
+    for kind, field in VIEW_IDS.items():
+        path = folder / f"{kind}.jsonl"
+        views = [json.loads(line) for line in path.read_bytes().splitlines()] \
+            if path.exists() else []
+        found[kind] = {str(v[field]): v for v in views}
+    return found

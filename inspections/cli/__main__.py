@@ -1,0 +1,5 @@
+"""``python -m inspections.cli``: the ``inspections`` command."""
+
+from inspections.cli.main import main
+
+main()

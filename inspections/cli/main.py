@@ -1,0 +1,245 @@
+"""The ``inspections`` command: the one entry point for operators, integrators and auditors."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from inspections.cli import audit as cli_audit
+from inspections.cli import operate as cli_operate
+from inspections.cli import rejected as cli_rejected
+from inspections.cli import upstream as cli_upstream
+from inspections.cli.console import fail, kafka_errors, load_settings, say
+from inspections.localkafka import BrokerError, LocalBroker
+
+app = typer.Typer(
+    help="Work-safety inspection campaign: stream processors on Apache Kafka.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+broker_app = typer.Typer(help="The local single-node Kafka broker.", no_args_is_help=True)
+topics_app = typer.Typer(help="The project's Kafka topics.", no_args_is_help=True)
+app.add_typer(broker_app, name="broker")
+contract_app = typer.Typer(help="The machine-readable event contract.", no_args_is_help=True)
+app.add_typer(topics_app, name="topics")
+app.add_typer(contract_app, name="contract")
+app.add_typer(cli_audit.audit_app, name="audit")
+app.add_typer(cli_rejected.rejected_app, name="rejected")
+app.add_typer(cli_operate.assessment_app, name="assessment")
+app.add_typer(cli_operate.policy_app, name="policy")
+for name, command in (("validate", cli_upstream.validate), ("publish", cli_upstream.publish),
+                      ("tick", cli_upstream.tick), ("replay", cli_audit.replay),
+                      ("simulate", cli_upstream.simulate), ("due", cli_operate.due),
+                      ("status", cli_operate.status), ("notify", cli_operate.notify),
+                      ("rebuild", cli_operate.rebuild)):
+    app.command(name)(command)
+
+
+def _broker(nodes: int | None = None) -> LocalBroker:
+    settings = load_settings()
+    if nodes is not None:
+        settings = settings.model_copy(update={"broker_nodes": nodes})
+    return LocalBroker(settings, say=say)
+
+
+@broker_app.command("start")
+def broker_start(nodes: int = typer.Option(
+        None, "--nodes", min=1, max=5,
+        help="Nodes of the local Kafka (default INSPECTIONS_BROKER_NODES, 1): 3 is a "
+             "cluster whose topics have 3 replicas, 2 of them in sync for each write.")) -> None:
+    """Start the local broker, or every node of a local cluster that does not run (resolving
+    the jars on first use); return once it answers with every node."""
+    try:
+        broker = _broker(nodes)
+        status = broker.start()
+    except BrokerError as exc:
+        fail(str(exc))
+    typer.echo(status.describe())
+    if len(broker.nodes) > 1 and load_settings().broker_nodes != len(broker.nodes):
+        say(f"Set INSPECTIONS_BROKER_NODES={len(broker.nodes)} for every command and worker: "
+            "they then know each node (and the topics get their replicas).")
+
+
+@broker_app.command("stop")
+def broker_stop() -> None:
+    """Stop the local broker cleanly. Its data stays."""
+    try:
+        stopped = _broker().stop()
+    except BrokerError as exc:
+        fail(str(exc))
+    typer.echo("stopped" if stopped else "not running")
+
+
+@broker_app.command("status")
+def broker_status(as_json: bool = typer.Option(False, "--json", help="As JSON.")) -> None:
+    """Say whether the local broker runs; exit 0 when it runs and answers, 3 when not."""
+    import dataclasses
+    import json
+
+    status = _broker().status()
+    if as_json:
+        typer.echo(json.dumps({k: str(v) if k == "data_dir" else v
+                               for k, v in dataclasses.asdict(status).items()}))
+    else:
+        typer.echo(status.describe())
+    raise typer.Exit(0 if status.ready else 3)
+
+
+@broker_app.command("jars")
+def broker_jars() -> None:
+    """Resolve the pinned Kafka release's jars with Maven (cached) and print the classpath."""
+    broker = _broker()
+    try:
+        classpath = broker.classpath()
+    except BrokerError as exc:
+        fail(str(exc))
+    typer.echo(f"Apache Kafka {broker.version}: {len(classpath.split(':'))} jars")
+
+
+@topics_app.command("create")
+def topics_create(as_json: bool = typer.Option(False, "--json", help="As JSON.")) -> None:
+    """Create the project's topics (idempotent); report each."""
+    import dataclasses
+    import json
+
+    from runtime import kafka, topics
+
+    settings = load_settings()
+    with kafka_errors(settings):
+        admin = kafka.admin(settings)
+        try:
+            reports = topics.ensure_topics(admin, settings)
+        finally:
+            admin.close()
+    if as_json:
+        typer.echo(json.dumps({"topics": [dataclasses.asdict(r) for r in reports]}))
+        return
+    for r in reports:
+        line = f"{r.name:<32} {r.action:<8} {r.partitions} partitions"
+        typer.echo(line + (f"  ({r.note})" if r.note else ""))
+
+
+@contract_app.command("write")
+def contract_write() -> None:
+    """Regenerate schemas/json/*.json and schemas/asyncapi.yaml from the models."""
+    from inspections.upstream import contract
+
+    changed = contract.write()
+    for path in changed:
+        typer.echo(f"wrote {path}")
+    typer.echo(f"{len(changed)} files changed")
+
+
+@app.command("ready")
+def ready(
+    service: str = typer.Argument(..., help="scheduler, findings or escalation"),
+    wait: float = typer.Option(0, help="Seconds to wait for it to become ready."),
+) -> None:
+    """Ask a worker's /readyz: exit 0 when it is ready, 1 (and why) when not."""
+    import json
+    import time
+    import urllib.error
+    import urllib.request
+
+    from inspections.page.server import host
+    from kernel.vocabulary import SERVICES
+    from runtime.app import web_port
+
+    if service not in SERVICES:
+        fail(f"unknown service {service!r}: one of {', '.join(SERVICES)}", code=2)
+    settings = load_settings()
+    url = f"http://{host(settings)}:{web_port(settings, service)}/readyz"
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as answer:
+                body = json.loads(answer.read())
+            typer.echo(f"{service} ready: {len(body['partitions'])} partitions")
+            return
+        except urllib.error.HTTPError as exc:
+            why = json.loads(exc.read() or b"{}").get("reason", f"HTTP {exc.code}")
+        except (urllib.error.URLError, OSError) as exc:
+            why = f"no answer at {url} ({getattr(exc, 'reason', exc)}): is the worker running?"
+        if time.monotonic() >= deadline:
+            fail(f"{service} not ready: {why}")
+        time.sleep(0.5)
+
+
+@app.command("run")
+def run(service: str = typer.Argument(..., help="scheduler"),
+        generation: int = typer.Option(
+            None, "--generation", min=0,
+            help="Run this generation of the service's state instead of the live one "
+                 "(`inspections rebuild` runs the next one so).")) -> None:
+    """Run one service's worker in the foreground until Ctrl-C or SIGTERM, in the live
+    generation of its state (it stops when a later one goes live: start it again)."""
+    import services
+    from runtime import generations, webauth
+    from runtime.app import run_worker
+
+    settings = load_settings()
+    if service not in {s.name for s in services.SYSTEM}:
+        fail(f"unknown service {service!r}: one of "
+             f"{', '.join(s.name for s in services.SYSTEM)}", code=2)
+    refused = webauth.open_refusal(settings, settings.web_host, f"the {service} worker")
+    if refused:  # before it connects to anything
+        fail(refused)
+    with kafka_errors(settings):
+        live, quiet = generations.starting(settings, service, generation)
+    settings = generations.of(settings, live if generation is None else generation)
+    try:
+        faust_app = services.create_app(service, settings, quiet)
+    except ValueError as exc:
+        fail(str(exc), code=2)
+    run_worker(faust_app, settings, service)
+
+
+@app.command("operator")
+def operator() -> None:
+    """Serve the read-only operator page (campaign board, escalations, breaches, problem
+    lists) on the port after the services', until Ctrl-C."""
+    from inspections.page import server as page
+
+    page.serve(load_settings())
+
+
+@app.command("demo")
+def demo(
+    exit_after: bool = typer.Option(False, "--exit", help="Stop everything once shown."),
+    speed: float = typer.Option(None, "--speed", help="Simulated days per second."),
+) -> None:
+    """The broker, the topics, the three services, the operator page, and the seed's
+    campaign simulated through them; then a summary. Runs until Ctrl-C (or --exit)."""
+    from inspections.simulation import demo as demo_module
+
+    try:
+        code = demo_module.run(load_settings(), keep_running=not exit_after,
+                               speed=speed, say=say)
+    except BrokerError as exc:
+        fail(str(exc))
+    raise typer.Exit(code)
+
+
+@app.command("demo-campaign", hidden=True)
+def demo_campaign(
+    exit_after: bool = typer.Option(False, "--exit"),
+    speed: float = typer.Option(None, "--speed"),
+) -> None:
+    """The demo's campaign process (run by `inspections demo` under its supervisor)."""
+    from inspections.simulation import demo as demo_module
+
+    settings = load_settings()
+    code = demo_module.campaign(settings, keep_running=not exit_after,
+                                publish=lambda plan: cli_upstream.simulate_plan(settings, plan, speed),
+                                say=typer.echo)
+    raise typer.Exit(code)
+
+
+def main() -> None:
+    app(prog_name="inspections")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

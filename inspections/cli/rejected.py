@@ -1,0 +1,111 @@
+"""``inspections rejected``: the records the gate refused, to read and to answer."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from inspections.cli.console import (
+    aware_time,
+    existing_file,
+    fail,
+    kafka_errors,
+    load_settings,
+    progress_bar,
+    say,
+)
+from schemas.gate import CAUSES
+
+rejected_app = typer.Typer(help="Records the gate refused: list, show, republish a fix.",
+                           no_args_is_help=True)
+
+
+def _all(settings):
+    from inspections.upstream import rejected
+    from runtime.kafka import log_size
+    from runtime import topics
+
+    with kafka_errors(settings):
+        progress, task = progress_bar(log_size(settings, topics.name(settings,
+                                                                     topics.REJECTED)),
+                                      "reading rejections")
+        with progress:
+            return rejected.read(settings, lambda n: progress.advance(task, n))
+
+
+@rejected_app.command("list")
+def list_(
+    since: str = typer.Option(None, help="Only records appended at or after this time "
+                                         "(ISO 8601 with an offset)."),
+    cause: str = typer.Option(None, help=f"Only this cause: {', '.join(CAUSES)}."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object a line."),
+) -> None:
+    """Every rejected record, oldest first: its id, when and where it was appended, the
+    cause and the gate's reason."""
+    from inspections.upstream import rejected
+
+    if cause is not None and cause not in CAUSES:
+        fail(f"unknown cause {cause!r}: one of {', '.join(CAUSES)}", code=2)
+    when = aware_time(since) if since else None
+    settings = load_settings()
+    found = rejected.select(_all(settings), when, cause)
+    for r in found:
+        if as_json:
+            typer.echo(json.dumps(r.summary(), ensure_ascii=False))
+        else:
+            typer.echo(f"{r.id}  {r.time.isoformat()}  {r.place:<24} {r.cause:<12} {r.reason}")
+    say(f"{len(found)} rejected records")
+
+
+@rejected_app.command("show")
+def show(
+    rejection: str = typer.Argument(..., help="The rejection's id, or the original record's "
+                                              "place (topic/partition/offset)."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """One rejected record: the gate's reason, its key, and its original bytes."""
+    from inspections.upstream import rejected
+
+    found = rejected.find(_all(load_settings()), rejection)
+    if found is None:
+        fail(f"no rejected record {rejection!r} on the rejected topic "
+             "(`inspections rejected list` shows them)")
+    d = found.detail()
+    if as_json:
+        typer.echo(json.dumps(d, ensure_ascii=False, indent=2))
+        return
+    for name in ("id", "time", "place", "service", "cause", "reason", "key", "value_bytes"):
+        typer.echo(f"{name}: {d[name]}")
+    typer.echo("value:")
+    typer.echo(d["value_text"] if d["value_text"] is not None
+               else f"(not UTF-8; base64) {d['value_base64']}")
+
+
+@rejected_app.command("republish")
+def republish(
+    rejection: str = typer.Argument(..., help="The rejection's id or place."),
+    fixed: Path = typer.Option(..., "--fixed", help="A file holding the corrected event "
+                                                    "(one JSON object)."),
+) -> None:
+    """Check the corrected event with the gate and publish it keyed by its subject, noting
+    the rejection it answers (a Kafka header). Again with the same file: nothing is sent."""
+    from inspections.upstream import rejected
+
+    existing_file(fixed)
+    settings = load_settings()
+    found = rejected.find(_all(settings), rejection)
+    if found is None:
+        fail(f"no rejected record {rejection!r} on the rejected topic "
+             "(`inspections rejected list` shows them)")
+    try:
+        with kafka_errors(settings):
+            done = rejected.republish(settings, found, fixed.read_bytes())
+    except rejected.Refused as exc:
+        fail(f"{exc}; nothing was sent")
+    where = f"events partition {done.partition} offset {done.offset}"
+    if done.already:
+        typer.echo(f"already republished: event {done.event_id} at {where}; nothing sent")
+    else:
+        typer.echo(f"republished event {done.event_id} at {where}, answering {found.id}")

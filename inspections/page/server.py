@@ -1,0 +1,330 @@
+"""The operator page: a read-only web page over the services' views and two topics.
+
+It holds no rule and no state of its own: each request reads the scheduler's campaign views,
+the findings service's problem lists, the escalation register and what is due over HTTP; the
+breaches and the rejected records come from their topics (``sources``). Pages are
+Jinja2 templates with autoescaping on: text that came from an event is always shown as text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from inspections.asking.due import countdown, merged_page
+from inspections.page import details as page_details
+from inspections.page import pictures
+from inspections.page import rejected as page_rejected
+from inspections.page.board import board, rejected_board
+from inspections.page.sources import (
+    Refused,
+    Unavailable,
+    Views,
+    breaches,
+    rejections,
+)
+from kernel.due import OWNERS, Wanted, merge
+from kernel.vocabulary import (
+    AUTHORITIES,
+    BREACH_KINDS,
+    CATEGORIES,
+    OBLIGATION_KINDS,
+    SERVICES,
+    UNIT_KINDS,
+    VISIT_STATES,
+)
+from runtime import logs, webauth
+from runtime.http import (
+    page_size,
+    paged,
+    paged_due,
+    paged_in_order,
+    sent_within,
+    server_options,
+    year_of,
+)
+from runtime.settings import Settings
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+# The page runs no script, frames nothing and is framed by nothing, sends no referrer.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+                               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+DOWNLOADS = {"csv": "text/csv; charset=utf-8",
+             "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+KINDS = UNIT_KINDS
+NOTHING_DUE = {"as_of": None, "due": []}  # an owner whose /due is not found (no such view)
+
+
+def port(settings: Settings) -> int:
+    """The page's port: after the three services'."""
+    return settings.web_port_base + len(SERVICES)
+
+
+def host(settings: Settings) -> str:
+    return "127.0.0.1" if settings.web_host in ("0.0.0.0", "") else settings.web_host
+
+
+def templates():
+    """The pages' Jinja2 templates, every value escaped as it is written into HTML."""
+    import jinja2
+
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
+                             autoescape=jinja2.select_autoescape(["html"]))
+    env.globals.update(AUTHORITIES=AUTHORITIES, KINDS=KINDS, CATEGORIES=CATEGORIES,
+                       VISIT_STATES=VISIT_STATES, OBLIGATION_KINDS=OBLIGATION_KINDS)
+    env.filters["countdown"] = countdown
+    env.filters["seg"] = page_details.seg
+    return env
+
+
+def create_app(settings: Settings):
+    """The aiohttp application (built when called)."""
+    import aiohttp
+    from aiohttp import web
+
+    env = templates()
+    views = Views(settings)
+    breach_log, rejected_log = breaches(settings), rejections(settings)
+    log = logs.get(__name__)
+
+    async def page(request: web.Request, name: str, status: int = 200,
+                   **context) -> web.Response:
+        """A page, with each service's stream time ("as of") and the refresh interval."""
+        times = await views.stream_times(request.app["session"])
+        text = env.get_template(name).render(stream_times=times,
+                                             refresh=settings.page_refresh_s, **context)
+        return web.Response(text=text, status=status, content_type="text/html",
+                            charset="utf-8")
+
+    def next_page(request: web.Request, cursor: str | None) -> str | None:
+        """This page's address with the next page's cursor (its filters kept)."""
+        return None if cursor is None else str(request.rel_url.update_query(cursor=cursor))
+
+    async def on_startup(app) -> None:
+        app["session"] = aiohttp.ClientSession(headers=webauth.headers(settings))
+        breach_log.start()
+        rejected_log.start()
+
+    async def on_cleanup(app) -> None:
+        breach_log.stop()
+        rejected_log.stop()
+        await app["session"].close()
+
+    async def board_page(request: web.Request) -> web.Response:
+        """The board shows everything it counts: each list it reads followed page by page."""
+        session = request.app["session"]
+        try:
+            listed = await views.get(session, "scheduler", "/campaigns") or {"campaigns": []}
+            ids = [c["campaign_id"] for c in listed["campaigns"]]
+            wanted = request.query.get("campaign") or (ids[0] if ids else None)
+            campaign = (await views.every(session, "scheduler",
+                                          f"/campaigns/{page_details.seg(wanted)}", "units")
+                        if wanted else None)
+            register = await views.every(session, "escalation", "/escalations",
+                                         "escalations") or {"escalations": []}
+            soon = await due_whole(session, due_within=settings.due_soon_within)
+        except Refused as exc:
+            return await page(request, "refused.html", status=400, reason=str(exc))
+        except Unavailable as exc:
+            return await page(request, "unavailable.html", status=503, reason=str(exc))
+        filters = {f: request.query.get(f, "") for f in ("kind", "unit_id", "service")}
+        pictured = {} if campaign is None else {
+            "coverage_steps": pictures.coverage_steps(campaign),
+            "coverage_bars": pictures.coverage_bars(campaign)}
+        return await page(request, "board.html", campaigns=ids,
+                          due_soon_within=settings.due_soon_within,
+                          rejected=rejected_board(rejected_log.all(), rejected_log.dropped),
+                          **pictured,
+                          **board(campaign, register["escalations"], breach_log.all(),
+                                  filters, soon["due"]))
+
+    async def due_whole(session, **filters) -> dict:
+        return merge({s: await views.every(session, s, "/due", "due", **filters) or NOTHING_DUE
+                      for s in OWNERS})
+
+    async def due_some(session, filters: dict, limit: str, cursor: str) -> dict:
+        """A page of the merged list: each owner asked for its page after the cursor."""
+        return merged_page({s: await views.get(session, s, "/due", **filters, limit=limit,
+                                               cursor=cursor) or NOTHING_DUE
+                            for s in OWNERS}, limit)
+
+    def due_filters(request: web.Request) -> tuple[dict[str, str], str, str]:
+        """The filters asked for, and the page (limit, cursor); a Refused naming a bad one
+        before any service is asked."""
+        wanted = {f: request.query.get(f, "") for f in ("unit", "authority", "kind",
+                                                         "due_within")}
+        limit, cursor = request.query.get("limit", ""), request.query.get("cursor", "")
+        try:
+            Wanted.of(**{k: v or None for k, v in wanted.items()})
+            paged_due([], limit, cursor)
+        except ValueError as exc:
+            raise Refused(str(exc)) from None
+        return wanted, limit, cursor
+
+    async def due_page(request: web.Request) -> web.Response:
+        try:
+            filters, limit, cursor = due_filters(request)
+            found = await due_some(request.app["session"], filters, limit, cursor)
+        except Refused as exc:
+            return await page(request, "refused.html", status=400, reason=str(exc), retry="/due")
+        except Unavailable as exc:
+            return await page(request, "unavailable.html", status=503, reason=str(exc))
+        return await page(request, "due.html", filters=filters,
+                          next_href=next_page(request, found.get("next_cursor")), **found)
+
+    async def due_json(request: web.Request) -> web.Response:
+        try:
+            filters, limit, cursor = due_filters(request)
+            found = await due_some(request.app["session"], filters, limit, cursor)
+        except Refused as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        except Unavailable as exc:
+            return web.json_response({"error": str(exc)}, status=503)
+        return web.json_response(found)
+
+    async def unit_page(request: web.Request) -> web.Response:
+        session = request.app["session"]
+        unit_id = request.match_info["unit_id"]
+        category = request.query.get("category", "")
+        try:
+            s = page_details.seg(unit_id)
+            unit = await views.get(session, "scheduler", f"/units/{s}")
+            findings = await views.every(session, "findings", f"/units/{s}/findings",
+                                         "findings", category=category)
+            escalations = await views.every(session, "escalation", f"/units/{s}/escalations",
+                                            "escalations")
+        except Refused as exc:
+            return await page(request, "refused.html", status=400, reason=str(exc))
+        except Unavailable as exc:
+            return await page(request, "unavailable.html", status=503, reason=str(exc))
+        if unit is None and findings is None:
+            return await page(request, "unavailable.html", status=404, reason=f"no unit {unit_id} in the views")
+        return await page(request, "unit.html", unit_id=unit_id, unit=unit, category=category,
+                    findings=(findings or {}).get("findings", []),
+                    escalations=(escalations or {}).get("escalations", []),
+                    breaches=[b for b in breach_log.all() if b["unit_id"] == unit_id])
+
+    async def breaches_json(request: web.Request) -> web.Response:
+        try:
+            page, after = paged(breach_log.all(), lambda b: f"{b['time']}|{b['id']}",
+                                request.query.get("limit"), request.query.get("cursor"))
+        except ValueError as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        return web.json_response({"breaches": page, "next_cursor": after})
+
+    async def policy_page(request: web.Request) -> web.Response:
+        """The city's policy as the services run it (each asked: they should agree)."""
+        session = request.app["session"]
+        try:
+            running = {service: await views.get(session, service, "/policy")
+                       for service in ("escalation", "scheduler")}
+        except (Unavailable, Refused) as exc:
+            return await page(request, "unavailable.html", status=503, reason=str(exc))
+        shown = running["escalation"] or running["scheduler"]
+        if shown is None:
+            return await page(request, "unavailable.html", status=503,
+                              reason="no service says its policy")
+        differ = running["escalation"] != running["scheduler"]
+        return await page(request, "policy.html", p=shown, differ=differ, running=running)
+
+    async def assessment_page(request: web.Request) -> web.Response:
+        from inspections.asking import assessment
+
+        name = request.match_info["year"]
+        year_text, _, fmt = name.partition(".")
+        try:
+            year = year_of(year_text)
+            if fmt not in ("", *assessment.FORMATS):
+                raise ValueError(fmt)
+        except ValueError:
+            return await page(request, "refused.html", status=400, reason=(
+                f"{name[:40]}: a year such as 2026, or 2026.csv or 2026.xlsx to download"))
+        try:
+            page_size(request.query.get("limit"))
+        except ValueError as exc:
+            return await page(request, "refused.html", status=400, reason=str(exc),
+                              retry=f"/assessments/{year}")
+        try:  # the same rows as the command, asked the same way (in a thread: it blocks)
+            table = await asyncio.get_running_loop().run_in_executor(
+                None, assessment.gather, settings, year)
+        except RuntimeError as exc:
+            return await page(request, "unavailable.html", status=503, reason=str(exc))
+        if fmt:  # a download is the whole table
+            return web.Response(body=assessment.export(table, year, fmt), headers={
+                "Content-Type": DOWNLOADS[fmt],
+                "Content-Disposition": f'attachment; filename="assessment-{year}.{fmt}"'})
+        try:
+            rows, after = paged_in_order(table, lambda r: r["unit_id"],
+                                         request.query.get("limit"), request.query.get("cursor"))
+        except ValueError as exc:
+            return await page(request, "refused.html", status=400, reason=str(exc),
+                              retry=f"/assessments/{year}")
+        return await page(request, "assessment.html", year=year, rows=rows,
+                    site_kinds=assessment.SITE_KINDS, categories=list(CATEGORIES),
+                    breach_kinds=BREACH_KINDS, next_href=next_page(request, after))
+
+    async def alive(request: web.Request) -> web.Response:
+        return web.json_response({"service": "operator", "status": "alive"})
+
+    def failed(request: web.Request, status: int, reason: str) -> web.Response:
+        """An answer for what a handler let through (rendered without asking any service)."""
+        if request.path.endswith(".json"):
+            return web.json_response({"error": reason}, status=status)
+        name = "refused.html" if status == 400 else "unavailable.html"
+        return web.Response(text=env.get_template(name).render(reason=reason), status=status,
+                            content_type="text/html", charset="utf-8")
+
+    @web.middleware
+    async def secure(request, handler):
+        """The security headers on every answer: errors, redirects, 404 and 405 too; and
+        never a traceback, whatever a handler raised."""
+        try:
+            response = await handler(request)
+        except web.HTTPException as exc:  # redirects and errors carry them too
+            exc.headers.update(SECURITY_HEADERS)
+            raise
+        except Refused as exc:
+            response = failed(request, 400, str(exc))
+        except Unavailable as exc:
+            response = failed(request, 503, str(exc))
+        except Exception:
+            log.exception("the operator page failed to answer", path=request.path[:200])
+            response = failed(request, 500, "the page could not answer this; its log says why")
+        response.headers.update(SECURITY_HEADERS)
+        return response
+
+    app = web.Application(middlewares=[sent_within(), secure, webauth.middleware(settings)],
+                          **server_options())
+    app.on_startup.append(on_startup)
+    app.on_cleanup.append(on_cleanup)
+    app.router.add_get("/", board_page)
+    app.router.add_get("/units/{unit_id}", unit_page)
+    app.router.add_get("/breaches.json", breaches_json)
+    app.router.add_get("/due", due_page)
+    app.router.add_get("/due.json", due_json)
+    for path, handler in page_rejected.routes(page, next_page, rejected_log):
+        app.router.add_get(path, handler)
+    app.router.add_get("/assessments/{year}", assessment_page)
+    app.router.add_get("/policy", policy_page)
+    for path, handler in page_details.routes(page, views, breach_log):
+        app.router.add_get(path, handler)
+    app.router.add_get("/healthz", alive)
+    return app
+
+
+def serve(settings: Settings) -> None:
+    from aiohttp import web
+
+    logs.configure("operator", settings.log_level, settings.log_format)
+    refused = webauth.open_refusal(settings, settings.web_host, "the operator page")
+    if refused:
+        raise SystemExit(f"error: {refused}")
+    logs.get(__name__).info("operator page", url=f"http://{host(settings)}:{port(settings)}/")
+    web.run_app(create_app(settings), host=settings.web_host, port=port(settings),
+                print=None, access_log=None)
