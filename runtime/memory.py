@@ -128,7 +128,7 @@ class Memory:
         self.out = out
         self.tap = tap  # (service, fact) for every fact emitted
         self.deliver_crossings = cross
-        self.public = set(public) or {topics.ESCALATIONS, topics.BREACHES, topics.REJECTED}
+        self.public = set(public) or set(topics.published(system))
         self.crossings: list[tuple[str, Any, str]] = []  # (topic, fact, its service)
         self.running = {s.name: Running(s, settings, self._handover, self._failed)
                         for s in system}

@@ -66,6 +66,17 @@ TOPICS: tuple[TopicSpec, ...] = (
 )
 
 
+def published(system) -> tuple[str, ...]:
+    """The public derived topics of a declared system, by name: each topic its services
+    write that is none of theirs alone (``INTERNAL``), and the rejected records' when one
+    of them publishes rejections."""
+    written = {w.topic for s in system for w in s.writes
+               if w.topic is not None and w.topic not in INTERNAL}
+    if any(s.publishes_rejections for s in system):
+        written.add(REJECTED)
+    return tuple(sorted(written))
+
+
 def name(settings: Settings, canonical: str) -> str:
     """The topic's name in this deployment: the canonical name under the topic prefix (an
     internal topic's with the generation's suffix, after the first)."""

@@ -4,13 +4,16 @@
 from __future__ import annotations
 
 from kernel.topology import System
+from kernel.vocabulary import SERVICES
 from runtime import topics
 from runtime.settings import Settings
 from services.escalation.app import SERVICE as ESCALATION
 from services.findings.app import SERVICE as FINDINGS
 from services.scheduler.app import SERVICE as SCHEDULER
 
-SYSTEM = System((SCHEDULER, FINDINGS, ESCALATION))
+# In the vocabulary's order, which also gives each its web port (``runtime.app.web_port``).
+SYSTEM = System(tuple({s.name: s for s in (SCHEDULER, FINDINGS, ESCALATION)}[name]
+                      for name in SERVICES))
 
 
 def sources(service: str, settings: Settings) -> list[str]:

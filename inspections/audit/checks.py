@@ -7,10 +7,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from runtime import topics
-
-DERIVED_TOPICS = (topics.ESCALATIONS, topics.BREACHES, topics.REJECTED)
-
 
 @dataclass
 class TopicCheck:

@@ -26,7 +26,6 @@ from runtime.memory import Memory, Record
 from runtime.settings import Settings
 from schemas import Rejection, decode
 
-PUBLIC = (topics.ESCALATIONS, topics.BREACHES, topics.REJECTED)
 VIEW_KINDS = ("campaigns", "units", "findings", "assessments", "escalations")
 CAMPAIGN_SIDE = "campaign"
 COLLECT_EVERY = 50_000  # records: the collector runs then, not as it would  # the file name of what the cross-partition side derives

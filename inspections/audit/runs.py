@@ -16,7 +16,6 @@ from typing import Any
 
 from inspections.audit.parallel import (
     CAMPAIGN_SIDE,
-    PUBLIC,
     Cut,
     Derived,
     Local,
@@ -25,7 +24,6 @@ from inspections.audit.parallel import (
     end_offsets,
     share,
 )
-from kernel.breaches import Breach
 from kernel.codec import dumps
 from kernel.topology import System
 from runtime import topics
@@ -103,10 +101,13 @@ class Run:
         self.side_derived = derived = Derived(self.folder, self.index)
 
         def tap(service: str, fact: Any) -> None:
-            if isinstance(fact, Breach):
+            """A fact a partitioned read takes goes to the part holding its key."""
+            write = SYSTEM.service(service).write_for(fact)
+            if write.key is not None and any(r.partitioned
+                                             for _, r in SYSTEM.readers(write.topic)):
                 handed.setdefault(self.owner[partition_for(
-                    fact.unit_id.encode(), self.settings.partitions)], []).append(
-                    (topics.BREACHES, fact, service))
+                    write.key(fact), self.settings.partitions)], []).append(
+                    (write.topic, fact, service))
 
         self.side = Memory(System(sides), self.settings, tap=tap, out=lambda topic, event:
                            derived.write(topic, CAMPAIGN_SIDE, event))
@@ -122,7 +123,9 @@ class Run:
         partition, then the cross-partition side's."""
         into.mkdir(parents=True, exist_ok=True)
         found = {}
-        for topic in PUBLIC:
+        from services import SYSTEM
+
+        for topic in topics.published(SYSTEM):
             name = topics.name(self.settings, topic)
             target = found[name] = into / f"{name}.jsonl"
             with open(target, "wb") as out:

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from inspections.audit.checks import DERIVED_TOPICS
 from runtime import topics
 from runtime.kafka import stream_log
 from runtime.memory import Record
 from runtime.settings import Settings
+from services import SYSTEM
 
 @dataclass(frozen=True)
 class Entry:
@@ -42,7 +42,7 @@ class Entry:
 
 def _entries(settings: Settings) -> list[tuple[Record, dict | None]]:
     out = []
-    for canonical in (topics.EVENTS, *DERIVED_TOPICS):
+    for canonical in (topics.EVENTS, *topics.published(SYSTEM)):
         for record in stream_log(settings, topics.name(settings, canonical)):
             try:
                 body = json.loads(record.value)

@@ -11,7 +11,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from inspections.audit.checks import DERIVED_TOPICS, TopicCheck, diff
+from inspections.audit.checks import TopicCheck, diff
 from inspections.audit.parallel import digest
 from inspections.audit.runs import Run, gather_index
 from kernel import ids
@@ -19,6 +19,7 @@ from kernel.codec import dumps
 from runtime import topics
 from runtime.kafka import stream_log
 from runtime.settings import Settings
+from services import SYSTEM
 
 ID = b'"id":"'
 
@@ -39,7 +40,7 @@ def verify(settings: Settings, workers: int = 0,
             paths, index = gather_index(run)
         finally:
             run.stop()
-        names = {topics.name(settings, t): t for t in DERIVED_TOPICS}
+        names = {topics.name(settings, t): t for t in topics.published(SYSTEM)}
         by_topic: dict[str, dict[int, int]] = {name: {} for name in names}
         for i in range(0, len(index), 4):
             topic = Path(paths[index[i + 2]]).parent.name
