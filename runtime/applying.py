@@ -23,51 +23,22 @@ once however many times its batch was applied.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from kernel.ids import digest, seen_key
 from kernel.topology import Read
 from kernel.vocabulary import PROCESSING_FAILED
 from runtime import metrics, topics
 from runtime.batching import Batch
 from runtime.canonical import dumps  # derived events hold no floats
+from runtime.context import Context
 from runtime.logs import bound
 from runtime.partition_clock import PartitionClock
 from runtime.publishing import PACK_BYTES, Outbox
 from runtime.reporting import report_irregular
-from runtime.stores import forget_cached_state
+from runtime.stores import StagedSeen, forget_cached_state
 from schemas.envelope import failure_reason, rejection_event, service_source
 from schemas.gate import Rejection, decode
-
-
-class BatchContext:
-    """What a handler gets with each record of a batch: its partition and key, the staged
-    stores of its side, ``seen``, and ``emit`` into the batch's outboxes (what a record
-    derived is reported only once it has been applied: ``reports``)."""
-
-    __slots__ = ("partition", "key", "stores", "_seen", "emit", "quiet", "reports")
-
-    def __init__(self, stores: dict, seen, emit: Callable[[Any], None]) -> None:
-        self.quiet = False  # the record's public records left out (a generation catching up)
-        self.partition = 0
-        self.key: bytes | None = None
-        self.stores = stores
-        self._seen = seen
-        self.emit = emit
-        self.reports: list[tuple[Callable, Any]] = []
-
-    def store(self, name: str):
-        return self.stores[name]
-
-    def seen(self, event_id: str) -> bool:
-        place = seen_key(self.key, self.partition)
-        digests = self._seen[place]
-        if not digests.add(digest(event_id)):
-            return True
-        self._seen[place] = digests  # staged: its new chunk is written at commit
-        return False
 
 
 class RecordFailed(Exception):
@@ -124,7 +95,7 @@ class Reader:
         else:
             self._internal(batch, context, left_out, failed, reported)
 
-    def _inbound(self, batch: Batch, context: BatchContext, clock: PartitionClock,
+    def _inbound(self, batch: Batch, context: Context, clock: PartitionClock,
                  left_out: set, failed: dict, reported: set) -> None:
         handler, flow, service = self.handler, self.flow, self.service.name
         for message in batch.records():
@@ -165,7 +136,7 @@ class Reader:
                 else:
                     flow.irregular.drain()
 
-    def _internal(self, batch: Batch, context: BatchContext, left_out: set, failed: dict,
+    def _internal(self, batch: Batch, context: Context, left_out: set, failed: dict,
                   reported: set) -> None:
         handler, read, service = self.handler, self.read, self.service.name
         for message in batch.records():
@@ -199,7 +170,7 @@ class Reader:
                     reported.add(at)
 
     # -- what a batch sends ----------------------------------------------------------------
-    def _context(self, batch: Batch) -> BatchContext:
+    def _context(self, batch: Batch) -> Context:
         worker, service = self.worker, self.service
         staged = {name: batch.stage(store) for name, store in self.stores.items()}
         outboxes: dict[str, Outbox] = {}
@@ -223,8 +194,8 @@ class Reader:
             else:
                 box.add(write.key(fact), dumps(write.encode(fact, service.name)))
 
-        context = BatchContext(staged, batch.stage(self.seen) if self.seen is not None else None,
-                               emit)
+        context = Context(staged, StagedSeen(batch.stage(self.seen))
+                          if self.seen is not None else None, emit)
         return context
 
     def _reject(self, batch: Batch, message, quiet: bool, cause: str, reason: str,

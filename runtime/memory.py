@@ -26,6 +26,7 @@ from kernel.deadlines import Timeline
 from kernel.topology import Read, Service, System
 from kernel.vocabulary import PROCESSING_FAILED
 from runtime import topics
+from runtime.context import Context
 from runtime.memory_stores import Journal, Seen, store_for
 from runtime.partition_clock import PartitionClock
 from schemas import Rejection, decode
@@ -42,26 +43,6 @@ class Record:
     timestamp_ms: int
     key: bytes | None
     value: bytes | None
-
-
-class Context:
-    """What a handler gets with a record: its partition and key, the service's stores,
-    ``seen`` and ``emit``. One per service, moved from record to record."""
-
-    __slots__ = ("partition", "key", "stores", "seen_ids", "emit")
-
-    def __init__(self, stores: dict, seen_ids: Seen, emit: Callable[[Any], None]) -> None:
-        self.partition = 0
-        self.key: bytes | None = None
-        self.stores = stores
-        self.seen_ids = seen_ids
-        self.emit = emit
-
-    def store(self, name: str):
-        return self.stores[name]
-
-    def seen(self, event_id: str) -> bool:
-        return self.seen_ids.check(self.key, self.partition, event_id)
 
 
 class Running:

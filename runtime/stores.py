@@ -19,6 +19,7 @@ from typing import Any
 
 from kernel.deadlines import Deadline, Timeline
 from kernel.frozen import evolve
+from kernel import ids
 from runtime import faust_internals
 
 SEP = "\x1f"
@@ -325,6 +326,24 @@ class Seen(_Cached, MutableMapping):
 
     def __len__(self) -> int:
         return len(self.cache)
+
+
+class StagedSeen:
+    """``check`` (``runtime.context``) over a batch's staged ``Seen`` store: an id not seen
+    yet is added to its key's digests, whose new chunk the batch writes at its commit."""
+
+    __slots__ = ("staged",)
+
+    def __init__(self, staged) -> None:
+        self.staged = staged
+
+    def check(self, record_key: bytes | None, partition: int, event_id: str) -> bool:
+        place = ids.seen_key(record_key, partition)
+        digests = self.staged[place]
+        if not digests.add(ids.digest(event_id)):
+            return True
+        self.staged[place] = digests  # staged: its new chunk is written at commit
+        return False
 
 
 class Digests:

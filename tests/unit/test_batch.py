@@ -8,10 +8,10 @@ import asyncio
 import pytest
 
 from runtime.batching import Batch
+from runtime.context import Context
 from runtime.observe import Progress
 from runtime.publishing import Outbox
-from runtime.stores import Seen, Values
-from runtime.applying import BatchContext
+from runtime.stores import Seen, StagedSeen, Values
 from tests.unit.fake_faust import Event, FakeApp, Message
 
 
@@ -121,7 +121,7 @@ def test_packed_records_carry_a_keys_run_of_values_in_order_within_the_size():
 
 def _seen_in(batch: Batch, ids: Seen):
     """What a handler's ``seen`` is, for each record of ``batch``: (message, seen)."""
-    context = BatchContext({}, batch.stage(ids), lambda fact: None)
+    context = Context({}, StagedSeen(batch.stage(ids)), lambda fact: None)
     for message in batch.records():
         context.partition, context.key = message.partition, message.key
         yield message, context.seen

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from runtime.memory import Context
+from runtime.context import Context
 from runtime.memory_stores import Seen
 from runtime.settings import Settings
 from services.findings import config

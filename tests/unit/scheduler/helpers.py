@@ -8,7 +8,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from kernel.breaches import Breach
-from runtime.memory import Context
+from runtime.context import Context
 from runtime.memory_stores import Seen
 from runtime.settings import Settings
 from schemas import DERIVED, INBOUND
