@@ -18,6 +18,7 @@ import yaml
 
 from tests.conftest import REPO, free_port
 from tests.integration.kafka_io import produce, read_all, settled, wait_for
+from tests.integration.support import MALFORMED, findings_breach, with_data
 
 TOKEN = "receiver-token-0123"
 
@@ -176,37 +177,6 @@ def _state(name: str, seconds: float = 3600, **labels: str) -> dict:
             "endsAt": (now + timedelta(seconds=seconds)).isoformat()}
 
 
-def _breach(n: int, unit: str = "changtai") -> dict:
-    """A ``deadline.breached`` as the findings service writes one (no escalation's: its
-    alert needs no register)."""
-    return {"specversion": "1.0", "id": f"breach-{n}", "type": "deadline.breached",
-            "source": "urn:inspections:service:findings", "subject": unit,
-            "time": "2026-04-20T10:00:00+08:00", "datacontenttype": "application/json",
-            "causationid": f"finding-{n}",
-            "data": {"deadline_id": f"F{n}:evidence_or_advice", "kind":
-                     "evidence_or_advice_missing", "unit_id": unit, "subject_id": f"F{n}",
-                     "due": "2026-04-20T10:00:00+08:00",
-                     "breached_at": "2026-04-20T10:00:00+08:00", "detail": None}}
-
-
-def _with(event: dict, **data) -> bytes:
-    return json.dumps({**event, "data": {**event["data"], **data}}).encode()
-
-
-# Records no breach: each once made `inspections notify` stop (and, restarted, read it again).
-MALFORMED = [
-    b"not json", b"\xff\xfe", b"[1, 2]", b"null", b"[" * 100_000,
-    json.dumps({**_breach(90), "data": "evidence"}).encode(),
-    json.dumps({**_breach(91), "type": "escalation.raised"}).encode(),
-    json.dumps({k: v for k, v in _breach(92).items() if k != "source"}).encode(),
-    json.dumps({**_breach(93), "time": "yesterday"}).encode(),
-    _with(_breach(94), kind=None), _with(_breach(95), unit_id=7),
-    _with(_breach(96), due=["2026"]), _with(_breach(97), detail={"x": 1}),
-    json.dumps({**_breach(98), "data": {"kind": "evidence_or_advice_missing"}}).encode(),
-    None,  # a tombstone
-]
-
-
 def test_a_running_notify_skips_records_that_are_no_breach_and_carries_on(
         kafka, deployment, tmp_path):
     receiver, receiver_port, received = _receiver(tmp_path)
@@ -216,7 +186,7 @@ def test_a_running_notify_skips_records_that_are_no_breach_and_carries_on(
     kafka.vars["INSPECTIONS_ALERTMANAGER_URL"] = url
     try:
         topic = deployment.topic("breaches")
-        first = _breach(1)
+        first = findings_breach(1)
         produce(kafka.bootstrap, topic, [(b"changtai", json.dumps(first).encode())])
         notify = deployment.kafka.spawn("notify", log=tmp_path / "notify.log")
         deployment.workers.append(notify)
@@ -227,9 +197,10 @@ def test_a_running_notify_skips_records_that_are_no_breach_and_carries_on(
         wait_for(lambda: at_receiver("breach-1"), "the first breach at the receiver", 120)
         # On the partition notify reads, the malformed ones, then an odd but well-formed one
         # (a level that is no ASCII digit), then a good one behind them all.
-        odd = _with(_breach(2), deadline_id="F2:L²")
+        odd = with_data(findings_breach(2), deadline_id="F2:L²")
         places = produce(kafka.bootstrap, topic, [(b"changtai", raw) for raw in MALFORMED]
-                         + [(b"changtai", odd), (b"changtai", json.dumps(_breach(3)).encode())])
+                         + [(b"changtai", odd),
+                            (b"changtai", json.dumps(findings_breach(3)).encode())])
         wait_for(lambda: at_receiver("breach-3"), "the breach behind the malformed ones", 120)
         assert at_receiver("breach-2")
         assert notify.poll() is None, "notify stopped"
@@ -255,7 +226,7 @@ def test_a_breach_is_notified_once_and_never_resolved(kafka, deployment, tmp_pat
     kafka.vars.update(INSPECTIONS_ALERTMANAGER_URL=url, INSPECTIONS_ALERT_HOLD_S="5")
     try:
         produce(kafka.bootstrap, deployment.topic("breaches"),
-                [(b"changtai", json.dumps(_breach(n)).encode()) for n in (1, 2)])
+                [(b"changtai", json.dumps(findings_breach(n)).encode()) for n in (1, 2)])
         assert "posted 2 alerts" in kafka.cli("notify", "--once").stdout
 
         def breach_lines() -> list[dict]:

@@ -9,8 +9,8 @@ import urllib.request
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 
 from tests.examples import event
-from tests.integration import test_escalation
 from tests.integration.kafka_io import settled, wait_committed
+from tests.integration.support import escalation_scenario
 from tests.scenarios import CAMPAIGN, batch_1, year_end_ticks
 
 CUT = "2026-05-10T00:00:00+08:00"
@@ -19,7 +19,7 @@ SERVICES = ("scheduler", "findings", "escalation")
 
 def _events():
     events, _ = batch_1()
-    escalation_events, _ = test_escalation.scenario()
+    escalation_events, _ = escalation_scenario()
     merged = sorted(events + escalation_events, key=lambda e: (e["time"], e["id"]))
     first = [e for e in merged if e["time"] <= CUT]
     first.append(event("clock.ticked", id="tick-cut", time=CUT))  # every partition reaches it

@@ -9,7 +9,6 @@ import signal
 import time
 import urllib.error
 import urllib.request
-from datetime import datetime, timedelta
 
 from runtime.settings import Settings
 from schemas import Rejection, decode
@@ -17,77 +16,9 @@ from schemas.envelope import breach_event as to_event
 from schemas.envelope import notice_event
 from services.escalation import config
 from services.escalation.rules import Notice
-from tests.examples import event
 from tests.integration.kafka_io import read_all
-from tests.unit.escalation.test_escalation import Run
-
-T0 = datetime.fromisoformat("2026-04-20T10:00:00+08:00")
-
-
-def _ev(kind, t: datetime, n: int, unit="changtai", **data):
-    body = event(kind, id=f"esc-{n:03d}", time=t.isoformat(), subject=unit,
-                 correlationid=f"visit-2026-{unit}")
-    body["data"] = {**body["data"], "unit_id": unit, **data}
-    return body
-
-
-def scenario() -> tuple[list[dict], dict[str, str]]:
-    """(events, expected final status of each escalation)."""
-    n = iter(range(1000))
-    out = []
-
-    def finding(fid, category, hours, safety=False, listed=False, unit="changtai"):
-        out.append(_ev("finding.recorded", T0 + timedelta(hours=hours), next(n), unit,
-                       finding_id=fid, visit_id=f"visit-2026-{unit}", category=category,
-                       cannot_ensure_safety=safety, listed_supervision_advised=listed))
-
-    def at(hours):
-        return T0 + timedelta(hours=hours)
-
-    finding("F1", "violation", 0)
-    out.append(_ev("enforcement.document.issued", at(5), next(n), finding_id="F1"))
-    finding("F2", "violation", 1)                       # never: to the top
-    finding("F3", "violation", 2, safety=True)          # document in time, measures never;
-    out.append(_ev("enforcement.document.issued", at(3), next(n), finding_id="F3"))
-    finding("F4", "major_hazard", 3)                    # acknowledged exactly at due
-    out.append(_ev("escalation.acknowledged", at(27), next(n),
-                   escalation_id="F4:report_major_hazard", by="city_safety_office"))
-    finding("F5", "major_issue", 4)                     # acknowledged one second late
-    out.append(_ev("escalation.acknowledged", at(28) + timedelta(seconds=1), next(n),
-                   escalation_id="F5:request_instructions", by="city_safety_committee"))
-    finding("F6", "misconduct_clue", 5)                 # resolved at level 1
-    out.append(_ev("escalation.resolved", at(6), next(n),
-                   escalation_id="F6:report_misconduct_clue", resolution="referred"))
-    finding("F7", "accountability", 6, unit="pinghe")   # never: 72 h, then to the top
-    finding("F8", "general", 7, listed=True)            # acknowledged at level 1
-    out.append(_ev("escalation.acknowledged", at(8), next(n),
-                   escalation_id="F8:recommend_listed_supervision", by="unit_safety_committee"))
-    finding("F9", "violation", 8)                       # ack before level-up: open; document
-    out.append(_ev("escalation.acknowledged", at(9), next(n),                 # after it closes
-                   escalation_id="F9:issue_enforcement_document", by="local_regulator"))
-    out.append(_ev("escalation.acknowledged", at(9), next(n),
-                   escalation_id="F-nobody:report_major_hazard", by="x"))   # unmatched
-    out.append(event("clock.ticked", id="esc-tick-1", time=at(40).isoformat()))
-    out.append(_ev("immediate.measures.taken", at(41), next(n), finding_id="F9"))  # unasked
-    out.append(_ev("enforcement.document.issued", at(42), next(n), finding_id="F9"))
-    out.append(_ev("escalation.acknowledged", at(43), next(n),   # F3 measures, after level-up
-                   escalation_id="F3:take_immediate_measures", by="city_safety_office"))
-    out.append(event("clock.ticked", id="esc-tick-2", time="2026-06-01T00:00:00+08:00"))
-    out.sort(key=lambda e: (e["time"], e["id"]))
-    expected = {
-        "F1:issue_enforcement_document": "closed",
-        "F2:issue_enforcement_document": "missed_at_top",
-        "F3:issue_enforcement_document": "closed",
-        "F3:take_immediate_measures": "closed",
-        "F4:report_major_hazard": "closed",
-        "F5:request_instructions": "closed",
-        "F6:report_misconduct_clue": "closed",
-        "F7:transfer_for_investigation": "missed_at_top",
-        "F8:recommend_listed_supervision": "closed",
-        "F9:issue_enforcement_document": "closed",
-    }
-    return out, expected
-
+from tests.integration.support import escalation_scenario
+from tests.unit.escalation.support import Run
 
 def _expected(kafka, prefix) -> tuple[dict, dict]:
     """The escalation events and breaches the pure core derives from the log as it is."""
@@ -186,7 +117,7 @@ def _stack(deployment):
 
 def test_every_category_and_miss_path_end_to_end(kafka, deployment):
     prefix = _stack(deployment)
-    events, expected_status = scenario()
+    events, expected_status = escalation_scenario()
     deployment.start("escalation")
     deployment.publish(events)
     notices, breaches = _expected(kafka, prefix)
@@ -205,7 +136,7 @@ def test_every_category_and_miss_path_end_to_end(kafka, deployment):
 
 def test_the_same_with_the_escalation_worker_killed_mid_way(kafka, deployment):
     prefix = _stack(deployment)
-    events, expected_status = scenario()
+    events, expected_status = escalation_scenario()
     half = len(events) // 2
     first = deployment.start("escalation")
     deployment.publish(events[:half], "first.jsonl")

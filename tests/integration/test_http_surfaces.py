@@ -18,8 +18,8 @@ import yaml
 
 from tests.conftest import free_port
 from tests.integration.kafka_io import produce, wait_for
-from tests.integration.test_operator_page import SCENARIO
-from tests.unit.test_http_surfaces import _dribbled_until_closed
+from tests.integration.support import SCENARIO
+from tests.unit.support import dribbled_until_closed
 
 
 def _get(url: str, token: str | None = None, **headers: str):
@@ -160,7 +160,7 @@ def test_every_list_in_pages_bad_values_refused_and_slow_clients_cut_off(
 
     ports = (base, base + 2, base + 3)
     with ThreadPoolExecutor(len(ports)) as pool:
-        closed = list(pool.map(lambda port: _dribbled_until_closed(
+        closed = list(pool.map(lambda port: dribbled_until_closed(
             "127.0.0.1", port, deadline_s=CLIENT_IDLE_S + 60), ports))
     assert closed == [True] * len(ports), dict(zip(ports, closed))
     assert _get(f"{escalation}/healthz")[0] == 200  # and answer the next one

@@ -15,35 +15,7 @@ import pytest
 import yaml
 
 from tests.integration.kafka_io import wait_for
-
-SCRIPT = "<script>window.__xss = 1</script>仓库标识不清"
-
-SCENARIO = {
-    "name": "browser-test",
-    "seed": 7,
-    "campaign": {"id": "test-2026", "year": 2026, "title": "测试巡查 test campaign",
-                 "coverage_due": "2026-12-31", "planned_at": "2026-04-01T10:00:00+08:00"},
-    "units": [
-        {"id": "changtai", "name": "长泰县", "pinyin": "Changtai", "kind": "county",
-         "townships": 9, "departments": 24},
-        {"id": "taishang", "name": "台商投资区", "pinyin": "Taishang", "kind": "zone",
-         "townships": 3, "departments": 12},
-    ],
-    "teams": [{"id": "team-1", "size": 8}, {"id": "team-2", "size": 8}],
-    "visits": [
-        {"unit": "changtai", "team": "team-1", "batch": 1, "phase": 1,
-         "planned_start": "2026-04-18", "planned_end": "2026-04-28",
-         "sites": {"township_share": 0.7, "department_share": 0.5, "enterprises": 10},
-         "findings": {"general": 2, "violation": 1},
-         "special": [{"category": "major_hazard", "never_answered": True},
-                     {"category": "general", "description": SCRIPT}]},
-        {"unit": "taishang", "team": "team-2", "batch": 1, "phase": 1,
-         "planned_start": "2026-04-18", "planned_end": "2026-04-24",
-         "sites": {"communities": 3, "department_share": 0.7, "enterprises": 9},
-         "findings": {"general": 1}},
-    ],
-    "until": "2026-05-10T00:00:00+08:00",
-}
+from tests.integration.support import SCENARIO, SCRIPT
 
 FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",

@@ -13,8 +13,8 @@ import urllib.request
 
 import pytest
 
-from tests.integration import test_escalation
 from tests.integration.kafka_io import read_all, settled
+from tests.integration.support import escalation_scenario
 from tests.scenarios import BATCH_1, batch_1, year_end_ticks
 
 SERVICES = ("scheduler", "findings", "escalation")
@@ -52,7 +52,7 @@ def test_a_lost_state_store_is_rebuilt_from_the_changelogs(kafka, deployment, tm
                                                            service):
     workers = {s: deployment.start(s) for s in SERVICES}
     events, _ = batch_1()
-    escalations, _ = test_escalation.scenario()
+    escalations, _ = escalation_scenario()
     deployment.publish(sorted(events + escalations, key=lambda e: (e["time"], e["id"]))
                        + year_end_ticks())
     settled(kafka, deployment.prefix)

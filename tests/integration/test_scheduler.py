@@ -12,14 +12,9 @@ import pytest
 
 from schemas import Rejection, decode
 from tests.integration.kafka_io import read_all
+from tests.integration.support import SCHEDULER_KINDS
 from tests.scenarios import CAMPAIGN, batch_1, year_end_ticks
 from tests.unit.scheduler.helpers import Run
-
-SCHEDULER_KINDS = {
-    "team_composition_invalid", "visit_too_short", "township_coverage_short",
-    "community_coverage_short", "department_coverage_short", "enterprise_coverage_short",
-    "rectification_report_overdue", "campaign_coverage_incomplete",
-}
 
 
 def _breaches(kafka, prefix, want: int, timeout_s: float = 120) -> list[dict]:

@@ -98,7 +98,7 @@ def test_sasl_over_tls_bearer_tokens_and_no_secret_in_any_log(secure, tmp_path):
     from kafka.errors import KafkaError
 
     from runtime import kafka
-    from tests.integration.test_scheduler import SCHEDULER_KINDS
+    from tests.integration.support import SCHEDULER_KINDS
 
     config = secure.settings().broker_dir / "server.properties"
     assert "\nlisteners=SASL_SSL://127.0.0.1:" in config.read_text()

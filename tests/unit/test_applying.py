@@ -22,7 +22,7 @@ from runtime.settings import Settings
 from runtime.stores import Seen, Values, forget_cached_state
 from tests.examples import event
 from tests.unit.fake_faust import Event, Message
-from tests.unit.test_batch import Table
+from tests.unit.support import Table
 
 
 @dataclass(frozen=True)

@@ -13,21 +13,7 @@ from runtime.observe import Progress
 from runtime.publishing import Outbox
 from runtime.stores import Seen, StagedSeen, Values
 from tests.unit.fake_faust import Event, FakeApp, Message
-
-
-class Table(dict):
-    """A faust table as the batch sees it: each write notes the current event's partition
-    (faust files a write under it)."""
-
-    def __init__(self):
-        super().__init__()
-        self.writes: list[tuple[bytes, int]] = []
-
-    def __setitem__(self, key, value):
-        from faust.streams import current_event
-
-        self.writes.append((key, current_event().message.partition))
-        super().__setitem__(key, value)
+from tests.unit.support import Table
 
 
 class Topic:

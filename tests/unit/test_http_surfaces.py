@@ -21,6 +21,7 @@ import pytest
 from runtime import http, webauth
 from runtime.settings import Settings
 from tests.conftest import free_port
+from tests.unit.support import dribbled_until_closed
 
 
 @pytest.mark.parametrize("limit", ["²", "0", "5001", "9" * 5000, "-1", "1e3", "٣"])
@@ -280,7 +281,7 @@ def test_a_client_sending_its_headers_a_byte_at_a_time_is_cut_off(page):
     """Slowloris: a byte a second, never the end of the headers. The page closes the
     connection (aiohttp's own default waits an hour)."""
     _, port = page
-    assert _dribbled_until_closed("127.0.0.1", port, deadline_s=http.CLIENT_IDLE_S + 60)
+    assert dribbled_until_closed("127.0.0.1", port, deadline_s=http.CLIENT_IDLE_S + 60)
 
 
 def test_a_body_larger_than_the_cap_is_refused(page):
@@ -381,27 +382,6 @@ class _served:
         asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(30)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(10)
-
-
-def _dribbled_until_closed(host: str, port: int, deadline_s: float) -> bool:
-    """Send a request's first line and headers a byte a second, never ending them; True when
-    the server closes the connection before ``deadline_s``."""
-    request = b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + b"X-Slow: " + b"a" * 10_000
-    with socket.create_connection((host, port), timeout=5) as sock:
-        sock.settimeout(1)
-        deadline = time.monotonic() + deadline_s
-        for byte in request:
-            if time.monotonic() > deadline:
-                return False
-            try:
-                sock.sendall(bytes([byte]))
-                if sock.recv(1024) == b"":
-                    return True  # closed by the server
-            except socket.timeout:
-                continue  # nothing to read: still open
-            except (ConnectionResetError, BrokenPipeError):
-                return True
-    return False
 
 
 def test_compose_lists_each_worker_service_as_a_peer_on_its_own_port():

@@ -13,7 +13,7 @@ import pytest
 
 from inspections.alerting import notify
 from runtime.settings import Settings
-from tests.integration.test_alerts import MALFORMED, _breach, _with
+from tests.integration.support import MALFORMED, findings_breach, with_data
 
 
 def test_every_breach_the_seed_derives_is_taken_and_gives_its_alert():
@@ -38,7 +38,7 @@ def test_an_odd_deadline_id_is_no_escalations_and_does_not_raise():
     for deadline_id in ("F2:L²", "F2:L", "F2:L-1", "F2:L1x", ":L1"):
         assert notify.level_of(deadline_id) is None
     assert notify.level_of("F1:issue_enforcement_document:L2") == 2
-    breach, _ = notify.breach_of(_with(_breach(2), deadline_id="F2:L²"))
+    breach, _ = notify.breach_of(with_data(findings_breach(2), deadline_id="F2:L²"))
     made = notify.alert(breach, None, 60, datetime.now(timezone.utc))
     assert "escalation_id" not in made["labels"]
 

@@ -8,74 +8,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runtime.memory import Context
-from runtime.memory_stores import Seen
 from runtime.settings import Settings
 from schemas.envelope import notice_event
 from services.escalation import config
-from services.escalation.flow import EscalationFlow
 from services.escalation.rules import Notice, Unmatched
-from services.escalation.views import escalation_view
+from tests.unit.escalation.support import Run, T, ack, finding, notices, tick
 from tests.unit.scheduler.helpers import at, ev
-
-T = "2026-04-20T10:00:00+08:00"
-
-
-class Run:
-    """The escalation flow over events, in one process, its stores plain dicts."""
-
-    def __init__(self, policy=None):
-        self.flow = EscalationFlow(policy or config.policy(Settings()))
-        self.stores = {"units": {}, "timelines": {}, "open": {}, "tally": {}}
-        self.states = self.stores["units"]
-        self.derived, self.emitted = [], []
-        self.context = Context(self.stores, Seen(), self.emitted.append)
-
-    @property
-    def store(self) -> dict:
-        """Everything it keeps."""
-        return self.stores
-
-    def feed(self, *events, partition=0):
-        new = []
-        for e in events:
-            self.context.partition = partition
-            self.context.key = None if e.type == "clock.ticked" else e.subject.encode()
-            self.flow.on_event(self.context, e)
-            new += self.emitted
-            self.emitted.clear()
-        self.derived += new
-        return new
-
-    def escalation(self, eid):
-        (found,) = [s.escalations[eid] for s in self.states.values() if eid in s.escalations]
-        return escalation_view(found)
-
-    def open_counts(self) -> dict:
-        found = {}
-        for tally in self.stores["tally"].values():
-            for key, n in tally["open"].items():
-                authority, level = key.rsplit("|", 1)
-                found[(authority, int(level))] = found.get((authority, int(level)), 0) + n
-        return found
-
-
-def finding(category, fid="F1", time=T, safety=False, listed=False):
-    return ev("finding.recorded", time, finding_id=fid, category=category,
-              cannot_ensure_safety=safety, listed_supervision_advised=listed)
-
-
-def tick(time):
-    return ev("clock.ticked", time)
-
-
-def ack(eid, time, by="city_safety_office"):
-    return ev("escalation.acknowledged", time, escalation_id=eid, by=by)
-
-
-def notices(derived):
-    return [(d.type, d.escalation.escalation_id, d.escalation.authority, d.escalation.level)
-            for d in derived if isinstance(d, Notice)]
 
 
 def breaches(derived):

@@ -5,7 +5,7 @@ assessment; an amendment of a finding nobody recorded is noted, never a crash.""
 from __future__ import annotations
 
 from services.findings.views import assessment
-from tests.unit.findings.test_findings import Run, finding
+from tests.unit.findings.support import Run, finding
 from tests.unit.scheduler.helpers import SHANGHAI, ev, schedule
 
 

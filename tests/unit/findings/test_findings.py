@@ -4,55 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from runtime.context import Context
-from runtime.memory_stores import Seen
 from runtime.settings import Settings
 from services.findings import config
-from services.findings.app import read_breach
-from services.findings.flow import FindingsFlow
 from services.findings.views import (
     assessment,
-    finding_view,
     problem_list,
     year_assessment,
 )
+from tests.unit.findings.support import Run, finding
 from tests.unit.scheduler.helpers import SHANGHAI, ev, schedule
 
-T = "2026-04-20T10:30:00+08:00"
 DESCRIPTION = "危險化學品倉庫未按規定設置防爆設施,,（實(shí)現(xiàn)）"
-
-
-class Run:
-    """The findings flow over events, in one process: its stores plain dicts; a
-    ``deadline.breached`` fed goes in as the breaches topic's record does."""
-
-    def __init__(self, policy=None):
-        self.flow = FindingsFlow(policy or config.policy(Settings()))
-        self.states, self.breaches, self.emitted = {}, [], []
-        self.stores = {"units": self.states}
-        self.context = Context(self.stores, Seen(), self.emitted.append)
-
-    def feed(self, *events):
-        new = []
-        for e in events:
-            if e.type == "deadline.breached":
-                for breach in read_breach(e.model_dump_json().encode()):
-                    self.flow.on_breach(self.context, breach)
-            else:
-                self.context.key = None if e.type == "clock.ticked" else e.subject.encode()
-                self.flow.on_event(self.context, e)
-                new += self.emitted
-                self.emitted.clear()
-        self.breaches += new
-        return new
-
-    def finding(self, finding_id="F1"):
-        (unit,) = [u for u, s in self.states.items() if finding_id in s.findings]
-        return finding_view(unit, self.states[unit].findings[finding_id])
-
-
-def finding(finding_id="F1", category="violation", time=T, **data):
-    return ev("finding.recorded", time, finding_id=finding_id, category=category, **data)
 
 
 def test_a_finding_is_listed_exactly_as_recorded():

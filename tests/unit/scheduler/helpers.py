@@ -1,11 +1,13 @@
-"""Events and an in-process run of the scheduler for its unit tests."""
+"""Helpers shared by the scheduler unit tests (and others): events, Run, campaign scenarios."""
 
 from __future__ import annotations
 
 import copy
 import itertools
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
+
+from hypothesis import strategies as st
 
 from kernel.breaches import Breach
 from runtime.context import Context
@@ -119,3 +121,68 @@ def kinds(breaches) -> list[str]:
 
 def at(text: str) -> datetime:
     return datetime.fromisoformat(text)
+
+
+# -- a campaign, and scenarios of one across partitions ------------------------------------
+PLAN_UNITS = [
+    {"unit_id": "changtai", "name": "长泰县", "kind": "county"},
+    {"unit_id": "pinghe", "name": "平和县", "kind": "county"},
+    {"unit_id": "taishang", "name": "台商投资区", "kind": "zone"},
+]
+DUE = "2026-12-31"
+
+
+def plan(units=PLAN_UNITS, due=DUE):
+    return ev("campaign.planned", "2026-04-01T09:00:00+08:00", units=units, coverage_due=due)
+
+
+def visit(unit, start, end):
+    return [schedule(unit), ev("visit.started", start, unit), ev("visit.ended", end, unit)]
+
+
+def tick(t):
+    return ev("clock.ticked", t)
+
+
+UNITS = ["changtai", "pinghe", "nanjing", "taishang"]
+BASE = datetime.fromisoformat("2026-04-18T09:00:00+08:00")
+
+
+@st.composite
+def scenarios(draw):
+    """Per-partition event lists: a plan, visits of random length and coverage, feedback,
+    reports in and out of time, ticks; two or three partitions."""
+    partitions = draw(st.integers(2, 3))
+    lists = {p: [] for p in range(partitions)}
+    lists[0].append(plan([{"unit_id": u, "name": u, "kind": "zone" if u == "taishang"
+                           else "county"} for u in UNITS], due="2026-06-30"))
+    for unit in UNITS:
+        p = draw(st.integers(0, partitions - 1))
+        if not draw(st.booleans()):
+            continue
+        kind = "zone" if unit == "taishang" else "county"
+        start = BASE + timedelta(days=draw(st.integers(0, 60)))
+        end = start + timedelta(days=draw(st.integers(3, 14)), hours=draw(st.integers(0, 23)))
+        events = [schedule(unit, kind, townships=0 if kind == "zone" else 10, departments=10),
+                  ev("visit.started", start.isoformat(), unit)]
+        for site_kind in ("township", "community", "department", "enterprise"):
+            events += sites(unit, site_kind, draw(st.integers(0, 11)),
+                            day=(start + timedelta(days=1)).date().isoformat())
+        events.append(ev("visit.ended", end.isoformat(), unit))
+        if draw(st.booleans()):
+            feedback = end + timedelta(days=draw(st.integers(1, 20)))
+            events.append(ev("feedback.delivered", feedback.isoformat(), unit))
+            if draw(st.booleans()):
+                report = feedback + timedelta(days=draw(st.integers(30, 90)))
+                events.append(ev("rectification.report.submitted", report.isoformat(), unit))
+        lists[p] += events
+    for p in lists:
+        for day in draw(st.lists(st.integers(0, 300), max_size=4)):
+            lists[p].append(tick((BASE + timedelta(days=day)).isoformat()))
+        lists[p].append(tick("2027-01-01T00:00:00+08:00"))
+    return partitions, lists
+
+
+def ids_of(breaches):
+    return sorted((b.deadline_id, b.kind, b.due, b.breached_at, b.cause_id, b.detail)
+                  for b in breaches)

@@ -5,8 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 
 from services.scheduler.store import CampaignStore
-from tests.unit.scheduler.helpers import Run
-from tests.unit.scheduler.test_campaign import _ids, plan, scenarios, tick, visit
+from tests.unit.scheduler.helpers import Run, ids_of, plan, scenarios, tick, visit
 from tests.unit.tables import NotingTable
 
 P = b"campaigns\x1f"  # the store's keys start with its name
@@ -26,7 +25,7 @@ def test_the_store_in_parts_holds_what_a_whole_value_store_holds(scenario):
     for run in (plain, parted):
         for p, events in lists.items():
             run.feed(*events, partition=p)
-    assert _ids(parted.breaches) == _ids(plain.breaches)
+    assert ids_of(parted.breaches) == ids_of(plain.breaches)
     assert _contents(parted.store) == plain.store
     # Read back from the table alone, as after a restart or a rebalance.
     assert _contents(CampaignStore(table)) == plain.store
