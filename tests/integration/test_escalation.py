@@ -18,7 +18,7 @@ from services.escalation import config
 from services.escalation.rules import Notice
 from tests.integration.kafka_io import read_all
 from tests.integration.support import escalation_scenario
-from tests.unit.escalation.support import Run
+from tests.unit.services.escalation.support import Run
 
 def _expected(kafka, prefix) -> tuple[dict, dict]:
     """The escalation events and breaches the pure core derives from the log as it is."""

@@ -11,8 +11,8 @@ from services.findings.views import (
     problem_list,
     year_assessment,
 )
-from tests.unit.findings.support import Run, finding
-from tests.unit.scheduler.helpers import SHANGHAI, ev, schedule
+from tests.unit.services.findings.support import Run, finding
+from tests.unit.services.scheduler.helpers import SHANGHAI, ev, schedule
 
 DESCRIPTION = "危險化學品倉庫未按規定設置防爆設施,,（實(shí)現(xiàn)）"
 

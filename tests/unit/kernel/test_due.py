@@ -13,9 +13,9 @@ from kernel.dates import add_months
 from kernel.due import Due, Wanted, due_list, parse_within
 from services.escalation.views import due_of
 from services.scheduler.views import due_of_campaign, due_of_unit
-from tests.unit.escalation.support import Run as EscalationRun
-from tests.unit.escalation.support import ack, finding, tick
-from tests.unit.scheduler.helpers import POLICY, SHANGHAI, Run, at, ev, plan, schedule
+from tests.unit.services.escalation.support import Run as EscalationRun
+from tests.unit.services.escalation.support import ack, finding, tick
+from tests.unit.services.scheduler.helpers import POLICY, SHANGHAI, Run, at, ev, plan, schedule
 
 
 # -- what the scheduler owes ---------------------------------------------------------------

@@ -90,7 +90,7 @@ def test_a_missing_file_says_so(tmp_path):
 
 def test_escalations_climb_the_citys_ladder_with_its_limits(tmp_path):
     from services.escalation import config
-    from tests.unit.escalation.support import Run, finding, notices, tick
+    from tests.unit.services.escalation.support import Run, finding, notices, tick
 
     city = tmp_path / "city.yaml"
     city.write_text("ladder:\n  local_regulator: city_safety_committee\n"
@@ -111,7 +111,7 @@ def test_escalations_climb_the_citys_ladder_with_its_limits(tmp_path):
 
 def test_the_team_rule_follows_the_policy(tmp_path):
     from services.scheduler import config
-    from tests.unit.scheduler.helpers import Run, ev, kinds, member, schedule
+    from tests.unit.services.scheduler.helpers import Run, ev, kinds, member, schedule
 
     members = [member("p1", "leader"), member("p2", "leader"), member("p3", trained=False)]
     members += [member(f"p{i}") for i in range(4, 9)]
@@ -137,7 +137,7 @@ def test_the_bounds_are_the_settings_bounds_and_a_limit_at_the_bound_counts_a_de
                   "team: {max_size: 100}\n")
     assert city.level_up_h == city.actions["report_major_hazard"].limit_h == 366 * 24
     from services.escalation import config
-    from tests.unit.escalation.support import Run, finding, notices, tick
+    from tests.unit.services.escalation.support import Run, finding, notices, tick
 
     bound = tmp_path / "city.yaml"
     bound.write_text(f"actions:\n  issue_enforcement_document: {{limit_h: {MAX_LIMIT_H}}}\n"

@@ -5,8 +5,8 @@ assessment; an amendment of a finding nobody recorded is noted, never a crash.""
 from __future__ import annotations
 
 from services.findings.views import assessment
-from tests.unit.findings.support import Run, finding
-from tests.unit.scheduler.helpers import SHANGHAI, ev, schedule
+from tests.unit.services.findings.support import Run, finding
+from tests.unit.services.scheduler.helpers import SHANGHAI, ev, schedule
 
 
 def test_an_amendment_changes_the_finding_and_says_what_changed():
