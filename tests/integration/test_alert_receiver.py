@@ -149,18 +149,28 @@ def _closed_by_server(s: socket.socket) -> bool:
 
 
 def test_half_open_connections_are_closed_and_never_take_more_than_its_threads(receiver):
-    port = receiver("--threads", "2", "--timeout-s", "2")
+    # Both threads held by connections that send nothing (a timeout far longer than the
+    # test): a third is told so at once (and Alertmanager sends again), instead of a thread
+    # of its own; once they go, it serves again.
+    port = receiver("--threads", "2", "--timeout-s", "60")
     idle = [socket.create_connection(("127.0.0.1", port), timeout=30) for _ in range(2)]
     try:
-        # Both threads are held by connections that send nothing: a third is told so at once
-        # (and Alertmanager sends again), instead of a thread of its own.
         with socket.create_connection(("127.0.0.1", port), timeout=30) as third:
             third.sendall(b"POST /alerts HTTP/1.0\r\n")
             assert third.recv(4096).startswith(b"HTTP/1.0 503")
-        for s in idle:  # each closed by the receiver after its timeout, not held forever
+    finally:
+        for s in idle:
+            s.close()
+    wait_for(lambda: _post(port, json.dumps(NOTIFICATION).encode()) == 200,
+             "the receiver serving again", 60)
+    # With a short timeout: each idle connection closed by the receiver after it, not held
+    # forever; and one that sends a header now and then, each within the timeout, still cut
+    # at its request's deadline (four timeouts).
+    port = receiver("--threads", "2", "--timeout-s", "2")
+    idle = [socket.create_connection(("127.0.0.1", port), timeout=30) for _ in range(2)]
+    try:
+        for s in idle:
             wait_for(lambda s=s: _closed_by_server(s), "an idle connection closed", 120)
-        # A connection that sends a header now and then, each within the timeout, is still
-        # cut at its request's deadline (four timeouts), before it could send 100 headers.
         with socket.create_connection(("127.0.0.1", port), timeout=30) as slow:
             slow.sendall(b"POST /alerts HTTP/1.1\r\n")
 
