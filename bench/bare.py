@@ -1,7 +1,11 @@
-"""The framework's floor: a faust agent that reads ``<prefix>.events`` and writes each record,
-unchanged, to ``<prefix>.bench-out`` — at-least-once, ``concurrency=1``, no table, no decoding.
+"""The framework's floor, as the services run on it: a faust agent that reads
+``<prefix>.events`` and writes each record, unchanged, to ``<prefix>.bench-out`` —
+at-least-once, ``concurrency=1``, no table, no decoding, with the services' producer settings
+(``runtime.app.PRODUCER``) and their Prometheus sensor (``runtime.observe.faust_sensors``), so
+that a ratio against it is like for like. ``--consume-only``: it reads and writes nothing (the
+floor of reading alone).
 
-    python -m bench.bare      (INSPECTIONS_TOPIC_PREFIX names the topics)
+    python -m bench.bare [--consume-only]      (INSPECTIONS_TOPIC_PREFIX names the topics)
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from runtime import logs, topics
 from runtime import settings as settings_module
 
 OUT = "bench-out"
+CONSUME_ONLY = "--consume-only"
 
 
 def create_out_topic(settings) -> None:
@@ -28,39 +33,55 @@ def create_out_topic(settings) -> None:
         admin.close()
 
 
-def create_app(settings):
+def app_name(consume_only: bool) -> str:
+    return "bare-read" if consume_only else "bare"
+
+
+def create_app(settings, consume_only: bool = False):
     import faust
 
-    datadir = settings.state_dir / settings.app_id("bare")
+    from runtime.app import PRODUCER
+    from runtime.observe import faust_sensors
+
+    name = app_name(consume_only)
+    datadir = settings.state_dir / settings.app_id(name)
     datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
-        settings.app_id("bare"),
+        settings.app_id(name),
         broker=[f"kafka://{s}" for s in settings.bootstrap.split(",")],
         store="memory://", web_enabled=False, processing_guarantee="at_least_once",
         consumer_auto_offset_reset="earliest", key_serializer="raw", value_serializer="raw",
-        autodiscover=False, datadir=str(datadir),
+        autodiscover=False, datadir=str(datadir), **PRODUCER,
     )
+    faust_sensors(app, name.replace("-", "_"))
     source = app.topic(topics.name(settings, topics.EVENTS), key_type=bytes, value_type=bytes)
     out = app.topic(f"{settings.topic_prefix}.{OUT}", key_type=bytes, value_type=bytes)
 
-    @app.agent(source, concurrency=1)
-    async def passthrough(stream):
-        async for item in stream.events():
-            await out.send(key=item.message.key, value=item.message.value)
+    if consume_only:
+        @app.agent(source, concurrency=1)
+        async def read(stream):
+            async for _ in stream.events():
+                pass
+    else:
+        @app.agent(source, concurrency=1)
+        async def passthrough(stream):
+            async for item in stream.events():
+                await out.send(key=item.message.key, value=item.message.value)
 
     return app
 
 
-def main() -> None:
+def main(argv: list[str]) -> None:
     import faust
 
+    consume_only = CONSUME_ONLY in argv
     settings = settings_module.load()
-    logs.configure("bare", settings.log_level, settings.log_format)
-    worker = faust.Worker(create_app(settings), loglevel=settings.log_level, quiet=True,
-                          override_logging=False)
+    logs.configure(app_name(consume_only), settings.log_level, settings.log_format)
+    worker = faust.Worker(create_app(settings, consume_only), loglevel=settings.log_level,
+                          quiet=True, override_logging=False)
     worker.spinner = None
     worker.execute_from_commandline()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

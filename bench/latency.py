@@ -2,7 +2,8 @@
 escalation) is sent at its scheduled moment; the clock starts when the broker acknowledges
 it, and stops when this process reads its ``escalation.raised`` (a reader thread, one
 clock for both). The first ``warm_up`` seconds are sent but not counted. Reported: p50,
-p99 and max, the rate actually sent, and the rate of escalations read."""
+p99 and max, the rate actually sent, and the rate of escalations read. The findings are
+spread over units as a campaign spreads them: at most ``PER_UNIT`` a unit."""
 
 from __future__ import annotations
 
@@ -16,8 +17,11 @@ from runtime import kafka, topics
 from runtime.settings import Settings
 
 
-def _finding(i: int, base: datetime) -> tuple[str, str, bytes]:
-    unit = f"lat{i % 500:03d}"
+PER_UNIT = 30  # findings a unit gets at most, as a campaign spreads them (a few dozen)
+
+
+def _finding(i: int, base: datetime, units: int) -> tuple[str, str, bytes]:
+    unit = f"lat{i % units:05d}"
     finding_id = f"lat-{uuid.uuid4().hex[:12]}"
     event = {"specversion": "1.0", "id": finding_id, "source": "urn:inspections:bench",
              "type": "finding.recorded", "subject": unit,
@@ -72,13 +76,14 @@ def latency(settings: Settings, rate: float, seconds: float, warm_up: float = 5.
     acked: dict[str, float] = {}
     base = base or datetime(2030, 1, 1, tzinfo=timezone(timedelta(hours=8)))
     count = int(rate * (warm_up + seconds))
+    units = max(500, -(-count // PER_UNIT))
     counted_from = int(rate * warm_up)
     t0 = time.monotonic()
     for i in range(count):
         pause = t0 + i / rate - time.monotonic()
         if pause > 0:
             time.sleep(pause)
-        finding_id, unit, value = _finding(i, base)
+        finding_id, unit, value = _finding(i, base, units)
         future = producer.send(events_topic, key=unit.encode(), value=value)
         if i >= counted_from:
             future.add_callback(lambda _, f=finding_id: acked.__setitem__(f, time.monotonic()))

@@ -6,6 +6,8 @@ import os
 import platform
 from pathlib import Path
 
+READ_ONLY = "bare faust agent, reading only"
+
 
 def machine() -> str:
     cpu = "unknown CPU"
@@ -33,10 +35,11 @@ def table(report: dict) -> str:
         return ", ".join(f"{k.removeprefix('pipeline-')} {v['median_mib']:.0f} MiB "
                          f"({'flat' if v['flat'] else 'not flat'})" for k, v in rss.items())
 
-    against = {"kafka-python loop": "itself", "aiokafka loop": "kafka-python loop",
+    against = {READ_ONLY: "bare faust agent", "kafka-python loop": "itself", "aiokafka loop": "kafka-python loop",
                "bare faust agent": "itself", "replay": "kafka-python loop",
                "verify": "kafka-python loop", "cores in memory": "kafka-python loop"}
-    for name in ("kafka-python loop", "aiokafka loop", "bare faust agent", "scheduler alone",
+    for name in ("kafka-python loop", "aiokafka loop", READ_ONLY, "bare faust agent",
+                 "scheduler alone",
                  "findings alone", "escalation alone", "pipeline", "cores in memory", "replay",
                  "verify"):
         if name not in rows:

@@ -4,7 +4,8 @@ and the same events, reported as a ratio; one table on stdout and JSON in a file
     .venv/bin/python -m bench.suite [--events 100000] [--quick] [--skip alone] [--json FILE]
 
 1. Baselines over the N inbound records: a plain kafka-python loop (read, json.loads), the
-   same with aiokafka, and a bare faust pass-through agent (bench/bare.py).
+   same with aiokafka, and a bare faust pass-through agent with the services' producer
+   settings and sensor (bench/bare.py), and the same agent reading only.
 2. Each service alone on the same records (the same generator and seed, published again to
    topics of its own, so that no run sees another's derived records or state).
 3. The whole pipeline (three workers at once): throughput, each worker's resident memory
@@ -41,7 +42,7 @@ from bench import bare
 from bench.baselines import aiokafka_loop, kafka_python_loop
 from bench.events import publish_fresh
 from bench.latency import latency
-from bench.report import latency_svg, machine, table
+from bench.report import READ_ONLY, latency_svg, machine, table
 from bench.workers import Worker, command_for, flat, run_until_caught_up, worker_env
 from kernel.vocabulary import SERVICES
 from runtime import kafka, topics
@@ -175,6 +176,16 @@ def _run(args, settings: Settings, records: int, prefixes: list[str], say) -> in
             bare_settings, [bare_worker], {bare_settings.app_id("bare"): sources}, records, say)
     finally:
         bare_worker.stop()
+    say("baseline: a bare faust agent that only reads")
+    read_settings, read_env = fresh_env("bare-read")
+    command, sources = command_for("bare-read", read_settings)
+    read_worker = Worker("bare-read", command, read_env, home)
+    try:
+        rows[READ_ONLY] = run_until_caught_up(
+            read_settings, [read_worker], {read_settings.app_id("bare-read"): sources}, records,
+            say)
+    finally:
+        read_worker.stop()
 
     for service in SERVICES if "alone" not in args.skip else ():
         say(f"{service} alone")
@@ -230,7 +241,7 @@ def _run(args, settings: Settings, records: int, prefixes: list[str], say) -> in
     rows["verify"]["ratio"] = rows["verify"]["events_per_s"] / loop_rate
     rows["cores in memory"]["ratio"] = rows["cores in memory"]["events_per_s"] / loop_rate
     bare_rate = rows["bare faust agent"]["events_per_s"]
-    for name in (*(f"{s} alone" for s in SERVICES), "pipeline"):
+    for name in (READ_ONLY, *(f"{s} alone" for s in SERVICES), "pipeline"):
         if name in rows:
             rows[name]["ratio"] = rows[name]["events_per_s"] / bare_rate
     rows["aiokafka loop"]["ratio"] = rows["aiokafka loop"]["events_per_s"] / loop_rate

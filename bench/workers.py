@@ -73,13 +73,14 @@ def worker_env(settings: Settings, home: Path) -> dict:
 
 
 def command_for(service: str, settings: Settings) -> tuple[list[str], list[str]]:
-    """A worker's arguments to Python (``bare``: the bare agent) and the topics its group
-    reads."""
+    """A worker's arguments to Python (``bare``: the bare agent, ``bare-read``: the one that
+    only reads) and the topics its group reads."""
     import services
     from runtime import topics
 
-    if service == "bare":
-        return ["-m", "bench.bare"], [topics.name(settings, topics.EVENTS)]
+    if service in ("bare", "bare-read"):
+        return (["-m", "bench.bare"] + (["--consume-only"] if service == "bare-read" else []),
+                [topics.name(settings, topics.EVENTS)])
     return ["-m", "inspections.cli", "run", service], services.sources(service, settings)
 
 

@@ -67,10 +67,12 @@ class Reader:
         self.topic_name = topics.name(worker.settings, read.topic)
         self.progress = worker.observer.progress
         self.log = worker.log
+        self.batch_records = metrics.BATCH_RECORDS.labels(service.name, self.topic_name)
 
     async def apply(self, batch: Batch) -> None:
         """Apply the batch and commit it; a record that fails is left out of it (see the
         module's docstring), however many there are."""
+        self.batch_records.observe(len(batch.events))
         left_out = await self.worker.quiet.left_out(e.message for e in batch.events)
         failed: dict[tuple, Exception] = {}
         reported: set[tuple] = set()

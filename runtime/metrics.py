@@ -44,6 +44,14 @@ APPEND_LATENCY = Histogram(
     ["service", "topic"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
 )
+# How many records a batch holds decides what a record costs (a batch's commit, its state
+# writes and its sends are shared by its records): the figure linger and commit are set by.
+BATCH_RECORDS = Histogram(
+    "inspections_batch_records",
+    "Records in each batch a worker applied and committed as one unit of work.",
+    ["service", "topic"],
+    buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000),
+)
 CONSUMER_LAG = Gauge(
     "inspections_consumer_lag_records",
     "Records appended to a partition this worker reads and not yet processed by it (end "

@@ -7,9 +7,10 @@ import json
 import subprocess
 import sys
 
+from bench.report import READ_ONLY
 from tests.conftest import REPO
 
-ROWS = ("kafka-python loop", "aiokafka loop", "bare faust agent", "scheduler alone",
+ROWS = ("kafka-python loop", "aiokafka loop", READ_ONLY, "bare faust agent", "scheduler alone",
         "findings alone", "escalation alone", "pipeline", "cores in memory", "replay", "verify")
 
 
