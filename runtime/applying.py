@@ -24,6 +24,7 @@ once however many times its batch was applied.
 from __future__ import annotations
 
 from functools import partial
+from time import monotonic
 from typing import Any
 
 from kernel.topology import Read
@@ -68,10 +69,18 @@ class Reader:
         self.progress = worker.observer.progress
         self.log = worker.log
         self.batch_records = metrics.BATCH_RECORDS.labels(service.name, self.topic_name)
+        self.sensor, self.stream_label = None, ""
+
+    def counted_by(self, monitor, stream) -> None:
+        """faust's sensor (``runtime.observe``) counts what the agent's ``stream`` takes a
+        batch at a time: this reader tells it, once per batch."""
+        if hasattr(monitor, "batch"):
+            self.sensor, self.stream_label = monitor, monitor._stream_label(stream)
 
     async def apply(self, batch: Batch) -> None:
         """Apply the batch and commit it; a record that fails is left out of it (see the
         module's docstring), however many there are."""
+        started = monotonic()
         self.batch_records.observe(len(batch.events))
         left_out = await self.worker.quiet.left_out(e.message for e in batch.events)
         failed: dict[tuple, Exception] = {}
@@ -86,6 +95,10 @@ class Reader:
                 forget_cached_state()  # what the attempt changed in place goes with it
                 self.flow.irregular.drain()
         await batch.commit()
+        if self.sensor is not None and batch.events:
+            last = {e.message.partition: e.message.offset for e in batch.events}
+            self.sensor.batch(self.topic_name, last, len(batch.events), self.stream_label,
+                              monotonic() - started)
 
     # -- one attempt at the batch ----------------------------------------------------------
     def _attempt(self, batch: Batch, left_out: set, failed: dict, reported: set) -> None:

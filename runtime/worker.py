@@ -108,6 +108,7 @@ class Worker:
         reader = Reader(self, read)
 
         async def agent(stream):
+            reader.counted_by(self.app.monitor, stream)
             async for batch in batches(stream, self.settings, self.observer.progress):
                 async with self.applying:
                     try:
