@@ -127,9 +127,11 @@ class Stack:
         self.wait_ready(timeout_s)
         try:
             settled(self.env, self.deployment.prefix, timeout_s)
-        except AssertionError as exc:  # what the workers warned of tells why
+        except AssertionError as exc:  # what the workers warned of, and did last, tells why
             warned = {f"{w.service} :{w.port}": _warnings(w.log) for w in self.alive()}
-            raise AssertionError(f"{exc}; the workers' last warnings: {warned}") from None
+            last = "\n".join(f"--- {w.service} :{w.port} (started {w.starts} times), its last "
+                             f"lines:\n{_tail(w.log, 25)}" for w in self.alive())
+            raise AssertionError(f"{exc}; the workers' last warnings: {warned}\n{last}") from None
 
 
 def ready(worker: Worker, timeout_s: float = 180) -> dict:
