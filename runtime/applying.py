@@ -29,11 +29,10 @@ from typing import Any
 
 from kernel.topology import Read
 from kernel.vocabulary import PROCESSING_FAILED
-from runtime import metrics, topics
+from runtime import logs, metrics, topics
 from runtime.batching import Batch
 from runtime.canonical import dumps  # derived events hold no floats
 from runtime.context import Context
-from runtime.logs import bound
 from runtime.partition_clock import PartitionClock
 from runtime.publishing import PACK_BYTES, Outbox
 from runtime.reporting import report_irregular
@@ -127,29 +126,29 @@ class Reader:
                 reported.add(place)
                 continue
             batch.note_time(event.time)
-            with bound(event_id=event.id, type=event.type, unit=event.subject,
-                       correlation_id=event.correlationid):
-                if place in failed:
-                    error = failed[place]
-                    self._reject(batch, message, place in left_out, PROCESSING_FAILED,
-                                 failure_reason(service, error), first, error)
-                    reported.add(place)
-                    continue
-                context.partition, context.key = message.partition, message.key
-                context.quiet = place in left_out
-                context.reports.clear()
-                try:
-                    handler(context, event)
-                except Exception as error:
-                    raise RecordFailed(place, error) from error
-                if first:
-                    for report, fact in context.reports:
-                        report(fact, service)
-                    report_irregular(flow.irregular, service)
-                    self.progress.processed(event.type)
-                    reported.add(place)
-                else:
-                    flow.irregular.drain()
+            logs.add(event_id=event.id, type=event.type, unit=event.subject,
+                     correlation_id=event.correlationid)
+            if place in failed:
+                error = failed[place]
+                self._reject(batch, message, place in left_out, PROCESSING_FAILED,
+                             failure_reason(service, error), first, error)
+                reported.add(place)
+                continue
+            context.partition, context.key = message.partition, message.key
+            context.quiet = place in left_out
+            context.reports.clear()
+            try:
+                handler(context, event)
+            except Exception as error:
+                raise RecordFailed(place, error) from error
+            if first:
+                for report, fact in context.reports:
+                    report(fact, service)
+                report_irregular(flow.irregular, service)
+                self.progress.processed(event.type)
+                reported.add(place)
+            else:
+                flow.irregular.drain()
 
     def _internal(self, batch: Batch, context: Context, left_out: set, failed: dict,
                   reported: set) -> None:

@@ -123,15 +123,16 @@ class Batch:
     def records(self) -> Iterator[Any]:
         """Each record's message, in order, with its place bound to every log line of its
         processing and its event current for the writes it stages."""
-        for index, event in enumerate(self.events):
-            self.event = event
-            message = event.message
-            self._index = index
-            # Current for the reads too: faust reads the record's partition's database.
-            with as_current(event), logs.bound(topic=message.topic,
-                                               partition=message.partition,
-                                               offset=message.offset):
-                yield message
+        with logs.per_record() as bound:
+            for index, event in enumerate(self.events):
+                self.event = event
+                message = event.message
+                self._index = index
+                bound.record(topic=message.topic, partition=message.partition,
+                             offset=message.offset)
+                # Current for the reads too: faust reads the record's partition's database.
+                with as_current(event):
+                    yield message
 
     def note_time(self, event_time: datetime) -> None:
         """The event time of the record being applied (for the event-time latency)."""
