@@ -21,7 +21,7 @@ PER_UNIT = 30  # findings a unit gets at most, as a campaign spreads them (a few
 
 
 def _finding(i: int, base: datetime, units: int) -> tuple[str, str, bytes]:
-    unit = f"lat{i % units:05d}"
+    unit = f"lat{base:%H}-{i % units:05d}"  # units of this run's own (each run an hour apart)
     finding_id = f"lat-{uuid.uuid4().hex[:12]}"
     event = {"specversion": "1.0", "id": finding_id, "source": "urn:inspections:bench",
              "type": "finding.recorded", "subject": unit,

@@ -80,7 +80,9 @@ class Reader:
         """Apply the batch and commit it; a record that fails is left out of it (see the
         module's docstring), however many there are."""
         started = monotonic()
-        self.batch_records.observe(len(batch.events))
+        last = {e.message.partition: e.message.offset for e in batch.events}
+        if self.sensor is not None:
+            self.sensor.taking(self.topic_name, last)
         left_out = await self.worker.quiet.left_out(e.message for e in batch.events)
         failed: dict[tuple, Exception] = {}
         reported: set[tuple] = set()
@@ -94,8 +96,8 @@ class Reader:
                 forget_cached_state()  # what the attempt changed in place goes with it
                 self.flow.irregular.drain()
         await batch.commit()
+        self.batch_records.observe(len(batch.events))
         if self.sensor is not None and batch.events:
-            last = {e.message.partition: e.message.offset for e in batch.events}
             self.sensor.batch(self.topic_name, last, len(batch.events), self.stream_label,
                               monotonic() - started)
 

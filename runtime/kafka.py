@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from runtime.memory import Record
 from runtime.settings import Settings
+
+if TYPE_CHECKING:
+    from runtime.memory import Record
 
 
 def common(settings: Settings, client_id: str) -> dict[str, Any]:
@@ -138,6 +140,8 @@ def stream_log(settings: Settings, topic: str,
     """Every record of ``topic`` up to the end offsets at the start, partition after
     partition, each in offset order; read as it goes, so memory does not grow with the log."""
     from kafka import TopicPartition
+
+    from runtime.memory import Record  # what the runners read
 
     reader = consumer(settings, client_id="inspections-replay",
                       max_partition_fetch_bytes=8 * 2**20, fetch_max_bytes=64 * 2**20)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
+from time import monotonic
 from time import time as wall_clock
 from typing import TYPE_CHECKING, Any
 
@@ -68,6 +69,16 @@ def _monitor_class():
         def on_message_out(self, tp, offset, message) -> None:
             pass
 
+        def taking(self, topic: str, partitions) -> None:
+            """A batch of ``partitions`` of ``topic`` is being applied: when each was last
+            taken is what faust's stall check reads (``stream_inbound_time``), so a long
+            catch-up is never reported as a stream that does not process."""
+            from faust.types import TP
+
+            now = monotonic()
+            for partition in partitions:
+                self.stream_inbound_time[TP(topic, partition)] = now
+
         def batch(self, topic: str, partitions: dict[int, int], records: int, stream: str,
                   seconds: float) -> None:
             """A batch of ``records`` of ``topic`` taken by the stream named ``stream``,
@@ -75,6 +86,7 @@ def _monitor_class():
             ``seconds``: the counts faust's sensor kept a record at a time, and the events'
             runtime as the batch's mean a record (observed once a batch). No record of a
             committed batch is active: those gauges stay at 0."""
+            self.taking(topic, partitions)
             self.messages_received_total += records
             self.events_total += records
             m = self._metrics

@@ -14,7 +14,7 @@ from schemas import Rejection, decode
 from tests.integration.kafka_io import read_all
 from tests.integration.support import SCHEDULER_KINDS
 from tests.scenarios import CAMPAIGN, batch_1, year_end_ticks
-from tests.unit.services.scheduler.helpers import Run
+from tests.unit.services.scheduler.support import Run
 
 
 def _breaches(kafka, prefix, want: int, timeout_s: float = 120) -> list[dict]:

@@ -15,7 +15,7 @@ from services.escalation.views import due_of
 from services.scheduler.views import due_of_campaign, due_of_unit
 from tests.unit.services.escalation.support import Run as EscalationRun
 from tests.unit.services.escalation.support import ack, finding, tick
-from tests.unit.services.scheduler.helpers import POLICY, SHANGHAI, Run, at, ev, plan, schedule
+from tests.unit.services.scheduler.support import POLICY, SHANGHAI, Run, at, ev, plan, schedule
 
 
 # -- what the scheduler owes ---------------------------------------------------------------

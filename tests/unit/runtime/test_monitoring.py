@@ -185,6 +185,9 @@ def test_faust_metrics_are_the_same_counted_a_batch_at_a_time():
     runtime = [s for m in ours_registry.collect() for s in m.samples
                if s.name == "f_events_runtime_ms_count"]
     assert [s.value for s in runtime] == [3]  # once a batch
+    # faust's stall check reads when each partition was last taken: a batch sets it.
+    assert {(tp.topic, tp.partition) for tp in ours.stream_inbound_time} == {
+        ("events", p) for p in range(3)}
 
 
 def test_amtool_accepts_the_alertmanager_config():

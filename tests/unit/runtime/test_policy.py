@@ -111,7 +111,7 @@ def test_escalations_climb_the_citys_ladder_with_its_limits(tmp_path):
 
 def test_the_team_rule_follows_the_policy(tmp_path):
     from services.scheduler import config
-    from tests.unit.services.scheduler.helpers import Run, ev, kinds, member, schedule
+    from tests.unit.services.scheduler.support import Run, ev, kinds, member, schedule
 
     members = [member("p1", "leader"), member("p2", "leader"), member("p3", trained=False)]
     members += [member(f"p{i}") for i in range(4, 9)]

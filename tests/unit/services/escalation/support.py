@@ -9,7 +9,7 @@ from services.escalation import config
 from services.escalation.flow import EscalationFlow
 from services.escalation.rules import Notice
 from services.escalation.views import escalation_view
-from tests.unit.services.scheduler.helpers import ev
+from tests.unit.services.scheduler.support import ev
 
 T = "2026-04-20T10:00:00+08:00"
 

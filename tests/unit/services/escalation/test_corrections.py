@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from schemas.envelope import notice_event
 from tests.unit.services.escalation.support import Run, finding, tick
-from tests.unit.services.scheduler.helpers import at, ev
+from tests.unit.services.scheduler.support import at, ev
 
 T = "2026-04-20T10:00:00+08:00"
 

@@ -13,7 +13,7 @@ from schemas.envelope import notice_event
 from services.escalation import config
 from services.escalation.rules import Notice, Unmatched
 from tests.unit.services.escalation.support import Run, T, ack, finding, notices, tick
-from tests.unit.services.scheduler.helpers import at, ev
+from tests.unit.services.scheduler.support import at, ev
 
 
 def breaches(derived):

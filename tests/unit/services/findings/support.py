@@ -9,7 +9,7 @@ from services.findings import config
 from services.findings.app import read_breach
 from services.findings.flow import FindingsFlow
 from services.findings.views import finding_view
-from tests.unit.services.scheduler.helpers import ev
+from tests.unit.services.scheduler.support import ev
 
 T = "2026-04-20T10:30:00+08:00"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from services.findings.views import assessment
 from tests.unit.services.findings.support import Run, finding
-from tests.unit.services.scheduler.helpers import SHANGHAI, ev, schedule
+from tests.unit.services.scheduler.support import SHANGHAI, ev, schedule
 
 
 def test_an_amendment_changes_the_finding_and_says_what_changed():

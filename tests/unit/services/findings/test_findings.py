@@ -12,7 +12,7 @@ from services.findings.views import (
     year_assessment,
 )
 from tests.unit.services.findings.support import Run, finding
-from tests.unit.services.scheduler.helpers import SHANGHAI, ev, schedule
+from tests.unit.services.scheduler.support import SHANGHAI, ev, schedule
 
 DESCRIPTION = "危險化學品倉庫未按規定設置防爆設施,,（實(shí)現(xiàn)）"
 

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from kernel.dates import crossed_midnight
 from services.scheduler.campaign import coverage_due_at
-from tests.unit.services.scheduler.helpers import (
+from tests.unit.services.scheduler.support import (
     PLAN_UNITS,
     SHANGHAI,
     Run,

@@ -10,7 +10,7 @@ from kernel.dates import add_months
 from runtime.settings import Settings
 from services.scheduler import config
 from services.scheduler.rules import Reach
-from tests.unit.services.scheduler.helpers import (
+from tests.unit.services.scheduler.support import (
     POLICY,
     SHANGHAI,
     Run,

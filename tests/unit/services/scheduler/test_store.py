@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 
 from services.scheduler.store import CampaignStore
-from tests.unit.services.scheduler.helpers import Run, ids_of, plan, scenarios, tick, visit
+from tests.unit.services.scheduler.support import Run, ids_of, plan, scenarios, tick, visit
 from tests.unit.tables import NotingTable
 
 P = b"campaigns\x1f"  # the store's keys start with its name
