@@ -89,6 +89,14 @@ def generate(count: int, seed: int = 20260418) -> Iterator[tuple[str | None, byt
         yield body["subject"], json.dumps(body, ensure_ascii=False).encode()
 
 
+def last_time(count: int, seed: int = 20260418) -> datetime:
+    """The time of the last of ``generate(count)``'s events: what follows them (the latency
+    runs' findings) comes after it, within the span the gate admits ahead of a partition's
+    clock (``INSPECTIONS_MAX_TIME_AHEAD``)."""
+    return max(datetime.fromisoformat(json.loads(value)["time"])
+               for _, value in generate(count, seed))
+
+
 def fresh_topics():
     """A fresh topic prefix on the configured Kafka (the local broker, started if need be)
     and its topics. Returns the settings naming them."""

@@ -11,7 +11,7 @@ import json
 import threading
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from runtime import kafka, topics
 from runtime.settings import Settings
@@ -66,15 +66,16 @@ class Reader(threading.Thread):
         self.consumer.close()
 
 
-def latency(settings: Settings, rate: float, seconds: float, warm_up: float = 5.0,
-            say=print, base: datetime | None = None) -> dict:
-    """``rate`` findings a second for ``warm_up + seconds``; latency of those after warm-up."""
+def latency(settings: Settings, rate: float, seconds: float, base: datetime,
+            warm_up: float = 5.0, say=print) -> dict:
+    """``rate`` findings a second for ``warm_up + seconds``, dated from ``base`` (after what
+    the partitions have seen, and within the span the gate admits ahead of it); latency of
+    those after warm-up."""
     events_topic = topics.name(settings, topics.EVENTS)
     reader = Reader(settings)
     reader.start()
     producer = kafka.producer(settings, client_id="bench-latency", linger_ms=0)
     acked: dict[str, float] = {}
-    base = base or datetime(2030, 1, 1, tzinfo=timezone(timedelta(hours=8)))
     count = int(rate * (warm_up + seconds))
     units = max(500, -(-count // PER_UNIT))
     counted_from = int(rate * warm_up)

@@ -40,7 +40,7 @@ from pathlib import Path
 
 from bench import bare
 from bench.baselines import aiokafka_loop, kafka_python_loop
-from bench.events import publish_fresh
+from bench.events import last_time, publish_fresh
 from bench.latency import latency
 from bench.report import READ_ONLY, latency_svg, machine, table
 from bench.workers import Worker, command_for, flat, run_until_caught_up, worker_env
@@ -207,13 +207,15 @@ def _run(args, settings: Settings, records: int, prefixes: list[str], say) -> in
         rows["pipeline"] = run_until_caught_up(settings, workers, groups, records, say)
         rows["pipeline"]["rss"] = {w.name: flat(w.rss) for w in workers}
         rows["latency"] = []
+        after = last_time(args.events).replace(minute=0, second=0, microsecond=0)
         for n, rate in enumerate(float(r) for r in args.rates.split(",")):
             say(f"latency at {rate:g} findings/s for {args.latency_seconds:g} s")
-            # Each run's events an hour after the last's: no escalation of one falls due in
-            # the next.
+            # Each run's events an hour after the last's (no escalation of one falls due in
+            # the next), all within a day of the generated events' last (the gate refuses an
+            # event dated far ahead of its partition's clock).
             rows["latency"].append(latency(
                 settings, rate, args.latency_seconds, say=say,
-                base=datetime(2030, 1, 1, n, tzinfo=timezone(timedelta(hours=8)))))
+                base=after + timedelta(hours=1 + n)))
         # A latency run past saturation stops reading before the pipeline has caught up:
         # verify then would compare an unfinished log (derived events still to come).
         say("the pipeline catching up with the latency runs' findings")
