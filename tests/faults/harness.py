@@ -127,11 +127,27 @@ class Stack:
         self.wait_ready(timeout_s)
         try:
             settled(self.env, self.deployment.prefix, timeout_s)
-        except AssertionError as exc:  # what the workers warned of, and did last, tells why
+        except AssertionError as exc:  # what the workers warned of, and are doing, tells why
             warned = {f"{w.service} :{w.port}": _warnings(w.log) for w in self.alive()}
-            last = "\n".join(f"--- {w.service} :{w.port} (started {w.starts} times), its last "
-                             f"lines:\n{_tail(w.log, 25)}" for w in self.alive())
-            raise AssertionError(f"{exc}; the workers' last warnings: {warned}\n{last}") from None
+            raise AssertionError(f"{exc}; the workers' last warnings: {warned}\n"
+                                 f"{self._tasks()}") from None
+
+    def _tasks(self) -> str:
+        """What each live worker is doing: the stack of each of its asyncio tasks and threads
+        (faust's worker writes them to its log on SIGUSR1), after its log's last lines."""
+        sizes = {}
+        for w in self.alive():
+            sizes[w.port, w.service] = w.log.stat().st_size
+            w.proc.send_signal(signal.SIGUSR1)
+        time.sleep(3)
+        said = []
+        for w in self.alive():
+            text = w.log.read_text(errors="replace")
+            size = sizes.get((w.port, w.service), len(text))
+            before = "\n".join(text[:size].splitlines()[-15:])
+            said.append(f"--- {w.service} :{w.port} (started {w.starts} times), its last lines:"
+                        f"\n{before}\n--- and its tasks:\n{text[size:][-30_000:]}")
+        return "\n".join(said)
 
 
 def ready(worker: Worker, timeout_s: float = 180) -> dict:
