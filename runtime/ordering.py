@@ -23,7 +23,9 @@ class InOrder:
 
     The same race can leave a partition's last records undelivered with none after them to
     show the gap: when the stream has taken nothing for ``IDLE_S`` while a partition it owns
-    has records past its next expected offset, ``seek_stalled`` seeks back there.
+    has records past its next expected offset, ``seek_stalled`` seeks back there. A partition
+    the consumer has not fetched since a rebalance (faust #629: after a member's restart, a
+    worker's partitions may get no fetch at all) has no known end: the broker is asked.
 
     faust counts the offsets of its ``_gap`` intervals as acked, and adds one wherever its
     read offset jumps, a seek's included: it could then commit records not yet processed.
@@ -103,6 +105,12 @@ class InOrder:
         if not mine:
             return
         ends = faust_internals.known_ends(app, mine)
+        unknown = [tp for tp, end in ends.items() if not end]
+        if unknown:  # never fetched since the rebalance (faust #629): the broker says
+            try:
+                ends.update(await app.consumer.highwaters(*unknown))
+            except Exception as error:  # asked again in IDLE_S
+                logs.get(__name__).warning("end offsets not known", error=str(error)[:300])
         for tp in mine:
             end = ends.get(tp)
             if not end:
