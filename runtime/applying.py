@@ -80,8 +80,9 @@ class Reader:
         """Apply the batch and commit it; a record that fails is left out of it (see the
         module's docstring), however many there are."""
         started = monotonic()
-        last = {e.message.partition: e.message.offset for e in batch.events}
+        last = None
         if self.sensor is not None:
+            last = {e.message.partition: e.message.offset for e in batch.events}
             self.sensor.taking(self.topic_name, last)
         left_out = await self.worker.quiet.left_out(e.message for e in batch.events)
         failed: dict[tuple, Exception] = {}

@@ -109,6 +109,17 @@ def known_ends(app, tps: list) -> dict:
     return {tp: consumer.highwater(tp) for tp in tps}
 
 
+async def end_offsets(app, tps: list) -> dict:
+    """The partitions' end offsets: those the consumer last heard of from its fetches, the
+    broker asked only for the others (a request to the consumer's thread holds up its
+    fetching: a latency spike each time)."""
+    ends = known_ends(app, tps)
+    unknown = [tp for tp, end in ends.items() if end is None]
+    if unknown:
+        ends.update(await app.consumer.highwaters(*unknown))
+    return ends
+
+
 def settled(app) -> bool:
     """Neither rebalancing nor recovering tables: faust has sought to the committed offsets."""
     return not getattr(app, "rebalancing", False) and not getattr(app, "in_recovery", False)

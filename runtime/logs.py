@@ -17,20 +17,9 @@ from typing import Any
 
 import structlog
 
-# What a worker binds around each record: one context variable holding a dict (structlog's
-# own binding sets a variable per key, and a worker binds seven keys per record).
+# What a worker binds for the record it applies: one context variable holding a dict, set once
+# a batch (structlog's own binding sets a variable per key, and a record has seven).
 _RECORD: ContextVar[dict | None] = ContextVar("inspections_record", default=None)
-
-
-@contextmanager
-def bound(**fields) -> Iterator[None]:
-    """``fields`` on every log line written inside (nested: the inner ones added)."""
-    outer = _RECORD.get()
-    token = _RECORD.set({**outer, **fields} if outer else fields)
-    try:
-        yield
-    finally:
-        _RECORD.reset(token)
 
 
 class PerRecord:

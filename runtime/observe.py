@@ -41,8 +41,8 @@ def _monitor_class():
 
     class LabelsOnce(PrometheusMonitor):
         """faust's Prometheus sensor, the same metrics, with each labelled child looked up
-        once: it called ``labels()`` several times a record (with a regex for the stream's
-        label), a tenth of a worker's time under py-spy."""
+        once (faust's called ``labels()`` several times a record, with a regex for the
+        stream's label), and a record's counts kept a batch at a time (``batch``)."""
 
         def __init__(self, **kwargs: Any) -> None:
             super().__init__(**kwargs)
@@ -216,21 +216,15 @@ class Observer:
     async def _lag(self, actives: set[tuple[str, int]]) -> None:
         from faust.types import TP
 
-        consumer = self.app.consumer
         tps = [TP(t, p) for t, p in sorted(actives) if t in self.sources]
-        # The ends its fetches last heard of; the broker is asked only for the others (a
-        # request to the consumer's thread holds up its fetching: a latency spike each time).
-        ends = faust_internals.known_ends(self.app, tps)
-        unknown = [tp for tp, end in ends.items() if end is None]
-        if unknown:
-            ends.update(await consumer.highwaters(*unknown))
+        ends = await faust_internals.end_offsets(self.app, tps)
         # faust keeps the offsets it sought to and committed (the next to read), per TP.
         committed = faust_internals.committed_offsets(self.app)
         starts = {}
         for tp in tps:
             start = committed.get(tp)
             if start is None and (tp.topic, tp.partition) not in self.progress.next_offset:
-                start = await consumer.position(tp)
+                start = await self.app.consumer.position(tp)
             starts[(tp.topic, tp.partition)] = start
         lags = lag_by_partition({(tp.topic, tp.partition): end for tp, end in ends.items()},
                                 self.progress.next_offset, starts)

@@ -104,13 +104,11 @@ class InOrder:
                 if tp.topic in self.topics and tp not in self.seeking]
         if not mine:
             return
-        ends = faust_internals.known_ends(app, mine)
-        unknown = [tp for tp, end in ends.items() if not end]
-        if unknown:  # never fetched since the rebalance (faust #629): the broker says
-            try:
-                ends.update(await app.consumer.highwaters(*unknown))
-            except Exception as error:  # asked again in IDLE_S
-                logs.get(__name__).warning("end offsets not known", error=str(error)[:300])
+        try:  # a partition never fetched since the rebalance (faust #629): the broker says
+            ends = await faust_internals.end_offsets(app, mine)
+        except Exception as error:  # asked again in IDLE_S
+            logs.get(__name__).warning("end offsets not known", error=str(error)[:300])
+            return
         for tp in mine:
             end = ends.get(tp)
             if not end:
