@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from kernel.paging import paged_due, with_next
 from kernel.vocabulary import OBLIGATION_KINDS
 
 
@@ -108,3 +109,31 @@ def merge(answers: dict[str, dict]) -> dict:
     items.sort(key=lambda i: (datetime.fromisoformat(i["due"]), i["kind"], i["subject_id"]))
     return {"as_of": {service: answer["as_of"] for service, answer in answers.items()},
             "due": items}
+
+
+# -- a service's /due view, from the parts of its state ----------------------------------
+def due_here(shelf, items) -> list[dict]:
+    """A service's ``/due`` view in one part of its state: its stream time first
+    (``{"as_of": ...}``), then its obligations' views."""
+    t = shelf.stream_time()
+    return [{"as_of": None if t is None else t.isoformat()}, *(i.view() for i in items)]
+
+
+def due_checked(query) -> Wanted:
+    """A ``/due`` request's filters; a ValueError names a bad one, or a bad page."""
+    wanted = Wanted.of(query.get("unit"), query.get("authority"), query.get("kind"),
+                       query.get("due_within"))
+    paged_due([], query.get("limit"), query.get("cursor"))
+    return wanted
+
+
+def due_answer(found: list[dict], query) -> dict:
+    """A service's ``/due`` view from every part's (``due_here``): filtered by the request's
+    ``unit``, ``authority``, ``kind`` and ``due_within`` against the latest stream time; a
+    page of it (``limit``, ``cursor``: ``paged_due``)."""
+    wanted = due_checked(query)
+    times = [datetime.fromisoformat(i["as_of"]) for i in found
+             if "as_of" in i and i["as_of"] is not None]
+    whole = due_list([i for i in found if "as_of" not in i], latest(times), wanted)
+    page, after = paged_due(whole["due"], query.get("limit"), query.get("cursor"))
+    return with_next({**whole, "due": page}, after)

@@ -11,7 +11,8 @@ is (a faust table, a dict).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, MutableMapping
+import re
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -76,6 +77,85 @@ class Store:
     entity_types: tuple[Any, ...] = ()
 
 
+UNIT, EVERY, SIDE = "unit", "every", "side"  # a view's scope (``View``)
+
+
+@dataclass(frozen=True)
+class View:
+    """A view of the service's state that operators read, declared once: served over HTTP at
+    ``path`` (its ``{params}`` are the request's), answered in memory, written by a replay.
+
+    ``scope`` says where its state is: ``UNIT``, one unit's (the ``unit_id`` param; the
+    owner of its partition answers); ``EVERY``, any partition's (every worker of the group
+    answers for its own, scatter-gather); ``SIDE``, the cross-partition side's (its owner
+    answers). The functions are of the service's read model (``Service.read_model``), called
+    as ``fn(model, ...)``, and pure:
+
+    - ``local(model, shelf, asked)``: what one part of the state (a ``Shelf``) holds of the
+      view, a list; a bad request raises ``ValueError`` (a 400, before any other is asked);
+    - ``answer(model, found, asked)``: the view from every part's ``found``; None: there is
+      none, a 404 saying that ``missing`` (formatted with the params) was not found;
+      ``ValueError``: a 400.
+
+    ``rows``: the name of a ``UNIT`` view of the service whose answers the view shows for the
+    unit ids ``local`` names (``local`` gives ``(item, unit_ids)`` pairs; ``asked.rows``
+    holds the rows for ``answer``).
+
+    A replay writes the views that name a ``file``: ``each(model, shelf)`` lists each part's
+    ``(id, item)``; with ``whole(model, id, items, rows)`` the items of one id (from every
+    part) make its view, else the item is the view. Written sorted by id, a view a line;
+    ``floats``: its views hold floats (shares), which only the kernel's JSON writes
+    canonically."""
+
+    name: str
+    path: str
+    scope: str
+    local: Callable[..., list]
+    answer: Callable[..., Any]
+    missing: str = ""
+    rows: str | None = None
+    file: str | None = None
+    each: Callable[..., Any] | None = None
+    whole: Callable[..., Any] | None = None
+    floats: bool = False
+
+    def what_is_missing(self, params: Mapping[str, str]) -> str:
+        """What a 404 says was not found (``missing`` with the request's params)."""
+        return self.missing.format(**params) if self.missing else self.name
+
+    @property
+    def params(self) -> tuple[str, ...]:
+        """The names in its path's braces (a written view's last one: its views' id)."""
+        return tuple(re.findall(r"\{(\w+)\}", self.path))
+
+
+@dataclass(frozen=True)
+class Asked:
+    """A request of a view: its path's ``params``, its ``query`` and (``View.rows``) the
+    rows of the units its local part named."""
+
+    params: Mapping[str, str]
+    query: Mapping[str, str]
+    rows: Mapping[str, Any] | None = None
+
+
+class Shelf(Protocol):
+    """One part of a service's state, as a view reads it: a faust worker's partitions, or a
+    whole in-memory run."""
+
+    def unit(self, store: str, unit_id: str) -> Any: ...  # a unit's state, or None
+
+    def holder(self, store: str, field: str, ident: str) -> Any: ...  # the unit holding it
+
+    def units(self, store: str) -> Iterator[Any]: ...  # every unit's state
+
+    def entries(self, store: str) -> Iterator[tuple[str, Any]]: ...  # a values store's
+
+    def side(self, store: str) -> Mapping[str, Any] | None: ...  # None: not held here
+
+    def stream_time(self) -> Any: ...  # the latest of its partitions' (a datetime or None)
+
+
 @dataclass(frozen=True)
 class Service:
     name: str
@@ -84,7 +164,15 @@ class Service:
     stores: tuple[Store, ...]
     flow: Callable[[Any], Any]  # settings -> the flow object
     publishes_rejections: bool = False
-    serve: Callable[[Any], None] | None = None  # a worker's pages, gauges and timers
+    views: tuple[View, ...] = ()
+    read_model: Callable[[Any], Any] | None = None  # settings -> what answers its views
+    serve: Callable[[Any], None] | None = None  # what only a worker has: gauges, timers
+
+    def view(self, name: str) -> View:
+        for view in self.views:
+            if view.name == name:
+                return view
+        raise KeyError(f"{self.name} has no view {name!r}")
 
     def write_for(self, fact: Any) -> Write:
         for write in self.writes:

@@ -9,8 +9,9 @@ then each changed key written.
 
 State is one faust table co-partitioned with the inbound topic (``state``: a unit's state in
 its partition) and, for a service with a cross-partition side, a one-partition table
-(``side``). The service's ``serve`` adds its pages, gauges and timers (``Worker`` gives them
-the stores, routing by unit, and a scatter-gather over the workers of the group).
+(``side``). The service's declared views are its pages (``runtime.serving``: routing by
+unit, a scatter-gather over the workers of the group); its ``serve`` adds what only a worker
+has, gauges and timers.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from typing import Any
 
 from yarl import URL
 
-from kernel.due import Wanted, due_list, latest
 from kernel.topology import Read, Service, Store
 from runtime import faust_internals, generations, logs, topics
 from runtime.app import make_app, raw_topic, table
@@ -31,6 +31,7 @@ from runtime.applying import Reader
 from runtime.batching import batches
 from runtime.kafka import partition_for
 from runtime.observe import Observer
+from runtime.serving import serve_views
 from runtime.settings import Settings
 from runtime.stores import (
     Seen,
@@ -98,7 +99,9 @@ class Worker:
                                  publishes_rejections=service.publishes_rejections)
         for read in service.reads:
             self._agent(read)
-        service.serve(self)
+        serve_views(self, service)
+        if service.serve is not None:
+            service.serve(self)
         self._stream_time_page()
         self._policy_page()
         generations.Watch(settings, service.name, self.quiet).attach(app)
@@ -267,30 +270,6 @@ class Worker:
         @self.app.page("/policy")
         async def policy_page(web, request):
             return web.json(answer)
-
-    async def gather_due(self, web, request, local: Callable[[list[int]], list]):
-        """A service's ``/due`` page: the obligations ``local`` lists for each worker's
-        partitions (its first item ``{"as_of": stream time}``), filtered by the request's
-        ``unit``, ``authority``, ``kind`` and ``due_within`` against the latest stream time;
-        a page of them (``limit``, ``cursor``: ``runtime.http.paged_due``)."""
-        from runtime.http import paged_due, with_next
-
-        q = request.query
-        try:
-            wanted = Wanted.of(q.get("unit"), q.get("authority"), q.get("kind"),
-                               q.get("due_within"))
-            paged_due([], q.get("limit"), q.get("cursor"))  # refused before any worker is asked
-        except ValueError as exc:
-            return web.json({"error": str(exc)}, status=400)
-
-        def answer(found: list) -> Any:
-            times = [datetime.fromisoformat(i["as_of"]) for i in found
-                     if "as_of" in i and i["as_of"] is not None]
-            whole = due_list([i for i in found if "as_of" not in i], latest(times), wanted)
-            page, after = paged_due(whole["due"], q.get("limit"), q.get("cursor"))
-            return web.json(with_next({**whole, "due": page}, after))
-
-        return await self.gather(web, request, local, answer)
 
     def partition_of(self, unit_id: str) -> int:
         return partition_for(unit_id.encode(), self.settings.partitions)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from inspections.asking.client import get
 from kernel.due import OWNERS, merge
-from runtime.http import due_cursor, due_order, page_size, with_next
+from kernel.paging import due_cursor, due_order, page_size, with_next
 from runtime.settings import Settings
 
 
@@ -26,6 +26,15 @@ def fetch(settings: Settings, **filters: str | None) -> dict:
     """Ask each owner's ``/due`` with the filters (unit, authority, kind, due_within) and
     merge. A RuntimeError that says which service did not answer, or what was refused."""
     return merge({service: get(settings, service, "/due", **filters) for service in OWNERS})
+
+
+def from_memory(memory, settings: Settings, **filters: str | None) -> dict:
+    """What is due in a run of the services in memory (a replay's), as ``fetch`` merges it
+    from the workers: each owner's ``/due`` view, every page of it."""
+    from runtime.reading import Answering
+
+    answering, query = Answering(memory, settings), {k: v for k, v in filters.items() if v}
+    return merge({service: answering.whole(service, "due", query) for service in OWNERS})
 
 
 def countdown(seconds: int | None) -> str:

@@ -22,11 +22,12 @@ from kernel import ids
 from kernel.codec import dumps
 from runtime import kafka, topics
 from runtime.canonical import dumps as fast_dumps
+from kernel.topology import SIDE
 from runtime.memory import Memory, Record
+from runtime.reading import Answering, written
 from runtime.settings import Settings
 from schemas import Rejection, decode
 
-VIEW_KINDS = ("campaigns", "units", "findings", "assessments", "escalations")
 CAMPAIGN_SIDE = "campaign"
 COLLECT_EVERY = 50_000  # records: the collector runs then, not as it would  # the file name of what the cross-partition side derives
 
@@ -162,33 +163,34 @@ class Part:
         for topic, fact, source in facts:
             self.memory.deliver(topic, fact, source)
 
-    def unit_views(self, unit_ids: list[str]) -> dict[str, dict]:
-        from inspections.audit import views
+    def rows(self, service: str, view: str, unit_ids: list[str]) -> dict[str, Any]:
+        """A ``UNIT`` view's answer for each of these units it holds (``View.rows``)."""
+        answering = Answering(self.memory, self.settings)
+        return answering.rows(self.memory.system.service(service), view, unit_ids)
 
-        states = self.memory.stores("scheduler")["units"]
-        return views.unit_views({"units": {u: states[u] for u in unit_ids if u in states}},
-                                self.settings)
-
-    def write_views(self) -> dict[str, list[dict]]:
-        """Its units', findings' and escalations' views, each kind sorted by id to a file of
-        its own (``views/<kind>/part-<first partition>.jsonl``, ``<id>\\t<view>`` a line);
-        returns its units' assessment inputs by year."""
-        from inspections.audit import views
-
-        kinds = {
-            "units": views.each_unit_view(self.memory.stores("scheduler"), self.settings),
-            "findings": views.each_finding_view(self.memory.stores("findings")["units"]),
-            "escalations": views.each_escalation_view(
-                self.memory.stores("escalation")["units"]),
-        }
+    def write_views(self) -> dict[str, dict[str, list]]:
+        """Each written view (``runtime.reading.written``) its partitions hold whole, sorted
+        by id to a file of its own (``views/<file>/part-<first partition>.jsonl``,
+        ``<id>\t<view>`` a line); returns the items of those made whole from every part's
+        (``View.whole``), by file and id."""
+        answering = Answering(self.memory, self.settings)
         name = f"part-{min(self.seen, default=0):06d}.jsonl"
-        for kind, found in kinds.items():
-            path = self.folder / "views" / kind / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            # A unit's view holds floats (its coverage shares): the kernel's JSON writes them.
-            write = dumps if kind == "units" else fast_dumps
-            write_sorted(((ident, write(view)) for ident, view in found), path)
-        return views.assessment_parts(self.memory.stores("findings")["units"], self.settings)
+        items: dict[str, dict[str, list]] = {}
+        for service in self.memory.system:
+            model, shelf = answering.models.get(service.name), answering.shelf(service.name)
+            for view in written(service):
+                if view.scope == SIDE:
+                    continue  # the cross-partition side's: not a part's
+                if view.whole is not None:
+                    grouped = items[view.file] = {}
+                    for ident, item in view.each(model, shelf):
+                        grouped.setdefault(ident, []).append(item)
+                    continue
+                path = self.folder / "views" / view.file / name
+                path.parent.mkdir(parents=True, exist_ok=True)
+                write = dumps if view.floats else fast_dumps
+                write_sorted(((ident, write(v)) for ident, v in view.each(model, shelf)), path)
+        return items
 
     def close(self) -> None:
         self.derived.close()

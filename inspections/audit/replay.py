@@ -53,8 +53,13 @@ class Pipeline:
 
         self.settings = settings
         self.derived: list[dict] = []
-        self.memory = Memory(SYSTEM, settings, out=lambda topic, event: self.derived.append(
-            event))
+        self.by_topic: dict[str, list[dict]] = {}  # canonical topic -> its events
+
+        def out(topic: str, event: dict) -> None:
+            self.derived.append(event)
+            self.by_topic.setdefault(topic, []).append(event)
+
+        self.memory = Memory(SYSTEM, settings, out=out)
 
     def run(self, records: Iterable[Record], advance=lambda n: None) -> Pipeline:
         """Feed records read partition after partition (``stream_log``), or any order that
@@ -64,20 +69,14 @@ class Pipeline:
 
     # -- what it computed ----------------------------------------------------------------
     def derived_by_topic(self) -> dict[str, list[dict]]:
-        canonical = {"record.rejected": topics.REJECTED, "deadline.breached": topics.BREACHES,
-                     "escalation.raised": topics.ESCALATIONS,
-                     "escalation.escalated": topics.ESCALATIONS,
-                     "escalation.withdrawn": topics.ESCALATIONS}
-        out: dict[str, list[dict]] = {}
-        for event in self.derived:
-            out.setdefault(topics.name(self.settings, canonical[event["type"]]), []).append(event)
-        return {t: sorted(events, key=lambda e: e["id"]) for t, events in sorted(out.items())}
+        named = {topics.name(self.settings, t): events for t, events in self.by_topic.items()}
+        return {t: sorted(events, key=lambda e: e["id"]) for t, events in sorted(named.items())}
 
     def views(self) -> dict[str, Any]:
-        """Every view the services serve, from their stores: by kind, by id."""
-        from inspections.audit.views import all_views
+        """Every view a replay writes, from the services' stores: by file, by id."""
+        from runtime.reading import views_of
 
-        return all_views(self.memory, self.settings)
+        return views_of(self.memory, self.settings)
 
 
 def replay(settings: Settings, out: Path, *, workers: int = 0, cut: Cut | None = None,

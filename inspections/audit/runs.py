@@ -28,7 +28,9 @@ from kernel.codec import dumps
 from kernel.topology import System
 from runtime import topics
 from runtime.kafka import partition_for
+from kernel.topology import SIDE
 from runtime.memory import Memory
+from runtime.reading import Answering, written
 from runtime.settings import Settings
 
 
@@ -140,36 +142,53 @@ class Run:
 
     # -- every view ----------------------------------------------------------------------
     def views(self, into: Path, fmt: str = "jsonl") -> dict[str, int]:
-        """Every view the services serve, by kind, sorted by id: ``<kind>.jsonl`` (a view a
-        line), or with ``fmt="dir"`` a file a view (``<kind>/<id>.json``). Returns how many
-        of each kind."""
-        from inspections.audit import views
-        from services.findings.views import year_assessment
+        """Every view the services declare a file for (``runtime.reading.written``), sorted
+        by id: ``<file>.jsonl`` (a view a line), or with ``fmt="dir"`` a file a view
+        (``<file>/<id>.json``). Returns how many of each."""
+        from services import SYSTEM
 
-        by_year: dict[str, list[dict]] = {}
+        wholes: dict[str, dict[str, list]] = {}
         for part in self.parts:
-            for year, found in part.ask("write_views").items():
-                by_year.setdefault(year, []).extend(found)
-        scheduler = self.side.stores("scheduler")
-        planned = sorted({u.unit_id for c in scheduler["campaigns"].values()
-                          if getattr(c, "plan", None) for u in c.plan.units})
-        rows: dict[str, dict] = {}
-        for i, part in enumerate(self.parts):
-            mine = [u for u in planned if self.owner[partition_for(
-                u.encode(), self.settings.partitions)] == i]
-            if mine:
-                rows.update(part.ask("unit_views", mine))
-        kinds: dict[str, Iterable[tuple[str, dict | bytes]]] = {
-            "campaigns": views.campaigns(scheduler, rows, self.settings).items(),
-            "assessments": [(y, year_assessment(int(y), by_year[y])) for y in sorted(by_year)],
-        }
-        for kind in ("units", "findings", "escalations"):
-            kinds[kind] = _merged(sorted((self.folder / "views" / kind).glob("*.jsonl")))
+            for file, grouped in part.ask("write_views").items():
+                found = wholes.setdefault(file, {})
+                for ident, items in grouped.items():
+                    found.setdefault(ident, []).extend(items)
+        files: dict[str, Iterable[tuple[str, dict | bytes]]] = {}
+        for service in SYSTEM:
+            for view in written(service):
+                if view.scope == SIDE:
+                    files[view.file] = self._side_views(service, view)
+                elif view.whole is not None:
+                    model = service.read_model(self.settings)
+                    grouped = wholes.get(view.file, {})
+                    files[view.file] = [(ident, view.whole(model, ident, grouped[ident], None))
+                                        for ident in sorted(grouped)]
+                else:
+                    files[view.file] = _merged(sorted(
+                        (self.folder / "views" / view.file).glob("*.jsonl")))
         counts = {}
         into.mkdir(parents=True, exist_ok=True)
-        for kind, items in kinds.items():
-            counts[kind] = _write_views(into, kind, items, fmt)
+        for file, items in files.items():
+            counts[file] = _write_views(into, file, items, fmt)
         return counts
+
+    def _side_views(self, service, view) -> list[tuple[str, Any]]:
+        """A written view of the cross-partition side: its items there, and the rows it
+        shows asked of the parts holding their units."""
+        answering = Answering(self.side, self.settings)
+        model = answering.models[service.name]
+        items = sorted(view.each(model, answering.shelf(service.name)), key=lambda i: i[0])
+        rows: dict[str, Any] = {}
+        if view.rows is not None:
+            wanted = sorted({u for _, (_, unit_ids) in items for u in unit_ids})
+            for i, part in enumerate(self.parts):
+                mine = [u for u in wanted if self.owner[partition_for(
+                    u.encode(), self.settings.partitions)] == i]
+                if mine:
+                    rows.update(part.ask("rows", service.name, view.rows, mine))
+        found = [(ident, view.whole(model, ident, [item], rows) if view.whole else item)
+                 for ident, item in items]
+        return [(ident, value) for ident, value in found if value is not None]
 
 
 def _merged(paths: list[Path]):
@@ -227,18 +246,17 @@ def gather_index(run: Run) -> tuple[list[str], Any]:
     return paths, index
 
 
-VIEW_IDS = {"campaigns": "campaign_id", "units": "unit_id", "findings": "finding_id",
-            "assessments": "year", "escalations": "escalation_id"}
-
-
 def read_views(folder: Path) -> dict[str, dict[str, dict]]:
-    """A replay's views (``<folder>/<kind>.jsonl``) by kind and id, read back."""
+    """A replay's views (``<folder>/<file>.jsonl``) by file and id, read back."""
     import json
 
+    from services import SYSTEM
+
     found = {}
-    for kind, field in VIEW_IDS.items():
-        path = folder / f"{kind}.jsonl"
-        views = [json.loads(line) for line in path.read_bytes().splitlines()] \
-            if path.exists() else []
-        found[kind] = {str(v[field]): v for v in views}
+    for service in SYSTEM:
+        for view in written(service):
+            path, field = folder / f"{view.file}.jsonl", view.params[-1]
+            views = [json.loads(line) for line in path.read_bytes().splitlines()] \
+                if path.exists() else []
+            found[view.file] = {str(v[field]): v for v in views}
     return found

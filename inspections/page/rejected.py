@@ -8,7 +8,7 @@ import asyncio
 from datetime import datetime
 
 from inspections.page.sources import Refused, Unavailable, rejected_detail
-from runtime.http import paged, with_next
+from kernel.paging import paged, with_next
 from schemas.gate import CAUSES
 
 

@@ -34,15 +34,8 @@ from kernel.vocabulary import (
     VISIT_STATES,
 )
 from runtime import logs, webauth
-from runtime.http import (
-    page_size,
-    paged,
-    paged_due,
-    paged_in_order,
-    sent_within,
-    server_options,
-    year_of,
-)
+from kernel.paging import page_size, paged, paged_due, paged_in_order, year_of
+from runtime.http import sent_within, server_options
 from runtime.settings import Settings
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"

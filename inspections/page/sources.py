@@ -20,7 +20,7 @@ from inspections.asking.client import service_url
 from kernel.due import OWNERS
 from kernel.vocabulary import SERVICES
 from runtime import logs, topics
-from runtime.http import MAX_PAGE
+from kernel.paging import MAX_PAGE
 from runtime.settings import Settings
 
 

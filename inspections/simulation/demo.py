@@ -24,7 +24,7 @@ from inspections.localkafka import LocalBroker
 from kernel.vocabulary import SERVICES
 from runtime import kafka, topics
 from runtime.app import web_port
-from runtime.http import MAX_PAGE
+from kernel.paging import MAX_PAGE
 from runtime.settings import Settings
 
 SCENARIO = "zhangzhou-2026"

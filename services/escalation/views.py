@@ -1,10 +1,12 @@
-"""What operators read of an escalation: its view, from its state."""
+"""What operators read of the escalations: each one's view from its state, and the read
+model that answers the service's declared views (``EscalationViews``)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from kernel.due import Due
+from kernel.due import Due, due_answer, due_checked, due_here
+from kernel.paging import page_size, paged, paged_in_order, whole_number, with_next
 from services.escalation.rules import Escalation
 
 
@@ -55,3 +57,64 @@ def due_of(e: Escalation) -> Due | None:
     if e.status != "open" or e.due is None:
         return None
     return Due("escalation", e.escalation_id, e.unit_id, e.due, e.authority, e.action, e.level)
+
+
+class EscalationViews:
+    """The escalation service's read model: what each of its declared views answers
+    (``services.escalation.app``), over a part of its state (a ``Shelf``)."""
+
+    # /escalations: the open register, filtered by authority, level, unit, overdue
+    def open_here(self, shelf, asked) -> list[dict]:
+        q = asked.query
+        level = whole_number(q.get("level"), "level")
+        page_size(q.get("limit"))  # a bad limit refused before any worker is asked
+        overdue = q.get("overdue")
+        if overdue not in (None, "true", "false"):
+            raise ValueError("overdue must be true or false")
+        wanted = dict(authority=q.get("authority"), level=level, unit=q.get("unit"),
+                      overdue=None if overdue is None else overdue == "true")
+        views = (escalation_view(shelf.unit("units", unit_id).escalations[eid])
+                 for eid, unit_id in shelf.entries("open"))
+        return [v for v in views if selected(v, **wanted)]
+
+    def register(self, found: list[dict], asked) -> dict:
+        page, after = paged(found, lambda v: v["escalation_id"], asked.query.get("limit"),
+                            asked.query.get("cursor"))
+        return open_register(found, page, after)
+
+    # /due: open escalations' obligations
+    def due_here(self, shelf, asked) -> list[dict]:
+        due_checked(asked.query)
+        return due_here(shelf, (d for eid, unit_id in shelf.entries("open")
+                                if (d := due_of(shelf.unit("units", unit_id).escalations[eid]))
+                                is not None))
+
+    def due(self, found: list[dict], asked) -> dict:
+        return due_answer(found, asked.query)
+
+    # /escalations/{escalation_id}
+    def one_here(self, shelf, asked) -> list[dict]:
+        eid = asked.params["escalation_id"]
+        state = shelf.holder("units", "escalations", eid)
+        found = state.escalations.get(eid) if state is not None else None
+        return [] if found is None else [escalation_view(found)]
+
+    def one(self, found: list[dict], asked) -> dict | None:
+        return found[0] if found else None
+
+    def every(self, shelf):
+        for state in shelf.units("units"):
+            for eid, escalation in state.escalations.items():
+                yield eid, escalation_view(escalation)
+
+    # /units/{unit_id}/escalations: in the order raised (``cursor``: the page before's last)
+    def of_unit_here(self, shelf, asked) -> list[dict]:
+        found = of_unit(shelf.unit("units", asked.params["unit_id"]))
+        return [] if found is None else [found]
+
+    def of_unit(self, found: list[dict], asked) -> dict | None:
+        if not found:
+            return None
+        page, after = paged_in_order(found[0]["escalations"], lambda e: e["escalation_id"],
+                                     asked.query.get("limit"), asked.query.get("cursor"))
+        return with_next({**found[0], "escalations": page}, after)

@@ -1,13 +1,17 @@
 """What operators and the annual assessment read of a unit's findings, from its state: each
-finding's view, and the assessment's inputs (no score)."""
+finding's view, and the assessment's inputs (no score); and the read model that answers the
+service's declared views (``FindingsViews``)."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta, tzinfo
+from typing import Any
 
 from kernel import ids
+from kernel.paging import page_size, paged, paged_in_order, with_next, year_of
 from kernel.vocabulary import (
     CATEGORIES,
+    FINDING_STATUSES,
     REPORT_LATE,
     REPORT_NOT_SUBMITTED,
     REPORT_ON_TIME,
@@ -113,3 +117,84 @@ def unit_assessment(state: UnitFindings, year: int, tz: tzinfo) -> dict | None:
 def year_assessment(year: int, units: list[dict]) -> dict:
     """Every unit's assessment inputs of a year, by unit."""
     return {"year": year, "units": sorted(units, key=lambda a: a["unit_id"])}
+
+
+class FindingsViews:
+    """The findings service's read model: what each of its declared views answers
+    (``services.findings.app``), over a part of its state (a ``Shelf``)."""
+
+    def __init__(self, tz: tzinfo) -> None:
+        self.tz = tz
+
+    def one(self, found: list, asked) -> Any:
+        return found[0] if found else None
+
+    @staticmethod
+    def _filters(asked) -> tuple[str | None, str | None]:
+        status, category = asked.query.get("status"), asked.query.get("category")
+        if status is not None and status not in FINDING_STATUSES:
+            raise ValueError(f"status must be one of {list(FINDING_STATUSES)}")
+        return status, category
+
+    @staticmethod
+    def _listed(key: str, ident: str, found: list, asked) -> dict | None:
+        """A problem list, a page of it (``limit``, ``cursor``: the last finding id of the
+        page before) in the order recorded, with the cursor of the next."""
+        if not found:
+            return None
+        page, after = paged_in_order(found[0], lambda f: f["finding_id"],
+                                     asked.query.get("limit"), asked.query.get("cursor"))
+        return {key: ident, "findings": page, "next_cursor": after}
+
+    # /units/{unit_id}/findings
+    def of_unit_here(self, shelf, asked) -> list[list[dict]]:
+        wanted = self._filters(asked)
+        state = shelf.unit("units", asked.params["unit_id"])
+        found = problem_list(state, *wanted) if state is not None else None
+        return [] if found is None else [found]
+
+    def of_unit(self, found: list, asked) -> dict | None:
+        return self._listed("unit_id", asked.params["unit_id"], found, asked)
+
+    # /visits/{visit_id}/findings
+    def of_visit_here(self, shelf, asked) -> list[list[dict]]:
+        wanted, visit_id = self._filters(asked), asked.params["visit_id"]
+        state = shelf.holder("units", "visits", visit_id)
+        found = problem_list(state, *wanted, visit_id=visit_id) if state else None
+        return [] if found is None else [found]
+
+    def of_visit(self, found: list, asked) -> dict | None:
+        return self._listed("visit_id", asked.params["visit_id"], found, asked)
+
+    # /findings/{finding_id}
+    def one_here(self, shelf, asked) -> list[dict]:
+        finding_id = asked.params["finding_id"]
+        state = shelf.holder("units", "findings", finding_id)
+        finding = state.findings.get(finding_id) if state is not None else None
+        return [] if finding is None else [finding_view(state.unit_id, finding)]
+
+    def every_finding(self, shelf):
+        for state in shelf.units("units"):
+            for finding_id, finding in state.findings.items():
+                yield finding_id, finding_view(state.unit_id, finding)
+
+    # /assessments/{year}: the year's rows by unit id, a page of them (``cursor``: the last
+    # unit id of the page before)
+    def assessment_here(self, shelf, asked) -> list[dict]:
+        year = year_of(asked.params["year"])
+        page_size(asked.query.get("limit"))  # refused before any worker is asked
+        return [entry for state in shelf.units("units")
+                if (entry := unit_assessment(state, year, self.tz)) is not None]
+
+    def assessment(self, found: list[dict], asked) -> dict:
+        page, after = paged(found, lambda a: a["unit_id"], asked.query.get("limit"),
+                            asked.query.get("cursor"))
+        return with_next(year_assessment(year_of(asked.params["year"]), page), after)
+
+    def every_assessment(self, shelf):
+        for state in shelf.units("units"):
+            for year in assessment_years(state, self.tz):
+                yield str(year), unit_assessment(state, year, self.tz)
+
+    def whole_assessment(self, year: str, items: list[dict], rows) -> dict:
+        return year_assessment(int(year), items)

@@ -12,10 +12,8 @@ import socket
 from datetime import datetime, timezone
 
 from kernel.breaches import Breach
-from kernel.due import latest
-from kernel.topology import Read, Service, Store, Write
+from kernel.topology import EVERY, SIDE, UNIT, Read, Service, Store, View, Write
 from runtime import metrics, topics
-from runtime.http import json_or_404, paged_in_order, with_next
 from runtime.publishing import Tagged
 from runtime.reporting import report_breach
 from schemas.envelope import breach_event, tick_events
@@ -30,14 +28,8 @@ from services.scheduler.flow import (
 )
 from services.scheduler.rules import UnitState, Visit
 from services.scheduler.store import CampaignStore
-from services.scheduler.views import (
-    campaign_summary,
-    campaign_view,
-    due_of_campaign,
-    due_of_unit,
-    unit_view,
-    visit_page,
-)
+from services.scheduler.views import SchedulerViews as Model
+from services.scheduler.views import campaign_summary
 
 NAME = "scheduler"
 CLOCK_SOURCE = "urn:inspections:clock:scheduler"
@@ -50,75 +42,12 @@ def unit_key(breach: Breach) -> bytes:
 
 
 def serve(worker) -> None:
-    """The scheduler worker's pages, gauges and clock."""
+    """What only the scheduler's worker has: its gauges and the clock."""
     app, settings, stores = worker.app, worker.settings, worker.stores
     policy = config.policy(settings)
     tz = policy.timezone
-    units, campaigns, timelines = stores["units"], stores["campaigns"], stores["timelines"]
-
-    def view_of(unit_id: str) -> dict | None:
-        state = units.get(unit_id)
-        return None if state is None else unit_view(state, policy)
-
-    @app.page("/units/{unit_id}")
-    @worker.by_unit()
-    async def unit_page(web, request, unit_id: str):
-        return json_or_404(web, view_of(unit_id), f"unit {unit_id}")
-
-    @app.page("/visits/{visit_id}")
-    async def visit(web, request, visit_id: str):
-        def local(partitions: list[int]) -> list:
-            unit_id = units.unit_of(partitions, "visits", visit_id)
-            found = visit_page(view_of(unit_id), visit_id) if unit_id is not None else None
-            return [found] if found else []
-
-        return await worker.gather(web, request, local, lambda found: json_or_404(
-            web, found[0] if found else None, f"visit {visit_id}"))
-
-    @app.page("/campaigns")
-    @worker.on_side()
-    async def campaign_list(web, request):
-        listed = [campaign_summary(campaigns[key], tz) for key in sorted(campaigns)
-                  if key.startswith(CAMPAIGN)]
-        return web.json({"campaigns": [c for c in listed if c is not None]})
-
-    @app.page("/campaigns/{campaign_id}")
-    @worker.on_side()
-    async def campaign_page(web, request, campaign_id: str):
-        """The campaign, with a page of its unit rows in the plan's order (``cursor``: the
-        last unit id of the page before); only that page's units are asked of their owners."""
-        campaign = campaigns.get(f"{CAMPAIGN}{campaign_id}")
-        if campaign is None or campaign.plan is None:
-            return json_or_404(web, None, f"campaign {campaign_id}")
-        try:
-            shown, after = paged_in_order([u.unit_id for u in campaign.plan.units], str,
-                                          request.query.get("limit"),
-                                          request.query.get("cursor"))
-        except ValueError as exc:
-            return web.json({"error": str(exc)}, status=400)
-        rows = await worker.by_units(request, shown, "/units/{}", view_of)
-        view = campaign_view(campaign, rows, tz)
-        kept = set(shown)
-        return web.json(with_next(
-            {**view, "units": [u for u in view["units"] if u["unit_id"] in kept]}, after))
-
-    @app.page("/due")
-    async def due(web, request):
-        def local(partitions: list[int]) -> list:
-            t = latest(tl.stream_time for p in partitions
-                       if (tl := timelines.get(p)) is not None)
-            found = [{"as_of": None if t is None else t.isoformat()}]
-            found += [item.view() for p in partitions for unit_id in units.units_in(p)
-                      for item in due_of_unit(units[unit_id], policy)]
-            if worker.owns_side():
-                found += [item.view() for key in sorted(campaigns) if key.startswith(CAMPAIGN)
-                          for item in due_of_campaign(campaigns[key], tz)]
-            return found
-
-        return await worker.gather_due(web, request, local)
-
+    campaigns, timelines, tallies = stores["campaigns"], stores["timelines"], stores["tally"]
     shown: dict[str, set] = {"visits": set(), "coverage": set()}
-    tallies = stores["tally"]
 
     def gauges(partitions: list[int], owns_side: bool) -> None:
         metrics.DEADLINES_OPEN.labels(NAME).set(
@@ -175,5 +104,17 @@ SERVICE = Service(
     ),
     flow=lambda settings: SchedulerFlow(config.policy(settings), settings.partitions),
     publishes_rejections=True,
+    views=(
+        View("unit", "/units/{unit_id}", UNIT, Model.unit_here, Model.one,
+             missing="unit {unit_id}", file="units", each=Model.every_unit, floats=True),
+        View("visit", "/visits/{visit_id}", EVERY, Model.visit_here, Model.one,
+             missing="visit {visit_id}"),
+        View("campaigns", "/campaigns", SIDE, Model.summaries_here, Model.summaries),
+        View("campaign", "/campaigns/{campaign_id}", SIDE, Model.campaign_here,
+             Model.campaign, missing="campaign {campaign_id}", rows="unit",
+             file="campaigns", each=Model.every_campaign, whole=Model.whole_campaign),
+        View("due", "/due", EVERY, Model.due_here, Model.due),
+    ),
+    read_model=lambda settings: Model(config.policy(settings), CAMPAIGN),
     serve=serve,
 )

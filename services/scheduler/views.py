@@ -1,14 +1,17 @@
 """What operators read, from the scheduler's state: a unit's visits (status, dates, days on
 site and coverage against each threshold, the rules each broke) and a campaign (its plan,
-coverage and judgement, each planned unit's row)."""
+coverage and judgement, each planned unit's row); and the read model that answers the
+service's declared views (``SchedulerViews``)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta, tzinfo
+from typing import Any
 
 from kernel.dates import end_of_day
-from kernel.due import Due
+from kernel.due import Due, due_answer, due_checked, due_here
+from kernel.paging import paged_in_order, with_next
 from services.scheduler.campaign import Campaign, counted, coverage_due_at
 from services.scheduler.rules import (
     Policy,
@@ -161,3 +164,81 @@ def due_of_campaign(campaign: Campaign | None, tz: tzinfo) -> list[Due]:
     return [Due("campaign_coverage", campaign.plan.campaign_id, unit.unit_id, due, None,
                 f"visit ended for {campaign.plan.title}")
             for unit in campaign.plan.units if not _inspected(campaign, unit.unit_id, due)]
+
+
+class SchedulerViews:
+    """The scheduler's read model: what each of its declared views answers
+    (``services.scheduler.app``), over a part of its state (a ``Shelf``)."""
+
+    def __init__(self, policy: Policy, campaign_prefix: str) -> None:
+        self.policy, self.tz, self.prefix = policy, policy.timezone, campaign_prefix
+
+    def one(self, found: list, asked) -> Any:
+        return found[0] if found else None
+
+    # /units/{unit_id}
+    def unit_here(self, shelf, asked) -> list[dict]:
+        state = shelf.unit("units", asked.params["unit_id"])
+        return [] if state is None else [unit_view(state, self.policy)]
+
+    def every_unit(self, shelf):
+        for state in shelf.units("units"):
+            yield state.unit_id, unit_view(state, self.policy)
+
+    # /visits/{visit_id}
+    def visit_here(self, shelf, asked) -> list[dict]:
+        visit_id = asked.params["visit_id"]
+        state = shelf.holder("units", "visits", visit_id)
+        found = visit_page(unit_view(state, self.policy), visit_id) if state else None
+        return [found] if found else []
+
+    def _campaigns(self, shelf):
+        campaigns = shelf.side("campaigns") or {}
+        return ((key.removeprefix(self.prefix), campaigns[key]) for key in sorted(campaigns)
+                if key.startswith(self.prefix))
+
+    # /campaigns
+    def summaries_here(self, shelf, asked) -> list[dict]:
+        return [s for _, c in self._campaigns(shelf)
+                if (s := campaign_summary(c, self.tz)) is not None]
+
+    def summaries(self, found: list[dict], asked) -> dict:
+        return {"campaigns": found}
+
+    # /campaigns/{campaign_id}: a page of its unit rows in the plan's order (``cursor``: the
+    # last unit id of the page before); only that page's units are asked of their owners
+    def campaign_here(self, shelf, asked) -> list[tuple]:
+        campaigns = shelf.side("campaigns") or {}
+        campaign = campaigns.get(f"{self.prefix}{asked.params['campaign_id']}")
+        if campaign is None or campaign.plan is None:
+            return []
+        shown, after = paged_in_order([u.unit_id for u in campaign.plan.units], str,
+                                      asked.query.get("limit"), asked.query.get("cursor"))
+        return [((campaign, after), shown)]
+
+    def campaign(self, found: list[tuple], asked) -> dict | None:
+        if not found:
+            return None
+        (campaign, after), shown = found[0]
+        view = campaign_view(campaign, asked.rows, self.tz)
+        kept = set(shown)
+        return with_next({**view, "units": [u for u in view["units"] if u["unit_id"] in kept]},
+                         after)
+
+    def every_campaign(self, shelf):
+        for campaign_id, campaign in self._campaigns(shelf):
+            if campaign.plan is not None:
+                yield campaign_id, (campaign, [u.unit_id for u in campaign.plan.units])
+
+    def whole_campaign(self, campaign_id: str, items: list[tuple], rows) -> dict | None:
+        return campaign_view(items[0][0], rows, self.tz)
+
+    # /due: visits on site, reports due, and (the side's holder) campaigns' coverage
+    def due_here(self, shelf, asked) -> list[dict]:
+        due_checked(asked.query)
+        items = [d for state in shelf.units("units") for d in due_of_unit(state, self.policy)]
+        items += [d for _, c in self._campaigns(shelf) for d in due_of_campaign(c, self.tz)]
+        return due_here(shelf, items)
+
+    def due(self, found: list[dict], asked) -> dict:
+        return due_answer(found, asked.query)

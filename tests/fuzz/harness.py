@@ -11,10 +11,11 @@ from datetime import datetime
 
 import orjson
 
-from inspections.audit import views
+from inspections.asking.due import from_memory as due_in_memory
 from kernel.vocabulary import PROCESSING_FAILED
 from runtime import topics
 from runtime.memory import Memory, Record
+from runtime.reading import views_of
 from runtime.settings import Settings
 from runtime.stores import Codec
 from schemas.derived import DERIVED
@@ -60,9 +61,9 @@ def check(out: list[tuple[str, dict]], memory: Memory, settings: Settings) -> No
             assert data["cause"] in CAUSES and data["cause"] != PROCESSING_FAILED, data
             assert len(data["reason"]) <= REASON_MAX
     assert memory.failures == {}
-    found = views.all_views(memory, settings)
+    found = views_of(memory, settings)
     json.dumps(found, ensure_ascii=False)
-    views.due(memory, settings)
+    due_in_memory(memory, settings)
     for service in SYSTEM:
         stores = memory.stores(service.name)
         for declared in service.stores:

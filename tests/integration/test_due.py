@@ -54,7 +54,7 @@ def _get(url: str):
 
 def test_what_is_due_from_two_workers_a_service_equals_the_replay(kafka, deployment,
                                                                    tmp_path):
-    from inspections.audit import views
+    from inspections.asking.due import from_memory
     from inspections.audit.replay import Pipeline
     from runtime.kafka import stream_log
     from runtime import topics
@@ -83,7 +83,7 @@ def test_what_is_due_from_two_workers_a_service_equals_the_replay(kafka, deploym
     settings = Settings(bootstrap_servers=kafka.bootstrap, topic_prefix=deployment.prefix)
     replayed = Pipeline(settings).run(stream_log(settings, topics.name(settings,
                                                                        topics.EVENTS)))
-    expected = views.due(replayed.memory, settings)
+    expected = from_memory(replayed.memory, settings)
     kinds = {d["kind"] for d in expected["due"]}
     assert kinds == {"escalation", "days_on_site", "rectification_report",
                      "campaign_coverage"}, kinds
@@ -104,8 +104,8 @@ def test_what_is_due_from_two_workers_a_service_equals_the_replay(kafka, deploym
         args = [a for k, v in filters.items() for a in (f"--{k}".replace("due_within",
                                                                          "within"), v)]
         assert json.loads(kafka.cli("due", "--json", *args).stdout) == \
-            views.due(replayed.memory, settings, **filters), filters
-    soon = views.due(replayed.memory, settings, due_within="36h")["due"]
+            from_memory(replayed.memory, settings, **filters), filters
+    soon = from_memory(replayed.memory, settings, due_within="36h")["due"]
     assert 0 < len(soon) < len(expected["due"])
     assert all(d["remaining_s"] <= 36 * 3600 for d in soon)
 
@@ -117,7 +117,7 @@ def test_what_is_due_from_two_workers_a_service_equals_the_replay(kafka, deploym
     assert f'data-subject="{report["subject_id"]}"' in html
     assert 'data-kind="escalation"' not in html
     board = urllib.request.urlopen(f"{base}/").read().decode()
-    within = views.due(replayed.memory, settings, due_within="48h")["due"]
+    within = from_memory(replayed.memory, settings, due_within="48h")["due"]
     due_soon = board.split('id="due"')[1].split("</table>")[0]
     assert due_soon.count("data-kind=") == sum(d["remaining_s"] >= 0 for d in within) > 0
     overdue = board.split('id="overdue"')[1].split("</table>")[0]

@@ -59,7 +59,8 @@ def test_every_list_in_pages_bad_values_refused_and_slow_clients_cut_off(
         deployment, kafka, tmp_path):
     from inspections.simulation.demo import caught_up
     from inspections.page.server import SECURITY_HEADERS
-    from runtime.http import CLIENT_IDLE_S, due_order
+    from kernel.paging import due_order
+    from runtime.http import CLIENT_IDLE_S
     from runtime.settings import Settings
     from schemas.envelope import rejection_event
 

@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
+from kernel import paging
 from runtime import http, webauth
 from runtime.settings import Settings
 from tests.conftest import free_port
@@ -27,21 +28,21 @@ from tests.unit.support import dribbled_until_closed
 @pytest.mark.parametrize("limit", ["²", "0", "5001", "9" * 5000, "-1", "1e3", "٣"])
 def test_a_bad_limit_is_a_value_error_naming_it(limit):
     with pytest.raises(ValueError, match="limit must be a number from 1 to 5000"):
-        http.page_size(limit)
+        paging.page_size(limit)
 
 
 @pytest.mark.parametrize("text", ["²", "20x6", "0000", "1899", "99999", "9999", "٢٠٢٦", ""])
 def test_a_year_is_four_ascii_digits_of_a_year_whose_days_exist(text):
     with pytest.raises(ValueError, match="a year such as 2026"):
-        http.year_of(text)
-    assert http.year_of("2026") == 2026
+        paging.year_of(text)
+    assert paging.year_of("2026") == 2026
 
 
 @pytest.mark.parametrize("text", ["²", "x", "", "9" * 5000, "1001"])
 def test_a_small_number_in_a_query_is_ascii_digits(text):
     with pytest.raises(ValueError, match="level must be a number"):
-        http.whole_number(text, "level")
-    assert http.whole_number("2", "level") == 2 and http.whole_number(None, "level") is None
+        paging.whole_number(text, "level")
+    assert paging.whole_number("2", "level") == 2 and paging.whole_number(None, "level") is None
 
 
 def _due(n: int, service: str) -> list[dict]:
@@ -59,23 +60,23 @@ def _due(n: int, service: str) -> list[dict]:
 
 
 def _sorted(items: list[dict]) -> list[dict]:
-    return sorted(items, key=http.due_order)
+    return sorted(items, key=paging.due_order)
 
 
 def test_a_due_list_in_pages_holds_every_item_once_even_when_one_is_met_meanwhile():
     items = _sorted(_due(53, "scheduler"))
     walked, cursor = [], None
     while True:
-        page, cursor = http.paged_due(items, "10", cursor)
+        page, cursor = paging.paged_due(items, "10", cursor)
         walked += page
         if cursor is None:
             break
         # The obligation the page ended at is met before the next page is asked for.
-        items = [i for i in items if http.due_cursor(i) != cursor]
+        items = [i for i in items if paging.due_cursor(i) != cursor]
     assert walked == _sorted(_due(53, "scheduler")) and len(walked) == 61
     for bad in ("nope", '["2026-05-01T00:00:00","x","y","z"]', "[1,2,3,4]", "[" * 1999):
         with pytest.raises(ValueError, match="is not one a due list gave"):
-            http.paged_due(items, None, bad)
+            paging.paged_due(items, None, bad)
 
 
 def test_the_operator_pages_the_merged_due_list_by_one_cursor_for_both_services():
@@ -91,8 +92,8 @@ def test_the_operator_pages_the_merged_due_list_by_one_cursor_for_both_services(
     while True:
         answers = {}
         for service, items in lists.items():
-            page, after = http.paged_due(items, "7", cursor)
-            answers[service] = http.with_next({"as_of": None, "due": page}, after)
+            page, after = paging.paged_due(items, "7", cursor)
+            answers[service] = paging.with_next({"as_of": None, "due": page}, after)
         merged = merged_page(answers, "7")
         assert len(merged["due"]) <= 7
         walked += merged["due"]

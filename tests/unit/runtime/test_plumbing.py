@@ -231,7 +231,7 @@ def test_the_pages_topic_reader_closes_its_consumer_on_every_retry(monkeypatch):
 def test_a_list_in_pages_holds_every_item_once_in_order():
     import pytest
 
-    from runtime.http import DEFAULT_PAGE, paged
+    from kernel.paging import DEFAULT_PAGE, paged
 
     items = [{"id": f"e{i:04d}"} for i in range(1234)]
     walked, cursor = [], None
@@ -252,7 +252,7 @@ def test_a_list_in_its_own_order_in_pages_holds_every_item_once_in_that_order():
     from hypothesis import given
     from hypothesis import strategies as st
 
-    from runtime.http import paged_in_order
+    from kernel.paging import paged_in_order
 
     @given(st.lists(st.uuids().map(str), unique=True), st.integers(1, 7))
     def walks(ids, size):

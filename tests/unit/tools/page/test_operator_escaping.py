@@ -73,7 +73,7 @@ def test_every_text_from_an_event_is_written_as_text():
 def test_rejected_records_and_what_is_due_are_written_as_text():
     """The odd input's 300 bad records (broken JSON, markup, odd bytes) as the rejected pages
     show them, and the due list with poisoned texts."""
-    from inspections.audit import views as replay_views
+    from inspections.asking.due import from_memory
     from inspections.audit.replay import Pipeline
     from kernel.codec import dumps
     from runtime import topics
@@ -97,7 +97,7 @@ def test_rejected_records_and_what_is_due_are_written_as_text():
     rows = whole
     marked = [_poisoned(r) for r in rows]
     html += "".join(env.get_template("rejected_one.html").render(r=r) for r in marked)
-    due = _poisoned(replay_views.due(pipeline.memory, settings))
+    due = _poisoned(from_memory(pipeline.memory, settings))
     html += env.get_template("due.html").render(filters={"unit": MARK}, **due)
     assert MARK not in html and "<i data-x>" not in html
     assert "<script" not in html.lower().replace("&lt;script", "")
