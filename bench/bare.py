@@ -1,9 +1,9 @@
 """The framework's floor, as the services run on it: a faust agent that reads
 ``<prefix>.events`` and writes each record, unchanged, to ``<prefix>.bench-out`` —
 at-least-once, ``concurrency=1``, no table, no decoding, with the services' producer settings
-(``runtime.app.PRODUCER``) and their Prometheus sensor (``runtime.observe.faust_sensors``), so
-that a ratio against it is like for like. ``--consume-only``: it reads and writes nothing (the
-floor of reading alone).
+(``runtime.faust_runner.app.PRODUCER``) and their Prometheus sensor
+(``runtime.faust_runner.observe.faust_sensors``), so that a ratio against it is like for like.
+``--consume-only``: it reads and writes nothing (the floor of reading alone).
 
     python -m bench.bare [--consume-only]      (INSPECTIONS_TOPIC_PREFIX names the topics)
 """
@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import sys
 
-from runtime import logs, topics
-from runtime import settings as settings_module
+from runtime.config import settings as settings_module
+from runtime.config import topics
+from runtime.plumbing import logs
 
 OUT = "bench-out"
 CONSUME_ONLY = "--consume-only"
@@ -23,7 +24,7 @@ def create_out_topic(settings) -> None:
     """``<prefix>.bench-out``, which the agent writes to."""
     from kafka.admin import NewTopic
 
-    from runtime import kafka
+    from runtime.plumbing import kafka
 
     admin = kafka.admin(settings)
     try:
@@ -40,8 +41,8 @@ def app_name(consume_only: bool) -> str:
 def create_app(settings, consume_only: bool = False):
     import faust
 
-    from runtime.app import PRODUCER
-    from runtime.observe import faust_sensors
+    from runtime.faust_runner.app import PRODUCER
+    from runtime.faust_runner.observe import faust_sensors
 
     name = app_name(consume_only)
     datadir = settings.state_dir / settings.app_id(name)

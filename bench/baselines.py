@@ -7,7 +7,7 @@ import asyncio
 import json
 import time
 
-from runtime.settings import Settings
+from runtime.config.settings import Settings
 
 
 def kafka_python_loop(settings: Settings, topic: str, total: int) -> float:

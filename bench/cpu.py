@@ -21,7 +21,7 @@ from pathlib import Path
 from bench import bare
 from bench.events import fresh_topics, publish
 from bench.workers import Worker, command_for, stable_groups, worker_env
-from runtime import kafka
+from runtime.plumbing import kafka
 
 
 def cpu_seconds(pid: int) -> float:

@@ -104,8 +104,9 @@ def fresh_topics():
     import uuid
 
     from inspections.localkafka import LocalBroker
-    from runtime import kafka, topics
-    from runtime.settings import Settings
+    from runtime.config import topics
+    from runtime.config.settings import Settings
+    from runtime.plumbing import kafka
 
     base = Settings()
     if not base.bootstrap_servers:
@@ -124,7 +125,8 @@ def publish(settings, count: int, say=print) -> int:
     partition). Returns the records published."""
     import time
 
-    from runtime import kafka, topics
+    from runtime.config import topics
+    from runtime.plumbing import kafka
 
     events_topic = topics.name(settings, topics.EVENTS)
     producer = kafka.producer(settings, client_id="bench", linger_ms=20, batch_size=512_000)

@@ -13,9 +13,9 @@ import time
 import uuid
 from datetime import datetime, timedelta
 
-from runtime import kafka, topics
-from runtime.settings import Settings
-
+from runtime.config import topics
+from runtime.config.settings import Settings
+from runtime.plumbing import kafka
 
 PER_UNIT = 30  # findings a unit gets at most, as a campaign spreads them (a few dozen)
 

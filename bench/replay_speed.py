@@ -18,8 +18,8 @@ from pathlib import Path
 from bench.baselines import kafka_python_loop
 from bench.events import publish_fresh
 from bench.suite import child
-from runtime import topics
-from runtime.settings import Settings
+from runtime.config import topics
+from runtime.config.settings import Settings
 
 
 def fill_derived(settings: Settings, folder: Path) -> int:
@@ -28,7 +28,7 @@ def fill_derived(settings: Settings, folder: Path) -> int:
     import base64
     import json
 
-    from runtime import kafka
+    from runtime.plumbing import kafka
 
     producer = kafka.producer(settings, client_id="bench-fill", linger_ms=20,
                               batch_size=512_000)
@@ -55,7 +55,7 @@ def main() -> int:
     parser.add_argument("--prefix", help="measure an earlier run's topics (no publishing)")
     args = parser.parse_args()
     if args.prefix:
-        from runtime.kafka import log_size
+        from runtime.plumbing.kafka import log_size
 
         settings = Settings(topic_prefix=args.prefix)
         records = log_size(settings, topics.name(settings, topics.EVENTS))

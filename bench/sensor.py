@@ -1,7 +1,7 @@
 """What faust's sensor costs a record: faust's own Prometheus sensor, told of each record
-(message in, event in and out, message out), against the workers' (``runtime.observe``),
-whose record hooks do nothing and which is told once a batch. In one process, the same
-records, CPU time:
+(message in, event in and out, message out), against the workers'
+(``runtime.faust_runner.observe``), whose record hooks do nothing and which is told once a batch. In
+one process, the same records, CPU time:
 
     .venv/bin/python -m bench.sensor [RECORDS] [BATCH]      (100000 and 100)
 """
@@ -44,7 +44,7 @@ def main(argv: list[str]) -> int:
     from faust.sensors.prometheus import FaustMetrics, PrometheusMonitor
     from prometheus_client import CollectorRegistry
 
-    from runtime.observe import _monitor_class
+    from runtime.faust_runner.observe import _monitor_class
 
     records = int(argv[0]) if argv else 100_000
     batch = int(argv[1]) if len(argv) > 1 else 100

@@ -45,8 +45,9 @@ from bench.latency import latency
 from bench.report import READ_ONLY, latency_svg, machine, table
 from bench.workers import Worker, command_for, flat, run_until_caught_up, worker_env
 from kernel.vocabulary import SERVICES
-from runtime import kafka, topics
-from runtime.settings import Settings
+from runtime.config import topics
+from runtime.config.settings import Settings
+from runtime.plumbing import kafka
 
 
 # -- replay and verify --------------------------------------------------------------------
@@ -57,7 +58,7 @@ def cores_in_memory(settings: Settings, count: int) -> tuple[int, float, int]:
     of the generated records is rejected: one that were would be a cheap record measured)."""
     from bench.events import generate
     from inspections.audit.replay import Pipeline, Record
-    from runtime.kafka import partition_for
+    from runtime.plumbing.kafka import partition_for
 
     by_partition: dict[int, list[Record]] = {}
     for offset, (key, value) in enumerate(generate(count)):

@@ -10,8 +10,8 @@ import sys
 import time
 from pathlib import Path
 
-from runtime import kafka
-from runtime.settings import Settings
+from runtime.config.settings import Settings
+from runtime.plumbing import kafka
 
 
 def tree_peak(process: subprocess.Popen, every_s: float = 0.2) -> float:
@@ -76,7 +76,7 @@ def command_for(service: str, settings: Settings) -> tuple[list[str], list[str]]
     """A worker's arguments to Python (``bare``: the bare agent, ``bare-read``: the one that
     only reads) and the topics its group reads."""
     import services
-    from runtime import topics
+    from runtime.config import topics
 
     if service in ("bare", "bare-read"):
         return (["-m", "bench.bare"] + (["--consume-only"] if service == "bare-read" else []),

@@ -1,7 +1,7 @@
 """A service declared once: the topics it reads and the flow's handler of each, where each kind
-of fact it derives goes, and the state it keeps. The faust worker (``runtime.worker``) and the
-in-memory runner (``runtime.memory``: replay, audit, the benchmark's cores, the tests) run the
-same declarations, the way one ``System`` runs under interchangeable runners.
+of fact it derives goes, and the state it keeps. The faust worker (``runtime.faust_runner.worker``)
+and the in-memory runner (``runtime.memory_runner.memory``: replay, audit, the benchmark's cores,
+the tests) run the same declarations, the way one ``System`` runs under interchangeable runners.
 
 A flow is plain Python with a handler per topic it reads, ``handler(ctx, value)``: ``ctx``
 gives the record's partition and key, the service's stores by name, ``seen(event_id)`` and
@@ -26,10 +26,10 @@ class Read:
     ``contract``: the inbound topic, each record through the gate. Otherwise ``decode``
     turns a record's bytes into the values it holds (an unreadable one: none), and
     ``take(fact, service)`` turns a fact a service emitted into the same value when a runner
-    hands it over in memory. ``partitioned``: the topic has the inbound topic's partitions and keys (a
-    record's state lives in its partition); otherwise it has one partition, where what
-    crosses partitions meets. ``skip_source``: the service whose records are skipped (this
-    one, which applied what it derived when it derived it; a value's ``source`` says)."""
+    hands it over in memory. ``partitioned``: the topic has the inbound topic's partitions and keys
+    (a record's state lives in its partition); otherwise it has one partition, where what crosses
+    partitions meets. ``skip_source``: the service whose records are skipped (this one, which
+    applied what it derived when it derived it; a value's ``source`` says)."""
 
     topic: str
     handler: Callable[[Any, Any, Any], None]

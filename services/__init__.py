@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from kernel.topology import System
 from kernel.vocabulary import SERVICES
-from runtime import topics
-from runtime.settings import Settings
+from runtime.config import topics
+from runtime.config.settings import Settings
 from services.escalation.app import SERVICE as ESCALATION
 from services.findings.app import SERVICE as FINDINGS
 from services.scheduler.app import SERVICE as SCHEDULER
 
-# In the vocabulary's order, which also gives each its web port (``runtime.app.web_port``).
+# In the vocabulary's order, which also gives each its web port
+# (``runtime.faust_runner.app.web_port``).
 SYSTEM = System(tuple({s.name: s for s in (SCHEDULER, FINDINGS, ESCALATION)}[name]
                       for name in SERVICES))
 
@@ -24,8 +25,8 @@ def sources(service: str, settings: Settings) -> list[str]:
 
 def create_app(service: str, settings: Settings, quiet=None):
     """The faust app of one service (``inspections run``); ``quiet``: a generation catching
-    up beside the live one (``runtime.generations``)."""
-    from runtime.worker import build
+    up beside the live one (``runtime.faust_runner.generations``)."""
+    from runtime.faust_runner.worker import build
 
     try:
         declared = SYSTEM.service(service)

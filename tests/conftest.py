@@ -78,7 +78,7 @@ class Env:
         return self.settings().bootstrap
 
     def settings(self):
-        from runtime.settings import Settings
+        from runtime.config.settings import Settings
 
         return Settings(home=self.home, broker_port=self.port, controller_port=self.port + 1,
                         broker_nodes=self.nodes)

@@ -33,8 +33,9 @@ from datetime import datetime, timedelta, timezone
 
 from kernel import ids
 from kernel.vocabulary import AUTHORITIES, NEXT_AUTHORITY
-from runtime import kafka, logs, policy, topics, webauth
-from runtime.settings import Settings
+from runtime.config import policy, topics
+from runtime.config.settings import Settings
+from runtime.plumbing import kafka, logs, webauth
 
 ALERT = "DeadlineBreached"
 # An escalation's deadline id ends with its level (``<escalation id>:L<n>``): ASCII digits

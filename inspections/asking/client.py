@@ -9,9 +9,9 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
-from runtime import webauth
-from runtime.app import web_port
-from runtime.settings import Settings
+from runtime.config.settings import Settings
+from runtime.faust_runner.app import web_port
+from runtime.plumbing import webauth
 
 
 def service_url(settings: Settings, service: str) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from inspections.asking.client import get
 from kernel.due import OWNERS, merge
 from kernel.paging import due_cursor, due_order, page_size, with_next
-from runtime.settings import Settings
+from runtime.config.settings import Settings
 
 
 def merged_page(answers: dict[str, dict], limit: str | None) -> dict:
@@ -31,7 +31,7 @@ def fetch(settings: Settings, **filters: str | None) -> dict:
 def from_memory(memory, settings: Settings, **filters: str | None) -> dict:
     """What is due in a run of the services in memory (a replay's), as ``fetch`` merges it
     from the workers: each owner's ``/due`` view, every page of it."""
-    from runtime.reading import Answering
+    from runtime.memory_runner.reading import Answering
 
     answering, query = Answering(memory, settings), {k: v for k, v in filters.items() if v}
     return merge({service: answering.whole(service, "due", query) for service in OWNERS})

@@ -9,8 +9,8 @@ own, and a part that cannot be answered says why instead of stopping the others.
 - the rejections appended in the last hour.
 
 The groups (and the scheduler's internal topic) are those of each service's live generation
-(``runtime.generations``): after ``inspections rebuild --remove-old`` generation 0's group is
-gone, and its "lag" (no offsets: the whole log) was nobody's.
+(``runtime.faust_runner.generations``): after ``inspections rebuild --remove-old`` generation 0's
+group is gone, and its "lag" (no offsets: the whole log) was nobody's.
 """
 
 from __future__ import annotations
@@ -27,8 +27,10 @@ from inspections.asking.client import get, service_url
 from inspections.asking.due import fetch
 from kernel.due import OWNERS
 from kernel.vocabulary import SERVICES
-from runtime import generations, kafka, topics, webauth
-from runtime.settings import Settings
+from runtime.config import topics
+from runtime.config.settings import Settings
+from runtime.faust_runner import generations
+from runtime.plumbing import kafka, webauth
 
 
 def _get(settings: Settings, url: str) -> tuple[int, Any]:

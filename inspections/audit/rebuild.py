@@ -1,6 +1,6 @@
 """``inspections rebuild SERVICE``: a new generation of a service's state, built from offset 0
 beside the live one while it keeps serving, then made live; the old one's group and
-changelogs removed on request (``runtime.generations`` says how generations work).
+changelogs removed on request (``runtime.faust_runner.generations`` says how generations work).
 
 1. The next generation's worker starts here (``inspections run SERVICE --generation N`` on
    ``--port``), with a consumer group, changelogs and internal topics of its own, and reads
@@ -24,8 +24,10 @@ import time
 import urllib.request
 from collections.abc import Callable
 
-from runtime import generations, kafka, topics
-from runtime.settings import Settings
+from runtime.config import topics
+from runtime.config.settings import Settings
+from runtime.faust_runner import generations
+from runtime.plumbing import kafka
 
 
 def _ready(port: int, host: str) -> bool:
@@ -119,7 +121,8 @@ def rebuild(settings: Settings, service: str, port: int, remove_old: bool,
         say(f"Generation {current}'s workers have stopped.")
         if remove_old:
             # Only once the new generation has committed past every offset of the old one:
-            # its workers then need the old group's offsets no more (runtime.generations).
+            # its workers then need the old group's offsets no more
+            # (runtime.faust_runner.generations).
             shared = set(reads_new) & set(reads_old)
             if not _past(admin, new.app_id(service), old.app_id(service), shared):
                 say(f"Waiting for generation {current + 1} to process every record generation "

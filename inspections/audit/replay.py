@@ -2,8 +2,8 @@
 
 Read-only: kafka-python consumers with no group assign partitions and read from offset 0 to
 the end offsets seen at the start; they commit nothing and join no group, so the live services
-never notice them. The partitions are shared among processes (``inspections.audit.parallel``), the
-cross-partition side runs after them (``inspections.audit.runs``). ``Pipeline`` runs the services
+never notice them. The partitions are shared among processes (``runtime.replay_runner.parts``), the
+cross-partition side runs after them (``runtime.replay_runner.run``). ``Pipeline`` runs the services
 over records in memory, in one process (tests, the benchmark's cores).
 """
 
@@ -15,11 +15,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from inspections.audit.parallel import Cut
-from runtime import topics
-from runtime.memory import Record
-from runtime.settings import Settings
+from runtime.config import topics
+from runtime.config.settings import Settings
+from runtime.plumbing.kafka import Record
+from runtime.replay_runner.parts import Cut
+from runtime.replay_runner.run import Run
 from schemas import decode
+from services import SYSTEM
 
 
 def cut_records(records: Iterable[Record], *, until: datetime | None = None,
@@ -48,8 +50,7 @@ class Pipeline:
     run (``services.SYSTEM``), on the in-memory runner."""
 
     def __init__(self, settings: Settings) -> None:
-        from runtime.memory import Memory
-        from services import SYSTEM
+        from runtime.memory_runner.memory import Memory
 
         self.settings = settings
         self.derived: list[dict] = []
@@ -74,7 +75,7 @@ class Pipeline:
 
     def views(self) -> dict[str, Any]:
         """Every view a replay writes, from the services' stores: by file, by id."""
-        from runtime.reading import views_of
+        from runtime.memory_runner.reading import views_of
 
         return views_of(self.memory, self.settings)
 
@@ -85,11 +86,9 @@ def replay(settings: Settings, out: Path, *, workers: int = 0, cut: Cut | None =
     derived, partition by partition, then the cross-partition side's) and every view
     (``<out>/views/<kind>.jsonl``, sorted by id; ``fmt="dir"``: ``views/<kind>/<id>.json``),
     canonical JSON: the same log gives the same bytes, however many processes ran it."""
-    from inspections.audit.runs import Run
-
     claim(out)
     work = out / ".work"
-    run = Run(settings, work, workers=workers, cut=cut, progress=progress)
+    run = Run(SYSTEM, settings, work, workers=workers, cut=cut, progress=progress)
     try:
         derived = run.derived_files(out / "derived")
         views = run.views(out / "views", fmt)
@@ -120,3 +119,19 @@ def claim(out: Path) -> None:
 def _lines(path: Path) -> int:
     with open(path, "rb") as handle:
         return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
+
+
+def read_views(folder: Path) -> dict[str, dict[str, dict]]:
+    """A replay's views (``<folder>/<file>.jsonl``) by file and id, read back."""
+    import json
+
+    from runtime.memory_runner.reading import written
+
+    found = {}
+    for service in SYSTEM:
+        for view in written(service):
+            path, field = folder / f"{view.file}.jsonl", view.params[-1]
+            views = [json.loads(line) for line in path.read_bytes().splitlines()] \
+                if path.exists() else []
+            found[view.file] = {str(v[field]): v for v in views}
+    return found

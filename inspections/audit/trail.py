@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from runtime import topics
-from runtime.kafka import stream_log
-from runtime.memory import Record
-from runtime.settings import Settings
+from runtime.config import topics
+from runtime.config.settings import Settings
+from runtime.plumbing.kafka import Record, stream_log
 from services import SYSTEM
+
 
 @dataclass(frozen=True)
 class Entry:

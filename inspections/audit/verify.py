@@ -1,6 +1,6 @@
 """``audit verify`` as the derived topics stream: what the rules derive from the inbound log
-(a replay's run, ``inspections.audit.runs``) kept as digests of each event's id and bytes, then every
-record of each derived topic compared with it as it is read. Memory holds digests, not events;
+(a replay's run, ``runtime.replay_runner.run``) kept as digests of each event's id and bytes, then
+every record of each derived topic compared with it as it is read. Memory holds digests, not events;
 an event is read back from the run's files only to show a difference."""
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from inspections.audit.checks import TopicCheck, diff
-from inspections.audit.parallel import digest
-from inspections.audit.runs import Run, gather_index
 from kernel import ids
 from kernel.codec import dumps
-from runtime import topics
-from runtime.kafka import stream_log
-from runtime.settings import Settings
+from runtime.config import topics
+from runtime.config.settings import Settings
+from runtime.plumbing.kafka import stream_log
+from runtime.replay_runner.parts import digest
+from runtime.replay_runner.run import Run, gather_index
 from services import SYSTEM
 
 ID = b'"id":"'
@@ -29,12 +29,12 @@ def verify(settings: Settings, workers: int = 0,
                lambda n: None)) -> list[TopicCheck]:
     """``progress(phase, total)`` gives what to call with each step of a phase: computing
     (records of the inbound log), comparing (records of the derived topics)."""
-    from inspections.audit.parallel import end_offsets
-    from runtime.kafka import log_size
+    from runtime.plumbing.kafka import log_size
+    from runtime.replay_runner.parts import end_offsets
 
     with tempfile.TemporaryDirectory(prefix="inspections-verify-") as work:
         total = sum(end_offsets(settings).values())
-        run = Run(settings, Path(work), workers=workers, index=True,
+        run = Run(SYSTEM, settings, Path(work), workers=workers, index=True,
                   progress=progress("computing", total))
         try:
             paths, index = gather_index(run)

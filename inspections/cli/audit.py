@@ -27,8 +27,8 @@ def replay(
     as_json: bool = typer.Option(False, "--json", help="The summary as JSON."),
 ) -> None:
     """Rebuild every derived event and view from the inbound log alone (read-only)."""
-    from inspections.audit import parallel
     from inspections.audit import replay as replaying
+    from runtime.replay_runner import parts as parallel
 
     if fmt not in ("jsonl", "dir"):
         fail(f"--format {fmt}: jsonl or dir", code=2)

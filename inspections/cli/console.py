@@ -22,10 +22,10 @@ def say(message: str) -> None:
 
 
 def load_settings():
-    """A command's settings (``runtime.settings.load``: a bad one is said and exits 2), and
+    """A command's settings (``runtime.config.settings.load``: a bad one is said and exits 2), and
     the city's policy file read once before anything starts: a bad one is said, naming its
     line, and exits 2."""
-    from runtime import policy, settings
+    from runtime.config import policy, settings
 
     loaded = settings.load()
     if loaded.policy_file is not None:

@@ -104,7 +104,8 @@ def topics_create(as_json: bool = typer.Option(False, "--json", help="As JSON.")
     import dataclasses
     import json
 
-    from runtime import kafka, topics
+    from runtime.config import topics
+    from runtime.plumbing import kafka
 
     settings = load_settings()
     with kafka_errors(settings):
@@ -145,7 +146,7 @@ def ready(
 
     from inspections.page.server import host
     from kernel.vocabulary import SERVICES
-    from runtime.app import web_port
+    from runtime.faust_runner.app import web_port
 
     if service not in SERVICES:
         fail(f"unknown service {service!r}: one of {', '.join(SERVICES)}", code=2)
@@ -176,8 +177,9 @@ def run(service: str = typer.Argument(..., help="scheduler"),
     """Run one service's worker in the foreground until Ctrl-C or SIGTERM, in the live
     generation of its state (it stops when a later one goes live: start it again)."""
     import services
-    from runtime import generations, webauth
-    from runtime.app import run_worker
+    from runtime.faust_runner import generations
+    from runtime.faust_runner.app import run_worker
+    from runtime.plumbing import webauth
 
     settings = load_settings()
     if service not in {s.name for s in services.SYSTEM}:
@@ -232,8 +234,8 @@ def demo_campaign(
 
     settings = load_settings()
     code = demo_module.campaign(settings, keep_running=not exit_after,
-                                publish=lambda plan: cli_upstream.simulate_plan(settings, plan, speed),
-                                say=typer.echo)
+                                publish=lambda plan: cli_upstream.simulate_plan(settings, plan,
+                                speed), say=typer.echo)
     raise typer.Exit(code)
 
 

@@ -117,7 +117,7 @@ def policy_show(
     """The policy in force, in the policy file's own form (a file to start from): the seed's
     defaults from the settings, overlaid by INSPECTIONS_POLICY_FILE. A bad file is refused
     naming its line (exit 2)."""
-    from runtime import policy
+    from runtime.config import policy
 
     settings = load_settings()
     if file is not None:

@@ -24,8 +24,8 @@ rejected_app = typer.Typer(help="Records the gate refused: list, show, republish
 
 def _all(settings):
     from inspections.upstream import rejected
-    from runtime.kafka import log_size
-    from runtime import topics
+    from runtime.config import topics
+    from runtime.plumbing.kafka import log_size
 
     with kafka_errors(settings):
         progress, task = progress_bar(log_size(settings, topics.name(settings,

@@ -73,7 +73,7 @@ def publish(
     Nothing is sent when any line is bad, unless --skip-invalid.
     """
     from inspections.upstream import publish as upstream
-    from runtime import topics
+    from runtime.config import topics
 
     settings = load_settings()
     good, bad = check_file(existing_file(file))
@@ -123,7 +123,7 @@ def simulate(
 def simulate_plan(settings, plan, speed: float | None) -> None:
     from inspections.simulation import simulate as sim
     from inspections.upstream import publish as upstream
-    from runtime import topics
+    from runtime.config import topics
 
     items = sim.timeline(plan)
     pace = settings.simulate_days_per_second if speed is None else speed

@@ -40,7 +40,7 @@ from inspections.localkafka.processes import (
     port_open,
     resident_bytes,
 )
-from runtime.settings import Settings
+from runtime.config.settings import Settings
 
 HERE = Path(__file__).resolve().parent
 POM = HERE / "pom.xml"

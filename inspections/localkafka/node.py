@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from inspections.localkafka import credentials
-from runtime.settings import Settings
+from runtime.config.settings import Settings
 
 HERE = Path(__file__).resolve().parent
 LOG4J2 = HERE / "log4j2.yaml"

@@ -7,7 +7,7 @@ import os
 import socket
 from pathlib import Path
 
-from runtime.settings import Settings
+from runtime.config.settings import Settings
 
 
 def process_state(pid: int) -> str | None:
@@ -74,7 +74,7 @@ def answers_metadata(bootstrap: str, settings: Settings, brokers: int = 1) -> bo
     from kafka import KafkaAdminClient
     from kafka.errors import KafkaError
 
-    from runtime.kafka import security
+    from runtime.plumbing.kafka import security
 
     try:
         admin = KafkaAdminClient(

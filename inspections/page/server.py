@@ -24,6 +24,7 @@ from inspections.page.sources import (
     rejections,
 )
 from kernel.due import OWNERS, Wanted, merge
+from kernel.paging import page_size, paged, paged_due, paged_in_order, year_of
 from kernel.vocabulary import (
     AUTHORITIES,
     BREACH_KINDS,
@@ -33,10 +34,9 @@ from kernel.vocabulary import (
     UNIT_KINDS,
     VISIT_STATES,
 )
-from runtime import logs, webauth
-from kernel.paging import page_size, paged, paged_due, paged_in_order, year_of
-from runtime.http import sent_within, server_options
-from runtime.settings import Settings
+from runtime.config.settings import Settings
+from runtime.plumbing import logs, webauth
+from runtime.plumbing.http import sent_within, server_options
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 # The page runs no script, frames nothing and is framed by nothing, sends no referrer.

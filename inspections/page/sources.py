@@ -18,11 +18,11 @@ from typing import Any
 
 from inspections.asking.client import service_url
 from kernel.due import OWNERS
-from kernel.vocabulary import SERVICES
-from runtime import logs, topics
 from kernel.paging import MAX_PAGE
-from runtime.settings import Settings
-
+from kernel.vocabulary import SERVICES
+from runtime.config import topics
+from runtime.config.settings import Settings
+from runtime.plumbing import logs
 
 KEEP_BREACHES = 20_000  # the newest breaches the page keeps (a campaign's year: hundreds)
 KEEP_REJECTED = 10_000  # the newest rejected records it keeps a summary of
@@ -61,7 +61,7 @@ class TopicReader:
     def _read(self) -> None:
         from kafka import TopicPartition
 
-        from runtime import kafka
+        from runtime.plumbing import kafka
 
         log = logs.get(__name__)
         topic = topics.name(self.settings, self.topic)
@@ -120,7 +120,7 @@ class TopicReader:
         blocks: run it in a thread); None when the topic no longer holds it."""
         from kafka import TopicPartition
 
-        from runtime import kafka
+        from runtime.plumbing import kafka
 
         with self.lock:
             place = self.where.get(item_id)

@@ -21,11 +21,12 @@ from collections import Counter
 
 import services
 from inspections.localkafka import LocalBroker
-from kernel.vocabulary import SERVICES
-from runtime import kafka, topics
-from runtime.app import web_port
 from kernel.paging import MAX_PAGE
-from runtime.settings import Settings
+from kernel.vocabulary import SERVICES
+from runtime.config import topics
+from runtime.config.settings import Settings
+from runtime.faust_runner.app import web_port
+from runtime.plumbing import kafka
 
 SCENARIO = "zhangzhou-2026"
 STOP_WAIT_S = 40  # faust commits and closes its tables on SIGTERM: give it time
@@ -95,7 +96,7 @@ def caught_up(settings: Settings) -> bool:
 
 
 def _view(settings: Settings, service: str, path: str):
-    from runtime import webauth
+    from runtime.plumbing import webauth
 
     url = f"http://127.0.0.1:{web_port(settings, service)}{path}"
     try:
@@ -109,7 +110,7 @@ def _view(settings: Settings, service: str, path: str):
 
 
 def _derived(settings: Settings, canonical: str) -> list[dict]:
-    from runtime.kafka import stream_log
+    from runtime.plumbing.kafka import stream_log
 
     seen: dict[str, dict] = {}
     for record in stream_log(settings, topics.name(settings, canonical)):

@@ -1,13 +1,13 @@
 """Scenarios: a campaign's plan and what happens in it, as a data file, turned into the events
 the upstream systems would publish, and published through the public contract at a speed.
 
-A scenario (YAML or JSON, see ``inspections/simulation/data/scenarios/zhangzhou-2026.yaml``) names the
-units, the teams, each visit (dates, sites reached, findings by category, when feedback and the
-rectification report come) and the findings that go differently from the usual prompt answer
-(late, never, resolved, acknowledged too early). ``expand`` turns it into events: the same file
-and seed give the same events with the same ids, so simulating twice publishes duplicates the
-services ignore. Which event answers which escalation is read from the escalation service's
-routing table, so the simulated authorities answer what the rules ask of them.
+A scenario (YAML or JSON, see ``inspections/simulation/data/scenarios/zhangzhou-2026.yaml``) names
+the units, the teams, each visit (dates, sites reached, findings by category, when feedback and the
+rectification report come) and the findings that go differently from the usual prompt answer (late,
+never, resolved, acknowledged too early). ``expand`` turns it into events: the same file and seed
+give the same events with the same ids, so simulating twice publishes duplicates the services
+ignore. Which event answers which escalation is read from the escalation service's routing table, so
+the simulated authorities answer what the rules ask of them.
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ from kernel import ids
 from kernel.codec import dumps
 from kernel.ids import derived_id
 from kernel.vocabulary import ACK, DOCUMENT, MEASURES, RESOLVED
-from runtime.kafka import partition_for
-from runtime.settings import Settings
+from runtime.config.settings import Settings
+from runtime.plumbing.kafka import partition_for
 from schemas.events import SECTORS as SECTOR_CATALOGUE
 from schemas.fields import Method, values
 from services.escalation import config as escalation_config

@@ -16,7 +16,7 @@ from pydantic.json_schema import models_json_schema
 
 import schemas
 from inspections.localkafka import kafka_version
-from runtime import topics
+from runtime.config import topics
 from schemas.derived import DERIVED
 from schemas.events import INBOUND, Envelope
 from schemas.gate import MAX_RECORD_BYTES

@@ -12,8 +12,9 @@ from datetime import datetime
 from pathlib import Path
 
 from kernel.codec import dumps
-from runtime import kafka, topics
-from runtime.settings import Settings
+from runtime.config import topics
+from runtime.config.settings import Settings
+from runtime.plumbing import kafka
 from schemas import Envelope, Rejection, decode
 from schemas.envelope import CLI_CLOCK, tick_events
 

@@ -16,8 +16,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from runtime import kafka, topics
-from runtime.settings import Settings
+from runtime.config import topics
+from runtime.config.settings import Settings
+from runtime.plumbing import kafka
 from schemas import Rejection, decode
 
 ANSWERS = "inspections-answers"  # the Kafka header of a republished event
@@ -84,7 +85,7 @@ class Rejected:
 def read(settings: Settings, advance: Callable[[int], None] = lambda n: None) -> list[Rejected]:
     """Every rejection on the topic, once each (a re-emission after a crash has the same id),
     in the order the originals were appended."""
-    from runtime.kafka import stream_log
+    from runtime.plumbing.kafka import stream_log
 
     found: dict[str, Rejected] = {}
     for record in stream_log(settings, topics.name(settings, topics.REJECTED), advance):

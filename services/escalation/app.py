@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from kernel.breaches import Breach
 from kernel.topology import EVERY, UNIT, Read, Service, Store, View, Write
-from runtime import metrics, topics
-from runtime.reporting import report_breach, report_notice, report_unmatched
+from runtime.config import topics
+from runtime.handling.reporting import report_breach, report_notice, report_unmatched
+from runtime.plumbing import metrics
 from schemas.envelope import breach_event, notice_event
 from services.escalation import config
 from services.escalation.flow import EscalationFlow

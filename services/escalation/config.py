@@ -1,4 +1,4 @@
-"""The escalation policy from the city's policy (``runtime.policy``: the settings' limits,
+"""The escalation policy from the city's policy (``runtime.config.policy``: the settings' limits,
 overlaid by the policy file): the routing table, the ladder, the level-up limit."""
 
 from __future__ import annotations
@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from kernel.vocabulary import FIRST_MISS
-from runtime import policy as city
-from runtime.settings import Settings
+from runtime.config import policy as city
+from runtime.config.settings import Settings
 from services.escalation.rules import Policy, Route
 
 

@@ -63,7 +63,7 @@ class Route:
 @dataclass(frozen=True)
 class Policy:
     """The routes, the level-up limit, and the ladder: who is next above each authority
-    (None: nobody, the top). The city's may differ from domain.md's (``runtime.policy``)."""
+    (None: nobody, the top). The city's may differ from domain.md's (``runtime.config.policy``)."""
 
     routes: dict[str, Route]
     level_up_limit: timedelta

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from kernel.breaches import Breach
 from kernel.topology import EVERY, UNIT, Read, Service, Store, View, Write
-from runtime import topics
-from runtime.reporting import report_breach
+from runtime.config import topics
+from runtime.handling.reporting import report_breach
 from schemas.derived import DeadlineBreached
 from schemas.envelope import breach_event
 from services.findings import config

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from runtime.settings import Settings
+from runtime.config.settings import Settings
 from services.findings.rules import Policy
 
 

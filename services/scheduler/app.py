@@ -1,8 +1,8 @@
 """The scheduler, declared once (``SERVICE``): what it reads, where what it derives goes, what
 it keeps; and what its worker serves (pages, gauges, the clock). It holds no rule.
 
-The faust worker (``runtime.worker``) and the in-memory runner (``runtime.memory``: replay,
-audit, benchmark, tests) run this declaration.
+The faust worker (``runtime.faust_runner.worker``) and the in-memory runner
+(``runtime.memory_runner.memory``: replay, audit, benchmark, tests) run this declaration.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ from datetime import datetime, timezone
 
 from kernel.breaches import Breach
 from kernel.topology import EVERY, SIDE, UNIT, Read, Service, Store, View, Write
-from runtime import metrics, topics
-from runtime.publishing import Tagged
-from runtime.reporting import report_breach
+from runtime.config import topics
+from runtime.handling.publishing import Tagged
+from runtime.handling.reporting import report_breach
+from runtime.plumbing import metrics
 from schemas.envelope import breach_event, tick_events
 from services.scheduler import config
 from services.scheduler.flow import (

@@ -1,13 +1,13 @@
 """The scheduler's policy from settings (every threshold of domain.md is a setting) and the
-city's policy (``runtime.policy``: the team rule, which a policy file may change)."""
+city's policy (``runtime.config.policy``: the team rule, which a policy file may change)."""
 
 from __future__ import annotations
 
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
-from runtime import policy as city
-from runtime.settings import Settings
+from runtime.config import policy as city
+from runtime.config.settings import Settings
 from services.scheduler.rules import Policy, Reach
 
 

@@ -15,7 +15,7 @@ from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 from kernel.frozen import evolve
-from runtime.stores import Values, holds_decoded_state
+from runtime.faust_runner.stores import Values, holds_decoded_state
 from services.scheduler.campaign import Campaign, Completion, Mark, Watermarks
 from services.scheduler.flow import CAMPAIGN, WATERMARKS
 

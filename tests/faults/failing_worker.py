@@ -1,6 +1,6 @@
-"""A real worker of a service (``runtime.worker`` and ``run_worker``, on the real broker) whose
-rules fail on a marked event after they have changed its state, for the poison test (test
-only; no rule of the services fails on any input the fuzz tests found):
+"""A real worker of a service (``runtime.faust_runner.worker`` and ``run_worker``, on the real
+broker) whose rules fail on a marked event after they have changed its state, for the poison test
+(test only; no rule of the services fails on any input the fuzz tests found):
 
     python -m tests.faults.failing_worker SERVICE
 
@@ -46,9 +46,9 @@ def marked(handler):
 
 
 def main(argv: list[str]) -> None:
-    from runtime import settings as settings_module
-    from runtime.app import run_worker
-    from runtime.worker import build
+    from runtime.config import settings as settings_module
+    from runtime.faust_runner.app import run_worker
+    from runtime.faust_runner.worker import build
     from services import SYSTEM
 
     (name,) = argv

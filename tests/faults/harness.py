@@ -210,7 +210,7 @@ class Publication:
     def __init__(self, stack: Stack, run: subprocess.Popen, holds=()) -> None:
         from kafka import TopicPartition
 
-        from runtime import kafka
+        from runtime.plumbing import kafka
 
         settings = stack.env.settings()
         self.run = run
@@ -374,7 +374,7 @@ def check(stack: Stack, folder: Path, every_worker: bool = False) -> Check:
     env.cli("audit", "verify", "--json", str(report), check=False, timeout=600)
     result = json.loads(report.read_text())
     different, count = [], 0
-    from inspections.audit.runs import read_views
+    from inspections.audit.replay import read_views
 
     replayed = read_views(folder / "replay" / "views")
     for kind, (service, path) in VIEWS.items():

@@ -1,5 +1,5 @@
-"""A real worker of a service (``runtime.worker`` and ``run_worker``, on the real broker) that
-gets stuck on a marked record, for the stopping fault test (test only):
+"""A real worker of a service (``runtime.faust_runner.worker`` and ``run_worker``, on the real
+broker) that gets stuck on a marked record, for the stopping fault test (test only):
 
     python -m tests.faults.stuck_worker SERVICE MODE
 
@@ -18,13 +18,14 @@ Every other record goes through the service's own flow, as ``inspections run`` w
 
 from __future__ import annotations
 
-import functools
 import asyncio
+import functools
 import sys
 import time
 from dataclasses import replace
 
-from runtime import generations, logs
+from runtime.faust_runner import generations
+from runtime.plumbing import logs
 
 MARK = b"stuck-"
 MODES = ("blocks", "awaits", "raises")
@@ -64,9 +65,9 @@ class NeverDecided(generations.Quiet):
 
 
 def main(argv: list[str]) -> None:
-    from runtime import settings as settings_module
-    from runtime.app import run_worker
-    from runtime.worker import build
+    from runtime.config import settings as settings_module
+    from runtime.faust_runner.app import run_worker
+    from runtime.faust_runner.worker import build
     from services import SYSTEM
 
     name, mode = argv

@@ -31,9 +31,9 @@ from tests.integration.kafka_io import produce, read_all
 
 def _without_bad_input(settings) -> dict[str, set[str]]:
     """The ids the scenario alone derives: its records through the cores, in memory."""
-    from inspections.simulation import simulate
     from inspections.audit.replay import Pipeline
-    from runtime import topics
+    from inspections.simulation import simulate
+    from runtime.config import topics
 
     plan = simulate.load(simulate.find(SCENARIO))
     records = simulate.as_records(simulate.timeline(plan), topics.name(settings, topics.EVENTS),
@@ -72,7 +72,7 @@ def test_nasty_and_ten_thousand_bad_records_are_each_rejected_once_and_stop_noth
     """First, on every partition, each record that once stopped every service
     (``tests/fuzz/corpus.py``): a partition one of them stopped would hold the whole campaign
     behind it. Then the campaign, 10,000 records that break the contract spread over it."""
-    from runtime.settings import Settings
+    from runtime.config.settings import Settings
     from tests.fuzz.corpus import CASES
 
     settings = Settings(topic_prefix=deployment.prefix)

@@ -79,7 +79,7 @@ def test_a_state_write_the_broker_refuses_stops_the_worker_saying_so(kafka, depl
     with a state no restart or other worker could recover."""
     from kafka.admin import ConfigResource, ConfigResourceType
 
-    from runtime import kafka as clients
+    from runtime.plumbing import kafka as clients
 
     stack = Stack(deployment)
     worker = stack.start("findings")

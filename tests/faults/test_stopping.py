@@ -29,7 +29,7 @@ from tests.faults.harness import (
 )
 from tests.integration.kafka_io import read_all, settled, wait_for
 
-EXIT_CODE = 70  # runtime.stopping.EXIT_CODE
+EXIT_CODE = 70  # runtime.faust_runner.stopping.EXIT_CODE
 TIMEOUT_S = 10  # the stuck workers' INSPECTIONS_SHUTDOWN_TIMEOUT_S
 MARGIN_S = 30  # generous: the bound is the point, not the precise figure
 # What each stuck worker does on the marked record (tests/faults/stuck_worker.py).
@@ -179,8 +179,8 @@ def test_a_sigterm_mid_run_stops_each_worker_gracefully_and_nothing_is_processed
 
 WRITES = """
 import asyncio, os, signal, time
-from runtime import stopping
-from runtime.batching import Batch
+from runtime.faust_runner import stopping
+from runtime.faust_runner.batching import Batch
 
 class Slow(dict):  # a table whose writes take a while
     def __setitem__(self, key, value):

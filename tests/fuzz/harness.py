@@ -13,11 +13,12 @@ import orjson
 
 from inspections.asking.due import from_memory as due_in_memory
 from kernel.vocabulary import PROCESSING_FAILED
-from runtime import topics
-from runtime.memory import Memory, Record
-from runtime.reading import views_of
-from runtime.settings import Settings
-from runtime.stores import Codec
+from runtime.config import topics
+from runtime.config.settings import Settings
+from runtime.faust_runner.stores import Codec
+from runtime.memory_runner.memory import Memory
+from runtime.memory_runner.reading import views_of
+from runtime.plumbing.kafka import Record
 from schemas.derived import DERIVED
 from schemas.gate import CAUSES, REASON_MAX
 from services import SYSTEM

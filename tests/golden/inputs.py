@@ -19,7 +19,7 @@ TOPIC = "inspections.events"
 def _records(items: list[tuple[bytes | None, bytes, int, int | None]]):
     """(key, value, append ms, partition or None) in append order -> records with offsets."""
     from inspections.audit.replay import Record
-    from runtime.kafka import partition_for
+    from runtime.plumbing.kafka import partition_for
 
     offsets = [0] * PARTITIONS
     out = []

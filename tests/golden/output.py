@@ -1,6 +1,6 @@
 """The golden output of one input: every derived event and every view, in canonical bytes
 (sorted by id, canonical JSON), whatever the replay's own file layout. Made by the replay's
-run (``inspections.audit.runs``) over the records, in this process."""
+run (``runtime.replay_runner.run``) over the records, in this process."""
 
 from __future__ import annotations
 
@@ -15,12 +15,13 @@ IDS = {"campaigns": "campaign_id", "units": "unit_id", "findings": "finding_id",
 
 def canonical(records) -> dict[str, bytes]:
     """``derived/<topic>`` and ``views/<kind>`` -> their bytes."""
-    from inspections.audit.runs import Run
     from kernel.codec import dumps
-    from runtime.settings import Settings
+    from runtime.config.settings import Settings
+    from runtime.replay_runner.run import Run
+    from services import SYSTEM
 
     with tempfile.TemporaryDirectory() as folder:
-        run = Run(Settings(partitions=8), Path(folder) / "work", records=records)
+        run = Run(SYSTEM, Settings(partitions=8), Path(folder) / "work", records=records)
         try:
             derived = run.derived_files(Path(folder) / "derived")
             run.views(Path(folder) / "views")

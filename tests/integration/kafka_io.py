@@ -44,8 +44,9 @@ def read_all(bootstrap: str, topic: str, want: int | None = None, timeout_s: flo
 def settled(kafka, prefix, timeout_s=180):
     """Wait until every service's group (of its live generation) has committed every offset
     of what it reads."""
-    from runtime import generations, topics
-    from runtime.settings import Settings
+    from runtime.config import topics
+    from runtime.config.settings import Settings
+    from runtime.faust_runner import generations
     from services import SYSTEM
 
     base = Settings(bootstrap_servers=kafka.bootstrap, topic_prefix=prefix)
@@ -60,8 +61,8 @@ def wait_committed(kafka, reads, timeout_s=180, named=False):
     """Wait until each group (``<prefix>-<service>``) has committed the end of every topic it
     reads (``<prefix>.<name>``, or with ``named`` the topic's full name), and its views agents
     have applied it."""
-    from runtime.kafka import LagProbe
-    from runtime.settings import Settings
+    from runtime.config.settings import Settings
+    from runtime.plumbing.kafka import LagProbe
 
     probe = LagProbe(Settings(bootstrap_servers=kafka.bootstrap))
 

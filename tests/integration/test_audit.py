@@ -46,7 +46,7 @@ def _live_views(kafka, units, escalation_ids):
 
 
 def _replayed_views(folder, units, escalation_ids):
-    from inspections.audit.runs import read_views
+    from inspections.audit.replay import read_views
 
     views = read_views(folder / "views")
     return {

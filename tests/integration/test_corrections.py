@@ -87,7 +87,7 @@ def test_amended_and_withdrawn_findings_through_the_services_replay_and_verify(
     verified = kafka.cli("audit", "verify", check=False)
     assert verified.returncode == 0, verified.stdout
     assert "escalation.withdrawn" in verified.stdout
-    from inspections.audit.runs import read_views
+    from inspections.audit.replay import read_views
 
     kafka.cli("replay", "--out", str(tmp_path / "replay"))
     replayed = read_views(tmp_path / "replay" / "views")

@@ -56,9 +56,9 @@ def test_what_is_due_from_two_workers_a_service_equals_the_replay(kafka, deploym
                                                                    tmp_path):
     from inspections.asking.due import from_memory
     from inspections.audit.replay import Pipeline
-    from runtime.kafka import stream_log
-    from runtime import topics
-    from runtime.settings import Settings
+    from runtime.config import topics
+    from runtime.config.settings import Settings
+    from runtime.plumbing.kafka import stream_log
 
     stack = Stack(deployment)
     for service in ("scheduler", "findings", "escalation"):

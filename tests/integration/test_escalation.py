@@ -10,7 +10,7 @@ import time
 import urllib.error
 import urllib.request
 
-from runtime.settings import Settings
+from runtime.config.settings import Settings
 from schemas import Rejection, decode
 from schemas.envelope import breach_event as to_event
 from schemas.envelope import notice_event
@@ -19,6 +19,7 @@ from services.escalation.rules import Notice
 from tests.integration.kafka_io import read_all
 from tests.integration.support import escalation_scenario
 from tests.unit.services.escalation.support import Run
+
 
 def _expected(kafka, prefix) -> tuple[dict, dict]:
     """The escalation events and breaches the pure core derives from the log as it is."""

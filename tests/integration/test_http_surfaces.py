@@ -57,11 +57,11 @@ def _walk(url: str, field: str, limit: int = 1) -> tuple[list, int]:
 
 def test_every_list_in_pages_bad_values_refused_and_slow_clients_cut_off(
         deployment, kafka, tmp_path):
-    from inspections.simulation.demo import caught_up
     from inspections.page.server import SECURITY_HEADERS
+    from inspections.simulation.demo import caught_up
     from kernel.paging import due_order
-    from runtime.http import CLIENT_IDLE_S
-    from runtime.settings import Settings
+    from runtime.config.settings import Settings
+    from runtime.plumbing.http import CLIENT_IDLE_S
     from schemas.envelope import rejection_event
 
     for service in ("scheduler", "findings", "escalation"):

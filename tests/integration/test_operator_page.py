@@ -48,7 +48,7 @@ def test_the_board_and_a_problem_list_in_a_browser(deployment, kafka, tmp_path, 
     from selenium.webdriver.support.ui import Select
 
     from inspections.simulation.demo import caught_up
-    from runtime.settings import Settings
+    from runtime.config.settings import Settings
 
     for service in ("scheduler", "findings", "escalation"):
         deployment.start(service)

@@ -64,7 +64,7 @@ def secure(kafka_home, tmp_path):
 
 
 def _settings(env: Env, **override):
-    from runtime.settings import Settings
+    from runtime.config.settings import Settings
 
     values = {k.removeprefix("INSPECTIONS_").lower(): v for k, v in env.vars.items()
               if k.startswith("INSPECTIONS_KAFKA_")}
@@ -97,7 +97,7 @@ def _wait_for(url: str, token: str, timeout_s: float = 120):
 def test_sasl_over_tls_bearer_tokens_and_no_secret_in_any_log(secure, tmp_path):
     from kafka.errors import KafkaError
 
-    from runtime import kafka
+    from runtime.plumbing import kafka
     from tests.integration.support import SCHEDULER_KINDS
 
     config = secure.settings().broker_dir / "server.properties"

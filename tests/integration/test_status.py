@@ -9,7 +9,8 @@ import json
 from kafka import KafkaConsumer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
-from runtime import generations, kafka as kafka_clients
+from runtime.faust_runner import generations
+from runtime.plumbing import kafka as kafka_clients
 from tests.integration.kafka_io import produce
 
 

@@ -9,7 +9,7 @@ from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import ConfigResource, ConfigResourceType
 from kafka.errors import KafkaTimeoutError
 
-from runtime.topics import TOPICS
+from runtime.config.topics import TOPICS
 
 
 def test_topics_create_is_idempotent_and_keeps_everything(kafka):

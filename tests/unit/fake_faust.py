@@ -1,5 +1,6 @@
 """Just enough of faust's messages, events, consumer and app for the runtime's unit tests
-(what ``runtime.batching`` and ``runtime.ordering`` touch, and faust's own ``_new_offset``)."""
+(what ``runtime.faust_runner.batching`` and ``runtime.faust_runner.ordering`` touch, and faust's own
+``_new_offset``)."""
 
 from __future__ import annotations
 

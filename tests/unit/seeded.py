@@ -11,8 +11,8 @@ import functools
 def records() -> tuple:
     """The scenario's records as ``inspections simulate`` would append them."""
     from inspections.simulation import simulate
-    from runtime import topics
-    from runtime.settings import Settings
+    from runtime.config import topics
+    from runtime.config.settings import Settings
 
     settings = Settings()
     plan = simulate.load(simulate.find("zhangzhou-2026"))
@@ -23,7 +23,7 @@ def records() -> tuple:
 @functools.cache
 def pipeline():
     from inspections.audit.replay import Pipeline
-    from runtime.settings import Settings
+    from runtime.config.settings import Settings
 
     return Pipeline(Settings()).run(records())
 

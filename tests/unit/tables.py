@@ -19,7 +19,7 @@ class NotingTable:
         path = tempfile.mkdtemp(prefix="table-")
         self.db = Rdict(path, options=options)
         weakref.finalize(self, _remove, self.db, path)
-        # What faust's RocksDB store gives the stores' scans (runtime.faust_internals).
+        # What faust's RocksDB store gives the stores' scans (runtime.faust_runner.faust_internals).
         self.data = SimpleNamespace(_db_for_partition=lambda partition: self.db,
                                     _dbs={0: self.db})
         self.writes: list = []

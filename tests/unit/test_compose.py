@@ -89,8 +89,8 @@ def _host_ports(published: str) -> range:
 def test_each_worker_publishes_the_port_it_serves_on_from_a_range_of_host_ports():
     """`docker compose up --scale escalation=2`: each replica takes a host port of the
     range (a fixed host port would clash)."""
-    from runtime.app import web_port
-    from runtime.settings import Settings
+    from runtime.config.settings import Settings
+    from runtime.faust_runner.app import web_port
 
     settings = Settings()
     for name in WORKERS:
@@ -206,7 +206,7 @@ def test_the_dockerfile_copies_what_exists_and_its_entry_point_is_installed():
 
 def test_the_operator_page_reaches_each_service_at_its_compose_name():
     from inspections.page.sources import Views
-    from runtime.settings import Settings
+    from runtime.config.settings import Settings
 
     operator = COMPOSE["services"]["operator"]
     env = {k.removeprefix("INSPECTIONS_").lower(): v for k, v in operator["environment"].items()}

@@ -19,8 +19,8 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from kernel import paging
-from runtime import http, webauth
-from runtime.settings import Settings
+from runtime.config.settings import Settings
+from runtime.plumbing import http, webauth
 from tests.conftest import free_port
 from tests.unit.support import dribbled_until_closed
 
@@ -345,7 +345,7 @@ def _writing(runner) -> bool:
 
 def test_both_servers_are_built_with_the_caps_and_the_answer_timeout(tmp_path):
     from inspections.page import server as operator
-    from runtime.app import make_app
+    from runtime.faust_runner.app import make_app
 
     settings = Settings(home=tmp_path, bootstrap_servers="127.0.0.1:1")
     worker = make_app("escalation", settings).conf.web_application_options
@@ -390,7 +390,7 @@ def test_compose_lists_each_worker_service_as_a_peer_on_its_own_port():
     every replica's, so a view still goes to whichever replica owns its key."""
     import yaml
 
-    from runtime.app import web_port
+    from runtime.faust_runner.app import web_port
     from tests.conftest import REPO
 
     settings = Settings()

@@ -38,13 +38,13 @@ def test_no_module_is_much_over_400_lines():
 
 
 def test_faust_is_the_pinned_version_with_every_internal_the_runtime_uses():
-    from runtime import faust_internals
+    from runtime.faust_runner import faust_internals
 
     faust_internals.check()  # raises, naming the version or the internal, when it is not
 
 
 def test_the_check_fails_loudly_on_a_missing_internal(monkeypatch):
-    from runtime import faust_internals
+    from runtime.faust_runner import faust_internals
 
     monkeypatch.setattr(faust_internals, "_USED",
                         (*faust_internals._USED, ("faust.streams", "Stream", "_gone")))
@@ -53,7 +53,7 @@ def test_the_check_fails_loudly_on_a_missing_internal(monkeypatch):
 
 
 def test_the_check_fails_loudly_on_another_version(monkeypatch):
-    from runtime import faust_internals
+    from runtime.faust_runner import faust_internals
 
     monkeypatch.setattr(faust_internals, "PINNED", "0.14.0")
     with pytest.raises(faust_internals.UnsupportedFaust, match="0.15.3 is installed"):
@@ -61,7 +61,7 @@ def test_the_check_fails_loudly_on_another_version(monkeypatch):
 
 
 def test_the_pin_in_pyproject_is_the_one_checked():
-    from runtime import faust_internals
+    from runtime.faust_runner import faust_internals
 
     text = (REPO / "pyproject.toml").read_text()
     assert f'"faust-streaming[rocksdict]=={faust_internals.PINNED}"' in text

@@ -11,10 +11,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kernel import capacity
-from runtime import topics
-from runtime.memory import Memory, Record
-from runtime.settings import Settings
-from runtime.stores import Codec
+from runtime.config import topics
+from runtime.config.settings import Settings
+from runtime.faust_runner.stores import Codec
+from runtime.memory_runner.memory import Memory
+from runtime.plumbing.kafka import Record
 from services import SYSTEM
 from tests.examples import event
 

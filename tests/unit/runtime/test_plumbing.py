@@ -5,8 +5,8 @@ from pathlib import Path
 from kernel.codec import dumps
 from kernel.ids import derived_id
 from kernel.vocabulary import SERVICES
-from runtime.app import web_port
-from runtime.settings import Settings
+from runtime.config.settings import Settings
+from runtime.faust_runner.app import web_port
 
 
 def test_canonical_json_is_the_same_bytes_for_the_same_content():
@@ -43,7 +43,7 @@ def test_timelines_write_only_what_changed_and_read_back_as_written():
     from datetime import datetime, timedelta
 
     from kernel.deadlines import Deadline, Timeline
-    from runtime.stores import Timelines
+    from runtime.faust_runner.stores import Timelines
     from tests.unit.tables import NotingTable
 
     table = NotingTable()
@@ -103,8 +103,8 @@ def datetime_at(hour: int):
 
 
 def test_a_workers_tables_share_one_rocksdb_budget(monkeypatch, tmp_path):
-    from runtime import rocks
-    from runtime.app import make_app, table
+    from runtime.faust_runner import rocks
+    from runtime.faust_runner.app import make_app, table
 
     monkeypatch.setenv("INSPECTIONS_HOME", str(tmp_path))
     monkeypatch.setenv("INSPECTIONS_ROCKSDB_MEMORY_BYTES", str(16 * 2**20))
@@ -154,7 +154,7 @@ def test_settings_name_a_misspelt_variable_and_refuse_a_bad_zone_or_log_level():
         import os
 
         clean = {k: v for k, v in os.environ.items() if not k.startswith("INSPECTIONS_")}
-        return subprocess.run([sys.executable, "-c", "from runtime import settings; "
+        return subprocess.run([sys.executable, "-c", "from runtime.config import settings; "
                                "print(settings.load().timezone)"], cwd=REPO,
                               env={**clean, **env}, capture_output=True, text=True)
 
@@ -176,7 +176,7 @@ def test_maven_resolves_the_broker_with_checksums_enforced(tmp_path, monkeypatch
     import pytest
 
     from inspections import localkafka
-    from runtime.settings import Settings
+    from runtime.config.settings import Settings
 
     ran = []
 
@@ -198,8 +198,8 @@ def test_the_pages_topic_reader_closes_its_consumer_on_every_retry(monkeypatch):
     import time
 
     from inspections.page import sources as page_sources
-    from runtime import kafka
-    from runtime.settings import Settings
+    from runtime.config.settings import Settings
+    from runtime.plumbing import kafka
 
     made = []
 

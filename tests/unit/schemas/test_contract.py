@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from inspections.upstream import contract
-from runtime.topics import TOPICS
+from runtime.config.topics import TOPICS
 from schemas import DERIVED, INBOUND, MAX_RECORD_BYTES, Envelope, Rejection, decode
 from schemas.events import SECTORS
 from schemas.fields import (

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from runtime.memory import Context
-from runtime.memory_stores import Seen
-from runtime.settings import Settings
+from runtime.config.settings import Settings
+from runtime.memory_runner.memory import Context
+from runtime.memory_runner.stores import Seen
 from services.escalation import config
 from services.escalation.flow import EscalationFlow
 from services.escalation.rules import Notice

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runtime.settings import Settings
+from runtime.config.settings import Settings
 from schemas.envelope import notice_event
 from services.escalation import config
 from services.escalation.rules import Notice, Unmatched

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from runtime.context import Context
-from runtime.memory_stores import Seen
-from runtime.settings import Settings
+from runtime.config.settings import Settings
+from runtime.handling.context import Context
+from runtime.memory_runner.stores import Seen
 from services.findings import config
 from services.findings.app import read_breach
 from services.findings.flow import FindingsFlow

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from runtime.settings import Settings
+from runtime.config.settings import Settings
 from services.findings import config
 from services.findings.views import (
     assessment,

@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 from hypothesis import strategies as st
 
 from kernel.breaches import Breach
-from runtime.context import Context
-from runtime.memory_stores import Seen
-from runtime.settings import Settings
+from runtime.config.settings import Settings
+from runtime.handling.context import Context
+from runtime.memory_runner.stores import Seen
 from schemas import DERIVED, INBOUND
 from services.scheduler import config
 from services.scheduler.flow import SchedulerFlow

@@ -7,7 +7,7 @@ from fractions import Fraction
 import pytest
 
 from kernel.dates import add_months
-from runtime.settings import Settings
+from runtime.config.settings import Settings
 from services.scheduler import config
 from services.scheduler.rules import Reach
 from tests.unit.services.scheduler.support import (

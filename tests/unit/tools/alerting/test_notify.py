@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from inspections.alerting import notify
-from runtime.settings import Settings
+from runtime.config.settings import Settings
 from tests.integration.support import MALFORMED, findings_breach, with_data
 
 

@@ -46,7 +46,7 @@ def test_the_append_time_cut_uses_the_record_timestamp():
 
 def test_a_repeated_record_derives_nothing_twice_and_a_duplicate_is_looked_for_per_unit():
     from inspections.audit.replay import Pipeline
-    from runtime.settings import Settings
+    from runtime.config.settings import Settings
     from tests.examples import event
 
     def finding(unit: str, offset: int) -> Record:

@@ -12,7 +12,7 @@ from inspections.audit.trail_tree import tree
 
 
 def _log():
-    from runtime.memory import Record
+    from runtime.plumbing.kafka import Record
     from tests.unit import seeded
 
     entries = [(r, json.loads(r.value)) for r in seeded.records()]

@@ -62,7 +62,7 @@ def test_a_user_name_kafkas_parser_cannot_carry_is_refused(user):
 def test_the_format_tool_gets_its_credentials_in_a_file_not_on_its_command_line(
         tmp_path, monkeypatch):
     from inspections.localkafka import node as nodes
-    from runtime.settings import Settings
+    from runtime.config.settings import Settings
 
     settings = Settings(home=tmp_path, kafka_security_protocol="SASL_PLAINTEXT",
                         kafka_sasl_username="inspector", kafka_sasl_password=AWKWARD)
@@ -87,7 +87,7 @@ def test_the_format_tool_gets_its_credentials_in_a_file_not_on_its_command_line(
 
 def test_a_cluster_of_three_nodes_votes_together_and_keeps_three_replicas(tmp_path):
     from inspections.localkafka import node as nodes
-    from runtime.settings import Settings
+    from runtime.config.settings import Settings
 
     settings = Settings(home=tmp_path, broker_port=29000, broker_nodes=3)
     cluster = nodes.nodes_of(settings)

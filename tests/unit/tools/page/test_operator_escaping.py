@@ -6,17 +6,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from inspections.page import server as operator
 from inspections.page import board as page_board
+from inspections.page import server as operator
 from inspections.page import sources as page_sources
-from runtime.settings import Settings
+from runtime.config.settings import Settings
 
 MARK = '"><i data-x>'
 
 
 def _views():
     from kernel.codec import dumps
-    from runtime import topics
+    from runtime.config import topics
     from tests.unit import seeded
 
     settings = Settings()
@@ -76,7 +76,7 @@ def test_rejected_records_and_what_is_due_are_written_as_text():
     from inspections.asking.due import from_memory
     from inspections.audit.replay import Pipeline
     from kernel.codec import dumps
-    from runtime import topics
+    from runtime.config import topics
     from tests.golden.inputs import odd
 
     settings = Settings()

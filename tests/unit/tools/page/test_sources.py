@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from inspections.page.sources import breaches, rejections
-from runtime.settings import Settings
+from runtime.config.settings import Settings
 from tests.examples import event
 
 

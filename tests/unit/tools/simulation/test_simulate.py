@@ -8,9 +8,9 @@ from functools import cache
 
 import pytest
 
-from inspections.simulation import simulate
 from inspections.audit.replay import Pipeline
-from runtime.settings import Settings
+from inspections.simulation import simulate
+from runtime.config.settings import Settings
 from schemas import Rejection, decode
 from schemas.fields import BreachKind, values
 

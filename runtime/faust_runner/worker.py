@@ -1,0 +1,351 @@
+"""The faust runner: a service's declaration (``kernel.topology.Service``) as a faust app.
+
+Per topic the service reads, an agent takes its records in batches
+(``runtime.faust_runner.batching``) and applies each (``runtime.faust_runner.applying``): each
+record through the gate and the partition's clock (the inbound topic) or its decoder, then the
+flow's handler with a context over the batch's staged stores; what the flow emits goes, by its type,
+to an outbox of its topic; a record that fails is that record's alone. At commit every outbox is
+sent and acknowledged, then each changed key written.
+
+State is one faust table co-partitioned with the inbound topic (``state``: a unit's state in
+its partition) and, for a service with a cross-partition side, a one-partition table
+(``side``). The service's declared views are its pages (``runtime.faust_runner.serving``: routing by
+unit, a scatter-gather over the workers of the group); its ``serve`` adds what only a worker
+has, gauges and timers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from yarl import URL
+
+from kernel.topology import Read, Service, Store
+from runtime.config import topics
+from runtime.config.settings import Settings
+from runtime.faust_runner import faust_internals, generations
+from runtime.faust_runner.app import make_app, raw_topic, table
+from runtime.faust_runner.applying import Reader
+from runtime.faust_runner.batching import batches
+from runtime.faust_runner.observe import Observer
+from runtime.faust_runner.serving import serve_views
+from runtime.faust_runner.stores import (
+    Seen,
+    Timelines,
+    Units,
+    Values,
+    forget_cached_state,
+    forget_cached_state_on_rebalance,
+)
+from runtime.plumbing import logs
+from runtime.plumbing.kafka import partition_for
+
+CLOCK = "clock"  # the store of each inbound partition's clock, beside the declared ones
+
+
+def make_store(store: Store, tbl, settings: Settings):
+    cached = settings.state_cache_entries
+    if store.kind == "units":
+        return Units(tbl, store.name, store.value_type,
+                     dict(zip(store.entities, store.entity_types)), cached)
+    if store.kind == "timelines":
+        return Timelines(tbl, store.name)
+    if store.kind == "seen":
+        return Seen(tbl, store.name, cached)
+    if store.kind == "custom":
+        return store.value_type(tbl, store.name, cached)
+    return Values(tbl, store.name, store.value_type, cached)
+
+
+class Worker:
+    def __init__(self, service: Service, settings: Settings,
+                 quiet: generations.Quiet | None = None) -> None:
+        self.service, self.settings = service, settings
+        # A generation catching up beside the live one publishes nothing the live one did.
+        self.quiet = quiet or generations.Quiet(None)
+        self.app = app = make_app(service.name, settings)
+        # A batch writes each changed key once: room for a full batch's writes (a few a
+        # record), so that the streams do not stop at every commit.
+        faust_internals.producer_room(app, 10 * settings.batch_max_records)
+        self.log = logs.get(f"services.{service.name}")
+        forget_cached_state_on_rebalance(app)
+        self.flow = service.flow(settings)
+        self.state_table = table(app, settings, "state")
+        self.side_table = (table(app, settings, "side", 1)
+                           if service.stores_of(partitioned=False) else None)
+        self.stores = {
+            s.name: make_store(s, self.state_table if s.partitioned else self.side_table,
+                               settings)
+            for s in service.stores}
+        # The gate's clock of each inbound partition (``runtime.handling.partition_clock``).
+        self.clock = Values(self.state_table, CLOCK, datetime, settings.state_cache_entries)
+        reads_contract = any(r.contract for r in service.reads)
+        self.topics = {t: raw_topic(app, topics.name(settings, t))
+                       for t in {*(r.topic for r in service.reads),
+                                 *(w.topic for w in service.writes if w.topic),
+                                 *((topics.REJECTED,) if reads_contract else ())}}
+        self.events_topic = topics.name(settings, topics.EVENTS)
+        # One batch at a time across the worker's agents, from its first read to its writes:
+        # two agents share a unit's state (findings reads events and breaches), and a batch
+        # that read a unit before another's commit would write back a state without it.
+        self.applying = asyncio.Lock()
+        self.gauges: Callable[[list[int], bool], None] | None = None
+        self.observer = Observer(app, settings, service.name,
+                                 sources=[topics.name(settings, r.topic) for r in service.reads],
+                                 gauges=self._gauges,
+                                 publishes_rejections=service.publishes_rejections)
+        for read in service.reads:
+            self._agent(read)
+        serve_views(self, service)
+        if service.serve is not None:
+            service.serve(self)
+        self._stream_time_page()
+        self._policy_page()
+        generations.Watch(settings, service.name, self.quiet).attach(app)
+
+    # -- reading -------------------------------------------------------------------------
+    def _agent(self, read: Read) -> None:
+        reader = Reader(self, read)
+
+        async def agent(stream):
+            reader.counted_by(self.app.monitor, stream)
+            async for batch in batches(stream, self.settings, self.observer.progress):
+                async with self.applying:
+                    try:
+                        await reader.apply(batch)
+                    except BaseException:
+                        forget_cached_state()  # what was kept may be ahead of the tables
+                        raise
+                self._gauges_now()
+
+        agent.__name__ = f"{read.handler.__name__}_{read.topic.rsplit('.', 1)[-1]}"
+        self.app.agent(self.topics[read.topic], name=f"{self.service.name}.{agent.__name__}",
+                       concurrency=1)(agent)
+
+    # -- where things are --------------------------------------------------------------------
+    def active_partitions(self) -> list[int]:
+        """The inbound topic's partitions this worker owns (its state's, too)."""
+        assignor = getattr(self.app, "assignor", None)
+        if assignor is None:
+            return []
+        return sorted(tp.partition for tp in assignor.assigned_actives()
+                      if tp.topic == self.events_topic)
+
+    def owns_side(self) -> bool:
+        if self.side_table is None:
+            return False
+        name = self.side_table.changelog_topic.get_topic_name()
+        assignor = getattr(self.app, "assignor", None)
+        return assignor is not None and any(
+            tp.topic == name for tp in assignor.assigned_actives())
+
+    def _gauges(self, actives) -> None:
+        if self.gauges is not None:
+            self.gauges(self.active_partitions(), self.owns_side())
+
+    def _gauges_now(self) -> None:
+        if self.gauges is not None and self.observer.ready() is None:
+            self.gauges(self.active_partitions(), self.owns_side())
+
+    # -- pages -------------------------------------------------------------------------------
+    def by_unit(self, match_info: str = "unit_id"):
+        """A page for one unit: answered by the worker that owns the unit's partition."""
+        return self._routed(self.state_table, lambda request: request.match_info[match_info])
+
+    def on_side(self):
+        """A page over the cross-partition side: answered by the worker that owns it."""
+        return self._routed(self.side_table, lambda request: "side")
+
+    def _routed(self, table, key_of: Callable[[Any], str]):
+        """faust's ``table_route``, but the caller's token goes to a member of this deployment
+        only (faust's passes every header to whatever URL the group advertises), and one hop
+        at most: two workers that each take the other for the owner during a rebalance would
+        pass the request back and forth."""
+        from functools import wraps
+
+        from faust.web.exceptions import ServiceUnavailable
+
+        def decorate(fun):
+            @wraps(fun)
+            async def get(view, request, *args, **kwargs):
+                try:
+                    owner = self.app.router.key_store(table.name, key_of(request))
+                except KeyError:
+                    raise ServiceUnavailable() from None
+                if _origin(owner) == _origin(self.app.conf.canonical_url):
+                    return await fun(view, request, *args, **kwargs)
+                if request.headers.get(ROUTED):
+                    raise ServiceUnavailable("the owner of this page is moving (a rebalance)"
+                                             ": ask again")
+                target = URL(str(owner)).with_path(request.rel_url.raw_path, encoded=True
+                                                   ).with_query(request.query)
+                status, body, kind = await self._fetch(target, request)
+                return view.web.bytes(body, content_type=kind, status=status)
+
+            return get
+
+        return decorate
+
+    async def _member(self, url) -> None:
+        """A ServiceUnavailable, logged, for a worker that is not a member of this deployment
+        (``webauth.Peers``): it is not asked, and the caller's token does not go there."""
+        from faust.web.exceptions import ServiceUnavailable
+
+        from runtime.plumbing import webauth
+
+        if getattr(self, "_peers", None) is None:
+            self._peers = webauth.Peers(self.settings, str(self.app.conf.canonical_url))
+        if not await self._peers.admits(str(url)):
+            self.log.warning("worker not asked: not a member of this deployment", url=str(url))
+            raise ServiceUnavailable(f"the worker at {url} is not a member of this deployment "
+                                     "(INSPECTIONS_WEB_PEERS): it was not asked")
+
+    async def _fetch(self, target: URL, request) -> tuple[int, bytes, str]:
+        """Another worker's answer to ``target`` (status, body, content type), asked with the
+        caller's credentials once it is known for a member; a ServiceUnavailable when it does
+        not answer in time."""
+        import aiohttp
+        from faust.web.exceptions import ServiceUnavailable
+
+        from runtime.plumbing.http import ASK_S
+
+        await self._member(target.origin())
+        try:
+            async with self.app.http_client.get(
+                    target, headers={**_auth(request), ROUTED: "1"},
+                    timeout=aiohttp.ClientTimeout(total=ASK_S)) as answer:
+                return answer.status, await answer.read(), answer.content_type
+        except (aiohttp.ClientError, asyncio.TimeoutError):
+            raise ServiceUnavailable(f"the worker at {target.origin()} did not answer: ask "
+                                     "again") from None
+
+    async def gather(self, web, request, local: Callable[[list[int]], list],
+                     answer: Callable[[list], Any]):
+        """Scatter-gather over the group: ``local(partitions)`` for this worker's own
+        partitions and the same page asked of every other owner (``?local=1``: answer for
+        your own only), concatenated and made the page by ``answer``."""
+        mine = self.active_partitions()
+        if request.query.get("local") == "1":
+            return web.json({"local": local(mine)})
+        found = list(local(mine))
+        here = str(self.app.conf.canonical_url)
+        owners = self.app.router.table_metadata(self.state_table.name)
+        others = [url for url, held in owners.items() if str(url) != here and any(held.values())]
+        if others:
+            for url in others:  # none asked unless every one may be
+                await self._member(url)
+            answers = await asyncio.gather(*(self._ask(url, request) for url in others))
+            for part in answers:
+                found += part
+        return answer(found)
+
+    def _stream_time_page(self) -> None:
+        """``/stream-time``: each partition's stream time (the latest event time its rules
+        have applied), from every worker of the group (``inspections status``)."""
+        timelines = next((self.stores[s.name] for s in self.service.stores
+                          if s.kind == "timelines"), None)
+        if timelines is None:
+            return
+
+        @self.app.page("/stream-time")
+        async def stream_time(web, request):
+            def local(partitions: list[int]) -> list:
+                return [[p, None if (t := timelines.get(p)) is None or t.stream_time is None
+                         else t.stream_time.isoformat()] for p in partitions]
+
+            return await self.gather(web, request, local, lambda found: web.json(
+                {"partitions": {str(p): t for p, t in sorted(found)}}))
+
+    def _policy_page(self) -> None:
+        """``/policy``: the city's policy this worker runs (``runtime.config.policy``), with where
+        it came from."""
+        from runtime.config import policy
+
+        running = policy.load(self.settings)
+        answer = {"source": running.source, **policy.as_dict(running)}
+
+        @self.app.page("/policy")
+        async def policy_page(web, request):
+            return web.json(answer)
+
+    def partition_of(self, unit_id: str) -> int:
+        return partition_for(unit_id.encode(), self.settings.partitions)
+
+    async def by_units(self, request, unit_ids: list[str], path: str,
+                       local: Callable[[str], Any]) -> dict[str, Any]:
+        """Each unit's page: ``local(unit_id)`` for the units whose partition this worker
+        owns, ``path`` (with the unit id) asked of each other unit's owner."""
+        from urllib.parse import quote
+
+        from faust.web.exceptions import ServiceUnavailable
+
+        mine, found, remote = set(self.active_partitions()), {}, []
+        for unit_id in unit_ids:
+            if self.partition_of(unit_id) in mine:
+                if (value := local(unit_id)) is not None:
+                    found[unit_id] = value
+            else:
+                remote.append(unit_id)
+
+        async def ask(unit_id: str):
+            try:
+                owner = self.app.router.key_store(self.state_table.name, unit_id)
+            except KeyError:
+                raise ServiceUnavailable() from None
+            target = URL(str(owner)).with_path(path.format(quote(unit_id, safe="")),
+                                               encoded=True)
+            status, body, _ = await self._fetch(target, request)
+            if status == 404:
+                return unit_id, None
+            if status != 200:
+                raise ServiceUnavailable(f"the worker at {target.origin()} answered {status}")
+            try:
+                return unit_id, json.loads(body)
+            except ValueError:
+                raise ServiceUnavailable(f"the worker at {target.origin()} answered no JSON"
+                                         ) from None
+
+        for unit_id, value in await asyncio.gather(*(ask(u) for u in remote)):
+            if value is not None:
+                found[unit_id] = value
+        return found
+
+    async def _ask(self, url, request) -> list:
+        from faust.web.exceptions import ServiceUnavailable
+
+        target = URL(str(url)).with_path(request.rel_url.raw_path, encoded=True).with_query(
+            {**request.query, "local": "1"})
+        status, body, _ = await self._fetch(target, request)
+        if status != 200:
+            raise ServiceUnavailable()  # rebalancing, most likely: ask again
+        try:
+            return list(json.loads(body)["local"])
+        except (ValueError, KeyError, TypeError):
+            raise ServiceUnavailable(f"the worker at {target.origin()} answered no list"
+                                     ) from None
+
+
+def _auth(request) -> dict[str, str]:
+    """The request's credentials, passed on to the worker asked in its stead (a member of
+    this deployment: ``Worker._member``)."""
+    return {k: v for k, v in request.headers.items() if k.lower() == "authorization"}
+
+
+ROUTED = "Inspections-Routed"  # a request one worker passed to another: not passed on again
+
+
+def _origin(url) -> tuple[str, str, int] | None:
+    from runtime.plumbing import webauth
+
+    return webauth.origin(str(url))
+
+
+def build(service: Service, settings: Settings, quiet: generations.Quiet | None = None):
+    """The faust app of ``service``."""
+    return Worker(service, settings, quiet).app
+
+
