@@ -27,9 +27,10 @@ def create_app(service: str, settings: Settings, quiet=None):
     """The faust app of one service (``inspections run``); ``quiet``: a generation catching
     up beside the live one (``runtime.faust_runner.generations``)."""
     from runtime.faust_runner.worker import build
+    from runtime.replay_runner.as_of import PastStates
 
     try:
         declared = SYSTEM.service(service)
     except KeyError as error:
         raise ValueError(str(error.args[0]).replace("services:", "runnable services:")) from None
-    return build(declared, settings, quiet)
+    return build(declared, settings, quiet, PastStates(SYSTEM, settings))

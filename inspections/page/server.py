@@ -9,7 +9,9 @@ Jinja2 templates with autoescaping on: text that came from an event is always sh
 from __future__ import annotations
 
 import asyncio
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from inspections.asking.due import countdown, merged_page
 from inspections.page import details as page_details
@@ -17,12 +19,14 @@ from inspections.page import pictures
 from inspections.page import rejected as page_rejected
 from inspections.page.board import board, rejected_board
 from inspections.page.sources import (
+    Computing,
     Refused,
     Unavailable,
     Views,
     breaches,
     rejections,
 )
+from kernel.dates import end_of_day
 from kernel.due import OWNERS, Wanted, merge
 from kernel.paging import page_size, paged, paged_due, paged_in_order, year_of
 from kernel.vocabulary import (
@@ -37,6 +41,7 @@ from kernel.vocabulary import (
 from runtime.config.settings import Settings
 from runtime.plumbing import logs, webauth
 from runtime.plumbing.http import sent_within, server_options
+from runtime.replay_runner.as_of import parse_as_of
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 # The page runs no script, frames nothing and is framed by nothing, sends no referrer.
@@ -76,6 +81,19 @@ def templates():
     return env
 
 
+def past_time(text: str, timezone: str) -> datetime:
+    """A past the page is asked for: a day (``2026-07-01``: the board at its end, the next
+    midnight in the campaign's time zone), or a time with its offset. A ValueError says what
+    is wrong."""
+    if len(text) == 10:
+        try:
+            return end_of_day(date.fromisoformat(text), ZoneInfo(timezone))
+        except ValueError:
+            raise ValueError(f"as_of must be a day such as 2026-07-01 or a time with its "
+                             f"offset; got {text!r}") from None
+    return parse_as_of(text)
+
+
 def create_app(settings: Settings):
     """The aiohttp application (built when called)."""
     import aiohttp
@@ -88,10 +106,16 @@ def create_app(settings: Settings):
 
     async def page(request: web.Request, name: str, status: int = 200,
                    **context) -> web.Response:
-        """A page, with each service's stream time ("as of") and the refresh interval."""
-        times = await views.stream_times(request.app["session"])
-        text = env.get_template(name).render(stream_times=times,
-                                             refresh=settings.page_refresh_s, **context)
+        """A page, with each service's stream time ("as of") and the refresh interval; a
+        page of the past (``?as_of=``) says so, and is not reloaded."""
+        past = context.pop("past", None)
+        if past is None:
+            times, refresh = await views.stream_times(request.app["session"]), \
+                settings.page_refresh_s
+        else:
+            times, refresh = {}, context.pop("refresh", None)
+        text = env.get_template(name).render(stream_times=times, refresh=refresh, past=past,
+                                             request_path=request.rel_url.raw_path, **context)
         return web.Response(text=text, status=status, content_type="text/html",
                             charset="utf-8")
 
@@ -109,32 +133,57 @@ def create_app(settings: Settings):
         rejected_log.stop()
         await app["session"].close()
 
+    def past_of(request: web.Request) -> datetime | None:
+        """The past the page is asked for (``as_of``: a day, its end in the campaign's time
+        zone, or a time with its offset); None: now. A Refused names a bad one."""
+        text = request.query.get("as_of", "").strip()
+        if not text:
+            return None
+        try:
+            return past_time(text, settings.timezone)
+        except ValueError as exc:
+            raise Refused(str(exc)) from None
+
+    async def computing(request: web.Request, past: datetime, exc: Computing):
+        """A page of the past the services are still computing: how far, reloaded."""
+        return await page(request, "computing.html", status=202, past=past, refresh=1,
+                          progress=exc.progress)
+
     async def board_page(request: web.Request) -> web.Response:
-        """The board shows everything it counts: each list it reads followed page by page."""
+        """The board shows everything it counts: each list it reads followed page by page;
+        ``as_of`` (a day or a time), the board as it was then."""
         session = request.app["session"]
         try:
-            listed = await views.get(session, "scheduler", "/campaigns") or {"campaigns": []}
+            past = past_of(request)
+            when = {} if past is None else {"as_of": past.isoformat()}
+            listed = await views.get(session, "scheduler", "/campaigns", **when) or {
+                "campaigns": []}
             ids = [c["campaign_id"] for c in listed["campaigns"]]
             wanted = request.query.get("campaign") or (ids[0] if ids else None)
             campaign = (await views.every(session, "scheduler",
-                                          f"/campaigns/{page_details.seg(wanted)}", "units")
+                                          f"/campaigns/{page_details.seg(wanted)}", "units",
+                                          **when)
                         if wanted else None)
             register = await views.every(session, "escalation", "/escalations",
-                                         "escalations") or {"escalations": []}
-            soon = await due_whole(session, due_within=settings.due_soon_within)
+                                         "escalations", **when) or {"escalations": []}
+            soon = await due_whole(session, due_within=settings.due_soon_within, **when)
         except Refused as exc:
             return await page(request, "refused.html", status=400, reason=str(exc))
+        except Computing as exc:
+            return await computing(request, past, exc)
         except Unavailable as exc:
             return await page(request, "unavailable.html", status=503, reason=str(exc))
+        breaches = breach_log.all() if past is None else [
+            b for b in breach_log.all() if datetime.fromisoformat(b["time"]) <= past]
         filters = {f: request.query.get(f, "") for f in ("kind", "unit_id", "service")}
         pictured = {} if campaign is None else {
             "coverage_steps": pictures.coverage_steps(campaign),
             "coverage_bars": pictures.coverage_bars(campaign)}
-        return await page(request, "board.html", campaigns=ids,
+        return await page(request, "board.html", campaigns=ids, past=past,
                           due_soon_within=settings.due_soon_within,
                           rejected=rejected_board(rejected_log.all(), rejected_log.dropped),
                           **pictured,
-                          **board(campaign, register["escalations"], breach_log.all(),
+                          **board(campaign, register["escalations"], breaches,
                                   filters, soon["due"]))
 
     async def due_whole(session, **filters) -> dict:
@@ -186,22 +235,28 @@ def create_app(settings: Settings):
         unit_id = request.match_info["unit_id"]
         category = request.query.get("category", "")
         try:
+            past = past_of(request)
+            when = {} if past is None else {"as_of": past.isoformat()}
             s = page_details.seg(unit_id)
-            unit = await views.get(session, "scheduler", f"/units/{s}")
+            unit = await views.get(session, "scheduler", f"/units/{s}", **when)
             findings = await views.every(session, "findings", f"/units/{s}/findings",
-                                         "findings", category=category)
+                                         "findings", category=category, **when)
             escalations = await views.every(session, "escalation", f"/units/{s}/escalations",
-                                            "escalations")
+                                            "escalations", **when)
         except Refused as exc:
             return await page(request, "refused.html", status=400, reason=str(exc))
+        except Computing as exc:
+            return await computing(request, past, exc)
         except Unavailable as exc:
             return await page(request, "unavailable.html", status=503, reason=str(exc))
         if unit is None and findings is None:
             return await page(request, "unavailable.html", status=404, reason=f"no unit {unit_id} in the views")
         return await page(request, "unit.html", unit_id=unit_id, unit=unit, category=category,
-                    findings=(findings or {}).get("findings", []),
-                    escalations=(escalations or {}).get("escalations", []),
-                    breaches=[b for b in breach_log.all() if b["unit_id"] == unit_id])
+                          past=past, findings=(findings or {}).get("findings", []),
+                          escalations=(escalations or {}).get("escalations", []),
+                          breaches=[b for b in breach_log.all() if b["unit_id"] == unit_id
+                                    and (past is None
+                                         or datetime.fromisoformat(b["time"]) <= past)])
 
     async def breaches_json(request: web.Request) -> web.Response:
         try:

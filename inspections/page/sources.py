@@ -204,8 +204,10 @@ class Views:
                                    timeout=aiohttp.ClientTimeout(total=10)) as answer:
                 if answer.status == 404:
                     return None
-                if answer.status == 400:
+                if answer.status in (400, 422):
                     raise Refused(str((await answer.json()).get("error", "bad request")))
+                if answer.status == 202:  # a past state the service is still computing
+                    raise Computing(await answer.json())
                 answer.raise_for_status()
                 return await answer.json()
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
@@ -250,5 +252,13 @@ class Unavailable(Exception):
 
 class Refused(Exception):
     """A service refused what the page forwarded (a bad filter): the reader's to fix."""
+
+
+class Computing(Exception):
+    """A service is computing a past state the page asked for (``as_of``): how far it is."""
+
+    def __init__(self, progress: dict) -> None:
+        super().__init__(f"computing: {progress.get('records')} of {progress.get('of')}")
+        self.progress = progress
 
 

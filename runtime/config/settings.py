@@ -100,6 +100,10 @@ class Settings(BaseSettings):
     batch_linger_ms: float = Field(default=100.0, gt=0, le=60_000, allow_inf_nan=False)
     # Decoded states a worker keeps in memory (least recently used go first).
     state_cache_entries: int = Field(default=2_000, ge=0, le=10_000_000)
+    # A view asked ``?as_of=`` a past time: the log up to it is run in memory in the worker,
+    # if it holds at most this many records (more: replay it); the last few times asked kept.
+    as_of_max_records: int = Field(default=1_000_000, ge=0, le=100_000_000)
+    as_of_kept: int = Field(default=2, ge=1, le=100)
     web_host: str = "127.0.0.1"
     web_port_base: int = Field(default=6066, ge=1, le=65500)
     # This worker's port; 0: the base and the service's place (a second worker of a service

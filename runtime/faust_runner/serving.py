@@ -56,16 +56,17 @@ class WorkerShelf:
                       if (t := self.timelines.get(p)) is not None)
 
 
-def serve_views(worker, service: Service) -> None:
-    """Each declared view of ``service`` as a page of ``worker``'s app."""
+def serve_views(worker, service: Service, past=None) -> None:
+    """Each declared view of ``service`` as a page of ``worker``'s app; with ``past`` (a
+    ``runtime.replay_runner.as_of.PastStates``), each answers ``?as_of=`` a past time too."""
     if not service.views:
         return
     model = service.read_model(worker.settings)
     for view in service.views:
-        _page(worker, service, view, model)
+        _page(worker, service, view, model, past)
 
 
-def _page(worker, service: Service, view: View, model: Any) -> None:
+def _page(worker, service: Service, view: View, model: Any, past) -> None:
     app = worker.app
 
     def refused(web, exc: ValueError):
@@ -113,9 +114,27 @@ def _page(worker, service: Service, view: View, model: Any) -> None:
         page = (worker.by_unit() if view.scope == UNIT else worker.on_side())(page)
     else:
         raise ValueError(f"{service.name}: view {view.name} has no scope {view.scope!r}")
-    page.__name__ = page.__qualname__ = f"{view.name}_view"
-    page.__doc__ = view.answer.__doc__ or view.local.__doc__
-    app.page(view.path, name=f"{service.name}.{view.name}")(page)
+    now = page
+
+    async def either(web, request, **params):
+        """The view now, or (``?as_of=``) as it was then: any worker answers that one."""
+        if "as_of" not in request.query or past is None:
+            return await now(web, request, **params)
+        return await _as_of(web, request, past, service, view, params)
+
+    either.__name__ = either.__qualname__ = f"{view.name}_view"
+    either.__doc__ = view.answer.__doc__ or view.local.__doc__
+    app.page(view.path, name=f"{service.name}.{view.name}")(either)
+
+
+async def _as_of(web, request, past, service: Service, view: View, params: dict):
+    """A view as of a past time (``past.ask``, which may wait half a second: in a thread)."""
+    import asyncio
+
+    query = dict(request.query)
+    status, value, headers = await asyncio.get_running_loop().run_in_executor(
+        None, past.ask, query.pop("as_of"), service.name, view, params, query)
+    return web.json(value, status=status, headers=headers)
 
 
 def _answer_here(view: View, model: Any, shelf, unit_id: str) -> Any:

@@ -63,7 +63,7 @@ def make_store(store: Store, tbl, settings: Settings):
 
 class Worker:
     def __init__(self, service: Service, settings: Settings,
-                 quiet: generations.Quiet | None = None) -> None:
+                 quiet: generations.Quiet | None = None, past=None) -> None:
         self.service, self.settings = service, settings
         # A generation catching up beside the live one publishes nothing the live one did.
         self.quiet = quiet or generations.Quiet(None)
@@ -100,7 +100,7 @@ class Worker:
                                  publishes_rejections=service.publishes_rejections)
         for read in service.reads:
             self._agent(read)
-        serve_views(self, service)
+        serve_views(self, service, past)
         if service.serve is not None:
             service.serve(self)
         self._stream_time_page()
@@ -344,8 +344,10 @@ def _origin(url) -> tuple[str, str, int] | None:
     return webauth.origin(str(url))
 
 
-def build(service: Service, settings: Settings, quiet: generations.Quiet | None = None):
-    """The faust app of ``service``."""
-    return Worker(service, settings, quiet).app
+def build(service: Service, settings: Settings, quiet: generations.Quiet | None = None,
+          past=None):
+    """The faust app of ``service``; with ``past`` (``runtime.replay_runner.as_of.PastStates``
+    of the system it belongs to), its views answer ``?as_of=`` a past time too."""
+    return Worker(service, settings, quiet, past).app
 
 

@@ -12,10 +12,11 @@ import re
 from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from kernel.due import latest
-from kernel.topology import SIDE, Asked, Service, View
+from kernel.topology import Asked, Service, View
+from runtime.memory_runner.stores import Timelines
 
 
 class MemoryShelf:
@@ -29,6 +30,7 @@ class MemoryShelf:
         return self.stores[store].get(unit_id)
 
     def holder(self, store: str, field: str, ident: str) -> Any:
+        # A scan: one id asked of a state in memory; a replay lists them all with ``each``.
         return next((s for s in self.stores[store].values() if ident in getattr(s, field)),
                     None)
 
@@ -42,14 +44,8 @@ class MemoryShelf:
         return self.stores[store] if self.holds_side else None
 
     def stream_time(self) -> Any:
-        timelines = next((s for s in self.stores.values() if _is_timelines(s)), None)
+        timelines = next((s for s in self.stores.values() if isinstance(s, Timelines)), None)
         return None if timelines is None else latest(t.stream_time for t in timelines.values())
-
-
-def _is_timelines(store) -> bool:
-    from runtime.memory_runner.stores import Timelines
-
-    return isinstance(store, Timelines)
 
 
 # -- one view, one request ---------------------------------------------------------------
@@ -60,8 +56,6 @@ def _pattern(path: str) -> re.Pattern:
 
 def matching(service: Service, path: str) -> tuple[View, dict[str, str]] | None:
     """The declared view of ``service`` at ``path`` and its params; None when none is."""
-    from urllib.parse import unquote
-
     for view in service.views:
         if (found := _pattern(view.path).match(path)) is not None:
             return view, {k: unquote(v) for k, v in found.groupdict().items()}
@@ -143,11 +137,6 @@ class Answering:
 def written(service: Service) -> tuple[View, ...]:
     """The views of ``service`` a replay writes (those that name a ``file``)."""
     return tuple(v for v in service.views if v.file is not None)
-
-
-def is_local(view: View) -> bool:
-    """A written view whose items are its views (no ``whole``), each held by one part."""
-    return view.whole is None and view.scope != SIDE
 
 
 def views_of(memory, settings) -> dict[str, dict[str, Any]]:

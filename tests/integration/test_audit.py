@@ -33,15 +33,30 @@ def _get(kafka, service, path):
         return json.loads(response.read())
 
 
-def _live_views(kafka, units, escalation_ids):
+def _as_of(kafka, service, path, when):
+    """A view as of ``when``: asked again while the worker says it is computing it."""
+    deadline = time.monotonic() + 120
+    while True:
+        # "+" in a query is a space: the time's offset encoded (a space is taken for it too)
+        found = _get(kafka, service, f"{path}?as_of={when.replace('+', '%2B')}")
+        if not found.get("computing"):
+            return found
+        assert time.monotonic() < deadline, found
+        time.sleep(0.2)
+
+
+def _live_views(kafka, units, escalation_ids, as_of=None):
+    def get(service, path):
+        return _get(kafka, service, path) if as_of is None else _as_of(kafka, service, path,
+                                                                        as_of)
+
     return {
-        "campaign": _get(kafka, "scheduler", f"/campaigns/{CAMPAIGN}"),
-        "units": {u: _get(kafka, "scheduler", f"/units/{u}") for u in units},
-        "findings": {f["finding_id"]: f for f in _get(kafka, "findings",
-                                                      "/units/changtai/findings")["findings"]},
-        "assessment": _get(kafka, "findings", "/assessments/2026"),
-        "escalations": {i: _get(kafka, "escalation", f"/escalations/{i}")
-                        for i in escalation_ids},
+        "campaign": get("scheduler", f"/campaigns/{CAMPAIGN}"),
+        "units": {u: get("scheduler", f"/units/{u}") for u in units},
+        "findings": {f["finding_id"]: f for f in get("findings",
+                                                     "/units/changtai/findings")["findings"]},
+        "assessment": get("findings", "/assessments/2026"),
+        "escalations": {i: get("escalation", f"/escalations/{i}") for i in escalation_ids},
     }
 
 
@@ -86,6 +101,8 @@ def test_replay_until_equals_the_live_views_and_verify_catches_tampering(kafka, 
     at_cut = tmp_path / "at-cut"
     kafka.cli("replay", "--out", str(at_cut), "--until", CUT)
     assert _replayed_views(at_cut, units, escalation_ids) == live_at_cut
+    # And every worker answers any view as of the cut the same (the log run in memory).
+    assert _live_views(kafka, units, escalation_ids, as_of=CUT) == live_at_cut
     full, again = tmp_path / "full", tmp_path / "again"
     done = kafka.cli("replay", "--out", str(full))
     assert "derived events" in done.stdout

@@ -153,6 +153,27 @@ def test_the_board_and_a_problem_list_in_a_browser(deployment, kafka, tmp_path, 
     assert "No unit, visit, finding or escalation" in browser.find_element(By.ID, "reason").text
     assert browser.find_elements(By.TAG_NAME, "script") == []
 
+    # The board and a unit's page as they were at the end of a past day: on 20 April both
+    # visits were on site (none ended: nothing inspected, no coverage judged short yet). The
+    # services replay the log up to then; until they are done the page says how far they are.
+    def past_board():
+        browser.get(base + "/?as_of=2026-04-20")
+        return bool(browser.find_elements(By.ID, "coverage"))
+
+    wait_for(past_board, "the board of 20 April")
+    assert "0 / 2" in browser.find_element(By.ID, "coverage").text
+    assert "2026-04-21T00:00:00+08:00" in browser.find_element(By.ID, "past").text
+    past_kinds = {row.get_attribute("data-kind") for row in
+                  browser.find_elements(By.CSS_SELECTOR, "#breaches tr[data-kind]")}
+    assert "community_coverage_short" not in past_kinds
+    assert browser.find_element(By.NAME, "as_of").get_attribute("value") == "2026-04-20"
+    browser.get(base + "/units/changtai?as_of=2026-04-20")
+    wait_for(lambda: browser.find_elements(By.ID, "visits")
+             or browser.get(base + "/units/changtai?as_of=2026-04-20"), "the unit then")
+    assert "驻点中 on site" in browser.find_element(By.ID, "visits").text
+    browser.find_element(By.LINK_TEXT, "回到现在 Back to now").click()
+    assert not browser.find_elements(By.ID, "past")
+
     # Bad input to the new pages: a clear answer naming what is wrong.
     def status_and_text(path):
         try:
@@ -168,7 +189,10 @@ def test_the_board_and_a_problem_list_in_a_browser(deployment, kafka, tmp_path, 
                               ("/campaigns/nope/timeline", 404, "no campaign nope"),
                               ("/escalations/nope", 404, "no escalation nope"),
                               ("/due?due_within=soon", 400, "a number and a unit"),
-                              ("/rejected?since=yesterday", 400, "since must be a time")):
+                              ("/rejected?since=yesterday", 400, "since must be a time"),
+                              ("/?as_of=yesterday", 400, "as_of must be a day"),
+                              ("/units/changtai?as_of=2026-04-20T00:00:00", 400,
+                               "needs its offset")):
         status, text = status_and_text(path)
         assert status == code and words in text, (path, status)
 
