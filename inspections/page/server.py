@@ -85,13 +85,15 @@ def past_time(text: str, timezone: str) -> datetime:
     """A past the page is asked for: a day (``2026-07-01``: the board at its end, the next
     midnight in the campaign's time zone), or a time with its offset. A ValueError says what
     is wrong."""
-    if len(text) == 10:
-        try:
+    try:
+        if len(text) == 10:
             return end_of_day(date.fromisoformat(text), ZoneInfo(timezone))
-        except ValueError:
-            raise ValueError(f"as_of must be a day such as 2026-07-01 or a time with its "
-                             f"offset; got {text!r}") from None
-    return parse_as_of(text)
+        return parse_as_of(text)
+    except ValueError as exc:
+        if "offset" in str(exc):
+            raise
+        raise ValueError(f"as_of must be a day such as 2026-07-01 or a time with its "
+                         f"offset; got {text[:60]!r}") from None
 
 
 def create_app(settings: Settings):
@@ -115,7 +117,9 @@ def create_app(settings: Settings):
         else:
             times, refresh = {}, context.pop("refresh", None)
         text = env.get_template(name).render(stream_times=times, refresh=refresh, past=past,
-                                             request_path=request.rel_url.raw_path, **context)
+                                             request_path=request.rel_url.raw_path,
+                                             day_asked=request.query.get("as_of", "")[:10],
+                                             **context)
         return web.Response(text=text, status=status, content_type="text/html",
                             charset="utf-8")
 

@@ -120,6 +120,11 @@ async def end_offsets(app, tps: list) -> dict:
     return ends
 
 
+async def first_offsets(app, tps: list) -> dict:
+    """The partitions' first offsets (the broker asked, in the consumer's thread)."""
+    return dict(await app.consumer.earliest_offsets(*tps))
+
+
 def settled(app) -> bool:
     """Neither rebalancing nor recovering tables: faust has sought to the committed offsets."""
     return not getattr(app, "rebalancing", False) and not getattr(app, "in_recovery", False)

@@ -110,14 +110,18 @@ class InOrder:
         except Exception as error:  # asked again in IDLE_S
             logs.get(__name__).warning("end offsets not known", error=str(error)[:300])
             return
+        wants = {tp: self.expected.get(tp) for tp in mine}
+        wants.update({tp: faust_internals.committed_offsets(app).get(tp)
+                      for tp, want in wants.items() if want is None})
+        never = [tp for tp, want in wants.items() if want is None and ends.get(tp)]
+        if never:  # never committed (or at 0): the group reads it from its first record
+            try:
+                wants.update(await faust_internals.first_offsets(app, never))
+            except Exception as error:  # asked again in IDLE_S
+                logs.get(__name__).warning("first offsets not known", error=str(error)[:300])
         for tp in mine:
-            end = ends.get(tp)
-            if not end:
-                continue
-            want = self.expected.get(tp)
-            if want is None:
-                want = faust_internals.committed_offsets(app).get(tp)
-            if want is not None and end > want:
+            end, want = ends.get(tp), wants.get(tp)
+            if end and want is not None and end > want:
                 self.expected[tp] = want
                 await self._seek_back(tp, want, end - 1)
 

@@ -60,6 +60,9 @@ class FakeConsumer:
     def highwater(self, tp):
         return self.ends.get(tp)
 
+    async def earliest_offsets(self, *tps):
+        return {tp: 0 for tp in tps}
+
 
 class FakeApp:
     def __init__(self, committed=None, owned=()):

@@ -133,7 +133,8 @@ def test_a_partition_left_with_records_past_the_next_offset_is_sought_when_all_i
 
 def test_after_a_rebalance_that_brought_no_record_a_stalled_partition_is_sought(monkeypatch):
     """The rebalance left a partition with a record the stream never got and none after
-    it: once quiet, it is sought back to the group's committed offset."""
+    it: once quiet, it is sought back to the group's committed offset, or to its first
+    record where the group never committed."""
     app = FakeApp(committed={("inspections.breaches", 0): 3},
                   owned=[("inspections.breaches", 0), ("inspections.breaches", 1)])
     app.consumer.ends = {TP("inspections.breaches", 0): 5, TP("inspections.breaches", 1): 1}
@@ -150,9 +151,12 @@ def test_after_a_rebalance_that_brought_no_record_a_stalled_partition_is_sought(
     app.rebalancing = False
     clock[0] += InOrder.IDLE_S + 1
     asyncio.run(in_order.seek_stalled())
-    # Partition 1 was never committed: left alone (faust's own seek takes it from the start).
-    assert app.consumer.seeks == [(TP("inspections.breaches", 0), 4)]
+    # Partition 1 was never committed (its worker killed before a commit, faust #629 left it
+    # unfetched): sought back to its first record, where faust's own seek had put it.
+    assert app.consumer.seeks == [(TP("inspections.breaches", 0), 4),
+                                  (TP("inspections.breaches", 1), 0)]
     assert _admitted(in_order, [4], topic="inspections.breaches") == [4]
+    assert _admitted(in_order, [0], topic="inspections.breaches", partition=1) == [0]
 
 
 def test_a_quiet_stream_at_the_end_of_every_partition_seeks_nothing(monkeypatch):
