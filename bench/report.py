@@ -47,8 +47,9 @@ def table(report: dict) -> str:
         row = rows[name]
         lines.append(f"| {name} | {row['events_per_s']:,.0f} | {row['ratio']:.2f}x | "
                      f"{against.get(name, 'bare faust agent')} | {mem(row)} |")
+    warm_up = {lat.get("warm_up_s", 5) for lat in rows.get("latency", [])} or {5}
     lines += ["", "finding.recorded sent and acknowledged -> escalation.raised read, at a steady "
-              "rate after a 5 s warm-up:", "",
+              f"rate after a {'/'.join(f'{w:g}' for w in sorted(warm_up))} s warm-up:", "",
               "| offered findings/s | sent/s | escalations read/s | p50 ms | p99 ms | max ms "
               "| counted |", "| --- | --- | --- | --- | --- | --- | --- |"]
     for lat in rows.get("latency", []):

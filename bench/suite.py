@@ -100,15 +100,26 @@ def child(args: list[str], env: dict) -> tuple[float, float, str]:
 
 
 # -- the run ------------------------------------------------------------------------------
+# --quick (`make test` runs it, tests/integration/test_bench.py) checks that every row is
+# measured and written, not what the figures are: the smallest run that still exercises each
+# (2,000 events are some 40 units' visits and 200-odd days of ticks, 3,640 records; every
+# service derives from them, every worker's memory is sampled), and latency runs long enough
+# to count a few dozen findings at 10/s.
+QUICK_EVENTS, QUICK_LATENCY_S, QUICK_WARM_UP_S = 2_000, 3.0, 2.0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--quick", action="store_true",
-                        help="5,000 events and a 5 s latency run: checks the bench works")
+                        help=f"{QUICK_EVENTS:,} events and {QUICK_LATENCY_S:g} s latency runs "
+                             f"after a {QUICK_WARM_UP_S:g} s warm-up: checks the bench works")
     parser.add_argument("--rates", default="10,100,300,500,1000",
                         help="findings/s offered, one latency run each (comma-separated)")
     parser.add_argument("--latency-seconds", type=float, default=60,
-                        help="how long each rate is held, after a 5 s warm-up")
+                        help="how long each rate is held, after the warm-up")
+    parser.add_argument("--warm-up", type=float, default=5,
+                        help="seconds each rate is sent before its findings are counted")
     parser.add_argument("--skip", action="append", default=[], choices=["alone"],
                         help="leave out a measure (the million-event soak skips 'alone')")
     parser.add_argument("--keep", action="store_true",
@@ -116,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
     if args.quick:
-        args.events, args.latency_seconds, args.rates = 5_000, 5, "10,100"
+        args.events, args.latency_seconds, args.rates = QUICK_EVENTS, QUICK_LATENCY_S, "10,100"
+        args.warm_up = QUICK_WARM_UP_S
 
     def say(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
@@ -216,7 +228,7 @@ def _run(args, settings: Settings, records: int, prefixes: list[str], say) -> in
             # event dated far ahead of its partition's clock).
             rows["latency"].append(latency(
                 settings, rate, args.latency_seconds, say=say,
-                base=after + timedelta(hours=1 + n)))
+                base=after + timedelta(hours=1 + n), warm_up=args.warm_up))
         # A latency run past saturation stops reading before the pipeline has caught up:
         # verify then would compare an unfinished log (derived events still to come).
         say("the pipeline catching up with the latency runs' findings")
