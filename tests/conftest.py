@@ -190,6 +190,16 @@ class Deployment:
 
 
 @pytest.fixture
+def quick_takeover(kafka):
+    """Workers started in the test hand a killed (kill -9) worker's partitions on after 10 s,
+    as the fault harness's do (tests/faults/harness.py), not after the default 30 s: a test
+    that restarts a killed worker waits that long for its group to let the new one in."""
+    kafka.vars["INSPECTIONS_GROUP_SESSION_TIMEOUT_S"] = "10"
+    yield
+    kafka.vars.pop("INSPECTIONS_GROUP_SESSION_TIMEOUT_S", None)
+
+
+@pytest.fixture
 def deployment(kafka, tmp_path):
     d = Deployment(kafka, tmp_path)
     try:

@@ -135,7 +135,8 @@ def test_every_category_and_miss_path_end_to_end(kafka, deployment):
     _check_register(kafka, expected_status)
 
 
-def test_the_same_with_the_escalation_worker_killed_mid_way(kafka, deployment):
+def test_the_same_with_the_escalation_worker_killed_mid_way(kafka, deployment,
+                                                            quick_takeover):
     prefix = _stack(deployment)
     events, expected_status = escalation_scenario()
     half = len(events) // 2

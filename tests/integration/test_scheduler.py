@@ -76,7 +76,8 @@ def test_batch_1_gives_exactly_the_expected_breaches_once_each(kafka, deployment
     assert missing.value.code == 404
 
 
-def test_a_worker_killed_mid_way_and_restarted_gives_the_same_set(kafka, deployment):
+def test_a_worker_killed_mid_way_and_restarted_gives_the_same_set(kafka, deployment,
+                                                                  quick_takeover):
     prefix = deployment.prefix
     events, expected = batch_1()
     half = len(events) // 2
