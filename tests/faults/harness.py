@@ -172,7 +172,7 @@ def ready(worker: Worker, timeout_s: float = 180) -> dict:
             raise AssertionError(f"{worker.service} on :{worker.port} not ready after "
                                  f"{timeout_s:.0f} s ({last}); its log ends:\n"
                                  f"{_tail(worker.log)}")
-        time.sleep(1)
+        time.sleep(0.25)  # a worker's readiness is waited for, not a whole second more
 
 
 def holding(stack: Stack, timeout_s: float = 120) -> dict[str, list[int]]:
@@ -188,7 +188,7 @@ def holding(stack: Stack, timeout_s: float = 120) -> dict[str, list[int]]:
         if time.monotonic() > deadline:
             raise AssertionError(f"not every worker holds partitions after {timeout_s:.0f} s:"
                                  f" {found}")
-        time.sleep(1)
+        time.sleep(0.25)
 
 
 def scenario_records(partitions: int) -> int:
