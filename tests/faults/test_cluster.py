@@ -86,7 +86,7 @@ def test_a_node_and_then_the_controller_killed_mid_run_lose_and_double_nothing(
         assert result.views > 250
         assert sorted(stack.workers) == sorted(SERVICES)
     finally:
-        deployment.close()
+        deployment.close(kill=True)  # nothing reads what they would write while stopping
 
 
 def _wait_in_sync(env: Env, prefix: str, timeout_s: float = 300) -> None:
