@@ -3,6 +3,7 @@ the whole session and stops it at the end, whatever happens."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -105,7 +106,8 @@ class Env:
 
         pids = broker_processes(self.settings().broker_dir)
         for pid in pids:
-            os.kill(pid, 9)
+            with contextlib.suppress(ProcessLookupError):  # gone meanwhile
+                os.kill(pid, 9)
         deadline = time.monotonic() + 60
         while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
             time.sleep(0.1)
