@@ -127,6 +127,11 @@ def due_checked(query) -> Wanted:
     return wanted
 
 
+def due_view(model, found: list[dict], asked) -> dict:
+    """A ``View.answer`` for a service's ``/due``: ``due_answer`` of the request's query."""
+    return due_answer(found, asked.query)
+
+
 def due_answer(found: list[dict], query) -> dict:
     """A service's ``/due`` view from every part's (``due_here``): filtered by the request's
     ``unit``, ``authority``, ``kind`` and ``due_within`` against the latest stream time; a

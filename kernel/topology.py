@@ -129,6 +129,11 @@ class View:
         return tuple(re.findall(r"\{(\w+)\}", self.path))
 
 
+def first_found(model: Any, found: list, asked: Any) -> Any:
+    """A ``View.answer`` for a view of one thing: the item a part found, None when none did."""
+    return found[0] if found else None
+
+
 @dataclass(frozen=True)
 class Asked:
     """A request of a view: its path's ``params``, its ``query`` and (``View.rows``) the

@@ -148,6 +148,12 @@ def create_app(settings: Settings):
         except ValueError as exc:
             raise Refused(str(exc)) from None
 
+    def breaches_by(past: datetime | None) -> list[dict]:
+        """The breaches the page keeps; of a past, those dated by then."""
+        kept = breach_log.all()
+        return kept if past is None else [
+            b for b in kept if datetime.fromisoformat(b["time"]) <= past]
+
     async def computing(request: web.Request, past: datetime, exc: Computing):
         """A page of the past the services are still computing: how far, reloaded."""
         return await page(request, "computing.html", status=202, past=past, refresh=1,
@@ -177,8 +183,7 @@ def create_app(settings: Settings):
             return await computing(request, past, exc)
         except Unavailable as exc:
             return await page(request, "unavailable.html", status=503, reason=str(exc))
-        breaches = breach_log.all() if past is None else [
-            b for b in breach_log.all() if datetime.fromisoformat(b["time"]) <= past]
+        breaches = breaches_by(past)
         filters = {f: request.query.get(f, "") for f in ("kind", "unit_id", "service")}
         pictured = {} if campaign is None else {
             "coverage_steps": pictures.coverage_steps(campaign),
@@ -258,9 +263,7 @@ def create_app(settings: Settings):
         return await page(request, "unit.html", unit_id=unit_id, unit=unit, category=category,
                           past=past, findings=(findings or {}).get("findings", []),
                           escalations=(escalations or {}).get("escalations", []),
-                          breaches=[b for b in breach_log.all() if b["unit_id"] == unit_id
-                                    and (past is None
-                                         or datetime.fromisoformat(b["time"]) <= past)])
+                          breaches=[b for b in breaches_by(past) if b["unit_id"] == unit_id])
 
     async def breaches_json(request: web.Request) -> web.Response:
         try:

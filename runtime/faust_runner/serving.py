@@ -73,8 +73,7 @@ def _page(worker, service: Service, view: View, model: Any, past) -> None:
         return web.json({"error": str(exc)}, status=400)
 
     def answered(web, value, asked: Asked):
-        return web.json(value) if value is not None else json_or_404(
-            web, None, view.what_is_missing(asked.params))
+        return json_or_404(web, value, view.what_is_missing(asked.params))
 
     if view.scope == EVERY:
         async def page(web, request, **params):

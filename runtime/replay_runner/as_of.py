@@ -51,8 +51,9 @@ class Past:
     """One past state: its runner and answers once computed; what it read, to know when the
     log has moved past it."""
 
-    def __init__(self, as_of: datetime, total: int) -> None:
-        self.as_of, self.total, self.fed = as_of, total, 0
+    def __init__(self, as_of: datetime, ends: dict[int, int]) -> None:
+        self.as_of, self.ends, self.fed = as_of, ends, 0
+        self.total = sum(ends.values())
         self.started = time.monotonic()
         self.answering: Answering | None = None
         self.error: BaseException | None = None
@@ -89,7 +90,7 @@ class PastStates:
                         f"the log holds {total:,} records, more than a worker replays for a "
                         f"view (INSPECTIONS_AS_OF_MAX_RECORDS {self.settings.as_of_max_records:,})"
                         f": run `inspections replay --until {as_of.isoformat()}` instead")
-                past = self.kept[as_of] = Past(as_of, total)
+                past = self.kept[as_of] = Past(as_of, ends)
                 while len(self.kept) > self.settings.as_of_kept:
                     self.kept.popitem(last=False)
                 threading.Thread(target=self._compute, args=(past,), daemon=True,
@@ -159,12 +160,12 @@ class PastStates:
         return end_offsets(self.settings)
 
     def _from_kafka(self, as_of: datetime, past: Past) -> Iterator:
-        """Each partition in turn, up to its end now or until it is cut (``past.stopped``);
-        one read to its end is noted."""
+        """Each partition in turn, up to its end when asked (``past.ends``) or until it is cut
+        (``past.stopped``); one read to its end is noted."""
         from kafka import TopicPartition
 
         topic = topics.name(self.settings, topics.EVENTS)
-        ends = self._ends()
+        ends = past.ends
         reader = kafka.consumer(self.settings, client_id="inspections-as-of",
                                 max_partition_fetch_bytes=8 * 2**20)
         try:

@@ -5,7 +5,8 @@ and what only its worker has (gauges). It holds no rule."""
 from __future__ import annotations
 
 from kernel.breaches import Breach
-from kernel.topology import EVERY, UNIT, Read, Service, Store, View, Write
+from kernel.due import due_view
+from kernel.topology import EVERY, UNIT, Read, Service, Store, View, Write, first_found
 from runtime.config import topics
 from runtime.handling.reporting import report_breach, report_notice, report_unmatched
 from runtime.plumbing import metrics
@@ -63,8 +64,8 @@ SERVICE = Service(
     flow=lambda settings: EscalationFlow(config.policy(settings)),
     views=(
         View("register", "/escalations", EVERY, Model.open_here, Model.register),
-        View("due", "/due", EVERY, Model.due_here, Model.due),
-        View("escalation", "/escalations/{escalation_id}", EVERY, Model.one_here, Model.one,
+        View("due", "/due", EVERY, Model.due_here, due_view),
+        View("escalation", "/escalations/{escalation_id}", EVERY, Model.one_here, first_found,
              missing="escalation {escalation_id}", file="escalations", each=Model.every),
         View("unit_escalations", "/units/{unit_id}/escalations", UNIT, Model.of_unit_here,
              Model.of_unit, missing="escalations of unit {unit_id}"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from kernel.due import Due, due_answer, due_checked, due_here
+from kernel.due import Due, due_checked, due_here
 from kernel.paging import page_size, paged, paged_in_order, whole_number, with_next
 from services.escalation.rules import Escalation
 
@@ -89,18 +89,12 @@ class EscalationViews:
                                 if (d := due_of(shelf.unit("units", unit_id).escalations[eid]))
                                 is not None))
 
-    def due(self, found: list[dict], asked) -> dict:
-        return due_answer(found, asked.query)
-
     # /escalations/{escalation_id}
     def one_here(self, shelf, asked) -> list[dict]:
         eid = asked.params["escalation_id"]
         state = shelf.holder("units", "escalations", eid)
         found = state.escalations.get(eid) if state is not None else None
         return [] if found is None else [escalation_view(found)]
-
-    def one(self, found: list[dict], asked) -> dict | None:
-        return found[0] if found else None
 
     def every(self, shelf):
         for state in shelf.units("units"):

@@ -5,7 +5,7 @@ inputs). It holds no rule."""
 from __future__ import annotations
 
 from kernel.breaches import Breach
-from kernel.topology import EVERY, UNIT, Read, Service, Store, View, Write
+from kernel.topology import EVERY, UNIT, Read, Service, Store, View, Write, first_found
 from runtime.config import topics
 from runtime.handling.reporting import report_breach
 from schemas.derived import DeadlineBreached
@@ -58,7 +58,7 @@ SERVICE = Service(
              Model.of_unit, missing="findings of unit {unit_id}"),
         View("visit_findings", "/visits/{visit_id}/findings", EVERY, Model.of_visit_here,
              Model.of_visit, missing="findings of visit {visit_id}"),
-        View("finding", "/findings/{finding_id}", EVERY, Model.one_here, Model.one,
+        View("finding", "/findings/{finding_id}", EVERY, Model.one_here, first_found,
              missing="finding {finding_id}", file="findings", each=Model.every_finding),
         View("assessment", "/assessments/{year}", EVERY, Model.assessment_here,
              Model.assessment, file="assessments", each=Model.every_assessment,

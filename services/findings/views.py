@@ -5,7 +5,6 @@ service's declared views (``FindingsViews``)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, tzinfo
-from typing import Any
 
 from kernel import ids
 from kernel.paging import page_size, paged, paged_in_order, with_next, year_of
@@ -125,9 +124,6 @@ class FindingsViews:
 
     def __init__(self, tz: tzinfo) -> None:
         self.tz = tz
-
-    def one(self, found: list, asked) -> Any:
-        return found[0] if found else None
 
     @staticmethod
     def _filters(asked) -> tuple[str | None, str | None]:

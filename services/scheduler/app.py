@@ -12,7 +12,8 @@ import socket
 from datetime import datetime, timezone
 
 from kernel.breaches import Breach
-from kernel.topology import EVERY, SIDE, UNIT, Read, Service, Store, View, Write
+from kernel.due import due_view
+from kernel.topology import EVERY, SIDE, UNIT, Read, Service, Store, View, Write, first_found
 from runtime.config import topics
 from runtime.handling.publishing import Tagged
 from runtime.handling.reporting import report_breach
@@ -106,15 +107,15 @@ SERVICE = Service(
     flow=lambda settings: SchedulerFlow(config.policy(settings), settings.partitions),
     publishes_rejections=True,
     views=(
-        View("unit", "/units/{unit_id}", UNIT, Model.unit_here, Model.one,
+        View("unit", "/units/{unit_id}", UNIT, Model.unit_here, first_found,
              missing="unit {unit_id}", file="units", each=Model.every_unit, floats=True),
-        View("visit", "/visits/{visit_id}", EVERY, Model.visit_here, Model.one,
+        View("visit", "/visits/{visit_id}", EVERY, Model.visit_here, first_found,
              missing="visit {visit_id}"),
         View("campaigns", "/campaigns", SIDE, Model.summaries_here, Model.summaries),
         View("campaign", "/campaigns/{campaign_id}", SIDE, Model.campaign_here,
              Model.campaign, missing="campaign {campaign_id}", rows="unit",
              file="campaigns", each=Model.every_campaign, whole=Model.whole_campaign),
-        View("due", "/due", EVERY, Model.due_here, Model.due),
+        View("due", "/due", EVERY, Model.due_here, due_view),
     ),
     read_model=lambda settings: Model(config.policy(settings), CAMPAIGN),
     serve=serve,

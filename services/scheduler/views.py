@@ -7,10 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta, tzinfo
-from typing import Any
 
 from kernel.dates import end_of_day
-from kernel.due import Due, due_answer, due_checked, due_here
+from kernel.due import Due, due_checked, due_here
 from kernel.paging import paged_in_order, with_next
 from services.scheduler.campaign import Campaign, counted, coverage_due_at
 from services.scheduler.rules import (
@@ -173,9 +172,6 @@ class SchedulerViews:
     def __init__(self, policy: Policy, campaign_prefix: str) -> None:
         self.policy, self.tz, self.prefix = policy, policy.timezone, campaign_prefix
 
-    def one(self, found: list, asked) -> Any:
-        return found[0] if found else None
-
     # /units/{unit_id}
     def unit_here(self, shelf, asked) -> list[dict]:
         state = shelf.unit("units", asked.params["unit_id"])
@@ -240,5 +236,3 @@ class SchedulerViews:
         items += [d for _, c in self._campaigns(shelf) for d in due_of_campaign(c, self.tz)]
         return due_here(shelf, items)
 
-    def due(self, found: list[dict], asked) -> dict:
-        return due_answer(found, asked.query)
