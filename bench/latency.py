@@ -105,7 +105,7 @@ def latency(settings: Settings, rate: float, seconds: float, base: datetime,
     read_times = sorted(reader.read[f] for f in acked if f in reader.read)
     span = max(1e-9, read_times[-1] - read_times[0])
     say(f"  {rate:g}/s: p50 {pct(0.5)} ms, p99 {pct(0.99)} ms, max {round(ms[-1], 1)} ms")
-    return {"offered_per_s": rate, "warm_up_s": warm_up,
+    return {"offered_per_s": rate, "warm_up_s": warm_up, "sent": count,
             "sent_per_s": round(count / sent_for, 1),
             "read_per_s": round(len(read_times) / span, 1), "findings": len(acked),
             "escalations": len(ms), "p50_ms": pct(0.50), "p99_ms": pct(0.99),

@@ -14,7 +14,9 @@ and the same events, reported as a ratio; one table on stdout and JSON in a file
    1,000 findings/s), each after a warm-up: from a ``finding.recorded``'s send acknowledged
    to its ``escalation.raised`` read (bench/latency.py); p50, p99, max, and the rates
    actually sent and read; then the pipeline catches up with them (a run past saturation
-   leaves a backlog), so that step 5 verifies a finished log. ``--skip alone`` leaves out
+   leaves a backlog: the next rate starts from an idle pipeline, and step 5 verifies a
+   finished log); and each service's changelog records written per finding sent (its
+   tables' writes: the first cost of a faust worker, ``docs/performance.md``). ``--skip alone`` leaves out
    step 2 (the million-event soak: ``--events 1000000 --skip alone``).
 5. With the workers stopped (an idle machine), the three services over the same records in
    memory, in one process (the floor of replay); then replay and verify over the pipeline's
@@ -48,6 +50,19 @@ from kernel.vocabulary import SERVICES
 from runtime.config import topics
 from runtime.config.settings import Settings
 from runtime.plumbing import kafka
+
+
+# -- state written ------------------------------------------------------------------------
+def changelog_records(settings: Settings) -> dict[str, int]:
+    """Records on each service's changelog topics (its tables' every write, a key each)."""
+    admin = kafka.admin(settings)
+    try:
+        names = admin.list_topics()
+    finally:
+        admin.close()
+    return {s: sum(kafka.log_size(settings, t) for t in names
+                   if t.startswith(settings.app_id(s) + "-") and t.endswith("-changelog"))
+            for s in SERVICES}
 
 
 # -- replay and verify --------------------------------------------------------------------
@@ -223,16 +238,20 @@ def _run(args, settings: Settings, records: int, prefixes: list[str], say) -> in
         after = last_time(args.events).replace(minute=0, second=0, microsecond=0)
         for n, rate in enumerate(float(r) for r in args.rates.split(",")):
             say(f"latency at {rate:g} findings/s for {args.latency_seconds:g} s")
+            written = changelog_records(settings)
             # Each run's events an hour after the last's (no escalation of one falls due in
             # the next), all within a day of the generated events' last (the gate refuses an
             # event dated far ahead of its partition's clock).
-            rows["latency"].append(latency(
-                settings, rate, args.latency_seconds, say=say,
-                base=after + timedelta(hours=1 + n), warm_up=args.warm_up))
-        # A latency run past saturation stops reading before the pipeline has caught up:
-        # verify then would compare an unfinished log (derived events still to come).
-        say("the pipeline catching up with the latency runs' findings")
-        run_until_caught_up(settings, workers, groups, 1, say)
+            row = latency(settings, rate, args.latency_seconds, say=say,
+                          base=after + timedelta(hours=1 + n), warm_up=args.warm_up)
+            # A run past saturation stops reading before the pipeline has caught up: the
+            # next rate starts from an idle pipeline, the state written for these findings
+            # counted whole, and verify (step 5) compares a finished log.
+            run_until_caught_up(settings, workers, groups, 1, say)
+            now = changelog_records(settings)
+            row["changelog_per_finding"] = {s: round((now[s] - written[s]) / row["sent"], 2)
+                                            for s in SERVICES}
+            rows["latency"].append(row)
     finally:
         for worker in workers:
             worker.stop()

@@ -42,6 +42,9 @@ def test_the_quick_bench_measures_every_row(kafka, tmp_path):
         assert latency["escalations"] == latency["findings"] > 0  # every finding came back
         assert 0 < latency["p50_ms"] <= latency["p99_ms"] <= latency["max_ms"]
         assert latency["sent_per_s"] > 0.8 * latency["offered_per_s"]
+        # Each finding raised an escalation: its state was written, and the findings' too.
+        assert latency["changelog_per_finding"]["escalation"] >= 1
+        assert latency["changelog_per_finding"]["findings"] >= 1
         assert f"| {latency['offered_per_s']:g} | {latency['sent_per_s']:g} |" in done.stdout
     for worker in report["rows"]["pipeline"]["rss"].values():
         assert worker["samples"] > 0 and worker["median_mib"] > 50
