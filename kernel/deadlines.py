@@ -181,6 +181,11 @@ class Core(Protocol[S]):
         """Whether a repeat of this event could change anything (so its id is kept)."""
         ...
 
+    def witnessed(self, state: S, event: Any) -> bool:
+        """Whether ``state`` shows this very event applied: an entity it made names its id
+        first in its history (what ``shown`` tells a store that keeps ids)."""
+        ...
+
     def handle(self, state: S, event: Any, now: datetime) -> Decision[S]: ...
 
     def expire(self, state: S, deadline: Deadline, now: datetime, cause: Any) -> Decision[S]: ...
@@ -230,12 +235,15 @@ def process(
     states: MutableMapping[str, S],
     seen: Callable[[str], bool],
     event: Any,
+    shown: Callable[[str], None] | None = None,
 ) -> Outcome:
     """Run one event of a partition through ``core``, moving ``timeline`` along.
 
     ``states`` holds the state of each key (a faust table live, a dict in a replay); ``seen``
     says whether an event id was processed before (and remembers it), so that a duplicate
-    changes nothing, not even stream time.
+    changes nothing, not even stream time. ``shown(event_id)``, when given, is told of an
+    event whose key's state now shows it (``Core.witnessed``): a store that writes the ids it
+    remembers can leave that one to the state, which is written anyway.
     """
     key = core.key(event)
     # An event the core only reads the time of changes nothing when repeated (time never
@@ -252,6 +260,8 @@ def process(
                                timeline.stream_time)
         if decision.state is not state:  # an unchanged state is not written again
             states[key] = decision.state
+            if shown is not None and core.witnessed(decision.state, event):
+                shown(event.id)
         derived.extend(decision.derived)
         if decision.open or decision.close:
             timeline.apply(decision.open, decision.close)
@@ -270,6 +280,7 @@ def process_on_partition(
     states: MutableMapping[str, S],
     seen: Callable[[str], bool],
     event: Any,
+    shown: Callable[[str], None] | None = None,
 ) -> tuple[Outcome, datetime | None, Tracked]:
     """``process`` on the partition's timeline (made and kept in ``timelines`` when it has
     none); also returns the stream time before, and which states were written."""
@@ -278,7 +289,7 @@ def process_on_partition(
         timeline = Timeline()
     before = timeline.stream_time
     tracked = Tracked(states)
-    outcome = process(core, timeline, tracked, seen, event)
+    outcome = process(core, timeline, tracked, seen, event, shown)
     if not outcome.duplicate and (timeline.dirty or partition not in timelines):
         timelines[partition] = timeline  # what the store writes (a dict: itself)
     return outcome, before, tracked

@@ -106,8 +106,13 @@ def seen_key(record_key: bytes | None, partition: int) -> str:
     """Where a duplicate is looked for: among the ids of its record's key (a unit), or of its
     partition for records without a key (the services and the replay alike)."""
     if record_key:
-        return "key:" + record_key.decode("utf-8", "replace")
+        return "key:" + record_key.decode("utf-8", "replace")  # subject_of_seen_key reads it
     return f"partition:{partition}"
+
+
+def subject_of_seen_key(place: str) -> str | None:
+    """The unit a ``seen_key`` is of (None: a partition's)."""
+    return place[4:] if place.startswith("key:") else None
 
 
 def digest(event_id: str) -> int:

@@ -62,10 +62,16 @@ class Store:
     service's cross-partition side. ``kind`` says what a runner makes of it:
 
     - ``units``: a frozen value per unit; ``entities`` names its fields that map ids to
-      values, each kept under a key of its own (``value_types`` gives each field's type);
-    - ``timelines``: each partition's stream time and open deadlines;
-    - ``seen``: the event ids already processed, per record key;
-    - ``values``: plain values by key (``value_type``): an id's unit, a partition's tally;
+      values, each kept under a key of its own (``entity_types`` gives each field's type);
+    - ``timelines``: each partition's stream time and open deadlines; ``derive(state)``, the
+      deadlines a unit's state (in the units store ``of``) has open, which a runner that
+      writes its state need not write;
+    - ``seen``: the event ids already processed, per record key; ``derive(state)``, the ids
+      a unit's state (in ``of``) shows applied (``kernel.deadlines.process``), not written;
+    - ``index``: derived from the units store ``of``, never written: each entity of its
+      ``field`` gives ``derive(entity)``, a (name, value) entry, or None (the open
+      escalations, say); read by views and gauges (``Shelf.entries``);
+    - ``values``: plain values by key (``value_type``): a partition's tally;
     - ``custom``: ``value_type(table, name, cache_entries)`` is the store (a faust worker's);
       a dict elsewhere."""
 
@@ -75,6 +81,9 @@ class Store:
     value_type: Any = None
     entities: tuple[str, ...] = ()
     entity_types: tuple[Any, ...] = ()
+    of: str | None = None
+    field: str | None = None
+    derive: Callable[[Any], Any] | None = None
 
 
 UNIT, EVERY, SIDE = "unit", "every", "side"  # a view's scope (``View``)
@@ -154,7 +163,7 @@ class Shelf(Protocol):
 
     def units(self, store: str) -> Iterator[Any]: ...  # every unit's state
 
-    def entries(self, store: str) -> Iterator[tuple[str, Any]]: ...  # a values store's
+    def entries(self, store: str) -> Iterator[tuple[str, Any]]: ...  # a values or index store's
 
     def side(self, store: str) -> Mapping[str, Any] | None: ...  # None: not held here
 
@@ -216,5 +225,7 @@ class Context(Protocol):
     def store(self, name: str) -> MutableMapping: ...
 
     def seen(self, event_id: str) -> bool: ...
+
+    def shown(self, event_id: str) -> None: ...
 
     def emit(self, fact: Any) -> None: ...

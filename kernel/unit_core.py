@@ -22,11 +22,14 @@ S = TypeVar("S")
 class UnitCore(Generic[S]):
     """A subclass gives ``State`` and ``ON`` (``handler(core, state, event, now)``);
     ``REMEMBERED``: types beyond ``ON`` whose ids are kept (a repeat could change
-    something)."""
+    something); ``WITNESSES``: types whose handling may leave an entity that names the
+    event's id first in its history, with the function (``witness(state, event)``) saying
+    whether it did: a runner that keeps ids need not keep that one (``shown``)."""
 
     State: ClassVar[Callable[..., Any]]
     ON: ClassVar[Mapping[str, Callable[..., Decision]]]
     REMEMBERED: ClassVar[frozenset[str]] = frozenset()
+    WITNESSES: ClassVar[Mapping[str, Callable[[Any, Any], bool]]] = {}
 
     def __init__(self, policy: Any) -> None:
         self.policy = policy
@@ -39,6 +42,10 @@ class UnitCore(Generic[S]):
 
     def remembers(self, event) -> bool:
         return event.type in self.ON or event.type in self.REMEMBERED
+
+    def witnessed(self, state: S, event) -> bool:
+        witness = self.WITNESSES.get(event.type)
+        return witness is not None and witness(state, event)
 
     def handle(self, state: S, event, now: datetime) -> Decision[S]:
         return self.ON[event.type](self, state, event, now)

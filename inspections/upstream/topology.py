@@ -4,11 +4,21 @@ README to them)."""
 
 from __future__ import annotations
 
-from kernel.topology import Service, System
+from kernel.topology import Service, Store, System
 
 
 def _kind(kind) -> str:
     return getattr(kind, "__name__", None) or " \\| ".join(k.__name__ for k in kind.__args__)
+
+
+def _kept(store: Store) -> str:
+    if store.entities:
+        return f" ({', '.join(store.entities)} a key each)"
+    if store.kind == "index":
+        return f" (derived from `{store.of}`, never written)"
+    if store.of is not None:
+        return f" (less what `{store.of}` shows)"
+    return ""
 
 
 def row(service: Service) -> str:
@@ -21,8 +31,7 @@ def row(service: Service) -> str:
                        for w in service.writes)
     if service.publishes_rejections:
         writes += "; records the gate refuses → `inspections.rejected`"
-    stores = ", ".join(f"`{s.name}`" + (f" ({', '.join(s.entities)} a key each)" if s.entities
-                                        else "") + ("" if s.partitioned else " (side)")
+    stores = ", ".join(f"`{s.name}`" + _kept(s) + ("" if s.partitioned else " (side)")
                        for s in service.stores)
     return f"| {service.name} | {reads} | {writes} | {stores} |"
 

@@ -32,6 +32,7 @@ from kernel.vocabulary import PROCESSING_FAILED
 from runtime.config import topics
 from runtime.faust_runner.batching import Batch
 from runtime.faust_runner.stores import StagedSeen, forget_cached_state
+from runtime.faust_runner.units import StateUnreadable
 from runtime.handling.context import Context
 from runtime.handling.partition_clock import PartitionClock
 from runtime.handling.publishing import PACK_BYTES, Outbox
@@ -60,7 +61,7 @@ class Reader:
         self.flow = worker.flow
         self.handler = partial(read.handler, worker.flow)
         self.stores = {s.name: worker.stores[s.name] for s in service.stores
-                       if s.partitioned == read.partitioned and s.kind != "seen"}
+                       if s.partitioned == read.partitioned and s.kind not in ("seen", "index")}
         self.seen = next((worker.stores[s.name] for s in service.stores if s.kind == "seen"),
                          None)
         self.clock = worker.clock if read.contract else None
@@ -97,7 +98,7 @@ class Reader:
                 batch.restart()
                 forget_cached_state()  # what the attempt changed in place goes with it
                 self.flow.irregular.drain()
-        await batch.commit()
+        await batch.commit(then=self.worker.times.write)
         self.batch_records.observe(len(batch.events))
         if self.sensor is not None and batch.events:
             self.sensor.batch(self.topic_name, last, len(batch.events), self.stream_label,
@@ -143,6 +144,8 @@ class Reader:
             context.reports.clear()
             try:
                 handler(context, event)
+            except StateUnreadable:
+                raise  # no record could be applied: the worker stops, saying what to do
             except Exception as error:
                 raise RecordFailed(place, error) from error
             if first:
@@ -180,6 +183,8 @@ class Reader:
                 context.reports.clear()
                 try:
                     handler(context, value)
+                except StateUnreadable:
+                    raise
                 except Exception as error:
                     raise RecordFailed(at, error) from error
                 if at not in reported:

@@ -139,15 +139,19 @@ class Batch:
         """The event time of the record being applied (for the event-time latency)."""
         self._times[self._index] = event_time
 
-    async def commit(self) -> None:
+    async def commit(self, then: Callable[[], None] | None = None) -> None:
         """Send every outbox, wait for every acknowledgement at once, then write the state:
-        a batch's state is written only after what it derived is safely on its topics."""
+        a batch's state is written only after what it derived is safely on its topics.
+        ``then``: what writes, once, what the staged stores' flushes gathered (each
+        partition's times)."""
         pending = [future for box in self._outboxes for future in await box.send()]
         if pending:
             await asyncio.gather(*pending)
         with stopping.critical:  # a stop's watchdog never ends the process in between
             for staged in self._staged:
                 staged.flush()
+            if then is not None:
+                then()
         self.committed = True
         for index, event in enumerate(self.events):
             self.progress.done(event.message, self._times.get(index))

@@ -77,6 +77,19 @@ def as_current(event) -> Iterator[None]:
         _current_event.reset(token)
 
 
+def current_event():
+    """faust's current event (a table write is filed under its partition), if any."""
+    from faust.streams import current_event
+
+    return current_event()
+
+
+def current_partition() -> int | None:
+    """The partition of faust's current event, if any."""
+    event = current_event()
+    return None if event is None else event.message.partition
+
+
 # -- the consumer's offsets -------------------------------------------------------------------
 def committed_offsets(app) -> dict:
     """The offsets faust's consumer sought to or committed (the next to read), by TP."""

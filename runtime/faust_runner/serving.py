@@ -12,6 +12,7 @@ from typing import Any
 
 from kernel.due import latest
 from kernel.topology import EVERY, SIDE, UNIT, Asked, Service, View
+from runtime.faust_runner.units import Index
 from runtime.plumbing.http import json_or_404
 
 
@@ -42,6 +43,9 @@ class WorkerShelf:
     def entries(self, store: str) -> Iterator[tuple[str, Any]]:
         values = self.stores[store]
         for p in self.partitions:
+            if isinstance(values, Index):
+                yield from values.items_in(p)
+                continue
             for name in values.names_in(p):
                 if (value := values.get(name)) is not None:
                     yield name, value

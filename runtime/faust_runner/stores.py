@@ -1,7 +1,8 @@
 """A service's state in its faust table of bytes, one small key per thing, so that a batch
-writes only what it changed: a unit's header and each of its entities (a visit, a finding,
-an escalation), each partition's stream time and each open deadline, the event ids already
-seen (as 64-bit digests, in chunks), ids' units, per-partition tallies.
+writes only what it changed and nothing that can be derived: a unit's header and each of its
+entities (a visit, a finding, an escalation: ``runtime.faust_runner.units``, with what is
+derived from them), each partition's stream time, the event ids already seen that no state
+shows (as 64-bit digests, in chunks), per-partition tallies.
 
 Every store is a mapping the flows use as they would a dict. Values are decoded once and
 kept (the least recently used dropped past ``cache_entries``); only the worker that owns a
@@ -18,8 +19,6 @@ from datetime import datetime
 from typing import Any
 
 from kernel import ids
-from kernel.deadlines import Deadline, Timeline
-from kernel.frozen import evolve
 from runtime.faust_runner import faust_internals
 
 SEP = "\x1f"
@@ -141,167 +140,91 @@ def prefix_keys(table, partition: int, prefix: bytes) -> Iterator[bytes]:
         yield found
 
 
-class Units(_Cached, MutableMapping):
-    """A frozen state per unit, kept as a header and one key per entity.
+def prefix_items(table, partition: int, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+    """The keys starting with ``prefix`` in one partition's database, with their values."""
+    db = faust_internals.partition_db(table, partition)
+    for found, value in db.items(from_key=prefix):
+        if not found.startswith(prefix):
+            return
+        yield found, value
 
-    ``entities`` names the state's fields that map ids to values (a unit's visits, findings,
-    escalations): each value is a key of its own (``<store>␟e␟<field>␟<id>␟<unit>``), written
-    when it changes; the header (``<store>␟h␟<unit>``) holds the other fields and each entity
-    field's ids in order, written when those change. An entity's key starts with its id, so
-    that its unit is found by id (``unit_of``) with no index to write. Unchanged entities keep their
-    identity in the frozen states the cores build, which is how a write finds what changed.
-    """
 
-    def __init__(self, table, name: str, state_type: Any, entities: dict[str, Any],
-                 cache_entries: int = 2_000) -> None:
-        super().__init__(cache_entries)
-        self.table, self.name = table, name
-        self.header = Codec(state_type)
-        self.entities = {name: Codec(t) for name, t in entities.items()}
-        self.empty = {name: {} for name in entities}
+class PartitionTimes(_Cached):
+    """Each inbound partition's two times, one key (``times␟<p>``): the gate's clock (the
+    newest event time accepted, ``runtime.handling.partition_clock``) and the rules' stream
+    time (``Timelines``; None for a service without deadlines). A batch's flushes ``set``
+    them; ``write`` then writes each partition that changed once, so that a batch costs one
+    write a partition for both."""
 
-    def __getitem__(self, unit: str):
-        state = self._cached(unit)
-        if state is _MISSING:
-            state = self._load(unit)
-            if state is None:
-                raise KeyError(unit)
-            self._remember(unit, state)
-        return state
+    def __init__(self, table) -> None:
+        super().__init__(cache_entries=1 << 30)  # a partition's, however many
+        self.table = table
+        self.codec = Codec(tuple[datetime | None, datetime | None])
+        self.dirty: dict[int, Any] = {}  # partition -> the event its write is filed under
 
-    def _load(self, unit: str):
-        raw = self.table.get(key(self.name, "h", unit))
-        if raw is None:
-            return None
-        head, _, order = raw.partition(b"\n")
-        header = self.header.loads(head)
-        ids = self._order.loads(order)
-        filled = {}
-        for name, codec in self.entities.items():
-            filled[name] = {i: codec.loads(self.table[key(self.name, "e", name, i, unit)])
-                            for i in ids.get(name, ())}
-        return evolve(header, **filled)
+    def get(self, partition: int) -> tuple[datetime | None, datetime | None]:
+        times = self._cached(partition)
+        if times is _MISSING:
+            raw = self.table.get(key("times", str(partition)))
+            times = (None, None) if raw is None else self.codec.loads(raw)
+            self.cache[partition] = times
+        return times
 
-    @property
-    def _order(self) -> Codec:
-        codec = getattr(self, "_order_codec", None)
-        if codec is None:
-            codec = self._order_codec = Codec(dict[str, list[str]])
-        return codec
+    def set(self, partition: int, which: int, value: datetime | None) -> None:
+        """Set the clock (``which`` 0) or the stream time (1), to be written by ``write``."""
+        times = list(self.get(partition))
+        times[which] = value
+        self.cache[partition] = tuple(times)
+        self.dirty[partition] = faust_internals.current_event()
 
-    def __setitem__(self, unit: str, state) -> None:
-        old = self.get(unit)
-        for name, codec in self.entities.items():
-            before = getattr(old, name) if old is not None else {}
-            for ident, value in getattr(state, name).items():
-                if before.get(ident) is not value:
-                    self.table[key(self.name, "e", name, ident, unit)] = codec.dumps(value)
-            for ident in before.keys() - getattr(state, name).keys():
-                del self.table[key(self.name, "e", name, ident, unit)]
-        if old is None or self._header_changed(old, state):
-            order = {name: list(getattr(state, name)) for name in self.entities}
-            self.table[key(self.name, "h", unit)] = (self.header.dumps(evolve(state, **self.empty))
-                                          + b"\n" + self._order.dumps(order))
-        self._remember(unit, state)
+    def write(self) -> None:
+        for partition, event in self.dirty.items():
+            with faust_internals.as_current(event):
+                self.table[key("times", str(partition))] = self.codec.dumps(self.cache[partition])
+        self.dirty.clear()
 
-    def _header_changed(self, old, new) -> bool:
-        for name in self.entities:
-            if getattr(old, name).keys() != getattr(new, name).keys():
-                return True
-        return evolve(old, **self.empty) != evolve(new, **self.empty)
 
-    def __delitem__(self, unit: str) -> None:
-        raise NotImplementedError("a unit's state is never deleted")
+class Clocks(MutableMapping):
+    """The gate's clock of each partition (names: the partitions, as text), as
+    ``PartitionClock`` keeps it, in ``PartitionTimes``."""
+
+    def __init__(self, times: PartitionTimes) -> None:
+        self.times = times
+
+    def __getitem__(self, name: str) -> datetime:
+        clock = self.times.get(int(name))[0]
+        if clock is None:
+            raise KeyError(name)
+        return clock
+
+    def __setitem__(self, name: str, value: datetime) -> None:
+        self.times.set(int(name), 0, value)
+
+    def __delitem__(self, name: str) -> None:
+        raise NotImplementedError("a partition's clock is never deleted")
 
     def __iter__(self) -> Iterator[str]:
-        raise TypeError("a table store is listed per partition: units_in(partition)")
+        raise TypeError("the clocks are read by partition")
 
     def __len__(self) -> int:
-        raise TypeError("a table store is counted per partition")
-
-    def unit_of(self, partitions, field: str, entity_id: str) -> str | None:
-        """The unit holding ``entity_id`` among its ``field`` in one of ``partitions``."""
-        prefix = key(self.name, "e", field, entity_id, "")
-        for partition in partitions:
-            for found in prefix_keys(self.table, partition, prefix):
-                return found[len(prefix):].decode()
-        return None
-
-    def units_in(self, partition: int) -> Iterator[str]:
-        """The units with state in one partition's database."""
-        prefix = key(self.name, "h", "")
-        for raw in prefix_keys(self.table, partition, prefix):
-            yield raw[len(prefix):].decode()
-
-
-class Timelines(_Cached, MutableMapping):
-    """Each partition's ``Timeline``: its stream time (``<store>␟time␟<p>``) and each open
-    deadline (``<store>␟due␟<p>␟<id>``), read once (a prefix scan) and then kept; a write
-    stores what the timeline journalled since the last one."""
-
-    def __init__(self, table, name: str) -> None:
-        super().__init__(cache_entries=1 << 30)  # a partition's, however many
-        self.table, self.name = table, name
-        self.time = Codec(datetime | None)
-        self.deadline = Codec(Deadline)
-
-    def __getitem__(self, partition: int) -> Timeline:
-        timeline = self._cached(partition)
-        if timeline is _MISSING:
-            p = str(partition)
-            raw = self.table.get(key(self.name, "time", p))
-            prefix = key(self.name, "due", p, "")
-            pending = [self.deadline.loads(self.table[k])
-                       for k in prefix_keys(self.table, partition, prefix)]
-            timeline = (Timeline(self.time.loads(raw), pending).track()
-                        if raw is not None or pending else None)
-            self.cache[partition] = timeline
-        if timeline is None:
-            raise KeyError(partition)
-        return timeline
-
-    def __setitem__(self, partition: int, timeline: Timeline) -> None:
-        p = str(partition)
-        known = self._cached(partition) is timeline
-        if not known:  # new here: all of it
-            self.table[key(self.name, "time", p)] = self.time.dumps(timeline.stream_time)
-            for deadline in timeline.pending:
-                self.table[key(self.name, "due", p, deadline.deadline_id)] = self.deadline.dumps(deadline)
-            timeline.track()
-            self.cache[partition] = timeline
-            return
-        moved, changed = timeline.drain()
-        if moved:
-            self.table[key(self.name, "time", p)] = self.time.dumps(timeline.stream_time)
-        for deadline_id, deadline in changed.items():
-            name = key(self.name, "due", p, deadline_id)
-            if deadline is None:
-                if self.table.get(name) is not None:
-                    del self.table[name]
-            else:
-                self.table[name] = self.deadline.dumps(deadline)
-
-    def __delitem__(self, partition: int) -> None:
-        raise NotImplementedError("a partition's timeline is never deleted")
-
-    def __iter__(self) -> Iterator[int]:
-        return (p for p, t in self.cache.items() if t is not None)
-
-    def __len__(self) -> int:
-        return sum(1 for _ in self)
+        raise TypeError("the clocks are read by partition")
 
 
 class Seen(_Cached, MutableMapping):
     """The event ids already processed, per record key, as 64-bit digests
     (``kernel.ids.digest``) in chunks of up to ``CHUNK`` (``<store>␟<key>␟<n>``): a batch writes
     the last chunk of each key it added to. A value is a ``Digests`` set, changed in place;
-    setting it back is what marks it for writing."""
+    setting it back is what marks it for writing. An id the unit's state shows (``shown``,
+    the ids its entities name: ``kernel.deadlines.process`` leaves them out) is not
+    written: read back with the key's chunks from the unit's state in ``units``."""
 
     CHUNK = 512
 
-    def __init__(self, table, name: str, cache_entries: int = 2_000) -> None:
+    def __init__(self, table, name: str, cache_entries: int = 2_000,
+                 units=None, shown=None) -> None:
         super().__init__(cache_entries)
         self.table, self.name = table, name
+        self.units, self.shown = units, shown
 
     def __getitem__(self, name: str) -> Digests:
         found = self._cached(name)
@@ -310,6 +233,10 @@ class Seen(_Cached, MutableMapping):
             while (raw := self.table.get(key(self.name, name, f"{len(chunks):06d}"))) is not None:
                 chunks.append(raw)
             found = Digests.of(chunks)
+            unit = ids.subject_of_seen_key(name)
+            if self.shown is not None and unit is not None \
+                    and (state := self.units.get(unit)) is not None:
+                found.members.update(ids.digest(i) for i in self.shown(state))
             self._remember(name, found)
         return found
 
@@ -345,6 +272,10 @@ class StagedSeen:
         self.staged[place] = digests  # staged: its new chunk is written at commit
         return False
 
+    def shown(self, record_key: bytes | None, partition: int, event_id: str) -> None:
+        """The key's state shows the id just added: it is not written."""
+        self.staged[ids.seen_key(record_key, partition)].take_back(ids.digest(event_id))
+
 
 class Digests:
     """A set of 64-bit digests in the order they were added, and which chunks changed."""
@@ -374,6 +305,13 @@ class Digests:
             self.dirty_from = len(self.order)
         self.order.append(digest)
         return True
+
+    def take_back(self, digest: int) -> None:
+        """Not to be written after all (it stays a member): the last one added."""
+        if self.order and self.order[-1] == digest:
+            self.order.pop()
+            if self.dirty_from is not None and self.dirty_from >= len(self.order):
+                self.dirty_from = None
 
     def drain(self, size: int) -> range:
         """The chunks changed since the last drain."""

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
-from datetime import datetime
+from time import monotonic
 from typing import Any
 
 from yarl import URL
@@ -34,28 +34,32 @@ from runtime.faust_runner.batching import batches
 from runtime.faust_runner.observe import Observer
 from runtime.faust_runner.serving import serve_views
 from runtime.faust_runner.stores import (
+    Clocks,
+    PartitionTimes,
     Seen,
-    Timelines,
-    Units,
     Values,
     forget_cached_state,
     forget_cached_state_on_rebalance,
 )
+from runtime.faust_runner.units import Index, StateUnreadable, Timelines, Units
 from runtime.plumbing import logs
 from runtime.plumbing.kafka import partition_for
 
-CLOCK = "clock"  # the store of each inbound partition's clock, beside the declared ones
 
 
-def make_store(store: Store, tbl, settings: Settings):
+def make_store(store: Store, tbl, settings: Settings, made: dict, times: PartitionTimes):
+    """The faust store of a declared one; ``made``: the stores made before it (a derived
+    store's ``of``); ``times``: each partition's clock and stream time."""
     cached = settings.state_cache_entries
     if store.kind == "units":
         return Units(tbl, store.name, store.value_type,
                      dict(zip(store.entities, store.entity_types)), cached)
     if store.kind == "timelines":
-        return Timelines(tbl, store.name)
+        return Timelines(made[store.of], store.derive, times)
     if store.kind == "seen":
-        return Seen(tbl, store.name, cached)
+        return Seen(tbl, store.name, cached, made.get(store.of), store.derive)
+    if store.kind == "index":
+        return Index(made[store.of], store.field, store.derive)
     if store.kind == "custom":
         return store.value_type(tbl, store.name, cached)
     return Values(tbl, store.name, store.value_type, cached)
@@ -77,12 +81,15 @@ class Worker:
         self.state_table = table(app, settings, "state")
         self.side_table = (table(app, settings, "side", 1)
                            if service.stores_of(partitioned=False) else None)
-        self.stores = {
-            s.name: make_store(s, self.state_table if s.partitioned else self.side_table,
-                               settings)
-            for s in service.stores}
-        # The gate's clock of each inbound partition (``runtime.handling.partition_clock``).
-        self.clock = Values(self.state_table, CLOCK, datetime, settings.state_cache_entries)
+        # Each inbound partition's gate clock (``runtime.handling.partition_clock``) and
+        # stream time, written together once a batch.
+        self.times = PartitionTimes(self.state_table)
+        self.clock = Clocks(self.times)
+        self.stores: dict = {}
+        for s in service.stores:
+            self.stores[s.name] = make_store(
+                s, self.state_table if s.partitioned else self.side_table, settings, self.stores,
+                self.times)
         reads_contract = any(r.contract for r in service.reads)
         self.topics = {t: raw_topic(app, topics.name(settings, t))
                        for t in {*(r.topic for r in service.reads),
@@ -94,6 +101,7 @@ class Worker:
         # that read a unit before another's commit would write back a state without it.
         self.applying = asyncio.Lock()
         self.gauges: Callable[[list[int], bool], None] | None = None
+        self._gauged = 0.0  # when a batch last set them
         self.observer = Observer(app, settings, service.name,
                                  sources=[topics.name(settings, r.topic) for r in service.reads],
                                  gauges=self._gauges,
@@ -117,6 +125,10 @@ class Worker:
                 async with self.applying:
                     try:
                         await reader.apply(batch)
+                    except StateUnreadable as error:
+                        self.log.error("state unreadable: the worker stops", error=str(error))
+                        forget_cached_state()
+                        raise
                     except BaseException:
                         forget_cached_state()  # what was kept may be ahead of the tables
                         raise
@@ -148,7 +160,12 @@ class Worker:
             self.gauges(self.active_partitions(), self.owns_side())
 
     def _gauges_now(self) -> None:
-        if self.gauges is not None and self.observer.ready() is None:
+        """After a batch, at most once a second (a gauge may count every open escalation; the
+        metrics timer sets them too, every ``metrics_interval_s``)."""
+        now = monotonic()
+        if self.gauges is not None and now - self._gauged >= 1.0 \
+                and self.observer.ready() is None:
+            self._gauged = now
             self.gauges(self.active_partitions(), self.owns_side())
 
     # -- pages -------------------------------------------------------------------------------

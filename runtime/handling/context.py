@@ -5,9 +5,10 @@ from record to record.
 
 ``seen_ids`` is where the runner keeps the event ids already processed; whatever it is, it
 answers ``check(record_key, partition, event_id)``: whether the id was seen among its
-record's key's (``kernel.ids.seen_key``), marking it seen if not
-(``runtime.memory_runner.stores.Seen`` in memory, ``runtime.faust_runner.stores.StagedSeen`` over a
-worker's batch).
+record's key's (``kernel.ids.seen_key``), marking it seen if not; and ``shown(record_key,
+partition, event_id)``: the key's state shows that id, which need not be written
+(``runtime.memory_runner.stores.Seen`` in memory, ``runtime.faust_runner.stores.StagedSeen``
+over a worker's batch).
 """
 
 from __future__ import annotations
@@ -36,3 +37,7 @@ class Context:
 
     def seen(self, event_id: str) -> bool:
         return self.seen_ids.check(self.key, self.partition, event_id)
+
+    def shown(self, event_id: str) -> None:
+        """The record's key's state now shows this event (``kernel.deadlines.process``)."""
+        self.seen_ids.shown(self.key, self.partition, event_id)

@@ -44,8 +44,9 @@ class Running:
         self.service = service
         self.flow = service.flow(settings)
         self.journal = Journal()
-        self.stores: dict[str, Any] = {s.name: store_for(s, self.journal)
-                                       for s in service.stores}
+        self.stores: dict[str, Any] = {}
+        for s in service.stores:
+            self.stores[s.name] = store_for(s, self.journal, self.stores)
         self.seen = Seen(self.journal)
         self.emitted: list[Any] = []
         self.context = Context(self.stores, self.seen, self.emitted.append)

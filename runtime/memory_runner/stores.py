@@ -8,7 +8,7 @@ from __future__ import annotations
 import pickle
 import zlib
 from collections import OrderedDict
-from collections.abc import MutableMapping
+from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 from kernel import ids
@@ -83,6 +83,9 @@ class Seen(dict):
         if self.journal is not None and self.journal.active:
             self.journal.seen.append((found, digest))
         return False
+
+    def shown(self, record_key: bytes | None, partition: int, event_id: str) -> None:
+        """Nothing to leave out: nothing is written."""
 
 
 class Compact(MutableMapping):
@@ -222,11 +225,29 @@ class Timelines(JournalledDict):
         return found
 
 
-def store_for(declared, journal: Journal) -> Any:
-    """What a declared store is in memory: a unit's state packed when idle, the rest dicts;
-    each undoes what a failed record changed (``journal``)."""
+class Index:
+    """An ``index`` store in memory: its entries made from the units store when read (a
+    view's; the flows never read one)."""
+
+    def __init__(self, units: Compact, field: str, derive) -> None:
+        self.units, self.field, self.derive = units, field, derive
+
+    def items(self) -> Iterator[tuple[str, Any]]:
+        for state in self.units.values():
+            for entity in getattr(state, self.field).values():
+                if (entry := self.derive(entity)) is not None:
+                    yield entry
+
+
+def store_for(declared, journal: Journal, made: dict) -> Any:
+    """What a declared store is in memory: a unit's state packed when idle, an index made
+    when read, the rest dicts; each undoes what a failed record changed (``journal``).
+    ``made``: the stores made before it (an index's ``of``). Nothing is written, so the
+    deadlines and ids a faust worker derives from the units' state are simply kept."""
     if declared.kind == "units":
         return Compact(journal=journal)
     if declared.kind == "timelines":
         return Timelines(journal)
+    if declared.kind == "index":
+        return Index(made[declared.of], declared.field, declared.derive)
     return JournalledDict(journal)

@@ -13,15 +13,23 @@ from runtime.plumbing import metrics
 from schemas.envelope import breach_event, notice_event
 from services.escalation import config
 from services.escalation.flow import EscalationFlow
-from services.escalation.rules import Escalation, Notice, UnitEscalations, Unmatched
+from services.escalation.rules import (
+    Escalation,
+    Notice,
+    UnitEscalations,
+    Unmatched,
+    open_deadlines,
+    shown_ids,
+)
 from services.escalation.views import EscalationViews as Model
+from services.escalation.views import open_entry
 
 NAME = "escalation"
 
 
 def serve(worker) -> None:
-    """What only the escalation worker has: its gauges."""
-    timelines, tallies = worker.stores["timelines"], worker.stores["tally"]
+    """What only the escalation worker has: its gauges, counted from the ``open`` index."""
+    timelines, open_ones = worker.stores["timelines"], worker.stores["open"]
     shown: dict[str, set] = {"open": set(), "top": set()}
 
     def gauges(partitions: list[int], owns_side: bool) -> None:
@@ -30,12 +38,11 @@ def serve(worker) -> None:
         opened: dict[tuple[str, str], int] = {}
         top: dict[tuple[str], int] = {}
         for p in partitions:
-            tally = tallies.get(str(p)) or {}
-            for key, n in tally.get("open", {}).items():
-                authority, level = key.rsplit("|", 1)
-                opened[(authority, level)] = opened.get((authority, level), 0) + n
-            for authority, n in tally.get("missed_at_top", {}).items():
-                top[(authority,)] = top.get((authority,), 0) + n
+            for _, (_, authority, level, status) in open_ones.items_in(p):
+                at = (authority, str(level))
+                opened[at] = opened.get(at, 0) + 1
+                if status == "missed_at_top":
+                    top[(authority,)] = top.get((authority,), 0) + 1
         metrics.set_counts(metrics.ESCALATIONS_OPEN, opened, shown["open"])
         metrics.set_counts(metrics.ESCALATIONS_MISSED_AT_TOP, top, shown["top"])
 
@@ -55,11 +62,9 @@ SERVICE = Service(
     stores=(
         Store("units", "units", value_type=UnitEscalations, entities=("escalations",),
               entity_types=(Escalation,)),
-        Store("timelines", "timelines"),
-        Store("seen", "seen"),
-        Store("open", "values", value_type=str),  # present while open: its unit
-        # partition -> open escalations by "authority|level", and missed at the top
-        Store("tally", "values", value_type=dict[str, dict[str, int]]),
+        Store("timelines", "timelines", of="units", derive=open_deadlines),
+        Store("seen", "seen", of="units", derive=shown_ids),
+        Store("open", "index", of="units", field="escalations", derive=open_entry),
     ),
     flow=lambda settings: EscalationFlow(config.policy(settings)),
     views=(

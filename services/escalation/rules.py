@@ -27,6 +27,7 @@ Rules (``domain.md``), each a sentence:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -270,6 +271,18 @@ class EscalationCore(UnitCore[UnitEscalations]):
                          history=capacity.stepped(escalation.history, step))
         return Decision(_put(state, closed), close=(_deadline_id(escalation),))
 
+    def _raised_by(state, event) -> bool:
+        """Whether an escalation this ``finding.recorded`` raised names it first."""
+        d = event.data
+        for action in actions_for(d.category, d.cannot_ensure_safety,
+                                  d.listed_supervision_advised):
+            found = state.escalations.get(ids.escalation_id(d.finding_id, action))
+            if found is not None and found.history[0].event_id == event.id:
+                return True
+        return False
+
+    WITNESSES = {FINDING_RECORDED: _raised_by}
+
     ON = {
         FINDING_RECORDED: _raise,
         FINDING_AMENDED: _amend,
@@ -312,6 +325,20 @@ class EscalationCore(UnitCore[UnitEscalations]):
             derived=(breach, Notice("escalation.escalated", up, now, cause.id)),
             open=(Deadline(due, _deadline_id(up), state.unit_id),),
         )
+
+
+def shown_ids(state: UnitEscalations) -> Iterator[str]:
+    """The ids of the events the unit's escalations show applied (each one's first step's):
+    with ``WITNESSES``, what a worker need not keep among the ids it has seen."""
+    return (e.history[0].event_id for e in state.escalations.values())
+
+
+def open_deadlines(state: UnitEscalations) -> Iterator[Deadline]:
+    """The deadlines a unit has open: one for each escalation open and not missed at the top
+    (what a worker's timeline of the partition is rebuilt from)."""
+    for e in state.escalations.values():
+        if e.status == "open":
+            yield Deadline(e.due, _deadline_id(e), state.unit_id)
 
 
 def _deadline_id(escalation: Escalation) -> str:

@@ -59,6 +59,15 @@ def due_of(e: Escalation) -> Due | None:
     return Due("escalation", e.escalation_id, e.unit_id, e.due, e.authority, e.action, e.level)
 
 
+def open_entry(escalation) -> tuple[str, tuple[str, str, int, str]] | None:
+    """An escalation's entry in the ``open`` index (the register's, and the gauges'): while
+    it is open, its unit, authority, level and status."""
+    if not escalation.is_open:
+        return None
+    return escalation.escalation_id, (escalation.unit_id, escalation.authority,
+                                      escalation.level, escalation.status)
+
+
 class EscalationViews:
     """The escalation service's read model: what each of its declared views answers
     (``services.escalation.app``), over a part of its state (a ``Shelf``)."""
@@ -74,7 +83,7 @@ class EscalationViews:
         wanted = dict(authority=q.get("authority"), level=level, unit=q.get("unit"),
                       overdue=None if overdue is None else overdue == "true")
         views = (escalation_view(shelf.unit("units", unit_id).escalations[eid])
-                 for eid, unit_id in shelf.entries("open"))
+                 for eid, (unit_id, *_) in shelf.entries("open"))
         return [v for v in views if selected(v, **wanted)]
 
     def register(self, found: list[dict], asked) -> dict:
@@ -85,7 +94,7 @@ class EscalationViews:
     # /due: open escalations' obligations
     def due_here(self, shelf, asked) -> list[dict]:
         due_checked(asked.query)
-        return due_here(shelf, (d for eid, unit_id in shelf.entries("open")
+        return due_here(shelf, (d for eid, (unit_id, *_) in shelf.entries("open")
                                 if (d := due_of(shelf.unit("units", unit_id).escalations[eid]))
                                 is not None))
 

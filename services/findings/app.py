@@ -18,6 +18,7 @@ from services.findings.rules import (
     Finding,
     UnitFindings,
     VisitRecord,
+    shown_ids,
 )
 from services.findings.views import FindingsViews as Model
 
@@ -50,7 +51,7 @@ SERVICE = Service(
         Store("units", "units", value_type=UnitFindings,
               entities=("findings", "visits", "breaches"),
               entity_types=(Finding, VisitRecord, BreachRecord)),
-        Store("seen", "seen"),
+        Store("seen", "seen", of="units", derive=shown_ids),
     ),
     flow=lambda settings: FindingsFlow(config.policy(settings), NAME),
     views=(

@@ -33,7 +33,7 @@ class FindingsFlow:
         key = self.core.key(event)
         before = states.get(key) if key else None
         # No deadlines of its own: stream time does not matter here, so none is kept.
-        outcome = process(self.core, Timeline(), states, ctx.seen, event)
+        outcome = process(self.core, Timeline(), states, ctx.seen, event, ctx.shown)
         if outcome.duplicate:
             self.irregular.count("duplicate")
         if key is None or outcome.duplicate:

@@ -20,6 +20,7 @@ Rules, each a sentence:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 
@@ -277,6 +278,13 @@ class FindingsCore(UnitCore[UnitFindings]):
         return evolve(state, breaches={**state.breaches, breach.event_id: BreachRecord(
             breach.event_id, breach.kind, breach.subject_id, breach.due)})
 
+    def _recorded_by(state, event) -> bool:
+        """Whether the finding this ``finding.recorded`` names was recorded by it."""
+        found = state.findings.get(event.data.finding_id)
+        return found is not None and found.history[0].event_id == event.id
+
+    WITNESSES = {FINDING_RECORDED: _recorded_by}
+
     ON = {
         VISIT_SCHEDULED: _visit_scheduled,
         VISIT_STARTED: _visit_started,
@@ -290,6 +298,12 @@ class FindingsCore(UnitCore[UnitFindings]):
         FINDING_AMENDED: _finding_amended,
         FINDING_WITHDRAWN: _finding_withdrawn,
     }
+
+
+def shown_ids(state: UnitFindings) -> Iterator[str]:
+    """The ids of the events the unit's findings show applied (each one's first step's):
+    with ``WITNESSES``, what a worker need not keep among the ids it has seen."""
+    return (f.history[0].event_id for f in state.findings.values())
 
 
 def _shown(value, limit: int = 200) -> str:

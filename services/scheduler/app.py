@@ -28,7 +28,7 @@ from services.scheduler.flow import (
     SchedulerFlow,
     WatermarkForward,
 )
-from services.scheduler.rules import UnitState, Visit
+from services.scheduler.rules import UnitState, Visit, open_deadlines
 from services.scheduler.store import CampaignStore
 from services.scheduler.views import SchedulerViews as Model
 from services.scheduler.views import campaign_summary
@@ -99,7 +99,7 @@ SERVICE = Service(
     stores=(
         Store("units", "units", value_type=UnitState, entities=("visits",),
               entity_types=(Visit,)),
-        Store("timelines", "timelines"),
+        Store("timelines", "timelines", of="units", derive=open_deadlines),
         Store("seen", "seen"),
         Store("tally", "values", value_type=dict[str, int]),  # partition -> visits by state
         Store("campaigns", "custom", partitioned=False, value_type=CampaignStore),

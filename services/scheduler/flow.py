@@ -113,7 +113,7 @@ class SchedulerFlow:
     def on_event(self, ctx, event: Any) -> None:
         units, timelines = ctx.store("units"), ctx.store("timelines")
         outcome, before, tracked = process_on_partition(self.core, ctx.partition, timelines,
-                                                        units, ctx.seen, event)
+                                                        units, ctx.seen, event, ctx.shown)
         self.irregular.of(outcome)
         if outcome.duplicate:
             return

@@ -20,6 +20,7 @@ Rules (``domain.md``), each a sentence:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from fractions import Fraction
@@ -314,7 +315,7 @@ class SchedulerCore(UnitCore[UnitState]):
     # -- helpers -----------------------------------------------------------------------
     @staticmethod
     def _report_deadline(visit: Visit) -> str:
-        return ids.rule_deadline(visit.visit_id, REPORT_DEADLINE)
+        return report_deadline_id(visit)
 
     @staticmethod
     def _put(state: UnitState, visit: Visit) -> UnitState:
@@ -336,3 +337,16 @@ class SchedulerCore(UnitCore[UnitState]):
         if breaches:
             visit = evolve(visit, breaches=(*visit.breaches, *(b.kind for b in breaches)))
         return Decision(self._put(state, visit), derived=tuple(breaches))
+
+
+def report_deadline_id(visit: Visit) -> str:
+    return ids.rule_deadline(visit.visit_id, REPORT_DEADLINE)
+
+
+def open_deadlines(state: UnitState) -> Iterator[Deadline]:
+    """The deadlines a unit has open: each visit's report, from its feedback until the report
+    comes or its deadline is breached (what a worker's timeline is rebuilt from)."""
+    for visit in state.visits.values():
+        if visit.report_due is not None and visit.report_at is None \
+                and REPORT_OVERDUE not in visit.breaches:
+            yield Deadline(visit.report_due, report_deadline_id(visit), state.unit_id)

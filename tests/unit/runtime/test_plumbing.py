@@ -39,41 +39,6 @@ def test_each_service_has_its_own_web_port():
     assert len(set(ports)) == len(SERVICES)
 
 
-def test_timelines_write_only_what_changed_and_read_back_as_written():
-    from datetime import datetime, timedelta
-
-    from kernel.deadlines import Deadline, Timeline
-    from runtime.faust_runner.stores import Timelines
-    from tests.unit.tables import NotingTable
-
-    table = NotingTable()
-    timelines = Timelines(table, "tl")
-    t = datetime.fromisoformat("2026-04-20T10:00:00+08:00")
-    d1 = Deadline(t + timedelta(hours=24), "d1", "changtai")
-    d2 = Deadline(t + timedelta(hours=12), "d2", "pinghe")
-    assert 3 not in timelines
-    timeline = Timeline(t, (d1,))
-    timelines[3] = timeline  # new: all of it
-    assert sorted(table.writes) == [b"tl\x1fdue\x1f3\x1fd1", b"tl\x1ftime\x1f3"]
-    table.writes.clear()
-    timeline.move_to(t + timedelta(hours=1))  # time moves, deadlines stay
-    timelines[3] = timeline
-    assert table.writes == [b"tl\x1ftime\x1f3"]
-    table.writes.clear()
-    timeline.apply(open=(d2,))  # one opens
-    timelines[3] = timeline
-    assert table.writes == [b"tl\x1fdue\x1f3\x1fd2"]
-    table.writes.clear()
-    timeline.apply(close=("d1",))  # one closes
-    timelines[3] = timeline
-    assert table.writes == [("deleted", b"tl\x1fdue\x1f3\x1fd1")]
-    timelines[13] = Timeline(t, (d1,))  # another partition, a prefix of the first's digits
-    fresh = Timelines(table, "tl")  # read back from the table, as after a restart
-    assert fresh[3] == Timeline(t + timedelta(hours=1), (d2,))
-    assert fresh[13] == Timeline(t, (d1,))
-    assert 5 not in fresh
-
-
 def test_evolve_is_dataclasses_replace_for_the_cores_frozen_states():
     import dataclasses
 

@@ -19,7 +19,13 @@ from runtime.faust_runner.applying import Reader
 from runtime.faust_runner.batching import Batch
 from runtime.faust_runner.generations import Quiet
 from runtime.faust_runner.observe import Progress
-from runtime.faust_runner.stores import Seen, Values, forget_cached_state
+from runtime.faust_runner.stores import (
+    Clocks,
+    PartitionTimes,
+    Seen,
+    Values,
+    forget_cached_state,
+)
 from runtime.plumbing import logs, metrics
 from tests.examples import event
 from tests.unit.fake_faust import Event, Message
@@ -97,10 +103,11 @@ def _worker(service: Service, limit: str = "48h"):
     settings = Settings(max_time_ahead=limit)
     sent: dict = {}
     flow = service.flow(settings)
+    times = PartitionTimes(table)
     worker = SimpleNamespace(
         service=service, flow=flow, settings=settings, sent=sent, table=table,
         stores={"counts": Values(table, "counts", int), "seen": Seen(table, "seen")},
-        clock=Values(table, "clock", datetime),
+        times=times, clock=Clocks(times),
         observer=SimpleNamespace(progress=Progress(service.name)),
         log=logs.get("tests.applying"), quiet=Quiet(None),
         topics={t: Topic(t, sent) for t in (topics.EVENTS, topics.ESCALATIONS,
@@ -182,8 +189,9 @@ def test_the_service_that_publishes_rejections_rejects_what_the_gate_and_the_clo
         (0, "not_json"), (1, "too_far_ahead")]
     assert "more than 2 days ahead" in _rejected(worker)[1]["reason"]
     assert worker.stores["counts"]["changtai"] == 2
-    clock = Values(worker.table, "clock", datetime)
-    assert clock["0"] == datetime.fromisoformat("2026-05-04T12:00:00+08:00")
+    # Read back from the table: the clock, and no stream time (the service keeps none).
+    assert PartitionTimes(worker.table).get(0) == (
+        datetime.fromisoformat("2026-05-04T12:00:00+08:00"), None)
 
 
 def test_a_longer_span_admits_a_year_ahead():

@@ -8,7 +8,7 @@ from runtime.memory_runner.stores import Seen
 from services.escalation import config
 from services.escalation.flow import EscalationFlow
 from services.escalation.rules import Notice
-from services.escalation.views import escalation_view
+from services.escalation.views import escalation_view, open_entry
 from tests.unit.services.scheduler.support import ev
 
 T = "2026-04-20T10:00:00+08:00"
@@ -19,7 +19,7 @@ class Run:
 
     def __init__(self, policy=None):
         self.flow = EscalationFlow(policy or config.policy(Settings()))
-        self.stores = {"units": {}, "timelines": {}, "open": {}, "tally": {}}
+        self.stores = {"units": {}, "timelines": {}}
         self.states = self.stores["units"]
         self.derived, self.emitted = [], []
         self.context = Context(self.stores, Seen(), self.emitted.append)
@@ -45,11 +45,14 @@ class Run:
         return escalation_view(found)
 
     def open_counts(self) -> dict:
+        """The open escalations by authority and level, as the gauges count the ``open``
+        index."""
         found = {}
-        for tally in self.stores["tally"].values():
-            for key, n in tally["open"].items():
-                authority, level = key.rsplit("|", 1)
-                found[(authority, int(level))] = found.get((authority, int(level)), 0) + n
+        for state in self.states.values():
+            for escalation in state.escalations.values():
+                if (entry := open_entry(escalation)) is not None:
+                    _, (_, authority, level, _) = entry
+                    found[(authority, level)] = found.get((authority, level), 0) + 1
         return found
 
 

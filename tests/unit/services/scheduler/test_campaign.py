@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from kernel.dates import crossed_midnight
 from services.scheduler.campaign import coverage_due_at
+from services.scheduler.rules import open_deadlines
 from tests.unit.services.scheduler.support import (
     PLAN_UNITS,
     SHANGHAI,
@@ -142,3 +143,23 @@ def test_each_partitions_tally_of_visits_by_state_is_a_count_of_its_units_visits
                     counts = recount.setdefault(str(p), {})
                     counts[held.status] = counts.get(held.status, 0) + 1
     assert run.stores["tally"] == {p: c for p, c in recount.items() if c}
+
+
+@settings(max_examples=40, deadline=None)
+@given(scenarios())
+def test_the_deadlines_a_worker_reads_back_from_the_visits_are_the_ones_kept(scenario):
+    """A worker writes no deadline of its own: after a restart it makes each partition's
+    timeline from its units' visits (``open_deadlines``); however the events go, those are
+    the deadlines the loop holds open."""
+    partitions, lists = scenario
+    run = Run(partitions=partitions)
+    for p, events in lists.items():
+        units = {e.subject for e in events if e.type != "clock.ticked"}
+        for e in events:
+            run.feed(e, partition=p)
+            timeline = run.timelines.get(p)
+            held = [] if timeline is None else [(d.due, d.deadline_id, d.key)
+                                                for d in timeline.pending]
+            read_back = sorted((d.due, d.deadline_id, d.key) for unit in units
+                               if unit in run.states for d in open_deadlines(run.states[unit]))
+            assert held == read_back
