@@ -51,14 +51,15 @@ def table(report: dict) -> str:
     lines += ["", "finding.recorded sent and acknowledged -> escalation.raised read, at a steady "
               f"rate after a {'/'.join(f'{w:g}' for w in sorted(warm_up))} s warm-up:", "",
               "| offered findings/s | sent/s | escalations read/s | p50 ms | p99 ms | max ms "
-              "| counted | changelog records per finding |",
-              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+              "| counted | changelog records per finding | records per batch |",
+              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for lat in rows.get("latency", []):
         written = ", ".join(f"{s} {n:g}" for s, n in lat.get("changelog_per_finding", {}).items())
+        batched = ", ".join(f"{s} {n:g}" for s, n in lat.get("batch_records", {}).items())
         lines.append(f"| {lat['offered_per_s']:g} | {lat['sent_per_s']:g} | "
                      f"{lat['read_per_s']:g} | {lat['p50_ms']} | {lat['p99_ms']} | "
                      f"{lat['max_ms']} | {lat['escalations']} of {lat['findings']} | "
-                     f"{written} |")
+                     f"{written} | {batched} |")
     return "\n".join(lines)
 
 

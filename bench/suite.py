@@ -16,7 +16,8 @@ and the same events, reported as a ratio; one table on stdout and JSON in a file
    actually sent and read; then the pipeline catches up with them (a run past saturation
    leaves a backlog: the next rate starts from an idle pipeline, and step 5 verifies a
    finished log); and each service's changelog records written per finding sent (its
-   tables' writes: the first cost of a faust worker, ``docs/performance.md``). ``--skip alone`` leaves out
+   tables' writes: the first cost of a faust worker, ``docs/performance.md``) and the
+   records in its batches of the inbound topic (what a batch's fixed writes are shared by). ``--skip alone`` leaves out
    step 2 (the million-event soak: ``--events 1000000 --skip alone``).
 5. With the workers stopped (an idle machine), the three services over the same records in
    memory, in one process (the floor of replay); then replay and verify over the pipeline's
@@ -45,7 +46,14 @@ from bench.baselines import aiokafka_loop, kafka_python_loop
 from bench.events import last_time, publish_fresh
 from bench.latency import latency
 from bench.report import READ_ONLY, latency_svg, machine, table
-from bench.workers import Worker, command_for, flat, run_until_caught_up, worker_env
+from bench.workers import (
+    Worker,
+    batches_applied,
+    command_for,
+    flat,
+    run_until_caught_up,
+    worker_env,
+)
 from kernel.vocabulary import SERVICES
 from runtime.config import topics
 from runtime.config.settings import Settings
@@ -238,7 +246,7 @@ def _run(args, settings: Settings, records: int, prefixes: list[str], say) -> in
         after = last_time(args.events).replace(minute=0, second=0, microsecond=0)
         for n, rate in enumerate(float(r) for r in args.rates.split(",")):
             say(f"latency at {rate:g} findings/s for {args.latency_seconds:g} s")
-            written = changelog_records(settings)
+            written, applied = changelog_records(settings), batches_applied(settings)
             # Each run's events an hour after the last's (no escalation of one falls due in
             # the next), all within a day of the generated events' last (the gate refuses an
             # event dated far ahead of its partition's clock).
@@ -248,9 +256,13 @@ def _run(args, settings: Settings, records: int, prefixes: list[str], say) -> in
             # next rate starts from an idle pipeline, the state written for these findings
             # counted whole, and verify (step 5) compares a finished log.
             run_until_caught_up(settings, workers, groups, 1, say)
-            now = changelog_records(settings)
+            now, batched = changelog_records(settings), batches_applied(settings)
             row["changelog_per_finding"] = {s: round((now[s] - written[s]) / row["sent"], 2)
                                             for s in SERVICES}
+            # Records per batch of the inbound topic: what a batch's fixed writes are shared by.
+            row["batch_records"] = {
+                s: round((batched[s][0] - applied[s][0]) / max(1.0, batched[s][1] - applied[s][1]),
+                         1) for s in SERVICES}
             rows["latency"].append(row)
     finally:
         for worker in workers:

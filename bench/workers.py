@@ -144,3 +144,28 @@ def flat(samples: list[tuple[float, float]]) -> dict:
             # The shape: the median of each tenth of the run, first to last.
             "by_tenth_mib": [round(statistics.median(values[i:i + tenth]), 1)
                              for i in range(0, len(values), tenth)][:10]}
+
+
+def batches_applied(settings: Settings) -> dict[str, tuple[float, float]]:
+    """Each service worker's inbound records and batches applied so far (its
+    ``inspections_batch_records`` histogram, read from its ``/metrics``)."""
+    import re
+    import urllib.request
+
+    from kernel.vocabulary import SERVICES
+    from runtime.config import topics
+    from runtime.faust_runner.app import web_port
+    from runtime.plumbing import webauth
+
+    inbound = topics.name(settings, topics.EVENTS)
+    found = {}
+    for service in SERVICES:
+        url = f"http://127.0.0.1:{web_port(settings, service)}/metrics"
+        request = urllib.request.Request(url, headers=webauth.headers(settings))
+        with urllib.request.urlopen(request, timeout=10) as response:
+            text = response.read().decode()
+        got = {part: float(value) for part, value in re.findall(
+            r'^inspections_batch_records_(sum|count)\{service="' + service + r'",topic="'
+            + re.escape(inbound) + r'"\} (\S+)$', text, re.M)}
+        found[service] = (got.get("sum", 0.0), got.get("count", 0.0))
+    return found

@@ -45,6 +45,7 @@ def test_the_quick_bench_measures_every_row(kafka, tmp_path):
         # Each finding raised an escalation: its state was written, and the findings' too.
         assert latency["changelog_per_finding"]["escalation"] >= 1
         assert latency["changelog_per_finding"]["findings"] >= 1
+        assert all(n >= 1 for n in latency["batch_records"].values())  # read from /metrics
         assert f"| {latency['offered_per_s']:g} | {latency['sent_per_s']:g} |" in done.stdout
     for worker in report["rows"]["pipeline"]["rss"].values():
         assert worker["samples"] > 0 and worker["median_mib"] > 50
