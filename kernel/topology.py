@@ -69,9 +69,9 @@ class Store:
     - ``seen``: the event ids already processed, per record key; ``derive(state)``, the ids
       a unit's state (in ``of``) shows applied (``kernel.deadlines.process``), not written;
     - ``index``: derived from the units store ``of``, never written: each entity of its
-      ``field`` gives ``derive(entity)``, a (name, value) entry, or None (the open
-      escalations, say); read by views and gauges (``Shelf.entries``);
-    - ``values``: plain values by key (``value_type``): a partition's tally;
+      ``field`` gives ``derive(unit_id, entity)``, a (name, value) entry, or None (the open
+      escalations, the visits' states); read by views and gauges (``Shelf.entries``);
+    - ``values``: plain values by key (``value_type``);
     - ``custom``: ``value_type(table, name, cache_entries)`` is the store (a faust worker's);
       a dict elsewhere."""
 

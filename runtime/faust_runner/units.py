@@ -142,11 +142,11 @@ class Units(_Cached, MutableMapping):
                     place.next += 1
                 self.table[self._entity_key(name, unit, n, ident)] = codec.dumps(value)
                 for index in indexes:
-                    index.changed(partition, was, value)
+                    index.changed(partition, unit, was, value)
             for ident in before.keys() - now.keys():
                 del self.table[self._entity_key(name, unit, place.of.pop(ident), ident)]
                 for index in indexes:
-                    index.changed(partition, before[ident], None)
+                    index.changed(partition, unit, before[ident], None)
         if old is None or evolve(old, **self.empty) != evolve(state, **self.empty):
             self.table[key(self.name, "h", unit)] = self.header.dumps(evolve(state, **self.empty))
         self._remember(unit, (state, places))
@@ -180,11 +180,13 @@ class Units(_Cached, MutableMapping):
         for raw in prefix_keys(self.table, partition, prefix):
             yield raw[len(prefix):].decode()
 
-    def entities_in(self, partition: int, field: str) -> Iterator[Any]:
-        """Every unit's entities of ``field`` in one partition's database, decoded (not kept)."""
-        codec = self.entities[field]
-        for _, value in prefix_items(self.table, partition, key(self.name, "e", field, "")):
-            yield codec.loads(value)
+    def entities_in(self, partition: int, field: str) -> Iterator[tuple[str, Any]]:
+        """Every unit's entities of ``field`` in one partition's database, each with its
+        unit, decoded (not kept)."""
+        codec, prefix = self.entities[field], key(self.name, "e", field, "")
+        for raw_key, value in prefix_items(self.table, partition, prefix):
+            unit = raw_key[len(prefix):].partition(SEP.encode())[0].decode()
+            yield unit, codec.loads(value)
 
 
 def _place(rest: bytes) -> tuple[int, str]:
@@ -197,8 +199,8 @@ def _place(rest: bytes) -> tuple[int, str]:
 
 class Index:
     """What a view or a gauge looks up across a units store's entities of one field, derived
-    and never written: per partition, each entity's entry (``derive(entity)``: a (name,
-    value) pair, or None), made by one scan of the partition's entities when first asked
+    and never written: per partition, each entity's entry (``derive(unit_id, entity)``: a
+    (name, value) pair, or None), made by one scan of the partition's entities when first asked
     and kept up to date as the units store writes them (``changed``). Dropped with the rest
     of what was decoded (``forget_cached_state``), and made again from the table."""
 
@@ -212,19 +214,19 @@ class Index:
         found = self.cache.get(partition)
         if found is None:
             found = {}
-            for entity in self.units.entities_in(partition, self.field):
-                if (entry := self.derive(entity)) is not None:
+            for unit, entity in self.units.entities_in(partition, self.field):
+                if (entry := self.derive(unit, entity)) is not None:
                     found[entry[0]] = entry[1]
             self.cache[partition] = found
         return found
 
-    def changed(self, partition: int | None, old, new) -> None:
+    def changed(self, partition: int | None, unit: str, old, new) -> None:
         found = self.cache.get(partition) if partition is not None else None
         if found is None:
             return  # made from the table when first asked, the write in it
-        if old is not None and (entry := self.derive(old)) is not None:
+        if old is not None and (entry := self.derive(unit, old)) is not None:
             found.pop(entry[0], None)
-        if new is not None and (entry := self.derive(new)) is not None:
+        if new is not None and (entry := self.derive(unit, new)) is not None:
             found[entry[0]] = entry[1]
 
     def items_in(self, partition: int) -> list[tuple[str, Any]]:

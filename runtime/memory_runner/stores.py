@@ -233,9 +233,9 @@ class Index:
         self.units, self.field, self.derive = units, field, derive
 
     def items(self) -> Iterator[tuple[str, Any]]:
-        for state in self.units.values():
+        for unit, state in self.units.items():
             for entity in getattr(state, self.field).values():
-                if (entry := self.derive(entity)) is not None:
+                if (entry := self.derive(unit, entity)) is not None:
                     yield entry
 
 

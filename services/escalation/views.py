@@ -59,7 +59,7 @@ def due_of(e: Escalation) -> Due | None:
     return Due("escalation", e.escalation_id, e.unit_id, e.due, e.authority, e.action, e.level)
 
 
-def open_entry(escalation) -> tuple[str, tuple[str, str, int, str]] | None:
+def open_entry(unit_id: str, escalation) -> tuple[str, tuple[str, str, int, str]] | None:
     """An escalation's entry in the ``open`` index (the register's, and the gauges'): while
     it is open, its unit, authority, level and status."""
     if not escalation.is_open:

@@ -28,7 +28,7 @@ from services.scheduler.flow import (
     SchedulerFlow,
     WatermarkForward,
 )
-from services.scheduler.rules import UnitState, Visit, open_deadlines
+from services.scheduler.rules import UnitState, Visit, open_deadlines, visit_state
 from services.scheduler.store import CampaignStore
 from services.scheduler.views import SchedulerViews as Model
 from services.scheduler.views import campaign_summary
@@ -48,7 +48,7 @@ def serve(worker) -> None:
     app, settings, stores = worker.app, worker.settings, worker.stores
     policy = config.policy(settings)
     tz = policy.timezone
-    campaigns, timelines, tallies = stores["campaigns"], stores["timelines"], stores["tally"]
+    campaigns, timelines, visits = stores["campaigns"], stores["timelines"], stores["visits"]
     shown: dict[str, set] = {"visits": set(), "coverage": set()}
 
     def gauges(partitions: list[int], owns_side: bool) -> None:
@@ -56,8 +56,8 @@ def serve(worker) -> None:
             sum(len(t) for p in partitions if (t := timelines.get(p)) is not None))
         counts: dict[tuple[str], int] = {}
         for p in partitions:
-            for status, n in (tallies.get(str(p)) or {}).items():
-                counts[(status,)] = counts.get((status,), 0) + n
+            for _, status in visits.items_in(p):
+                counts[(status,)] = counts.get((status,), 0) + 1
         metrics.set_counts(metrics.VISITS, counts, shown["visits"])
         coverage = {}
         if owns_side:  # the campaign side lives on one partition: only its owner counts it
@@ -101,7 +101,7 @@ SERVICE = Service(
               entity_types=(Visit,)),
         Store("timelines", "timelines", of="units", derive=open_deadlines),
         Store("seen", "seen"),
-        Store("tally", "values", value_type=dict[str, int]),  # partition -> visits by state
+        Store("visits", "index", of="units", field="visits", derive=visit_state),
         Store("campaigns", "custom", partitioned=False, value_type=CampaignStore),
     ),
     flow=lambda settings: SchedulerFlow(config.policy(settings), settings.partitions),

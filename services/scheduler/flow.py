@@ -4,7 +4,8 @@ the faust worker passes its tables, the in-memory runner dicts.
 - ``on_event``: an inbound event on its partition, through the deadline loop and the unit
   core. It emits breaches and, to the campaign side, what crosses partitions: a campaign's
   plan, a unit's visit ends when they change, and the partition's stream time whenever it
-  passes a midnight. It keeps the partition's tally of visits by state.
+  passes a midnight. (The visits by state, for the gauge, are derived from the visits: the
+  ``visits`` index.)
 - ``on_crossing``: one of those on the campaign side (one partition), through the campaign
   core: campaign coverage, judged once every partition has passed the due time.
 """
@@ -86,22 +87,6 @@ def changed_visits(old: UnitState | None, new: UnitState) -> list:
     return [(before.get(i), v) for i, v in new.visits.items() if before.get(i) is not v]
 
 
-def visit_tally(changes: list, tally: dict[str, int]) -> dict[str, int]:
-    """``tally`` (visits by state) with each changed visit's state moved."""
-    changed = tally
-    for was, visit in changes:
-        if was is not None and was.status == visit.status:
-            continue
-        if changed is tally:
-            changed = dict(tally)
-        if was is not None:
-            changed[was.status] -= 1
-            if not changed[was.status]:
-                del changed[was.status]
-        changed[visit.status] = changed.get(visit.status, 0) + 1
-    return changed
-
-
 class SchedulerFlow:
     def __init__(self, policy: Policy, partitions: int) -> None:
         self.policy = policy
@@ -130,22 +115,16 @@ class SchedulerFlow:
             ctx.emit(WatermarkForward(ctx.partition, Mark(now, event.id)))
 
     def _written(self, ctx, units, tracked) -> None:
-        tallies = ctx.store("tally")
-        part = str(ctx.partition)
-        tally = before = tallies.get(part) or {}
         for unit_id in tracked.written:
             state, old = units[unit_id], tracked.old(unit_id)
             if old is None or state.anomalies is not old.anomalies:
                 self.irregular.note(state.anomalies[len(old.anomalies) if old else 0:])
             changes = changed_visits(old, state)
-            tally = visit_tally(changes, tally)
             # A unit's visit ends cross to the campaign side when one of them changes.
             if any(was is None or _ends(was) != _ends(visit) for was, visit in changes):
                 completions = completions_of(state)
                 if completions != completions_of(old):
                     ctx.emit(Completions(unit_id, completions))
-        if tally is not before:
-            tallies[part] = tally
 
     # -- the campaign side ---------------------------------------------------------------
     def on_crossing(self, ctx, crossing: Crossing) -> None:

@@ -350,3 +350,9 @@ def open_deadlines(state: UnitState) -> Iterator[Deadline]:
         if visit.report_due is not None and visit.report_at is None \
                 and REPORT_OVERDUE not in visit.breaches:
             yield Deadline(visit.report_due, report_deadline_id(visit), state.unit_id)
+
+
+def visit_state(unit_id: str, visit: Visit) -> tuple[str, str]:
+    """A visit's entry in the ``visits`` index (what ``inspections_visits`` counts): its
+    state, under its unit and id."""
+    return f"{unit_id}/{visit.visit_id}", visit.status

@@ -103,7 +103,7 @@ def test_an_index_is_made_from_the_entities_and_kept_as_they_are_written():
     table = NotingTable()
     units = _store(table)
     units["changtai"] = _put(_put(State("changtai"), Item("a", 1)), Item("b"))
-    index = Index(units, "items", lambda item: (item.name, item.n) if item.n else None)
+    index = Index(units, "items", lambda unit, item: (item.name, item.n) if item.n else None)
     assert index.items_in(0) == [("a", 1)]  # made by a scan of the table
     writes = len(table.writes)
     state = _put(_put(units["changtai"], Item("a")), Item("c", 3))

@@ -50,7 +50,7 @@ class Run:
         found = {}
         for state in self.states.values():
             for escalation in state.escalations.values():
-                if (entry := open_entry(escalation)) is not None:
+                if (entry := open_entry(state.unit_id, escalation)) is not None:
                     _, (_, authority, level, _) = entry
                     found[(authority, level)] = found.get((authority, level), 0) + 1
         return found

@@ -76,7 +76,7 @@ class Run:
         self.timelines: dict = {}
         self.states: dict = {}
         self.store = {} if store is None else store  # the campaign side's
-        self.stores = {"units": self.states, "timelines": self.timelines, "tally": {},
+        self.stores = {"units": self.states, "timelines": self.timelines,
                        "campaigns": self.store}
         self.seen_ids = Seen()
         self.breaches: list = []

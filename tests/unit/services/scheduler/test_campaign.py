@@ -131,22 +131,6 @@ def test_duplicates_change_nothing(scenario, data):
 
 @settings(max_examples=40, deadline=None)
 @given(scenarios())
-def test_each_partitions_tally_of_visits_by_state_is_a_count_of_its_units_visits(scenario):
-    partitions, lists = scenario
-    run = Run(partitions=partitions)
-    recount: dict[str, dict[str, int]] = {}
-    for p, events in lists.items():
-        run.feed(*events, partition=p)
-        for unit in {e.subject for e in events if e.type != "clock.ticked"}:
-            if unit in run.states:
-                for held in run.states[unit].visits.values():
-                    counts = recount.setdefault(str(p), {})
-                    counts[held.status] = counts.get(held.status, 0) + 1
-    assert run.stores["tally"] == {p: c for p, c in recount.items() if c}
-
-
-@settings(max_examples=40, deadline=None)
-@given(scenarios())
 def test_the_deadlines_a_worker_reads_back_from_the_visits_are_the_ones_kept(scenario):
     """A worker writes no deadline of its own: after a restart it makes each partition's
     timeline from its units' visits (``open_deadlines``); however the events go, those are
