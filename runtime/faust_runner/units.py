@@ -1,7 +1,7 @@
 """A service's units in its faust table (``Units``: a header and a key per entity), and what is
-derived from them and never written: an ``Index`` over one kind of entity, each partition's
-``Timeline`` of open deadlines (its stream time alone written). The rest of the stores, and
-how keys are made, are in ``runtime.faust_runner.stores``.
+derived from them and never written: an ``Index`` over one kind of entity, the open deadlines
+of each partition's ``Timeline`` (whose stream time is kept with the gate's clock). The rest of
+the stores, and how keys are made, are in ``runtime.faust_runner.stores``.
 """
 
 from __future__ import annotations
