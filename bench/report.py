@@ -47,6 +47,10 @@ def table(report: dict) -> str:
         row = rows[name]
         lines.append(f"| {name} | {row['events_per_s']:,.0f} | {row['ratio']:.2f}x | "
                      f"{against.get(name, 'bare faust agent')} | {mem(row)} |")
+    written = rows.get("pipeline", {}).get("changelog_per_record")
+    if written:
+        lines += ["", "Changelog records per inbound record over the pipeline's run: " + ", ".join(
+            f"{s} {n:g}" for s, n in written.items()) + "."]
     warm_up = {lat.get("warm_up_s", 5) for lat in rows.get("latency", [])} or {5}
     lines += ["", "finding.recorded sent and acknowledged -> escalation.raised read, at a steady "
               f"rate after a {'/'.join(f'{w:g}' for w in sorted(warm_up))} s warm-up:", "",

@@ -242,6 +242,8 @@ def _run(args, settings: Settings, records: int, prefixes: list[str], say) -> in
     try:
         rows["pipeline"] = run_until_caught_up(settings, workers, groups, records, say)
         rows["pipeline"]["rss"] = {w.name: flat(w.rss) for w in workers}
+        rows["pipeline"]["changelog_per_record"] = {
+            s: round(n / records, 2) for s, n in changelog_records(settings).items()}
         rows["latency"] = []
         after = last_time(args.events).replace(minute=0, second=0, microsecond=0)
         for n, rate in enumerate(float(r) for r in args.rates.split(",")):

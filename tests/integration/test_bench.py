@@ -47,6 +47,7 @@ def test_the_quick_bench_measures_every_row(kafka, tmp_path):
         assert latency["changelog_per_finding"]["findings"] >= 1
         assert all(n >= 1 for n in latency["batch_records"].values())  # read from /metrics
         assert f"| {latency['offered_per_s']:g} | {latency['sent_per_s']:g} |" in done.stdout
+    assert all(n > 0 for n in report["rows"]["pipeline"]["changelog_per_record"].values())
     for worker in report["rows"]["pipeline"]["rss"].values():
         assert worker["samples"] > 0 and worker["median_mib"] > 50
     assert report["rows"]["cores in memory"]["rejected"] == 0  # each record measured whole
