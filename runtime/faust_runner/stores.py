@@ -1,8 +1,9 @@
 """A service's state in its faust table of bytes, one small key per thing, so that a batch
 writes only what it changed and nothing that can be derived: a unit's header and each of its
 entities (a visit, a finding, an escalation: ``runtime.faust_runner.units``, with what is
-derived from them), each partition's stream time, the event ids already seen that no state
-shows (as 64-bit digests, in chunks), per-partition tallies.
+derived from them), each partition's gate clock and stream time (one key), the event ids
+already seen that no state shows (as 64-bit digests, in chunks), and a service's own values
+(the scheduler's campaign side).
 
 Every store is a mapping the flows use as they would a dict. Values are decoded once and
 kept (the least recently used dropped past ``cache_entries``); only the worker that owns a
