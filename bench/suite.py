@@ -17,8 +17,9 @@ and the same events, reported as a ratio; one table on stdout and JSON in a file
    leaves a backlog: the next rate starts from an idle pipeline, and step 5 verifies a
    finished log); and each service's changelog records written per finding sent (its
    tables' writes: the first cost of a faust worker, ``docs/performance.md``) and the
-   records in its batches of the inbound topic (what a batch's fixed writes are shared by). ``--skip alone`` leaves out
-   step 2 (the million-event soak: ``--events 1000000 --skip alone``).
+   records in its batches of the inbound topic (what a batch's fixed writes are shared
+   by). ``--skip alone`` leaves out step 2 (the million-event soak: ``--events 1000000
+   --skip alone``).
 5. With the workers stopped (an idle machine), the three services over the same records in
    memory, in one process (the floor of replay); then replay and verify over the pipeline's
    whole log, and their peak memory.
@@ -263,8 +264,8 @@ def _run(args, settings: Settings, records: int, prefixes: list[str], say) -> in
                                             for s in SERVICES}
             # Records per batch of the inbound topic: what a batch's fixed writes are shared by.
             row["batch_records"] = {
-                s: round((batched[s][0] - applied[s][0]) / max(1.0, batched[s][1] - applied[s][1]),
-                         1) for s in SERVICES}
+                s: round((batched[s][0] - applied[s][0])
+                         / max(1.0, batched[s][1] - applied[s][1]), 1) for s in SERVICES}
             rows["latency"].append(row)
     finally:
         for worker in workers:

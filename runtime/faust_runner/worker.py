@@ -46,7 +46,6 @@ from runtime.plumbing import logs
 from runtime.plumbing.kafka import partition_for
 
 
-
 def make_store(store: Store, tbl, settings: Settings, made: dict, times: PartitionTimes):
     """The faust store of a declared one; ``made``: the stores made before it (a derived
     store's ``of``); ``times``: each partition's clock and stream time."""
@@ -125,11 +124,10 @@ class Worker:
                 async with self.applying:
                     try:
                         await reader.apply(batch)
-                    except StateUnreadable as error:
-                        self.log.error("state unreadable: the worker stops", error=str(error))
-                        forget_cached_state()
-                        raise
-                    except BaseException:
+                    except BaseException as error:
+                        if isinstance(error, StateUnreadable):
+                            self.log.error("state unreadable: the worker stops",
+                                           error=str(error))
                         forget_cached_state()  # what was kept may be ahead of the tables
                         raise
                 self._gauges_now()
