@@ -39,32 +39,40 @@ def table(report: dict) -> str:
                "bare faust agent": "itself", "replay": "kafka-python loop",
                "verify": "kafka-python loop", "cores in memory": "kafka-python loop"}
     for name in ("kafka-python loop", "aiokafka loop", READ_ONLY, "bare faust agent",
-                 "scheduler alone",
-                 "findings alone", "escalation alone", "pipeline", "cores in memory", "replay",
-                 "verify"):
+                 "scheduler alone", "findings alone", "escalation alone", "pipeline", "run all",
+                 "cores in memory", "replay", "verify"):
         if name not in rows:
             continue
         row = rows[name]
         lines.append(f"| {name} | {row['events_per_s']:,.0f} | {row['ratio']:.2f}x | "
                      f"{against.get(name, 'bare faust agent')} | {mem(row)} |")
-    written = rows.get("pipeline", {}).get("changelog_per_record")
-    if written:
-        lines += ["", "Changelog records per inbound record over the pipeline's run: " + ", ".join(
-            f"{s} {n:g}" for s, n in written.items()) + "."]
-    warm_up = {lat.get("warm_up_s", 5) for lat in rows.get("latency", [])} or {5}
-    lines += ["", "finding.recorded sent and acknowledged -> escalation.raised read, at a steady "
-              f"rate after a {'/'.join(f'{w:g}' for w in sorted(warm_up))} s warm-up:", "",
-              "| offered findings/s | sent/s | escalations read/s | p50 ms | p99 ms | max ms "
-              "| counted | changelog records per finding | records per batch |",
-              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
-    for lat in rows.get("latency", []):
+    for deployment, where in (("pipeline", "the pipeline's"), ("run all", "run all's")):
+        written = rows.get(deployment, {}).get("changelog_per_record")
+        if written:
+            lines += ["", f"Changelog records per inbound record over {where} run: " + ", ".join(
+                f"{s} {n:g}" for s, n in written.items()) + "."]
+    for ladder, who in (("latency", "the pipeline (three workers)"),
+                        ("latency run all", "one worker of every service (run all)")):
+        if ladder in rows:
+            lines += latency_table(rows[ladder], who)
+    return "\n".join(lines)
+
+
+def latency_table(ladder: list[dict], who: str) -> list[str]:
+    warm_up = {lat.get("warm_up_s", 5) for lat in ladder} or {5}
+    lines = ["", f"{who}: finding.recorded sent and acknowledged -> escalation.raised read, at "
+             f"a steady rate after a {'/'.join(f'{w:g}' for w in sorted(warm_up))} s warm-up:",
+             "", "| offered findings/s | sent/s | escalations read/s | p50 ms | p99 ms | max ms "
+             "| counted | changelog records per finding | records per batch |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for lat in ladder:
         written = ", ".join(f"{s} {n:g}" for s, n in lat.get("changelog_per_finding", {}).items())
         batched = ", ".join(f"{s} {n:g}" for s, n in lat.get("batch_records", {}).items())
         lines.append(f"| {lat['offered_per_s']:g} | {lat['sent_per_s']:g} | "
                      f"{lat['read_per_s']:g} | {lat['p50_ms']} | {lat['p99_ms']} | "
                      f"{lat['max_ms']} | {lat['escalations']} of {lat['findings']} | "
                      f"{written} | {batched} |")
-    return "\n".join(lines)
+    return lines
 
 
 def latency_svg(ladder: list[dict], width: int = 640, height: int = 360) -> str:

@@ -55,22 +55,27 @@ from bench.workers import (
     run_until_caught_up,
     worker_env,
 )
-from kernel.vocabulary import SERVICES
+from kernel.vocabulary import ALL, SERVICES
 from runtime.config import topics
 from runtime.config.settings import Settings
 from runtime.plumbing import kafka
 
 
 # -- state written ------------------------------------------------------------------------
-def changelog_records(settings: Settings) -> dict[str, int]:
-    """Records on each service's changelog topics (its tables' every write, a key each)."""
+def changelog_records(settings: Settings,
+                      hosts: tuple[str, ...] = SERVICES) -> dict[str, int]:
+    """Records on each service's changelog topics (its tables' every write, a key each), by
+    service, its workers' (``hosts``: each service's own) or the one worker's of them all
+    (``(ALL,)``: its tables are named by service)."""
     admin = kafka.admin(settings)
     try:
         names = admin.list_topics()
     finally:
         admin.close()
+    prefix = {s: settings.app_id(s) + "-" if hosts != (ALL,)
+              else f"{settings.app_id(ALL)}-{s}-" for s in SERVICES}
     return {s: sum(kafka.log_size(settings, t) for t in names
-                   if t.startswith(settings.app_id(s) + "-") and t.endswith("-changelog"))
+                   if t.startswith(prefix[s]) and t.endswith("-changelog"))
             for s in SERVICES}
 
 
@@ -130,6 +135,50 @@ def child(args: list[str], env: dict) -> tuple[float, float, str]:
 # service derives from them, every worker's memory is sampled), and latency runs long enough
 # to count a few dozen findings at 10/s.
 QUICK_EVENTS, QUICK_LATENCY_S, QUICK_WARM_UP_S = 2_000, 3.0, 2.0
+
+
+def deployed(args, settings: Settings, env: dict, home: Path, names: tuple[str, ...],
+             say) -> tuple[dict, list[dict]]:
+    """The workers ``names`` (the three services', or ``ALL``) over the run's records until
+    they have caught up (its row: rate, each worker's memory, changelog records per inbound
+    record), then the latency ladder at the offered rates (``latency``) against them."""
+    records = kafka.log_size(settings, topics.name(settings, topics.EVENTS))
+    workers = [Worker(f"{'pipeline' if len(names) > 1 else 'run'}-{n}",
+                      command_for(n, settings)[0], env, home) for n in names]
+    groups = {settings.app_id(n): command_for(n, settings)[1] for n in names}
+    try:
+        row = run_until_caught_up(settings, workers, groups, records, say)
+        row["rss"] = {w.name: flat(w.rss) for w in workers}
+        row["changelog_per_record"] = {
+            s: round(n / records, 2) for s, n in changelog_records(settings, names).items()}
+        ladder = []
+        after = last_time(args.events).replace(minute=0, second=0, microsecond=0)
+        for n, rate in enumerate(float(r) for r in args.rates.split(",")):
+            say(f"latency at {rate:g} findings/s for {args.latency_seconds:g} s")
+            written = changelog_records(settings, names)
+            applied = batches_applied(settings, names)
+            # Each run's events an hour after the last's (no escalation of one falls due in
+            # the next), all within a day of the generated events' last (the gate refuses an
+            # event dated far ahead of its partition's clock).
+            lat = latency(settings, rate, args.latency_seconds, say=say,
+                          base=after + timedelta(hours=1 + n), warm_up=args.warm_up)
+            # A run past saturation stops reading before the workers have caught up: the
+            # next rate starts from idle ones, the state written for these findings counted
+            # whole, and verify (step 5) compares a finished log.
+            run_until_caught_up(settings, workers, groups, 1, say)
+            now, batched = changelog_records(settings, names), batches_applied(settings,
+                                                                                names)
+            lat["changelog_per_finding"] = {s: round((now[s] - written[s]) / lat["sent"], 2)
+                                            for s in now}
+            # Records per batch of the inbound topic: what a batch's fixed writes are shared by.
+            lat["batch_records"] = {
+                s: round((batched[s][0] - applied[s][0])
+                         / max(1.0, batched[s][1] - applied[s][1]), 1) for s in batched}
+            ladder.append(lat)
+        return row, ladder
+    finally:
+        for worker in workers:
+            worker.stop()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -237,39 +286,10 @@ def _run(args, settings: Settings, records: int, prefixes: list[str], say) -> in
             worker.stop()
 
     say("the whole pipeline (three workers), memory sampled along the way")
-    workers = [Worker(f"pipeline-{s}", command_for(s, settings)[0], env, home)
-               for s in SERVICES]
-    groups = {settings.app_id(s): command_for(s, settings)[1] for s in SERVICES}
-    try:
-        rows["pipeline"] = run_until_caught_up(settings, workers, groups, records, say)
-        rows["pipeline"]["rss"] = {w.name: flat(w.rss) for w in workers}
-        rows["pipeline"]["changelog_per_record"] = {
-            s: round(n / records, 2) for s, n in changelog_records(settings).items()}
-        rows["latency"] = []
-        after = last_time(args.events).replace(minute=0, second=0, microsecond=0)
-        for n, rate in enumerate(float(r) for r in args.rates.split(",")):
-            say(f"latency at {rate:g} findings/s for {args.latency_seconds:g} s")
-            written, applied = changelog_records(settings), batches_applied(settings)
-            # Each run's events an hour after the last's (no escalation of one falls due in
-            # the next), all within a day of the generated events' last (the gate refuses an
-            # event dated far ahead of its partition's clock).
-            row = latency(settings, rate, args.latency_seconds, say=say,
-                          base=after + timedelta(hours=1 + n), warm_up=args.warm_up)
-            # A run past saturation stops reading before the pipeline has caught up: the
-            # next rate starts from an idle pipeline, the state written for these findings
-            # counted whole, and verify (step 5) compares a finished log.
-            run_until_caught_up(settings, workers, groups, 1, say)
-            now, batched = changelog_records(settings), batches_applied(settings)
-            row["changelog_per_finding"] = {s: round((now[s] - written[s]) / row["sent"], 2)
-                                            for s in SERVICES}
-            # Records per batch of the inbound topic: what a batch's fixed writes are shared by.
-            row["batch_records"] = {
-                s: round((batched[s][0] - applied[s][0])
-                         / max(1.0, batched[s][1] - applied[s][1]), 1) for s in SERVICES}
-            rows["latency"].append(row)
-    finally:
-        for worker in workers:
-            worker.stop()
+    rows["pipeline"], rows["latency"] = deployed(args, settings, env, home, SERVICES, say)
+    say("every service in one worker (run all), memory sampled along the way")
+    own, own_env = fresh_env("all")
+    rows["run all"], rows["latency run all"] = deployed(args, own, own_env, home, (ALL,), say)
 
     say("the cores in memory (no Kafka, no files)")
     count, seconds, rejected = cores_in_memory(settings, args.events)
@@ -290,7 +310,7 @@ def _run(args, settings: Settings, records: int, prefixes: list[str], say) -> in
     rows["verify"]["ratio"] = rows["verify"]["events_per_s"] / loop_rate
     rows["cores in memory"]["ratio"] = rows["cores in memory"]["events_per_s"] / loop_rate
     bare_rate = rows["bare faust agent"]["events_per_s"]
-    for name in (READ_ONLY, *(f"{s} alone" for s in SERVICES), "pipeline"):
+    for name in (READ_ONLY, *(f"{s} alone" for s in SERVICES), "pipeline", "run all"):
         if name in rows:
             rows[name]["ratio"] = rows[name]["events_per_s"] / bare_rate
     rows["aiokafka loop"]["ratio"] = rows["aiokafka loop"]["events_per_s"] / loop_rate
@@ -305,7 +325,9 @@ def _run(args, settings: Settings, records: int, prefixes: list[str], say) -> in
     path.write_text(json.dumps(report, indent=2) + "\n")
     curve = path.with_suffix(".svg")
     curve.write_text(latency_svg(rows["latency"]))
-    say(f"written to {path} and {curve}")
+    one = path.with_name(path.stem + "-run-all.svg")
+    one.write_text(latency_svg(rows["latency run all"]))
+    say(f"written to {path}, {curve} (the pipeline's latency) and {one} (run all's)")
     return 0
 
 

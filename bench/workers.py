@@ -146,20 +146,21 @@ def flat(samples: list[tuple[float, float]]) -> dict:
                              for i in range(0, len(values), tenth)][:10]}
 
 
-def batches_applied(settings: Settings) -> dict[str, tuple[float, float]]:
-    """Each service worker's inbound records and batches applied so far (its
-    ``inspections_batch_records`` histogram, read from its ``/metrics``)."""
+def batches_applied(settings: Settings,
+                    names: tuple[str, ...]) -> dict[str, tuple[float, float]]:
+    """Each worker's inbound records and batches applied so far (its
+    ``inspections_batch_records`` histogram, read from its ``/metrics``), by the name it
+    runs as (a service's, or ``all``)."""
     import re
     import urllib.request
 
-    from kernel.vocabulary import SERVICES
     from runtime.config import topics
     from runtime.faust_runner.app import web_port
     from runtime.plumbing import webauth
 
     inbound = topics.name(settings, topics.EVENTS)
     found = {}
-    for service in SERVICES:
+    for service in names:
         url = f"http://127.0.0.1:{web_port(settings, service)}/metrics"
         request = urllib.request.Request(url, headers=webauth.headers(settings))
         with urllib.request.urlopen(request, timeout=10) as response:

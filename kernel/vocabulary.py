@@ -9,6 +9,7 @@ and the simulator all take their lists from here.
 from __future__ import annotations
 
 SERVICES = ("scheduler", "findings", "escalation")
+ALL = "all"  # one worker process hosting every service (``inspections run all``)
 
 # -- event types the rules read (the contract names every one) ----------------------------------
 CAMPAIGN_PLANNED = "campaign.planned"

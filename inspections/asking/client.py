@@ -9,20 +9,37 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
+from kernel.vocabulary import ALL, SERVICES
 from runtime.config.settings import Settings
 from runtime.faust_runner.app import web_port
 from runtime.plumbing import webauth
 
 
 def service_url(settings: Settings, service: str) -> str:
-    """Where a service's views are asked: its ``INSPECTIONS_<SERVICE>_URL``, else the local
+    """Where a service's views are asked: its ``INSPECTIONS_<SERVICE>_URL``, else under
+    ``INSPECTIONS_ALL_URL`` (a worker of every service: ``/<service>``), else the local
     worker's port."""
     own = getattr(settings, f"{service}_url")
     if own:
         return own.rstrip("/")
+    if settings.all_url:
+        return f"{settings.all_url.rstrip('/')}/{service}"
     bind = settings.web_host
     host = "127.0.0.1" if bind in ("0.0.0.0", "") else bind
     return f"http://{host}:{web_port(settings, service)}"
+
+
+def deployed(settings: Settings) -> tuple[str, ...]:
+    """The workers this deployment runs, by the name each runs as: one worker of every
+    service (``INSPECTIONS_ALL_URL`` set: ``inspections run all``), else each service's own."""
+    return (ALL,) if settings.all_url else SERVICES
+
+
+def worker_url(settings: Settings, name: str) -> str:
+    """Where the worker named ``name`` (a service, or ``ALL``) answers ``/readyz``."""
+    if name == ALL:
+        return settings.all_url.rstrip("/")
+    return service_url(settings, name)
 
 
 # The list a paged view's pages hold, by the first of these names in its answer.

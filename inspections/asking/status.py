@@ -1,7 +1,8 @@
 """``inspections status``: the state of a deployment on one screen. Each part is asked on its
 own, and a part that cannot be answered says why instead of stopping the others.
 
-- each service's workers: its consumer group's members, and whether the worker at the
+- each service's workers (or, with ``INSPECTIONS_ALL_URL``, the workers of every service in
+  one process): its consumer group's members, and whether the worker at the
   service's URL is ready (``/readyz``);
 - consumer lag per group and partition (committed offsets against the ends);
 - stream time per partition, from the workers that keep it (``/stream-time``);
@@ -23,10 +24,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import services
-from inspections.asking.client import get, service_url
+from inspections.asking.client import deployed, get, worker_url
 from inspections.asking.due import fetch
 from kernel.due import OWNERS
-from kernel.vocabulary import SERVICES
 from runtime.config import topics
 from runtime.config.settings import Settings
 from runtime.faust_runner import generations
@@ -45,8 +45,8 @@ def _get(settings: Settings, url: str) -> tuple[int, Any]:
             return exc.code, {}
 
 
-def _worker(settings: Settings, service: str) -> dict:
-    url = service_url(settings, service)
+def _worker(settings: Settings, name: str) -> dict:
+    url = worker_url(settings, name)
     try:
         code, body = _get(settings, f"{url}/readyz")
     except (urllib.error.URLError, OSError) as exc:
@@ -58,17 +58,18 @@ def _worker(settings: Settings, service: str) -> dict:
 
 
 def live_generations(settings: Settings) -> dict[str, int]:
-    """Per service: its live generation (``inspections.generations``; 0 before any rebuild)."""
+    """Per worker deployed (each service's, or ``all``): its live generation
+    (``inspections.generations``; 0 before any rebuild)."""
     pointer = generations.Pointer(settings)
     try:
-        return {s: pointer.live(s) for s in SERVICES}
+        return {s: pointer.live(s) for s in deployed(settings)}
     finally:
         pointer.close()
 
 
 def _members(live: dict[str, Settings], admin) -> dict[str, int]:
-    """Per service: the members of its live consumer group (its running workers)."""
-    groups = {live[s].app_id(s): s for s in SERVICES}
+    """Per worker deployed: the members of its live consumer group (its running workers)."""
+    groups = {live[s].app_id(s): s for s in live}
     described = admin.describe_groups(list(groups))  # kafka-python 3: {group: {...}}
     return {service: len((described.get(group) or {}).get("members") or ())
             for group, service in groups.items()}
@@ -79,7 +80,7 @@ def _lag(live: dict[str, Settings], admin, reader) -> dict[str, dict[str, int]]:
     from kafka import TopicPartition
 
     out: dict[str, dict[str, int]] = {}
-    for service in SERVICES:
+    for service in live:
         group = live[service].app_id(service)
         committed = admin.list_group_offsets([group]).get(group, {})
         lags: dict[str, int] = {}
@@ -134,7 +135,7 @@ def _recent_rejections(settings: Settings, reader, hours: float = 1.0) -> dict:
 
 def gather(settings: Settings) -> dict:
     """Every part; a part that failed is ``{"error": why}``."""
-    out: dict[str, Any] = {"workers": {s: _worker(settings, s) for s in SERVICES}}
+    out: dict[str, Any] = {"workers": {s: _worker(settings, s) for s in deployed(settings)}}
 
     def part(name: str, compute) -> None:
         try:

@@ -60,8 +60,12 @@ def _past(admin, new_group: str, old_group: str, shared: set[str]) -> bool:
 def old_topics(settings: Settings, service: str, existing: set[str]) -> list[str]:
     """The old generation's own topics: its tables' changelogs, faust's leader topic, its
     internal topics (a generation after the first has its own)."""
-    app_id = settings.app_id(service)
-    mine = {f"{app_id}-{table}-changelog" for table in ("state", "side")}
+    import services
+    from runtime.faust_runner.worker import SIDE, STATE, table_name
+
+    app_id, hosted = settings.app_id(service), services.hosted(service)
+    mine = {f"{app_id}-{table_name(s.name, kind, len(hosted) == 1)}-changelog"
+            for s in hosted for kind in (STATE, SIDE)}
     mine.add(f"{app_id}-__assignor-__leader")
     if settings.generation:
         mine |= {topics.name(settings, t) for t in topics.INTERNAL}

@@ -135,7 +135,7 @@ def contract_write() -> None:
 
 @app.command("ready")
 def ready(
-    service: str = typer.Argument(..., help="scheduler, findings or escalation"),
+    service: str = typer.Argument(..., help="scheduler, findings, escalation or all"),
     wait: float = typer.Option(0, help="Seconds to wait for it to become ready."),
 ) -> None:
     """Ask a worker's /readyz: exit 0 when it is ready, 1 (and why) when not."""
@@ -145,11 +145,11 @@ def ready(
     import urllib.request
 
     from inspections.page.server import host
-    from kernel.vocabulary import SERVICES
     from runtime.faust_runner.app import web_port
+    from services import RUNNABLE
 
-    if service not in SERVICES:
-        fail(f"unknown service {service!r}: one of {', '.join(SERVICES)}", code=2)
+    if service not in RUNNABLE:
+        fail(f"unknown service {service!r}: one of {', '.join(RUNNABLE)}", code=2)
     settings = load_settings()
     url = f"http://{host(settings)}:{web_port(settings, service)}/readyz"
     deadline = time.monotonic() + wait
@@ -169,22 +169,23 @@ def ready(
 
 
 @app.command("run")
-def run(service: str = typer.Argument(..., help="scheduler"),
+def run(service: str = typer.Argument(..., help="scheduler, findings, escalation, or all (every "
+                                                "service in this one process)"),
         generation: int = typer.Option(
             None, "--generation", min=0,
             help="Run this generation of the service's state instead of the live one "
                  "(`inspections rebuild` runs the next one so).")) -> None:
-    """Run one service's worker in the foreground until Ctrl-C or SIGTERM, in the live
-    generation of its state (it stops when a later one goes live: start it again)."""
+    """Run one service's worker (or, with `all`, one worker of every service) in the
+    foreground until Ctrl-C or SIGTERM, in the live generation of its state (it stops when a
+    later one goes live: start it again)."""
     import services
     from runtime.faust_runner import generations
     from runtime.faust_runner.app import run_worker
     from runtime.plumbing import webauth
 
     settings = load_settings()
-    if service not in {s.name for s in services.SYSTEM}:
-        fail(f"unknown service {service!r}: one of "
-             f"{', '.join(s.name for s in services.SYSTEM)}", code=2)
+    if service not in services.RUNNABLE:
+        fail(f"unknown service {service!r}: one of {', '.join(services.RUNNABLE)}", code=2)
     refused = webauth.open_refusal(settings, settings.web_host, f"the {service} worker")
     if refused:  # before it connects to anything
         fail(refused)

@@ -129,7 +129,8 @@ def policy_show(
 
 
 def rebuild(
-    service: str = typer.Argument(..., help="scheduler, findings or escalation"),
+    service: str = typer.Argument(..., help="scheduler, findings, escalation, or all (the "
+                                            "workers that run every service in one process)"),
     port: int = typer.Option(..., "--port", help="The web port of the new generation's "
                                                  "worker, run here until it hands over."),
     remove_old: bool = typer.Option(False, "--remove-old", help="Once the old generation's "
@@ -143,9 +144,8 @@ def rebuild(
     from inspections.audit import rebuild as rebuilding
     from inspections.cli.console import kafka_errors, say
 
-    if service not in {s.name for s in services.SYSTEM}:
-        fail(f"unknown service {service!r}: one of "
-             f"{', '.join(s.name for s in services.SYSTEM)}", code=2)
+    if service not in services.RUNNABLE:
+        fail(f"unknown service {service!r}: one of {', '.join(services.RUNNABLE)}", code=2)
     settings = load_settings()
     with kafka_errors(settings):
         generation = rebuilding.rebuild(settings, service, port, remove_old, say)

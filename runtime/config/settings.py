@@ -128,6 +128,10 @@ class Settings(BaseSettings):
     scheduler_url: str = ""
     findings_url: str = ""
     escalation_url: str = ""
+    # Every service in one worker process (``inspections run all``): where it serves, each
+    # service's views under /<service>; set, it stands in for the three URLs above (empty:
+    # each service's own worker).
+    all_url: str = ""
     # The operator page's "due soon" board: obligations due within this of each service's
     # stream time (a number and m, h, d or w).
     due_soon_within: str = "48h"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from kernel.vocabulary import SERVICES
+from kernel.vocabulary import ALL, SERVICES
 from runtime.config import topics
 from runtime.config.settings import Settings
 from runtime.plumbing import logs
@@ -19,7 +19,13 @@ if TYPE_CHECKING:
 
 
 def web_port(settings: Settings, service: str) -> int:
-    return settings.web_port or settings.web_port_base + SERVICES.index(service)
+    """A service's worker serves on the base port plus its place in ``SERVICES``; the
+    operator page on the next one; a worker of every service (``ALL``) on the one after."""
+    if settings.web_port:
+        return settings.web_port
+    if service == ALL:
+        return settings.web_port_base + len(SERVICES) + 1
+    return settings.web_port_base + SERVICES.index(service)
 
 
 def advertised_url(settings: Settings, port: int) -> str:

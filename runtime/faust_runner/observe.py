@@ -176,12 +176,13 @@ class Progress:
 class Observer:
     """One per app: the pages, faust's sensors, and a timer that computes the lag of the
     ``sources`` partitions this worker owns and calls ``gauges(actives)`` to set the business
-    gauges from the tables (``actives``: the (topic, partition) pairs it owns)."""
+    gauges from the tables (``actives``: the (topic, partition) pairs it owns). ``service``:
+    the app's name (a service's, or ``all``); ``hosted``: the services it runs."""
 
     def __init__(self, app: "faust.App", settings: Settings, service: str,
                  sources: Iterable[str],
                  gauges: Callable[[set[tuple[str, int]]], None] | None = None,
-                 publishes_rejections: bool = False) -> None:
+                 publishes_rejections: bool = False, hosted: Iterable[str] = ()) -> None:
         self.app = app
         self.service = service
         self.progress = Progress(service)
@@ -189,7 +190,9 @@ class Observer:
         self.gauges = gauges
         self.lag_shown: set[tuple[str, ...]] = set()
         self.log = logs.get("runtime.faust_runner.observe")
-        metrics.initialise(service, publishes_rejections)
+        for name in hosted or (service,):  # each service's series, under its name
+            metrics.initialise(name, publishes_rejections)
+        metrics.WORKER_READY.labels(service).set(0)
         faust_sensors(app, service)
         self._pages()
         app.timer(interval=settings.metrics_interval_s)(self.sample)

@@ -71,8 +71,6 @@ def serve_views(worker, service: Service, past=None) -> None:
 
 
 def _page(worker, service: Service, view: View, model: Any, past) -> None:
-    app = worker.app
-
     def refused(web, exc: ValueError):
         return web.json({"error": str(exc)}, status=400)
 
@@ -106,7 +104,7 @@ def _page(worker, service: Service, view: View, model: Any, past) -> None:
                     unit_view = service.view(view.rows)
                     rows = await worker.by_units(
                         request, [u for _, ids in found for u in ids],
-                        unit_view.path.replace("{unit_id}", "{}"),
+                        worker.prefix + unit_view.path.replace("{unit_id}", "{}"),
                         lambda unit_id: _answer_here(unit_view, model, shelf, unit_id))
                     asked = Asked(params, request.query, rows)
                 value = view.answer(model, found, asked)
@@ -127,7 +125,7 @@ def _page(worker, service: Service, view: View, model: Any, past) -> None:
 
     either.__name__ = either.__qualname__ = f"{view.name}_view"
     either.__doc__ = view.answer.__doc__ or view.local.__doc__
-    app.page(view.path, name=f"{service.name}.{view.name}")(either)
+    worker.page(view.path, name=f"{service.name}.{view.name}")(either)
 
 
 async def _as_of(web, request, past, service: Service, view: View, params: dict):

@@ -1,17 +1,12 @@
-"""The faust runner: a service's declaration (``kernel.topology.Service``) as a faust app.
-
-Per topic the service reads, an agent takes its records in batches
-(``runtime.faust_runner.batching``) and applies each (``runtime.faust_runner.applying``): each
-record through the gate and the partition's clock (the inbound topic) or its decoder, then the
-flow's handler with a context over the batch's staged stores; what the flow emits goes, by its type,
-to an outbox of its topic; a record that fails is that record's alone. At commit every outbox is
-sent and acknowledged, then each changed key written.
+"""One service of the system as a faust worker hosts it (``runtime.faust_runner.host``: the app,
+its agents, its generation): the service's flow, tables, stores, gauges and pages.
 
 State is one faust table co-partitioned with the inbound topic (``state``: a unit's state in
 its partition) and, for a service with a cross-partition side, a one-partition table
-(``side``). The service's declared views are its pages (``runtime.faust_runner.serving``: routing by
-unit, a scatter-gather over the workers of the group); its ``serve`` adds what only a worker
-has, gauges and timers.
+(``side``); a host of every service names them ``<service>-state`` and ``<service>-side``. The
+service's declared views are its pages (``runtime.faust_runner.serving``: routing by unit, a
+scatter-gather over the workers of the group); its ``serve`` adds what only a worker has,
+gauges and timers.
 """
 
 from __future__ import annotations
@@ -19,29 +14,17 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
-from time import monotonic
 from typing import Any
 
 from yarl import URL
 
-from kernel.topology import Read, Service, Store
-from runtime.config import topics
+from kernel.topology import Service, Store
 from runtime.config.settings import Settings
-from runtime.faust_runner import faust_internals, generations
-from runtime.faust_runner.app import make_app, raw_topic, table
-from runtime.faust_runner.applying import Reader
-from runtime.faust_runner.batching import batches
-from runtime.faust_runner.observe import Observer
+from runtime.faust_runner.app import table
+from runtime.faust_runner.observe import Progress
 from runtime.faust_runner.serving import serve_views
-from runtime.faust_runner.stores import (
-    Clocks,
-    PartitionTimes,
-    Seen,
-    Values,
-    forget_cached_state,
-    forget_cached_state_on_rebalance,
-)
-from runtime.faust_runner.units import Index, StateUnreadable, Timelines, Units
+from runtime.faust_runner.stores import Clocks, PartitionTimes, Seen, Values
+from runtime.faust_runner.units import Index, Timelines, Units
 from runtime.plumbing import logs
 from runtime.plumbing.kafka import partition_for
 
@@ -64,21 +47,31 @@ def make_store(store: Store, tbl, settings: Settings, made: dict, times: Partiti
     return Values(tbl, store.name, store.value_type, cached)
 
 
+STATE, SIDE = "state", "side"  # a service's tables
+
+
+def table_name(service: str, kind: str, alone: bool) -> str:
+    """``kind`` (``STATE``, ``SIDE``) of ``service``'s tables: so named when the service is
+    alone in its app, ``<service>-<kind>`` beside others (``inspections run all``)."""
+    return kind if alone else f"{service}-{kind}"
+
+
 class Worker:
-    def __init__(self, service: Service, settings: Settings,
-                 quiet: generations.Quiet | None = None, past=None) -> None:
-        self.service, self.settings = service, settings
-        # A generation catching up beside the live one publishes nothing the live one did.
-        self.quiet = quiet or generations.Quiet(None)
-        self.app = app = make_app(service.name, settings)
-        # A batch writes each changed key once: room for a full batch's writes (a few a
-        # record), so that the streams do not stop at every commit.
-        faust_internals.producer_room(app, 10 * settings.batch_max_records)
+    """One service hosted by a ``Host`` (``runtime.faust_runner.host``): its flow, its tables
+    (``state``, and ``side`` for a service with a cross-partition side; prefixed with the
+    service's name when the host has several), its stores, gauges and pages (under
+    ``prefix``)."""
+
+    def __init__(self, host, service: Service, prefix: str = "", past=None) -> None:
+        self.host, self.service, self.prefix = host, service, prefix
+        self.settings = settings = host.settings
+        self.app, self.quiet, self.topics = host.app, host.quiet, host.topics
+        self.events_topic = host.events_topic
         self.log = logs.get(f"services.{service.name}")
-        forget_cached_state_on_rebalance(app)
         self.flow = service.flow(settings)
-        self.state_table = table(app, settings, "state")
-        self.side_table = (table(app, settings, "side", 1)
+        alone = not prefix
+        self.state_table = table(self.app, settings, table_name(service.name, STATE, alone))
+        self.side_table = (table(self.app, settings, table_name(service.name, SIDE, alone), 1)
                            if service.stores_of(partitioned=False) else None)
         # Each inbound partition's gate clock (``runtime.handling.partition_clock``) and
         # stream time, written together once a batch.
@@ -89,52 +82,23 @@ class Worker:
             self.stores[s.name] = make_store(
                 s, self.state_table if s.partitioned else self.side_table, settings, self.stores,
                 self.times)
-        reads_contract = any(r.contract for r in service.reads)
-        self.topics = {t: raw_topic(app, topics.name(settings, t))
-                       for t in {*(r.topic for r in service.reads),
-                                 *(w.topic for w in service.writes if w.topic),
-                                 *((topics.REJECTED,) if reads_contract else ())}}
-        self.events_topic = topics.name(settings, topics.EVENTS)
-        # One batch at a time across the worker's agents, from its first read to its writes:
-        # two agents share a unit's state (findings reads events and breaches), and a batch
-        # that read a unit before another's commit would write back a state without it.
-        self.applying = asyncio.Lock()
+        # What it processed, counted under its own name (the host's progress says how far).
+        self.progress = (host.observer.progress if host.observer.service == service.name
+                         else Progress(service.name))
         self.gauges: Callable[[list[int], bool], None] | None = None
-        self._gauged = 0.0  # when a batch last set them
-        self.observer = Observer(app, settings, service.name,
-                                 sources=[topics.name(settings, r.topic) for r in service.reads],
-                                 gauges=self._gauges,
-                                 publishes_rejections=service.publishes_rejections)
-        for read in service.reads:
-            self._agent(read)
         serve_views(self, service, past)
         if service.serve is not None:
             service.serve(self)
         self._stream_time_page()
         self._policy_page()
-        generations.Watch(settings, service.name, self.quiet).attach(app)
 
-    # -- reading -------------------------------------------------------------------------
-    def _agent(self, read: Read) -> None:
-        reader = Reader(self, read)
+    def page(self, path: str, name: str | None = None):
+        """``app.page`` of one of this service's pages (under the worker's prefix)."""
+        return self.app.page(self.prefix + path, name=name)
 
-        async def agent(stream):
-            reader.counted_by(self.app.monitor, stream)
-            async for batch in batches(stream, self.settings, self.observer.progress):
-                async with self.applying:
-                    try:
-                        await reader.apply(batch)
-                    except BaseException as error:
-                        if isinstance(error, StateUnreadable):
-                            self.log.error("state unreadable: the worker stops",
-                                           error=str(error))
-                        forget_cached_state()  # what was kept may be ahead of the tables
-                        raise
-                self._gauges_now()
-
-        agent.__name__ = f"{read.handler.__name__}_{read.topic.rsplit('.', 1)[-1]}"
-        self.app.agent(self.topics[read.topic], name=f"{self.service.name}.{agent.__name__}",
-                       concurrency=1)(agent)
+    def set_gauges(self) -> None:
+        if self.gauges is not None:
+            self.gauges(self.active_partitions(), self.owns_side())
 
     # -- where things are --------------------------------------------------------------------
     def active_partitions(self) -> list[int]:
@@ -152,19 +116,6 @@ class Worker:
         assignor = getattr(self.app, "assignor", None)
         return assignor is not None and any(
             tp.topic == name for tp in assignor.assigned_actives())
-
-    def _gauges(self, actives) -> None:
-        if self.gauges is not None:
-            self.gauges(self.active_partitions(), self.owns_side())
-
-    def _gauges_now(self) -> None:
-        """After a batch, at most once a second (a gauge may count every open escalation; the
-        metrics timer sets them too, every ``metrics_interval_s``)."""
-        now = monotonic()
-        if self.gauges is not None and now - self._gauged >= 1.0 \
-                and self.observer.ready() is None:
-            self._gauged = now
-            self.gauges(self.active_partitions(), self.owns_side())
 
     # -- pages -------------------------------------------------------------------------------
     def by_unit(self, match_info: str = "unit_id"):
@@ -266,7 +217,7 @@ class Worker:
         if timelines is None:
             return
 
-        @self.app.page("/stream-time")
+        @self.page("/stream-time")
         async def stream_time(web, request):
             def local(partitions: list[int]) -> list:
                 return [[p, None if (t := timelines.get(p)) is None or t.stream_time is None
@@ -283,7 +234,7 @@ class Worker:
         running = policy.load(self.settings)
         answer = {"source": running.source, **policy.as_dict(running)}
 
-        @self.app.page("/policy")
+        @self.page("/policy")
         async def policy_page(web, request):
             return web.json(answer)
 
@@ -357,12 +308,3 @@ def _origin(url) -> tuple[str, str, int] | None:
     from runtime.plumbing import webauth
 
     return webauth.origin(str(url))
-
-
-def build(service: Service, settings: Settings, quiet: generations.Quiet | None = None,
-          past=None):
-    """The faust app of ``service``; with ``past`` (``runtime.replay_runner.as_of.PastStates``
-    of the system it belongs to), its views answer ``?as_of=`` a past time too."""
-    return Worker(service, settings, quiet, past).app
-
-

@@ -1,8 +1,9 @@
-"""A real worker of a service (``runtime.faust_runner.worker`` and ``run_worker``, on the real
+"""A real worker of a service (``runtime.faust_runner.host`` and ``run_worker``, on the real
 broker) whose rules fail on a marked event after they have changed its state, for the poison test
 (test only; no rule of the services fails on any input the fuzz tests found):
 
     python -m tests.faults.failing_worker SERVICE
+    python -m tests.faults.failing_worker all SERVICE   (every service; SERVICE's rules fail)
 
 An inbound event is marked when its ``data.description`` is ``MARK``. On a marked event the
 service's own handler runs until it emits what it derived, and that emit raises: by then the
@@ -48,15 +49,15 @@ def marked(handler):
 def main(argv: list[str]) -> None:
     from runtime.config import settings as settings_module
     from runtime.faust_runner.app import run_worker
-    from runtime.faust_runner.worker import build
-    from services import SYSTEM
+    from runtime.faust_runner.host import build
+    from services import hosted
 
-    (name,) = argv
+    name, failing = argv[0], argv[-1]  # `all escalation`: every service, the escalation's failing
     settings = settings_module.load()
-    declared = SYSTEM.service(name)
-    declared = replace(declared, reads=tuple(
-        replace(r, handler=marked(r.handler)) if r.contract else r for r in declared.reads))
-    run_worker(build(declared, settings), settings, name)
+    declared = [replace(s, reads=tuple(
+        replace(r, handler=marked(r.handler)) if r.contract and s.name == failing else r
+        for r in s.reads)) for s in hosted(name)]
+    run_worker(build(name, declared, settings), settings, name)
 
 
 if __name__ == "__main__":

@@ -58,13 +58,24 @@ class Stack:
 
     deployment: object
     workers: dict[str, list[Worker]] = field(default_factory=dict)
+    all_in_one: bool = False  # every service in one worker process (``inspections run all``)
 
     @property
     def env(self):
         return self.deployment.kafka
 
     def base_port(self, service: str) -> int:
-        return int(self.env.vars["INSPECTIONS_WEB_PORT_BASE"]) + SERVICES.index(service)
+        from runtime.config.settings import Settings
+        from runtime.faust_runner.app import web_port
+
+        return web_port(Settings(web_port_base=int(self.env.vars["INSPECTIONS_WEB_PORT_BASE"])),
+                        service)
+
+    def views_at(self, service: str) -> str:
+        """Where the first worker answers ``service``'s views."""
+        if self.all_in_one:
+            return f"http://127.0.0.1:{self.base_port('all')}/{service}"
+        return f"http://127.0.0.1:{self.base_port(service)}"
 
     def start(self, service: str, port: int | None = None,
               host: str = "127.0.0.1", command: list[str] | None = None,
@@ -96,7 +107,7 @@ class Stack:
         return proc
 
     def start_all(self) -> None:
-        for service in SERVICES:
+        for service in ("all",) if self.all_in_one else SERVICES:
             self.start(service)
 
     def kill(self, worker: Worker) -> None:
@@ -126,7 +137,8 @@ class Stack:
     def settle(self, timeout_s: float = 240) -> None:
         self.wait_ready(timeout_s)
         try:
-            settled(self.env, self.deployment.prefix, timeout_s)
+            settled(self.env, self.deployment.prefix, timeout_s,
+                    workers=["all"] if self.all_in_one else None)
         except AssertionError as exc:  # what the workers warned of, and are doing, tells why
             warned = {f"{w.service} :{w.port}": _warnings(w.log) for w in self.alive()}
             raise AssertionError(f"{exc}; the workers' last warnings: {warned}\n"
@@ -396,7 +408,7 @@ def check(stack: Stack, folder: Path, every_worker: bool = False) -> Check:
     replayed = read_views(folder / "replay" / "views")
     for kind, (service, path) in VIEWS.items():
         bases = ([w.url for w in stack.workers[service] if w.proc.poll() is None]
-                 if every_worker else [f"http://127.0.0.1:{stack.base_port(service)}"])
+                 if every_worker else [stack.views_at(service)])
         for (ident, view), base in product(sorted(replayed[kind].items()), bases):
             live = _get(base + path.format(ident))
             count += 1

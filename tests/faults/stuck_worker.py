@@ -67,7 +67,7 @@ class NeverDecided(generations.Quiet):
 def main(argv: list[str]) -> None:
     from runtime.config import settings as settings_module
     from runtime.faust_runner.app import run_worker
-    from runtime.faust_runner.worker import build
+    from runtime.faust_runner.host import build
     from services import SYSTEM
 
     name, mode = argv
@@ -81,7 +81,7 @@ def main(argv: list[str]) -> None:
         declared = replace(declared, reads=tuple(
             replace(r, handler=marked(r.handler, mode)) if r.contract else r
             for r in declared.reads))
-    run_worker(build(declared, settings, quiet), settings, name)
+    run_worker(build(name, [declared], settings, quiet), settings, name)
 
 
 if __name__ == "__main__":

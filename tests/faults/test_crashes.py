@@ -11,21 +11,25 @@ import time
 import pytest
 
 from tests.conftest import Deployment, Env
-from tests.faults.harness import LONG, SERVICES, Publication, Stack, check, figure
+from tests.faults.harness import LONG, Publication, Stack, check, figure
 
 DOWN_S = 5  # how long the broker stays down
 
 
 @pytest.mark.timeout(1800)
-def test_workers_killed_at_random_points_lose_and_double_nothing(kafka, deployment, tmp_path):
+@pytest.mark.parametrize("all_in_one", [False, True], ids=["three services", "run all"])
+def test_workers_killed_at_random_points_lose_and_double_nothing(all_in_one, kafka, deployment,
+                                                                 tmp_path):
     seed = int(time.time())
     rng = random.Random(seed)
     kills = 12 if LONG else 3
-    stack = Stack(deployment)
+    stack = Stack(deployment, all_in_one=all_in_one)
     stack.start_all()
     stack.wait_ready()
     run = stack.simulate(speed=2 if LONG else 8)
-    order = [s for _ in range(kills // 3 + 1) for s in rng.sample(SERVICES, 3)][:kills]
+    hosts = list(stack.workers)  # the services, or the one worker of them all
+    order = [s for _ in range(kills // len(hosts) + 1)
+             for s in rng.sample(hosts, len(hosts))][:kills]
     # Random points of the run, by the share of it published: the run waits at each until
     # the kill before is done, so every kill lands mid-run on a fast machine or a slow one.
     points = sorted(round(rng.uniform(0.05, 0.85), 3) for _ in order)
@@ -47,14 +51,15 @@ def test_workers_killed_at_random_points_lose_and_double_nothing(kafka, deployme
     settle_started = time.monotonic()
     stack.settle()
     result = check(stack, tmp_path)
-    figure("kill -9", f"{len(done)} kills ({', '.join(s for s, _ in done)}) at "
+    name = "kill -9" + (" (run all)" if all_in_one else "")
+    figure(name, f"{len(done)} kills ({', '.join(s for s, _ in done)}) at "
                       f"{', '.join(f'{p:.0%}' for p in points)} of the run, seed {seed}, "
                       f"{sum(1 for _, during in done if during)} while publishing")
-    result.report("kill -9")
-    figure("kill -9 settled after the run", f"{time.monotonic() - settle_started:.0f} s")
+    result.report(name)
+    figure(f"{name} settled after the run", f"{time.monotonic() - settle_started:.0f} s")
     assert result.problems() == []
     assert result.views > 250
-    assert all(stack.workers[s][0].starts > 1 for s in SERVICES)  # each was killed
+    assert all(stack.workers[s][0].starts > 1 for s in hosts)  # each was killed
     assert all(during for _, during in done)  # mid-run, every one
 
 

@@ -25,14 +25,19 @@ def _finding(event_id: str, finding_id: str, time: str, description: str = "leak
 
 
 @pytest.mark.timeout(600)
-def test_a_rule_failing_on_one_event_takes_that_event_alone_out(kafka, deployment, tmp_path):
+@pytest.mark.parametrize("all_in_one", [False, True], ids=["three services", "run all"])
+def test_a_rule_failing_on_one_event_takes_that_event_alone_out(all_in_one, kafka, deployment,
+                                                                tmp_path):
     import urllib.request
 
-    stack = Stack(deployment)
-    stack.start("scheduler")
-    stack.start("findings")
-    failing = stack.start("escalation", command=[sys.executable, "-m",
-                                                 "tests.faults.failing_worker", "escalation"])
+    stack = Stack(deployment, all_in_one=all_in_one)
+    failing_worker = [sys.executable, "-m", "tests.faults.failing_worker"]
+    if all_in_one:  # one process: the escalation's rules fail, the others' do not
+        failing = stack.start("all", command=[*failing_worker, "all", "escalation"])
+    else:
+        stack.start("scheduler")
+        stack.start("findings")
+        failing = stack.start("escalation", command=[*failing_worker, "escalation"])
     stack.wait_ready()
     at = "2026-04-20T10:{:02d}:00+08:00"
     poison = _finding("poison-1", "F-poison", at.format(31), MARK)
@@ -41,7 +46,7 @@ def test_a_rule_failing_on_one_event_takes_that_event_alone_out(kafka, deploymen
     stack.settle()
 
     def escalations() -> set[str]:
-        with urllib.request.urlopen(f"{failing.url}/units/changtai/escalations",
+        with urllib.request.urlopen(f"{stack.views_at('escalation')}/units/changtai/escalations",
                                     timeout=10) as answer:
             return {e["escalation_id"] for e in json.loads(answer.read())["escalations"]}
 
@@ -53,10 +58,10 @@ def test_a_rule_failing_on_one_event_takes_that_event_alone_out(kafka, deploymen
     assert [(r["source"], r["data"]["cause"]) for r in rejected] == [
         ("urn:inspections:service:escalation", "processing_failed")]
     assert "RuntimeError" in rejected[0]["data"]["reason"]
-    # Only the escalation service failed: the findings service recorded the finding.
-    with urllib.request.urlopen(
-            f"http://127.0.0.1:{stack.base_port('findings')}/findings/F-poison",
-            timeout=10) as answer:
+    # Only the escalation service failed: the findings service recorded the finding (in the
+    # same process too).
+    with urllib.request.urlopen(f"{stack.views_at('findings')}/findings/F-poison",
+                                timeout=10) as answer:
         assert json.loads(answer.read())["finding_id"] == "F-poison"
     # Nothing of it was kept, its id not even: sent again, mended, it is applied.
     mended = {**poison, "data": {**poison["data"], "description": "leak"}}
@@ -68,8 +73,9 @@ def test_a_rule_failing_on_one_event_takes_that_event_alone_out(kafka, deploymen
     logged = [json.loads(line) for line in failing.log.read_text().splitlines()
               if "its handling failed" in line]
     assert len(logged) == 1 and logged[0]["cause"] == "processing_failed"
-    figure("poison rule", "a rule failing on one event: that event rejected by its service and "
-                     "undone, the rest of its batch applied, the mended event accepted")
+    figure("poison rule" + (" (run all)" if all_in_one else ""),
+           "a rule failing on one event: that event rejected by its service and undone, the "
+           "rest of its batch applied, the mended event accepted")
 
 
 @pytest.mark.timeout(300)

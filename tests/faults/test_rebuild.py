@@ -1,9 +1,9 @@
 """A rebuild without downtime: while the seed campaign is published, `inspections rebuild
-escalation --remove-old` builds generation 1 of the escalation state from offset 0 beside the
-live generation 0, makes it live; the old worker stops, is started again (as a supervisor
-would) and joins generation 1. Some worker answers the views at every moment; afterwards
-every derived event and view equals the replay's, and generation 0's group and changelogs
-are gone."""
+escalation --remove-old` (in `make faults` each service too, and `all`, the workers of every
+service in one process) builds generation 1 of its state from offset 0 beside the live
+generation 0, makes it live; the old worker stops, is started again (as a supervisor would) and
+joins generation 1. Some worker answers the views at every moment; afterwards every derived
+event and view equals the replay's, and generation 0's group and changelogs are gone."""
 
 from __future__ import annotations
 
@@ -15,8 +15,11 @@ import pytest
 from tests.conftest import CLI, REPO, free_port
 from tests.faults.harness import LONG, Publication, Stack, _status, check, figure
 
-# The escalation service in `make test`; every service in `make faults`.
-REBUILT = ["escalation", *(["scheduler", "findings"] if LONG else [])]
+# The escalation service in `make test`; every service, and a worker of them all (`run all`),
+# in `make faults`.
+REBUILT = ["escalation", *(["scheduler", "findings", "all"] if LONG else [])]
+TABLES = {"escalation": ("state",), "findings": ("state",), "scheduler": ("state", "side"),
+          "all": ("escalation-state", "findings-state", "scheduler-side", "scheduler-state")}
 
 
 @pytest.mark.timeout(1800)
@@ -25,13 +28,13 @@ def test_a_rebuild_mid_run_keeps_the_views_answering_and_ends_equal_to_the_repla
         service, kafka, deployment, tmp_path):
     from kafka import KafkaAdminClient
 
-    stack = Stack(deployment)
+    stack = Stack(deployment, all_in_one=service == "all")
     stack.start_all()
     stack.wait_ready()
     old = stack.workers[service][0]
     group = f"{deployment.prefix}-{service}"
     page = {"escalation": "/escalations?limit=1", "scheduler": "/campaigns",
-            "findings": "/assessments/2026"}[service]
+            "findings": "/assessments/2026", "all": "/escalation/escalations?limit=1"}[service]
     run = stack.simulate(speed=8)
     progress = Publication(stack, run, holds=[0.25])
     try:
@@ -79,10 +82,10 @@ def test_a_rebuild_mid_run_keeps_the_views_answering_and_ends_equal_to_the_repla
                                  f"by nobody {nobody}; longest without an answer {longest:.1f} s")
     result.report(f"rebuild {service}")
     assert result.problems() == []
-    if service != "scheduler":  # its campaign breaches may come twice (runtime/generations)
+    if service not in ("scheduler", "all"):  # its campaign breaches may come twice
+        # (runtime/faust_runner/generations.py)
         assert result.copies() == 0  # nothing published by both generations
     assert result.views > 250
     assert nobody == 0
     assert group not in groups and f"{group}-g1" in groups
-    assert left == sorted(f"{group}-g1-{t}-changelog" for t in (
-        ("state", "side") if service == "scheduler" else ("state",)))
+    assert left == sorted(f"{group}-g1-{t}-changelog" for t in TABLES[service])

@@ -41,19 +41,19 @@ def read_all(bootstrap: str, topic: str, want: int | None = None, timeout_s: flo
         consumer.close()
 
 
-def settled(kafka, prefix, timeout_s=180):
+def settled(kafka, prefix, timeout_s=180, workers=None):
     """Wait until every service's group (of its live generation) has committed every offset
-    of what it reads."""
-    from runtime.config import topics
+    of what it reads; ``workers``: the names the workers run as (default: each service's;
+    ``("all",)`` for one worker of every service)."""
     from runtime.config.settings import Settings
     from runtime.faust_runner import generations
-    from services import SYSTEM
+    from services import SYSTEM, sources
 
     base = Settings(bootstrap_servers=kafka.bootstrap, topic_prefix=prefix)
     reads = {}
-    for s in SYSTEM:
-        live = generations.of(base, generations.live(base, s.name))
-        reads[live.app_id(s.name)] = [topics.name(live, r.topic) for r in s.reads]
+    for name in workers or [s.name for s in SYSTEM]:
+        live = generations.of(base, generations.live(base, name))
+        reads[live.app_id(name)] = sources(name, live)
     wait_committed(kafka, reads, timeout_s, named=True)
 
 

@@ -329,3 +329,80 @@ def test_in_the_cluster_variant_every_client_knows_every_node_and_asks_for_three
     assert all(p.startswith("127.0.0.1:") for p in published)
     hosts = [port for p in published for port in _host_ports(p)]
     assert len(hosts) == len(set(hosts))
+
+
+# -- docker-compose.all.yml: every service in one worker process, over docker-compose.yml --------
+class _Override:
+    """A value tagged ``!override``: it replaces the base file's instead of merging."""
+
+    def __init__(self, value) -> None:
+        self.value = value
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+_Loader.add_constructor("!override", lambda loader, node: _Override(
+    loader.construct_sequence(node, deep=True) if isinstance(node, yaml.SequenceNode)
+    else loader.construct_mapping(node, deep=True)))
+
+
+def _merged(base, over):
+    """Compose's merge of an override file: mappings merged key by key, sequences appended
+    (``depends_on``: as names), a ``!override`` value put in place of the base's."""
+    if isinstance(over, _Override):
+        return over.value
+    if isinstance(base, dict) and isinstance(over, dict):
+        return {**base, **{k: _merged(base.get(k), v) for k, v in over.items()}}
+    if isinstance(base, (list, dict)) and isinstance(over, list):
+        return [*base, *(v for v in over if v not in base)]
+    return over
+
+
+ALL_FILE = yaml.load((REPO / "docker-compose.all.yml").read_text(), Loader=_Loader)
+ALL = {name: service for name, service in _merged(COMPOSE, ALL_FILE)["services"].items()
+       if not service.get("profiles")}  # what `docker compose -f ... -f ... up` starts
+
+
+def test_the_all_in_one_variant_starts_one_worker_of_every_service_and_none_of_the_three():
+    assert "all" in ALL and not set(WORKERS) & set(ALL)
+    assert ALL["all"]["command"] == ["run", "all"] and "all" in services.RUNNABLE
+    for name, service in ALL.items():
+        for needed in service.get("depends_on", {}):
+            assert needed in ALL, (name, needed)  # none waits for a worker not started
+
+
+def test_the_all_in_one_worker_is_configured_as_the_three_are():
+    from runtime.config.settings import Settings
+    from runtime.faust_runner.app import web_port
+
+    worker, scheduler = ALL["all"], COMPOSE["services"]["scheduler"]
+    port = web_port(Settings(), "all")
+    [published] = worker["ports"]
+    assert published.rsplit(":", 1)[1] == str(port) and len(_host_ports(published)) >= 2
+    assert worker["healthcheck"]["test"] == ["CMD", "inspections", "ready", "all"]
+    assert worker["image"] == scheduler["image"] and worker["build"] == scheduler["build"]
+    env = worker["environment"]
+    for name in ("INSPECTIONS_BOOTSTRAP_SERVERS", "INSPECTIONS_ALLOW_OPEN"):
+        assert env[name] == scheduler["environment"][name], name
+    assert env["INSPECTIONS_WEB_PEERS"] == f"http://all:{port}"
+    assert worker["stop_grace_period"] == scheduler["stop_grace_period"]
+    published = [p for s in ALL.values() for ports in s.get("ports", [])
+                 for p in _host_ports(ports)]
+    assert len(published) == len(set(published))
+
+
+def test_the_page_notices_and_prometheus_find_the_all_in_one_worker():
+    from runtime.config.settings import Settings
+    from runtime.faust_runner.app import web_port
+
+    url = f"http://all:{web_port(Settings(), 'all')}"
+    for name in ("operator", "notify"):
+        env = ALL[name]["environment"]
+        assert env["INSPECTIONS_ALL_URL"] == url, name
+        # A service's own URL goes before INSPECTIONS_ALL_URL: none is left set.
+        assert not any(env.get(f"INSPECTIONS_{s.upper()}_URL") for s in WORKERS), name
+    [job] = PROMETHEUS["scrape_configs"]
+    found = {name: c["port"] for c in job["dns_sd_configs"] for name in c["names"]}
+    assert found["all"] == web_port(Settings(), "all")

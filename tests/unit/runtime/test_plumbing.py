@@ -33,10 +33,12 @@ def test_settings_come_from_the_environment(monkeypatch, tmp_path):
     assert Settings().bootstrap == "kafka-1:9092,kafka-2:9092"
 
 
-def test_each_service_has_its_own_web_port():
+def test_each_service_has_its_own_web_port_and_so_has_a_worker_of_all_and_the_page():
+    from inspections.page.server import port
+
     s = Settings()
-    ports = [web_port(s, name) for name in SERVICES]
-    assert len(set(ports)) == len(SERVICES)
+    ports = [web_port(s, name) for name in (*SERVICES, "all")] + [port(s)]
+    assert len(set(ports)) == len(SERVICES) + 2
 
 
 def test_evolve_is_dataclasses_replace_for_the_cores_frozen_states():

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import partial
 from types import SimpleNamespace
 
 from kernel import ids
@@ -18,6 +19,7 @@ from runtime.config.settings import Settings
 from runtime.faust_runner.applying import Reader
 from runtime.faust_runner.batching import Batch
 from runtime.faust_runner.generations import Quiet
+from runtime.faust_runner.host import Host
 from runtime.faust_runner.observe import Progress
 from runtime.faust_runner.stores import (
     Clocks,
@@ -98,20 +100,32 @@ class Topic:
         return answered
 
 
-def _worker(service: Service, limit: str = "48h"):
-    table = Table()
+def _worker(service: Service, limit: str = "48h", table: Table | None = None,
+            sent: dict | None = None, host=None):
+    """A worker of ``service`` (its stores over ``table``), alone in a host of its own unless
+    ``host`` is given (then one more service of it)."""
+    table = Table() if table is None else table
     settings = Settings(max_time_ahead=limit)
-    sent: dict = {}
+    sent = {} if sent is None else sent
     flow = service.flow(settings)
     times = PartitionTimes(table)
+    if host is None:
+        host = SimpleNamespace(
+            name=service.name, settings=settings, quiet=Quiet(None), workers=[],
+            observer=SimpleNamespace(progress=Progress(service.name)),
+            topics={t: Topic(t, sent) for t in (topics.EVENTS, topics.ESCALATIONS,
+                                                topics.REJECTED, topics.SCHEDULER_PROGRESS)})
+        host.write_times = partial(Host.write_times, host)
+        host.handed_over = partial(Host.handed_over, host)
+        host.skipped_sources = partial(Host.skipped_sources, host)
     worker = SimpleNamespace(
-        service=service, flow=flow, settings=settings, sent=sent, table=table,
+        service=service, flow=flow, settings=settings, sent=sent, table=table, host=host,
         stores={"counts": Values(table, "counts", int), "seen": Seen(table, "seen")},
-        times=times, clock=Clocks(times),
-        observer=SimpleNamespace(progress=Progress(service.name)),
-        log=logs.get("tests.applying"), quiet=Quiet(None),
-        topics={t: Topic(t, sent) for t in (topics.EVENTS, topics.ESCALATIONS,
-                                            topics.REJECTED, topics.SCHEDULER_PROGRESS)})
+        times=times, clock=Clocks(times), progress=host.observer.progress
+        if not host.workers else Progress(service.name),
+        observer=host.observer, log=logs.get("tests.applying"), quiet=host.quiet,
+        topics=host.topics)
+    host.workers.append(worker)
     return worker
 
 
@@ -131,7 +145,9 @@ def _finding(event_id: str, description: str = "a finding") -> dict:
 def _apply(worker, read_index: int, records: list) -> Batch:
     forget_cached_state()
     batch = Batch(records, worker.observer.progress)
-    asyncio.run(Reader(worker, worker.service.reads[read_index]).apply(batch))
+    topic = worker.service.reads[read_index].topic
+    reads = [(w, r) for w in worker.host.workers for r in w.service.reads if r.topic == topic]
+    asyncio.run(Reader(worker.host, reads).apply(batch))
     return batch
 
 
@@ -226,3 +242,86 @@ def test_an_internal_record_unreadable_or_failing_is_skipped_and_counted():
     assert (skipped("unreadable"), skipped("processing_failed")) == (before[0] + 2,
                                                                      before[1] + 1)
     assert topics.REJECTED not in worker.sent  # an internal record is not a rejection
+
+
+# -- one host of several services (``inspections run all``) ---------------------------------------
+@dataclass(frozen=True)
+class Heard:
+    event_id: str
+    source: str
+
+
+class Keeper:
+    """Counts every event, and each ``Noted`` it hears of (handed over, or read)."""
+
+    def __init__(self, settings) -> None:
+        self.irregular = Irregular()
+
+    def on_event(self, ctx, ev) -> None:
+        counts = ctx.store("counts")
+        counts["events"] = counts.get("events", 0) + 1
+
+    def on_noted(self, ctx, heard: Heard) -> None:
+        counts = ctx.store("counts")
+        counts[f"heard {heard.event_id}"] = counts.get(f"heard {heard.event_id}", 0) + 1
+
+
+KEEPER = Service(
+    name="keeper",
+    reads=(Read(topics.EVENTS, Keeper.on_event, contract=True),
+           Read(topics.ESCALATIONS, Keeper.on_noted,
+                decode=lambda raw: [Heard(json.loads(raw)["id"], json.loads(raw)["source"])],
+                take=lambda noted, source: Heard(noted.event_id, source))),
+    writes=(), stores=(Store("counts", "values", value_type=int),), flow=Keeper)
+
+
+def test_one_host_of_two_services_gates_once_fails_per_service_and_hands_over():
+    REPORTED.clear()
+    probe = _worker(_service(publishes_rejections=True))
+    keeper = _worker(KEEPER, sent=probe.sent, host=probe.host)
+    _apply(probe, 0, [_record(0, event("visit.started", id="a")),
+                      _record(1, _finding("b", "boom")),
+                      _record(2, b"not json")])
+    # The gate once: the unreadable record rejected once, by the service that publishes them;
+    # the record that failed in the probe rejected by the probe alone.
+    assert [(r["offset"], r["cause"]) for r in _rejected(probe)] == [
+        (1, "processing_failed"), (2, "not_json")]
+    assert {json.loads(v)["source"] for _, v in probe.sent[topics.REJECTED]} == {
+        "urn:inspections:service:probe"}
+    # The keeper applied both events, the one the probe failed on too.
+    assert keeper.stores["counts"]["events"] == 2
+    assert probe.stores["counts"]["changtai"] == 1
+    # What the probe emitted for a topic the keeper reads was handed over in the batch (and
+    # sent); what it emitted for the record it failed on went nowhere.
+    assert keeper.stores["counts"]["heard a"] == 1
+    assert "heard b" not in keeper.stores["counts"]
+    assert [json.loads(v)["id"] for _, v in probe.sent[topics.ESCALATIONS]] == ["a"]
+    assert REPORTED == ["a"]
+    # Read from the topic, the probe's own are skipped (handed over already); another's not.
+    _apply(keeper, 1, [
+        Event(Message(b"changtai", 0, n, topic=topics.ESCALATIONS, value=json.dumps(
+            {"id": ident, "source": f"urn:inspections:service:{source}"}).encode()))
+        for n, (ident, source) in enumerate([("a", "probe"), ("x", "elsewhere")])])
+    assert keeper.stores["counts"]["heard a"] == 1
+    assert keeper.stores["counts"]["heard x"] == 1
+
+
+def test_a_handover_that_fails_is_skipped_and_the_record_applied_everywhere_else():
+    probe = _worker(_service())
+    keeper = _worker(KEEPER, host=probe.host)
+
+    def failing(self, ctx, heard):
+        raise ValueError("cannot keep it")
+
+    failing_keeper = _worker(replace(KEEPER, name="failing", reads=(
+        KEEPER.reads[0], replace(KEEPER.reads[1], handler=failing))), host=probe.host)
+    skipped = metrics.RECORDS_SKIPPED.labels("failing", "inspections.events",
+                                             "processing_failed")
+    before = skipped._value.get()
+    _apply(probe, 0, [_record(0, event("visit.started", id="a"))])
+    assert probe.stores["counts"]["changtai"] == 1
+    assert keeper.stores["counts"]["heard a"] == 1
+    assert failing_keeper.stores["counts"]["events"] == 1
+    assert "heard a" not in failing_keeper.stores["counts"]
+    assert skipped._value.get() == before + 1
+    assert _rejected(probe) == []
