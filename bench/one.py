@@ -1,7 +1,7 @@
 """One worker alone on freshly published bench events: for profiling and quick comparisons.
 
     .venv/bin/python -m bench.one SERVICE [EVENTS]     (SERVICE: scheduler, findings,
-                                                        escalation or bare; EVENTS 10000)
+                                                        escalation, all or bare; EVENTS 10000)
 """
 
 from __future__ import annotations

@@ -72,7 +72,6 @@ class Reader:
         self.host = host
         self.parts = [Part(host, worker, read) for worker, read in reads]
         self.contract = any(read.contract for _, read in reads)
-        self.partitioned = reads[0][1].partitioned
         # Who publishes the gate's rejections: one service (so, once).
         self.rejector = next((p for p in self.parts if p.service.publishes_rejections), None)
         self.clock = self.parts[0].worker.clock if self.contract else None

@@ -192,7 +192,7 @@ class Observer:
         self.log = logs.get("runtime.faust_runner.observe")
         for name in hosted or (service,):  # each service's series, under its name
             metrics.initialise(name, publishes_rejections)
-        metrics.WORKER_READY.labels(service).set(0)
+        metrics.WORKER_READY.labels(service).set(0)  # the process's: one, under its name
         faust_sensors(app, service)
         self._pages()
         app.timer(interval=settings.metrics_interval_s)(self.sample)

@@ -132,7 +132,6 @@ def initialise(service: str, publishes_rejections: bool = False) -> None:
         RECORDS_REJECTED.labels(cause)
     for kind in IRREGULAR:
         EVENTS_IRREGULAR.labels(service, kind)
-    WORKER_READY.labels(service).set(0)
     DEADLINES_OPEN.labels(service)
 
 

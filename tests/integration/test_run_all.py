@@ -92,6 +92,7 @@ def test_one_worker_of_every_service_derives_what_the_rules_say(kafka, deploymen
     for service in SERVICES:
         assert f'{metrics.EVENTS_PROCESSED._name}_total{{service="{service}"' in text
     assert 'inspections_worker_ready{service="all"} 1.0' in text
+    assert 'inspections_worker_ready{service="scheduler"}' not in text  # no alert for it
 
     # The tools ask it where it is.
     kafka.vars["INSPECTIONS_ALL_URL"] = base
