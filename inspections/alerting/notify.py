@@ -201,8 +201,9 @@ def run(settings: Settings, once: bool = False,
         **kafka.common(settings, "inspections-notify"))
     sent = skipped = 0
     ladder = policy.load(settings).ladder
+    stop = _Stop()
     try:
-        while True:
+        while not stop.asked:
             batch = [r for records in consumer.poll(timeout_ms=1000).values()
                      for r in records]
             if not batch:
@@ -230,8 +231,40 @@ def run(settings: Settings, once: bool = False,
             say(f"posted {took} alerts ({sent} in all)"
                 + (f"; skipped {left + len(alerts) - took} records ({skipped} in all)"
                    if left + len(alerts) - took else ""))
+        log.info("stopping: asked to", signal=stop.asked)
+        return sent
     finally:
-        consumer.close()
+        stop.restore()
+        consumer.close(autocommit=False)  # leaves its group; what was posted is committed
+
+
+class _Stop:
+    """SIGINT and SIGTERM (Ctrl-C, a supervisor's stop) ask the loop to end after the batch in
+    hand, instead of raising inside the Kafka client (which then could not leave its group
+    and hung on close)."""
+
+    def __init__(self) -> None:
+        import signal
+        import threading
+
+        self.asked: str | None = None
+        self.before: dict = {}
+        if threading.current_thread() is threading.main_thread():
+            for number in (signal.SIGINT, signal.SIGTERM):
+                self.before[number] = signal.signal(number, self._ask)
+
+    def _ask(self, number, frame) -> None:
+        import signal
+
+        if self.asked is not None:  # asked twice: stop now
+            raise KeyboardInterrupt
+        self.asked = signal.Signals(number).name
+
+    def restore(self) -> None:
+        import signal
+
+        for number, handler in self.before.items():
+            signal.signal(number, handler)
 
 
 def _at_end(consumer) -> bool:

@@ -94,8 +94,8 @@ def assessment_export(
 def notify(once: bool = typer.Option(False, "--once", help="Forward what is on the breaches "
                                                            "topic now, then stop.")) -> None:
     """Post each breach to Alertmanager as an alert labelled with its unit, authority and
-    escalation (INSPECTIONS_ALERTMANAGER_URL); runs until Ctrl-C, keeping its place in a
-    consumer group of its own."""
+    escalation (INSPECTIONS_ALERTMANAGER_URL); runs until Ctrl-C or SIGTERM (it finishes the
+    batch in hand and leaves its group), keeping its place in a consumer group of its own."""
     from inspections.alerting import notify as notifying
     from inspections.cli.console import kafka_errors, say
 
