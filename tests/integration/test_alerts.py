@@ -210,12 +210,14 @@ def test_a_running_notify_skips_records_that_are_no_breach_and_carries_on(
                    .splitlines() if line.startswith("{") and "not a breach" in line]
         assert sorted(s["offset"] for s in skipped) == [p.offset for p in places[:-2]]
         assert all(s["reason"] and s["topic"] == topic for s in skipped)
-        # Stopped as its help says (Ctrl-C): it leaves its group as it goes. (Killed without
-        # a word by SIGTERM it stayed a member, and the notify below waited out kafka-python's
-        # 45 s session timeout before it was let in.) Closing commits nothing (no
-        # auto-commit): what the notify below finds committed, the running one committed.
-        notify.send_signal(signal.SIGINT)
-        notify.wait(timeout=60)
+        # Stopped as a supervisor stops it (SIGTERM; Ctrl-C the same): it ends after the batch
+        # in hand and leaves its group as it goes (had it stayed a member, the notify below
+        # would wait out kafka-python's 45 s session timeout before it was let in). Closing
+        # commits nothing: what the notify below finds committed, the running one committed.
+        notify.send_signal(signal.SIGTERM)
+        assert notify.wait(timeout=60) == 0
+        assert any('"signal": "SIGTERM"' in line and "stopping: asked to" in line
+                   for line in (tmp_path / "notify.log").read_text().splitlines())
         assert "posted 0 alerts" in kafka.cli("notify", "--once").stdout  # all committed
     finally:
         kafka.vars.pop("INSPECTIONS_ALERTMANAGER_URL", None)
