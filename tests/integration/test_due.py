@@ -6,14 +6,13 @@ equal what a replay of the same log lists; bad filters are refused naming what i
 from __future__ import annotations
 
 import json
-import time
 import urllib.error
 import urllib.request
 
 import yaml
 
 from tests.conftest import free_port
-from tests.faults.harness import Stack
+from tests.faults.harness import Stack, holding
 
 SCENARIO = {
     "name": "due-test",
@@ -67,14 +66,9 @@ def test_what_is_due_from_two_workers_a_service_equals_the_replay(kafka, deploym
     page = kafka.spawn("operator", log=tmp_path / "operator.log")
     deployment.workers.append(page)
     stack.wait_ready()
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:  # each of the two holds partitions once it settles
-        held = [len(_get(f"http://127.0.0.1:{w.port}/readyz")[1]["partitions"])
-                for s in second for w in stack.workers[s]]
-        if min(held) > 0:
-            break
-        time.sleep(1)
-    assert min(held) > 0, held
+    # Each of the two holds partitions once the group settles (asked again while a worker
+    # answers 503: rebalancing).
+    holding(stack)
     scenario = tmp_path / "due.yaml"
     scenario.write_text(yaml.safe_dump(SCENARIO, allow_unicode=True))
     kafka.cli("simulate", str(scenario), "--speed", "0")
