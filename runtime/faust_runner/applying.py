@@ -203,16 +203,10 @@ class Reader:
                 if value is None:
                     continue
                 step = (target.name, *at, n)
-                if step in failed:
-                    if step not in reported:
-                        self._skipped(target, PROCESSING_FAILED, failed[step])
-                        reported.add(step)
-                    continue
                 context = contexts.of(target)
                 context.partition, context.key, context.quiet = partition, key, quiet
-                self._handle(target, context, value, step, reported)
-                reported.add(step)
-                self._hand_over(target, contexts, partition, quiet, step, failed, reported)
+                if self._value(target, context, value, step, failed, reported):
+                    self._hand_over(target, contexts, partition, quiet, step, failed, reported)
 
     def _internal(self, batch: Batch, contexts: _Contexts, left_out: set, failed: dict,
                   reported: set) -> None:
@@ -232,14 +226,20 @@ class Reader:
                 for n, value in enumerate(values):
                     if getattr(value, "source", None) in part.skip:
                         continue  # applied where it was derived
-                    at = (part.name, *place, n)
-                    if at in failed:
-                        if at not in reported:
-                            self._skipped(part, PROCESSING_FAILED, failed[at])
-                            reported.add(at)
-                        continue
-                    self._handle(part, context, value, at, reported)
-                    reported.add(at)
+                    self._value(part, context, value, (part.name, *place, n), failed, reported)
+
+    def _value(self, part: Part, context: Context, value: Any, at: tuple, failed: dict,
+               reported: set) -> bool:
+        """A value of an internal topic, or one handed over: skipped (counted and logged
+        once) when its handling failed in an earlier attempt, else handled. Whether it was."""
+        if at in failed:
+            if at not in reported:
+                self._skipped(part, PROCESSING_FAILED, failed[at])
+                reported.add(at)
+            return False
+        self._handle(part, context, value, at, reported)
+        reported.add(at)
+        return True
 
     def _reject(self, batch: Batch, part: Part, message, quiet: bool, cause: str, reason: str,
                 first: bool, error: Exception | None = None) -> None:
