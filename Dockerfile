@@ -9,7 +9,8 @@ COPY services ./services
 COPY inspections ./inspections
 RUN pip install --no-cache-dir -c constraints.txt . \
     && useradd --system --uid 10001 --home-dir /var/lib/inspections inspections \
-    && mkdir -p /var/lib/inspections && chown inspections /var/lib/inspections
+    && mkdir -p /var/lib/inspections /var/lib/inspections-accounts \
+    && chown inspections /var/lib/inspections /var/lib/inspections-accounts
 ENV INSPECTIONS_HOME=/var/lib/inspections \
     INSPECTIONS_WEB_HOST=0.0.0.0 \
     INSPECTIONS_LOG_FORMAT=json

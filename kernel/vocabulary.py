@@ -63,6 +63,15 @@ ACTIONS = (
     "report_misconduct_clue", "take_immediate_measures", "recommend_listed_supervision",
     "transfer_for_investigation",
 )
+ACTION_NAMES = {
+    "issue_enforcement_document": "下达执法文书 issue an enforcement document",
+    "report_major_hazard": "上报重大隐患 report the major hazard",
+    "request_instructions": "请示 request instructions",
+    "report_misconduct_clue": "移送违纪线索 report the misconduct clue",
+    "take_immediate_measures": "采取立即措施 take immediate measures",
+    "recommend_listed_supervision": "建议挂牌督办 recommend listed supervision",
+    "transfer_for_investigation": "移交调查 transfer for investigation",
+}
 # The routing table (domain.md): each action's first authority, the event that closes it, and
 # the breach kind of a miss at its first level (every later miss: escalation_unacknowledged).
 FIRST_AUTHORITY = {
@@ -117,6 +126,20 @@ BREACH_KINDS = (
     "enforcement_document_overdue", "immediate_measures_overdue", "escalation_unacknowledged",
     REPORT_OVERDUE, "campaign_coverage_incomplete",
 )
+BREACH_NAMES = {
+    "visit_too_short": "驻点天数不足 visit too short",
+    "township_coverage_short": "乡镇（街道）覆盖不足 township coverage short",
+    "community_coverage_short": "社区覆盖不足 community coverage short",
+    "department_coverage_short": "部门覆盖不足 department coverage short",
+    "enterprise_coverage_short": "企业覆盖不足 enterprise coverage short",
+    "team_composition_invalid": "巡查组组成不合规 team composition invalid",
+    "evidence_or_advice_missing": "证据或整改建议缺失 evidence or advice missing",
+    "enforcement_document_overdue": "执法文书逾期 enforcement document overdue",
+    "immediate_measures_overdue": "立即措施逾期 immediate measures overdue",
+    "escalation_unacknowledged": "督办逾期未办 escalation unacknowledged",
+    REPORT_OVERDUE: "整改报告逾期 rectification report overdue",
+    "campaign_coverage_incomplete": "巡查未全覆盖 campaign coverage incomplete",
+}
 # What the annual assessment says of a year's rectification reports (worst of the year's).
 REPORT_LATE, REPORT_ON_TIME, REPORT_NOT_SUBMITTED = "late", "on_time", "not_submitted"
 
@@ -126,6 +149,36 @@ OBLIGATION_KINDS = {
     "days_on_site": "驻点天数 a visit on site, not to end before its days",
     "rectification_report": "整改报告 a rectification report after feedback",
     "campaign_coverage": "全覆盖 a planned unit's visit, before coverage is due",
+}
+
+# Who owes an obligation that no authority holds (an escalation is its authority's).
+OWED_BY = {"days_on_site": "city_safety_office", "campaign_coverage": "city_safety_office",
+           "rectification_report": "unit_government"}
+
+# -- notices (to the people who must act; ``inspections notify``) ----------------------------------
+# Each step of an obligation a notice says, once: it became someone's, it falls due soon, it
+# was missed.
+NOTICE_STEPS = {
+    "assigned": "交办 it became yours (raised, or taken a level up to you)",
+    "reminder": "到期提醒 it falls due soon",
+    "breached": "逾期 it was missed",
+}
+
+# -- accounts (the people and systems who sign in to the operator page) ---------------------------
+# Each role, what it covers, and the authorities its accounts may be (None: it acts as none).
+ROLES = {
+    "city": "市级 the city: its safety office, committee or government, every unit",
+    "unit": "县区 a unit: its government, regulator or safety committee, that unit only",
+    "authority": "有关部门 an authority such as the discipline authorities, every unit",
+    "auditor": "审计 an auditor: reads everything, acts on nothing",
+    "admin": "管理员 an administrator: reads everything, manages accounts, acts on nothing",
+    "publisher": "上游系统 an upstream system: publishes its event types over HTTP, reads nothing",
+}
+ROLE_AUTHORITIES: dict[str, tuple[str, ...]] = {
+    "city": ("city_safety_office", "city_safety_committee", "city_government"),
+    "unit": ("local_regulator", "unit_government", "unit_safety_committee"),
+    "authority": ("discipline_authorities",),
+    "auditor": (), "admin": (), "publisher": (),
 }
 
 # Why a record of the inbound topic was rejected (a metric label, and ``cause`` on

@@ -71,6 +71,9 @@ class Envelope(BaseModel):
     dataschema: Annotated[str, Field(max_length=1024, pattern=_ATTRIBUTE)] | None = None
     dataversion: Annotated[int, Field(ge=0, le=1000)] = 1
     correlationid: Id | None = None
+    # Who acted, when a person did (an extension attribute, optional: the operator page sets
+    # it to the signed-in account of an action it publishes).
+    actor: Id | None = None
     data: Any
 
     # Which data field the subject must equal (None: the subject is fixed or free).

@@ -61,7 +61,7 @@ class Env:
             "INSPECTIONS_BROKER_PORT": str(port),
             "INSPECTIONS_CONTROLLER_PORT": str(port + 1),
             "INSPECTIONS_BROKER_NODES": str(nodes),
-            "INSPECTIONS_WEB_PORT_BASE": str(web_port_base or _apart(port, 2 * nodes, 5)),
+            "INSPECTIONS_WEB_PORT_BASE": str(web_port_base or _apart(port, 2 * nodes, 6)),
             "INSPECTIONS_LOG_FORMAT": "json",
             # The tests publish whole scenarios at once, 2027's ticks among them, whenever
             # they run: the setting for a deployment that replays a year at once. The

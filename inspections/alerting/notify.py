@@ -32,7 +32,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
 from kernel import ids
-from kernel.vocabulary import AUTHORITIES, NEXT_AUTHORITY
+from kernel.vocabulary import AUTHORITIES, BREACH_NAMES, NEXT_AUTHORITY
 from runtime.config import policy, topics
 from runtime.config.settings import Settings
 from runtime.plumbing import kafka, logs, webauth
@@ -76,25 +76,38 @@ def level_of(deadline_id: str) -> int | None:
 
 
 def alert(breach: dict, authority: str | None, hold_s: float, now: datetime,
-          ladder: dict[str, str | None] = NEXT_AUTHORITY) -> dict:
+          ladder: dict[str, str | None] = NEXT_AUTHORITY, unit_name: str | None = None,
+          timezone_name: str = "Asia/Shanghai") -> dict:
     """The Alertmanager alert of one ``deadline.breached`` event (critical at the top of
-    ``ladder``, the city's policy's). ``breach`` as ``breach_of`` checked it."""
+    ``ladder``, the city's policy's): the notice of the step ``breached``, in Chinese first.
+    ``breach`` as ``breach_of`` checked it."""
+    from inspections.alerting.directory import authority_label
+    from inspections.alerting.notices import local
+
     data = breach["data"]
     eid = (ids.escalation_of_deadline(data["deadline_id"])
            if level_of(data["deadline_id"]) is not None else None)
     top = authority is not None and ladder.get(authority, "") is None
-    labels = {"alertname": ALERT, "kind": data["kind"], "unit": data["unit_id"],
-              "service": breach["source"].rsplit(":", 1)[-1], "breach_id": breach["id"],
-              "severity": "critical" if top else "warning"}
+    labels = {"alertname": ALERT, "notice": "breached", "kind": data["kind"],
+              "unit": data["unit_id"], "service": breach["source"].rsplit(":", 1)[-1],
+              "breach_id": breach["id"], "severity": "critical" if top else "warning"}
     if eid:
         labels["escalation_id"] = eid
     if authority:
         labels["authority"] = authority
+    kind_zh = BREACH_NAMES.get(data["kind"], data["kind"]).partition(" ")[0]
+    unit = unit_name or data["unit_id"]
+    who = f"，{authority_label(authority)[0]}未按期办理" if eid and authority else ""
     return {
         "labels": labels,
         "annotations": {
-            "summary": f"{data['kind']} at {data['unit_id']}"
-                       + (f" ({authority} missed {eid})" if eid and authority else ""),
+            "subject": f"【逾期】{unit}：{kind_zh}{who}（期限 "
+                       f"{local(data['due'], timezone_name)}）",
+            "summary": f"{unit} {data['subject_id']}：{kind_zh}{who}，期限 "
+                       f"{local(data['due'], timezone_name)}，"
+                       f"{local(data['breached_at'], timezone_name)} 判定逾期。",
+            "summary_en": f"{data['kind']} at {data['unit_id']}"
+                          + (f" ({authority} missed {eid})" if eid and authority else ""),
             "description": (f"{data['subject_id']}: due {data['due']}, breached "
                             f"{data['breached_at']}. {data.get('detail') or ''} "
                             f"Trail: inspections audit trail {breach['id']}").strip(),
@@ -173,7 +186,7 @@ def deliver(settings: Settings, alerts: list[dict], log) -> int:
     except Refused as exc:
         if len(alerts) == 1:
             log.warning("alert refused by Alertmanager, skipped", error=str(exc),
-                        breach_id=alerts[0]["labels"]["breach_id"])
+                        labels=alerts[0]["labels"])
             return 0
     return sum(deliver(settings, [one], log) for one in alerts)
 
@@ -195,15 +208,24 @@ def run(settings: Settings, once: bool = False,
 
     logs.configure("notify", settings.log_level, settings.log_format)
     log = logs.get(__name__)
+    notices = Notices.of(settings)
+    breaches_topic = topics.name(settings, topics.BREACHES)
     consumer = KafkaConsumer(
-        topics.name(settings, topics.BREACHES), group_id=settings.app_id("notify"),
+        breaches_topic, *([topics.name(settings, topics.ESCALATIONS)] if notices else []),
+        group_id=settings.app_id("notify"),
         enable_auto_commit=False, auto_offset_reset="earliest",
         **kafka.common(settings, "inspections-notify"))
     sent = skipped = 0
-    ladder = policy.load(settings).ladder
+    city = policy.load(settings)
+    ladder = city.ladder
     stop = _Stop()
     try:
         while not stop.asked:
+            if notices:
+                took = deliver(settings, notices.reminders(log), log)
+                sent += took
+                if took:
+                    say(f"posted {took} reminders ({sent} in all)")
             batch = [r for records in consumer.poll(timeout_ms=1000).values()
                      for r in records]
             if not batch:
@@ -215,6 +237,14 @@ def run(settings: Settings, once: bool = False,
             for record in batch:
                 place = {"topic": record.topic, "partition": record.partition,
                          "offset": record.offset}
+                if record.topic != breaches_topic:
+                    notice, why = notices.assigned(record.value)
+                    if notice is not None:
+                        alerts.append(notice)
+                    elif why:
+                        left += 1
+                        log.warning("not an escalation notice, skipped", reason=why, **place)
+                    continue
                 breach, why = breach_of(record.value)
                 if breach is None:
                     left += 1
@@ -223,7 +253,9 @@ def run(settings: Settings, once: bool = False,
                 deadline_id = breach["data"]["deadline_id"]
                 authority = _patiently(lambda: authority_of(settings, deadline_id), log,
                                        "authority not known yet, retrying")
-                alerts.append(alert(breach, authority, settings.alert_hold_s, now, ladder))
+                alerts.append(alert(breach, authority, settings.alert_hold_s, now, ladder,
+                                    notices.unit_name(breach["data"]["unit_id"]),
+                                    settings.timezone))
             took = deliver(settings, alerts, log)
             consumer.commit()
             sent += took
@@ -236,6 +268,89 @@ def run(settings: Settings, once: bool = False,
     finally:
         stop.restore()
         consumer.close(autocommit=False)  # leaves its group; what was posted is committed
+
+
+class Notices:
+    """What notify says besides breaches, with a directory (``INSPECTIONS_DIRECTORY_FILE``):
+    an obligation that became someone's (from ``inspections.escalations``) and a reminder
+    before it falls due (from the services' lists of what is due, asked every
+    ``INSPECTIONS_METRICS_INTERVAL_S``). Without a directory, nothing: there is nobody to
+    address them to."""
+
+    def __init__(self, settings: Settings, directory) -> None:
+        from datetime import timedelta as span
+
+        self.settings, self.directory = settings, directory
+        self.before = span(hours=policy.load(settings).reminder_before_h)
+        self.page_url = settings.operator_url or "http://127.0.0.1:" + str(
+            settings.web_port_base + 3)
+        self.reminded: set[tuple] = set()
+        self.asked_at = float("-inf")
+
+    @classmethod
+    def of(cls, settings: Settings) -> Notices:
+        from inspections.alerting import directory
+
+        if settings.directory_file is None:
+            return cls(settings, None)
+        return cls(settings, directory.load(settings.directory_file))
+
+    def __bool__(self) -> bool:
+        return self.directory is not None
+
+    def unit_name(self, unit_id: str) -> str:
+        return unit_id if self.directory is None else self.directory.unit_name(unit_id)
+
+    def assigned(self, raw: bytes | None) -> tuple[dict | None, str]:
+        """The notice of a record of the escalations topic: None and "" for one that says
+        nothing to anyone (a withdrawal); None and why for one that is no such event."""
+        from pydantic import ValidationError
+
+        from inspections.alerting import notices
+        from schemas.derived import EscalationEscalated, EscalationRaised, EscalationWithdrawn
+
+        try:
+            body = json.loads(raw) if raw is not None else None
+        except ValueError:
+            body = None
+        kind = body.get("type") if isinstance(body, dict) else None
+        model = {"escalation.raised": EscalationRaised,
+                 "escalation.escalated": EscalationEscalated,
+                 "escalation.withdrawn": EscalationWithdrawn}.get(kind)
+        if model is None:
+            return None, f"not an escalation notice: type {str(kind)[:60]!r}"
+        try:
+            model.model_validate_json(raw)
+        except ValidationError as exc:
+            return None, f"not an {kind}: {exc.errors()[0]['msg']}"[:300]
+        if model is EscalationWithdrawn:
+            return None, ""
+        return notices.assigned(body, self.directory, self.settings.timezone,
+                                self.page_url), ""
+
+    def reminders(self, log) -> list[dict]:
+        """Reminders not yet posted, of what is due soon (asked at most every metrics
+        interval); none while the services do not answer (the next pass asks again)."""
+        from inspections.alerting import notices
+        from inspections.asking import due
+
+        if time.monotonic() - self.asked_at < self.settings.metrics_interval_s:
+            return []
+        self.asked_at = time.monotonic()
+        try:
+            items = due.fetch(self.settings)["due"]
+        except RuntimeError as exc:
+            log.warning("what is due not known, no reminders this time", error=str(exc)[:300])
+            return []
+        out = []
+        for item in notices.due_soon(items, self.before):
+            key = (item["kind"], item["subject_id"], item["unit_id"], item.get("level"))
+            made = None if key in self.reminded else notices.reminder(
+                item, self.directory, self.settings.timezone, self.page_url)
+            if made is not None:
+                self.reminded.add(key)
+                out.append(made)
+        return out
 
 
 class _Stop:

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from kernel import ids
+from kernel.vocabulary import HANDLED_BY
 from runtime.config import topics
 from runtime.config.settings import Settings
 from runtime.plumbing.kafka import Record, stream_log
@@ -33,11 +35,13 @@ class Entry:
     due: str | None = None
     kind: str | None = None
     deadline_id: str | None = None
+    actor: str | None = None  # who did it, where a person did (the ``actor`` attribute)
 
     def line(self) -> str:
         cause = f" caused by {self.causationid}" if self.causationid else ""
+        by = f" by {self.actor}" if self.actor else ""
         return (f"{self.role:<10} {self.topic}[{self.partition}]@{self.offset} {self.time} "
-                f"{self.type} {self.id}{cause} (case {self.correlationid})")
+                f"{self.type} {self.id}{by}{cause} (case {self.correlationid})")
 
 
 def _entries(settings: Settings) -> list[tuple[Record, dict | None]]:
@@ -54,6 +58,9 @@ def _entries(settings: Settings) -> list[tuple[Record, dict | None]]:
 
 def _names(body: dict, ident: str) -> bool:
     data = body.get("data") if isinstance(body.get("data"), dict) else {}
+    if body.get("type") in HANDLED_BY and isinstance(data.get("finding_id"), str) \
+            and ident == ids.escalation_id(data["finding_id"], HANDLED_BY[body["type"]]):
+        return True  # a document or measures answers the escalation that asked for it
     return ident == body.get("id") or ident in (
         data.get(k) for k in ("escalation_id", "finding_id", "visit_id", "deadline_id",
                               "subject_id"))
@@ -77,7 +84,8 @@ def trail_of(entries: list[tuple[Record, dict | None]], ident: str) -> list[Entr
                      body.get("correlationid"), *(
                          v if isinstance(v, (str, int)) else None for v in (
                              data.get("level"), data.get("authority"), data.get("due"),
-                             data.get("kind"), data.get("deadline_id"))))
+                             data.get("kind"), data.get("deadline_id"),
+                             body.get("actor"))))
 
     chosen: dict[tuple, Entry] = {}
     targets = [(r, b) for r, b in entries if b and _names(b, ident)]

@@ -21,7 +21,8 @@ def _when(e: Entry) -> float:
 
 def _label(e: Entry) -> str:
     extra = f" {e.kind}" if e.kind else ""
-    return f"{e.time} {e.type}{extra} {e.id} ({e.topic}[{e.partition}]@{e.offset})"
+    by = f" by {e.actor}" if e.actor else ""
+    return f"{e.time} {e.type}{extra} {e.id}{by} ({e.topic}[{e.partition}]@{e.offset})"
 
 
 def _level_of(e: Entry) -> int | None:

@@ -8,6 +8,7 @@ import typer
 
 from inspections.cli import audit as cli_audit
 from inspections.cli import operate as cli_operate
+from inspections.cli import people as cli_people
 from inspections.cli import rejected as cli_rejected
 from inspections.cli import upstream as cli_upstream
 from inspections.cli.console import fail, kafka_errors, load_settings, say
@@ -29,11 +30,14 @@ app.add_typer(cli_audit.audit_app, name="audit")
 app.add_typer(cli_rejected.rejected_app, name="rejected")
 app.add_typer(cli_operate.assessment_app, name="assessment")
 app.add_typer(cli_operate.policy_app, name="policy")
+app.add_typer(cli_people.accounts_app, name="accounts")
+app.add_typer(cli_operate.notices_app, name="notices")
 for name, command in (("validate", cli_upstream.validate), ("publish", cli_upstream.publish),
                       ("tick", cli_upstream.tick), ("replay", cli_audit.replay),
                       ("simulate", cli_upstream.simulate), ("due", cli_operate.due),
                       ("status", cli_operate.status), ("notify", cli_operate.notify),
-                      ("rebuild", cli_operate.rebuild)):
+                      ("rebuild", cli_operate.rebuild), ("queue", cli_people.queue),
+                      ("act", cli_people.act)):
     app.command(name)(command)
 
 
@@ -124,10 +128,12 @@ def topics_create(as_json: bool = typer.Option(False, "--json", help="As JSON.")
 
 @contract_app.command("write")
 def contract_write() -> None:
-    """Regenerate schemas/json/*.json and schemas/asyncapi.yaml from the models."""
+    """Regenerate schemas/json/*.json, schemas/asyncapi.yaml and schemas/openapi.yaml (the
+    HTTP ingestion's) from the models."""
+    from inspections.ingest import openapi
     from inspections.upstream import contract
 
-    changed = contract.write()
+    changed = contract.write() + openapi.write()
     for path in changed:
         typer.echo(f"wrote {path}")
     typer.echo(f"{len(changed)} files changed")
@@ -201,11 +207,30 @@ def run(service: str = typer.Argument(..., help="scheduler, findings, escalation
 
 @app.command("operator")
 def operator() -> None:
-    """Serve the read-only operator page (campaign board, escalations, breaches, problem
-    lists) on the port after the services', until Ctrl-C."""
+    """Serve the operator page (campaign board, escalations, breaches, problem lists; with
+    accounts, each account's queue and actions) on the port after the services', until
+    Ctrl-C."""
+    from inspections.accounts.roles import AccountError
     from inspections.page import server as page
 
-    page.serve(load_settings())
+    try:
+        page.serve(load_settings())
+    except AccountError as exc:
+        fail(f"INSPECTIONS_ACCOUNTS_FILE: {exc}", 2)
+
+
+@app.command("ingest")
+def ingest() -> None:
+    """Serve POST /events for upstream systems that cannot speak Kafka (the CloudEvents HTTP
+    binding; each publisher signs in with its account) on the port after the page's
+    (http://127.0.0.1:6071/events; INSPECTIONS_INGEST_PORT)."""
+    from inspections.accounts.roles import AccountError
+    from inspections.ingest import server
+
+    try:
+        server.serve(load_settings())
+    except AccountError as exc:
+        fail(f"INSPECTIONS_ACCOUNTS_FILE: {exc}", 2)
 
 
 @app.command("demo")

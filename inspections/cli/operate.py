@@ -94,15 +94,67 @@ def assessment_export(
 def notify(once: bool = typer.Option(False, "--once", help="Forward what is on the breaches "
                                                            "topic now, then stop.")) -> None:
     """Post each breach to Alertmanager as an alert labelled with its unit, authority and
-    escalation (INSPECTIONS_ALERTMANAGER_URL); runs until Ctrl-C or SIGTERM (it finishes the
-    batch in hand and leaves its group), keeping its place in a consumer group of its own."""
+    escalation (INSPECTIONS_ALERTMANAGER_URL); with a directory (INSPECTIONS_DIRECTORY_FILE),
+    also a notice when an escalation becomes an authority's and a reminder before an
+    obligation falls due. Runs until Ctrl-C or SIGTERM (it finishes the batch in hand and
+    leaves its group), keeping its place in a consumer group of its own."""
     from inspections.alerting import notify as notifying
+    from inspections.alerting.directory import DirectoryError
     from inspections.cli.console import kafka_errors, say
 
     settings = load_settings()
     with kafka_errors(settings):
-        sent = notifying.run(settings, once=once, say=say)
+        try:
+            sent = notifying.run(settings, once=once, say=say)
+        except DirectoryError as exc:
+            fail(f"INSPECTIONS_DIRECTORY_FILE: {exc}", 2)
     typer.echo(f"posted {sent} alerts to {settings.alertmanager_url}")
+
+
+notices_app = typer.Typer(help="Notices to the people who must act: Alertmanager's routes "
+                               "from the directory.", no_args_is_help=True)
+
+
+@notices_app.command("config")
+def notices_config(
+    directory: Path = typer.Option(..., "--directory", help="The directory of who is who "
+                                   "(YAML; deploy/directory.yaml is an example)."),
+    base: Path = typer.Option(Path("deploy/alertmanager/alertmanager.yml"), "--base",
+                              help="The Alertmanager configuration to add the routes to."),
+    out: Path = typer.Option(None, "--out", help="Write it here (default: print it)."),
+    template: str = typer.Option("notices.tmpl", "--template",
+                                 help="Where Alertmanager finds deploy/alertmanager/"
+                                      "notices.tmpl (a path it reads)."),
+    smtp_smarthost: str = typer.Option(None, help="The mail server, host:port."),
+    smtp_from: str = typer.Option(None, help="The notices' sender address."),
+    smtp_require_tls: bool = typer.Option(True, help="STARTTLS to the mail server."),
+) -> None:
+    """Alertmanager's configuration with a route and a receiver for each unit's authority
+    and each of the city's in the directory (e-mail and chat webhooks): each notice sent to
+    its people once. Check it with `amtool check-config`."""
+    import yaml
+
+    from inspections.alerting import routes
+    from inspections.alerting.directory import DirectoryError, load
+
+    try:
+        found = load(directory)
+        base_config = yaml.safe_load(base.read_text(encoding="utf-8"))
+    except DirectoryError as exc:
+        fail(str(exc), 2)
+    except (OSError, yaml.YAMLError) as exc:
+        fail(f"{base}: not a readable Alertmanager configuration ({exc})", 2)
+    smtp = {k: v for k, v in (("smtp_smarthost", smtp_smarthost), ("smtp_from", smtp_from))
+            if v}
+    if smtp:
+        smtp["smtp_require_tls"] = smtp_require_tls
+    text = yaml.safe_dump(routes.config(base_config, found, template, smtp),
+                          allow_unicode=True, sort_keys=False, width=100)
+    if out is None:
+        typer.echo(text)
+        return
+    out.write_text(text, encoding="utf-8")
+    typer.echo(f"wrote {out}: {len(found.people())} recipients' routes")
 
 
 policy_app = typer.Typer(help="The city's policy: the escalation ladder, routes and limits, "

@@ -28,19 +28,24 @@ def routes(page, views, breach_log) -> list[tuple[str, object]]:
                                     f"/escalations/{seg(eid)}")
         except Unavailable as exc:
             return await page(request, "unavailable.html", status=503, reason=str(exc))
-        if found is None:
+        if found is None or not request["who"].sees(found["unit_id"]):
             return await page(request, "unavailable.html", status=404,
                               reason=f"no escalation {eid} in the views")
+        from inspections.page.actions import new_action_id
+
         breaches = [b for b in breach_log.all() if b["subject_id"].startswith(f"{eid}:")
                     or b["subject_id"] == eid]
         return await page(request, "escalation.html", e=found, breaches=breaches,
-                          ladder=pictures.ladder(found, breaches))
+                          ladder=pictures.ladder(found, breaches),
+                          may=request["who"].may(found), action_id=new_action_id())
 
     async def finding_page(request: web.Request) -> web.Response:
         fid = request.match_info["finding_id"]
         session = request.app["session"]
         try:
             found = await views.get(session, "findings", f"/findings/{seg(fid)}")
+            if found is not None and not request["who"].sees(found["unit_id"]):
+                found = None
             of_unit = found and await views.every(
                 session, "escalation", f"/units/{seg(found['unit_id'])}/escalations",
                 "escalations")
@@ -63,7 +68,7 @@ def routes(page, views, breach_log) -> list[tuple[str, object]]:
                                          "findings")
         except Unavailable as exc:
             return await page(request, "unavailable.html", status=503, reason=str(exc))
-        if visit is None:
+        if visit is None or not request["who"].sees(visit.get("unit_id")):
             return await page(request, "unavailable.html", status=404,
                               reason=f"no visit {vid} in the views")
         return await page(request, "visit.html", v=visit,
@@ -115,7 +120,9 @@ def routes(page, views, breach_log) -> list[tuple[str, object]]:
                                              for service, path in asks.values()))
         except Unavailable as exc:
             return await page(request, "unavailable.html", status=503, reason=str(exc))
-        hits = [(kind, f"/{kind}s/{s}") for kind, found in zip(asks, answers) if found]
+        who = request["who"]
+        hits = [(kind, f"/{kind}s/{s}") for kind, found in zip(asks, answers)
+                if found and who.sees(found.get("unit_id", q))]
         if len(hits) == 1:
             raise web.HTTPFound(hits[0][1])
         status = 200 if hits else 404

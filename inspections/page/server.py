@@ -13,9 +13,13 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from inspections.accounts.roles import ACTIONS, ROLES
+from inspections.asking import operator
 from inspections.asking.due import countdown, merged_page
+from inspections.page import actions as page_actions
 from inspections.page import details as page_details
-from inspections.page import pictures
+from inspections.page import people, pictures
+from inspections.page import queue as page_queue
 from inspections.page import rejected as page_rejected
 from inspections.page.board import board, rejected_board
 from inspections.page.sources import (
@@ -34,13 +38,13 @@ from kernel.vocabulary import (
     BREACH_KINDS,
     CATEGORIES,
     OBLIGATION_KINDS,
-    SERVICES,
     UNIT_KINDS,
     VISIT_STATES,
 )
+from runtime.config import topics
 from runtime.config.settings import Settings
 from runtime.plumbing import logs, webauth
-from runtime.plumbing.http import sent_within, server_options
+from runtime.plumbing.http import access_log, sent_within, server_options
 from runtime.replay_runner.as_of import parse_as_of
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -59,9 +63,7 @@ KINDS = UNIT_KINDS
 NOTHING_DUE = {"as_of": None, "due": []}  # an owner whose /due is not found (no such view)
 
 
-def port(settings: Settings) -> int:
-    """The page's port: after the three services'."""
-    return settings.web_port_base + len(SERVICES)
+port = operator.port  # the page's port: after the three services'
 
 
 def host(settings: Settings) -> str:
@@ -75,7 +77,8 @@ def templates():
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
                              autoescape=jinja2.select_autoescape(["html"]))
     env.globals.update(AUTHORITIES=AUTHORITIES, KINDS=KINDS, CATEGORIES=CATEGORIES,
-                       VISIT_STATES=VISIT_STATES, OBLIGATION_KINDS=OBLIGATION_KINDS)
+                       VISIT_STATES=VISIT_STATES, OBLIGATION_KINDS=OBLIGATION_KINDS,
+                       ACTIONS=ACTIONS, ROLES=ROLES)
     env.filters["countdown"] = countdown
     env.filters["seg"] = page_details.seg
     return env
@@ -105,6 +108,8 @@ def create_app(settings: Settings):
     views = Views(settings)
     breach_log, rejected_log = breaches(settings), rejections(settings)
     log = logs.get(__name__)
+    door = people.Door(settings)
+    acting = page_actions.Acting(settings, views, door, rejected_log)
 
     async def page(request: web.Request, name: str, status: int = 200,
                    **context) -> web.Response:
@@ -112,11 +117,13 @@ def create_app(settings: Settings):
         page of the past (``?as_of=``) says so, and is not reloaded."""
         past = context.pop("past", None)
         if past is None:
-            times, refresh = await views.stream_times(request.app["session"]), \
-                settings.page_refresh_s
+            times = await views.stream_times(request.app["session"])
+            refresh = context.pop("refresh", settings.page_refresh_s)
         else:
             times, refresh = {}, context.pop("refresh", None)
         text = env.get_template(name).render(stream_times=times, refresh=refresh, past=past,
+                                             who=request.get("who"),
+                                             csrf=door.form_token(request),
                                              request_path=request.rel_url.raw_path,
                                              day_asked=request.query.get("as_of", "")[:10],
                                              **context)
@@ -135,6 +142,7 @@ def create_app(settings: Settings):
     async def on_cleanup(app) -> None:
         breach_log.stop()
         rejected_log.stop()
+        await asyncio.get_running_loop().run_in_executor(None, acting.close)
         await app["session"].close()
 
     def past_of(request: web.Request) -> datetime | None:
@@ -210,6 +218,11 @@ def create_app(settings: Settings):
         before any service is asked."""
         wanted = {f: request.query.get(f, "") for f in ("unit", "authority", "kind",
                                                          "due_within")}
+        who = request["who"]
+        if not who.sees_all:  # one unit's account: its unit's alone
+            if wanted["unit"] and not who.sees(wanted["unit"]):
+                raise Refused(f"{who.label()} covers {', '.join(who.units)} only")
+            wanted["unit"] = who.units[0]
         limit, cursor = request.query.get("limit", ""), request.query.get("cursor", "")
         try:
             Wanted.of(**{k: v or None for k, v in wanted.items()})
@@ -243,6 +256,9 @@ def create_app(settings: Settings):
         session = request.app["session"]
         unit_id = request.match_info["unit_id"]
         category = request.query.get("category", "")
+        if not request["who"].sees(unit_id):
+            return await page(request, "unavailable.html", status=404,
+                              reason=f"no unit {unit_id} in the views")
         try:
             past = past_of(request)
             when = {} if past is None else {"as_of": past.isoformat()}
@@ -267,7 +283,8 @@ def create_app(settings: Settings):
 
     async def breaches_json(request: web.Request) -> web.Response:
         try:
-            page, after = paged(breach_log.all(), lambda b: f"{b['time']}|{b['id']}",
+            seen = [b for b in breach_log.all() if request["who"].sees(b["unit_id"])]
+            page, after = paged(seen, lambda b: f"{b['time']}|{b['id']}",
                                 request.query.get("limit"), request.query.get("cursor"))
         except ValueError as exc:
             return web.json_response({"error": str(exc)}, status=400)
@@ -354,7 +371,7 @@ def create_app(settings: Settings):
         response.headers.update(SECURITY_HEADERS)
         return response
 
-    app = web.Application(middlewares=[sent_within(), secure, webauth.middleware(settings)],
+    app = web.Application(middlewares=[sent_within(), secure, people.middleware(door)],
                           **server_options())
     app.on_startup.append(on_startup)
     app.on_cleanup.append(on_cleanup)
@@ -369,17 +386,30 @@ def create_app(settings: Settings):
     app.router.add_get("/policy", policy_page)
     for path, handler in page_details.routes(page, views, breach_log):
         app.router.add_get(path, handler)
+    for method, path, handler in (*people.routes(page, door),
+                                  *page_queue.routes(page, due_whole),
+                                  *page_actions.routes(page, acting,
+                                                       topics.name(settings, topics.EVENTS))):
+        app.router.add_route(method, path, handler)
     app.router.add_get("/healthz", alive)
     return app
 
 
 def serve(settings: Settings) -> None:
+    import logging
+
     from aiohttp import web
 
+    from inspections.accounts.store import Accounts
+
     logs.configure("operator", settings.log_level, settings.log_format)
-    refused = webauth.open_refusal(settings, settings.web_host, "the operator page")
+    # People sign in with accounts (a bad accounts file stops it here); without any, the
+    # token is what guards it.
+    refused = None if Accounts.of(settings) else webauth.open_refusal(
+        settings, settings.web_host, "the operator page")
     if refused:
         raise SystemExit(f"error: {refused}")
     logs.get(__name__).info("operator page", url=f"http://{host(settings)}:{port(settings)}/")
     web.run_app(create_app(settings), host=settings.web_host, port=port(settings),
-                print=None, access_log=None)
+                print=None, access_log=logging.getLogger("inspections.page.access"),
+                access_log_class=access_log("inspections.page.access"))

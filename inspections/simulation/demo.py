@@ -18,6 +18,7 @@ import sys
 import time
 import urllib.request
 from collections import Counter
+from pathlib import Path
 
 import services
 from inspections.localkafka import LocalBroker
@@ -61,6 +62,8 @@ def run(settings: Settings, keep_running: bool, speed: float | None = None,
     log_dir.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "INSPECTIONS_CLOCK_INTERVAL_S": "0", "INSPECTIONS_LOG_FORMAT": "json",
            "PYTHONUNBUFFERED": "1"}
+    if not settings.accounts_file:  # the demo's own accounts, never a deployment's file
+        env["INSPECTIONS_ACCOUNTS_FILE"] = str(demo_accounts(settings))
     honcho.KILL_WAIT = STOP_WAIT_S
     supervisor = honcho.Manager(Printer(sys.stdout))
     for service in SERVICES:
@@ -80,6 +83,49 @@ def run(settings: Settings, keep_running: bool, speed: float | None = None,
             broker.stop()
     code = supervisor.returncode
     return 0 if code in (0, None) or (keep_running and code in (130, 143)) else 1
+
+
+# -- the demo's accounts ----------------------------------------------------------------------
+DEMO_UNIT = "pinghe"
+# The demo's accounts: (name, role, authority, unit, display).
+DEMO_ACCOUNTS = (
+    ("city-office", "city", "city_safety_office", None, "市政府安办 city safety office"),
+    ("city-government", "city", "city_government", None, "市政府 city government"),
+    (f"{DEMO_UNIT}-regulator", "unit", "local_regulator", DEMO_UNIT, "平和县应急管理局"),
+    (f"{DEMO_UNIT}-government", "unit", "unit_government", DEMO_UNIT, "平和县人民政府"),
+    ("auditor", "auditor", None, None, "审计 auditor"),
+)
+
+
+def demo_accounts(settings: Settings) -> Path:
+    """A fresh accounts file of the demo's own (``<home>/demo/accounts.yaml``), one password
+    for all made anew each run, and a note saying how to sign in (``signin.txt``, owner-only)."""
+    import secrets
+
+    from inspections.accounts.roles import Account
+    from inspections.accounts.store import hashed, write
+
+    folder = settings.home / "demo"
+    folder.mkdir(parents=True, exist_ok=True)
+    password = secrets.token_urlsafe(9)
+    digest = hashed(password)
+    write(folder / "accounts.yaml", {
+        name: Account(name, role, authority, (unit,) if unit else (), display, digest)
+        for name, role, authority, unit, display in DEMO_ACCOUNTS})
+    note = folder / "signin.txt"
+    note.touch(mode=0o600)
+    note.write_text(
+        "sign in         " + ", ".join(name for name, *_ in DEMO_ACCOUNTS)
+        + f" (each with the password {password}; this demo's only)\n", encoding="utf-8")
+    return folder / "accounts.yaml"
+
+
+def signin_note(settings: Settings) -> list[str]:
+    note = settings.home / "demo" / "signin.txt"
+    if not settings.accounts_file or not str(settings.accounts_file).startswith(
+            str(settings.home / "demo")) or not note.exists():
+        return []
+    return note.read_text(encoding="utf-8").splitlines()
 
 
 # -- the campaign process -------------------------------------------------------------------
@@ -200,6 +246,8 @@ def campaign(settings: Settings, keep_running: bool, publish, say=print) -> int:
     for line in summary(settings, plan.campaign.id):
         say(line)
     for line in addresses(settings, plan.campaign.id, plan.visits[0].unit):
+        say(line)
+    for line in signin_note(settings):
         say(line)
     if not keep_running:
         return 0

@@ -62,7 +62,8 @@ def json_schemas() -> dict[str, str]:
 # Who writes and who reads each topic: (topic, message types, publishers, consumers).
 def _flows() -> list[tuple[str, list[str], list[str], list[str]]]:
     return [
-        (topics.EVENTS, list(INBOUND), ["upstream systems", "clock publisher (scheduler)"],
+        (topics.EVENTS, list(INBOUND), ["upstream systems", "clock publisher (scheduler)",
+                                "operator page (accounts' actions)"],
          ["scheduler", "findings", "escalation", "replay and audit tools"]),
         (topics.ESCALATIONS, ["escalation.raised", "escalation.escalated", "escalation.withdrawn"],
          ["escalation"],

@@ -57,6 +57,7 @@ class CityPolicy:
     actions: dict[str, ActionRule]
     level_up_h: float  # the fresh limit after a level-up, from the due time missed
     team: TeamRule
+    reminder_before_h: float = 4.0  # a notice to whoever owes an obligation, before its due
     source: str = "the seed's defaults (settings)"
     lines: dict[str, int] = field(default_factory=dict, compare=False)  # where the file said
 
@@ -69,6 +70,7 @@ def defaults(settings: Settings) -> CityPolicy:
                  for a in ACTIONS},
         level_up_h=s.escalation_level_up_h,
         team=TeamRule(s.team_min_size, s.team_max_size, 1, 1, True),
+        reminder_before_h=s.reminder_before_h,
     )
 
 
@@ -90,7 +92,7 @@ def parse(text: str, base: CityPolicy, source: str) -> CityPolicy:
     reader = Reader(text, source)
     try:
         top = reader.mapping(reader.root(), "the policy", {"ladder", "actions", "level_up_h",
-                                                           "team"})
+                                                           "team", "reminder_before_h"})
         policy, lines = replace(base, source=source), {}
         if "ladder" in top:
             node, lines["ladder"] = top["ladder"]
@@ -133,6 +135,10 @@ def parse(text: str, base: CityPolicy, source: str) -> CityPolicy:
             node, line = top["level_up_h"]
             policy = replace(policy, level_up_h=reader.number(node, line, MAX_LIMIT_H,
                                                               positive=True))
+        if "reminder_before_h" in top:
+            node, line = top["reminder_before_h"]
+            policy = replace(policy, reminder_before_h=reader.number(
+                node, line, MAX_LIMIT_H, positive=True))
         if "team" in top:
             node, lines["team"] = top["team"]
             fields = reader.mapping(node, "team", {"min_size", "max_size", "leaders",
@@ -201,6 +207,7 @@ def as_dict(policy: CityPolicy) -> dict:
         "actions": {a: {"authority": r.authority, "closed_by": r.closed_by,
                         "limit_h": r.limit_h} for a, r in policy.actions.items()},
         "level_up_h": policy.level_up_h,
+        "reminder_before_h": policy.reminder_before_h,
         "team": {"min_size": policy.team.min_size, "max_size": policy.team.max_size,
                  "leaders": policy.team.leaders, "deputies": policy.team.deputies,
                  "trained": policy.team.trained},

@@ -124,10 +124,30 @@ class Settings(BaseSettings):
     # A worker or the operator page bound to an address other hosts reach refuses to start
     # without a token, unless this says the network in between is trusted.
     allow_open: bool = False
+    # People sign in to the operator page with the accounts of this file (`inspections
+    # accounts`); none: the page is read-only, guarded by the token alone. Empty: <home>/accounts.yaml.
+    accounts_file: Path | None = None
+    # Signs the page's session cookies and form tokens; empty: a new secret at each start of
+    # the page (everyone signs in again then). Set it when several page processes share users.
+    session_secret: SecretStr = SecretStr("")
+    session_hours: float = Field(default=8.0, gt=0, le=720, allow_inf_nan=False)
+    # Failed sign-ins allowed per account and per client address in 15 minutes; then 429.
+    signin_attempts: int = Field(default=5, ge=1, le=1000)
+    # Single sign-on: a reverse proxy that signs people in names the account in this header
+    # (e.g. X-Remote-User); honoured only on requests from the proxy's address. Both or none.
+    trusted_header: str = Field(default="", pattern=r"^([A-Za-z0-9-]{1,64})?$")
+    trusted_proxy: str = ""
     # Where the operator page finds each service's views; empty: this host, its port.
     scheduler_url: str = ""
     findings_url: str = ""
     escalation_url: str = ""
+    # `inspections ingest`, upstream systems publishing over HTTP: its port (0: the base + 5)
+    # and the largest request it takes (one event, or a batch of up to 1,000).
+    ingest_port: int = Field(default=0, ge=0, le=65535)
+    ingest_max_bytes: int = Field(default=4 * 2**20, ge=2**10, le=64 * 2**20)
+    # Where the operator page answers, for `inspections queue` and `inspections act`; empty:
+    # this host, its port (after the services').
+    operator_url: str = ""
     # Every service in one worker process (``inspections run all``): where it serves, each
     # service's views under /<service>; set, it stands in for the three URLs above (empty:
     # each service's own worker).
@@ -135,6 +155,9 @@ class Settings(BaseSettings):
     # The operator page's "due soon" board: obligations due within this of each service's
     # stream time (a number and m, h, d or w).
     due_soon_within: str = "48h"
+    # `inspections notify`: the directory of who is who (YAML): with it, notify also posts a
+    # notice when an obligation becomes someone's and a reminder before it falls due.
+    directory_file: Path | None = None
     # `inspections notify`: where Alertmanager takes alerts, and how long it holds a breach's
     # alert (a second post within it is the same alert; its end is no "resolved"): at most a
     # day, below the breaches' route's repeat interval (deploy/alertmanager), so sent once.
@@ -195,6 +218,8 @@ class Settings(BaseSettings):
     limit_take_immediate_measures_h: LimitHours = 24
     limit_recommend_listed_supervision_h: LimitHours = 72
     escalation_level_up_h: LimitHours = 24
+    # Notices: a reminder to whoever owes an open obligation this long before it falls due.
+    reminder_before_h: LimitHours = 4
 
     # Logs: "auto" is readable console output on a terminal, JSON otherwise.
     log_level: str = "INFO"
@@ -214,6 +239,9 @@ class Settings(BaseSettings):
         if bool(self.kafka_ssl_certfile) != bool(self.kafka_ssl_keyfile):
             raise ValueError("INSPECTIONS_KAFKA_SSL_CERTFILE and INSPECTIONS_KAFKA_SSL_KEYFILE "
                              "go together (a client certificate and its key)")
+        if bool(self.trusted_header) != bool(self.trusted_proxy.strip()):
+            raise ValueError("INSPECTIONS_TRUSTED_HEADER and INSPECTIONS_TRUSTED_PROXY go "
+                             "together: the header is believed only from the proxy's address")
         for name in ("due_soon_within", "max_time_ahead"):
             try:
                 parse_within(getattr(self, name))

@@ -63,3 +63,24 @@ def sent_within(seconds: float = SEND_S) -> Callable:
         return response  # sent; or aiohttp finds the connection closed and lets it go
 
     return send_in_time
+
+
+def access_log(name: str):
+    """An aiohttp access logger class: a JSON line a request (probes of ``/healthz`` aside),
+    with the account that asked where the server knows it (``request["who"]``)."""
+    from aiohttp.abc import AbstractAccessLogger
+
+    from runtime.plumbing import logs
+
+    log = logs.get(name)
+
+    class Access(AbstractAccessLogger):
+        def log(self, request, response, time):
+            if request.path == "/healthz":
+                return
+            who = request.get("who")
+            log.info("access", method=request.method, path=request.path[:200],
+                     status=response.status, ms=round(time * 1000, 1),
+                     account=getattr(who, "name", None), address=request.remote)
+
+    return Access

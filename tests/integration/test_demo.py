@@ -28,6 +28,15 @@ def test_demo_runs_the_seed_campaign_and_stops_everything(kafka, tmp_path):
     listed = set(re.findall(r"^\S+ campaign +\|   ([a-z_]+): \d+$", out, re.M))
     assert listed == set(values(BreachKind))
     assert "operator page   http://127.0.0.1:" in out
+    # Its accounts, of its own, and how to sign in with them.
+    from inspections.accounts.store import Accounts
+
+    password = re.search(r"sign in +city-office, .*pinghe-regulator.* \(each with the "
+                         r"password (\S+); this demo's only\)", out).group(1)
+    accounts = Accounts(tmp_path / "home" / "demo" / "accounts.yaml")
+    assert accounts.verify("pinghe-regulator", password).units == ("pinghe",)
+    assert accounts.verify("city-government", password).authority == "city_government"
+    assert not (tmp_path / "home" / "accounts.yaml").exists()
     # The supervisor stopped every process it started, each cleanly.
     for name in ("scheduler", "findings", "escalation", "operator", "campaign"):
         assert re.search(rf"{name} stopped \(rc=0\)", out), (name, out[-2000:])

@@ -40,3 +40,33 @@ def dribbled_until_closed(host: str, port: int, deadline_s: float) -> bool:
             except (ConnectionResetError, BrokenPipeError):
                 return True
     return False
+
+
+def serving(app):
+    """An aiohttp application on a port of its own, in a thread of its own, as a context
+    manager giving its base URL and port; cleaned up (its on_cleanup run) when it ends."""
+    import asyncio
+    import contextlib
+    import threading
+
+    from aiohttp import web
+
+    from tests.conftest import free_port
+
+    @contextlib.contextmanager
+    def running():
+        port = free_port()
+        loop = asyncio.new_event_loop()
+        runner = web.AppRunner(app)
+        loop.run_until_complete(runner.setup())
+        loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
+        thread = threading.Thread(target=loop.run_forever, daemon=True)
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{port}", port
+        finally:
+            asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(30)
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(10)
+
+    return running()

@@ -406,3 +406,23 @@ def test_the_page_notices_and_prometheus_find_the_all_in_one_worker():
     [job] = PROMETHEUS["scrape_configs"]
     found = {name: c["port"] for c in job["dns_sd_configs"] for name in c["names"]}
     assert found["all"] == web_port(Settings(), "all")
+
+
+def test_the_installed_package_holds_every_data_file_the_code_reads():
+    """The image installs the project (not an editable checkout): every file beside the code
+    that is no Python (the catalogue, templates, scenarios, the contract's documents) must be
+    package data, or the image fails where the checkout works."""
+    import fnmatch
+    import tomllib
+
+    declared = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"]
+    for package in ("kernel", "schemas", "runtime", "services", "inspections"):
+        root = REPO / package
+        for path in root.rglob("*"):
+            if path.is_dir() or path.suffix in (".py", ".pyc") or "__pycache__" in path.parts \
+                    or path.name == "README.md":
+                continue
+            relative = path.relative_to(root).as_posix()
+            assert any(fnmatch.fnmatch(relative, pattern)
+                       for pattern in declared.get(package, ())), (package, relative)

@@ -22,7 +22,7 @@ from kernel import paging
 from runtime.config.settings import Settings
 from runtime.plumbing import http, webauth
 from tests.conftest import free_port
-from tests.unit.support import dribbled_until_closed
+from tests.unit.support import dribbled_until_closed, serving
 
 
 @pytest.mark.parametrize("limit", ["²", "0", "5001", "9" * 5000, "-1", "1e3", "٣"])
@@ -206,11 +206,8 @@ def test_a_command_reads_a_paged_view_whole_and_a_cursor_that_does_not_move_stop
 def page(tmp_path):
     """The operator page on a port of its own, its services and broker nowhere (every view
     it forwards to is unavailable), and one route that fails as no handler should."""
-    from aiohttp import web
-
     from inspections.page import server as operator
 
-    port = free_port()
     settings = Settings(home=tmp_path, bootstrap_servers="127.0.0.1:1",
                         scheduler_url="http://127.0.0.1:1", findings_url="http://127.0.0.1:1",
                         escalation_url="http://127.0.0.1:1", page_refresh_s=0)
@@ -220,18 +217,8 @@ def page(tmp_path):
         raise RuntimeError("a secret detail that must not reach the client")
 
     app.router.add_get("/fails", fails)
-    loop = asyncio.new_event_loop()
-    runner = web.AppRunner(app)
-    loop.run_until_complete(runner.setup())
-    loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{port}", port
-    finally:
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(30)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
+    with serving(app) as (base, port):
+        yield base, port
 
 
 def _answer(url: str, method: str = "GET"):

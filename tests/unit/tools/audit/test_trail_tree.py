@@ -52,3 +52,25 @@ def test_a_visit_trail_has_its_case():
     assert "the ladder" not in text
     assert "named" in text and "same case" in text
     assert "visit.started" in text and "deadline.breached rectification_report_overdue" in text
+
+
+def test_the_trail_names_who_acted_and_finds_the_document_that_answered():
+    from runtime.plumbing.kafka import Record
+    from tests.examples import event
+
+    finding = event("finding.recorded", id="ev-f1", correlationid="visit-1")
+    document = event("enforcement.document.issued", id="act-" + "a" * 32,
+                     time="2026-04-19T10:00:00+08:00", actor="changtai-reg")
+    other = event("enforcement.document.issued", id="ev-other")
+    other["data"]["finding_id"] = "F-someone-else"
+    for body in (document, other):  # no case: the page's actions carry none
+        body.pop("correlationid", None)
+    entries = [(Record("t.events", 0, i, 0, None, b""), body)
+               for i, body in enumerate((finding, document, other))]
+    escalation = f"{finding['data']['finding_id']}:issue_enforcement_document"
+    found = trail_of(entries, escalation)
+    assert [e.id for e in found] == ["act-" + "a" * 32]
+    assert found[0].actor == "changtai-reg" and "by changtai-reg" in found[0].line()
+    assert "by changtai-reg" in _text(escalation, entries)
+    # A measures event does not answer an escalation asking for a document.
+    assert trail_of(entries, f"{finding['data']['finding_id']}:take_immediate_measures") == []
