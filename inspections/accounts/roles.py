@@ -147,7 +147,8 @@ class Machine:
         return True
 
     def label(self) -> str:
-        return "machine client (token)"
+        return "the open page (no accounts)" if self.role == "open" else \
+            "a machine client (the deployment's token)"
 
     def owes(self, due: dict) -> bool:
         return False

@@ -88,22 +88,36 @@ def republish(
     rejection: str = typer.Argument(..., help="The rejection's id or place."),
     fixed: Path = typer.Option(..., "--fixed", help="A file holding the corrected event "
                                                     "(one JSON object)."),
+    account: str = typer.Option(None, "--as", help="Who republishes it, for the record (the "
+                                "log and a Kafka header; default: this machine's user)."),
 ) -> None:
     """Check the corrected event with the gate and publish it keyed by its subject, noting
-    the rejection it answers (a Kafka header). Again with the same file: nothing is sent."""
+    the rejection it answers and who republished it (Kafka headers; the log says so too).
+    Again with the same file: nothing is sent."""
+    import getpass
+
     from inspections.upstream import rejected
+    from runtime.plumbing import logs
 
     existing_file(fixed)
     settings = load_settings()
+    by = (account or getpass.getuser())[:128]
+    logs.configure("republish", settings.log_level, settings.log_format)  # to stderr
     found = rejected.find(_all(settings), rejection)
     if found is None:
         fail(f"no rejected record {rejection!r} on the rejected topic "
              "(`inspections rejected list` shows them)")
     try:
         with kafka_errors(settings):
-            done = rejected.republish(settings, found, fixed.read_bytes())
+            done = rejected.republish(settings, found, fixed.read_bytes(), by)
     except rejected.Refused as exc:
+        logs.get("inspections.rejected").warning("fix refused", account=by,
+                                                 rejection_id=found.id, why=str(exc)[:300])
         fail(f"{exc}; nothing was sent")
+    logs.get("inspections.rejected").info(
+        "fix republished" if not done.already else "fix republished before", account=by,
+        rejection_id=found.id, event_id=done.event_id, partition=done.partition,
+        offset=done.offset)
     where = f"events partition {done.partition} offset {done.offset}"
     if done.already:
         typer.echo(f"already republished: event {done.event_id} at {where}; nothing sent")

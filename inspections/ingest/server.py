@@ -62,7 +62,7 @@ class Publishers:
         self.attempts = Attempts(settings.signin_attempts)
         self.verified: dict[tuple[str, str], float] = {}
 
-    def sign_in(self, header: str, address: str) -> Account | int:
+    async def sign_in(self, header: str, address: str) -> Account | int:
         """The publisher's account, or the status refusing it (401, 429)."""
         if header[:6].lower() != "basic ":
             return 401
@@ -78,7 +78,8 @@ class Publishers:
         keys = (f"name:{name[:64]}", f"address:{address}")
         if self.attempts.wait_s(*keys):
             return 429
-        account = self.accounts.verify(name, secret)
+        account = await asyncio.get_running_loop().run_in_executor(
+            None, self.accounts.verify, name, secret)  # argon2: not on the event loop
         if account is None or account.role != "publisher":
             self.attempts.failed(*keys)
             return 401
@@ -165,7 +166,8 @@ def create_app(settings: Settings):
                 "type": checked.type}, (checked.type, carried.raw, key)
 
     async def post_events(request: web.Request) -> web.Response:
-        who = publishers.sign_in(request.headers.get("Authorization", ""), request.remote)
+        who = await publishers.sign_in(request.headers.get("Authorization", ""),
+                                       request.remote)
         if who == 429:
             return web.json_response({"error": "too many failed sign-ins: try again later"},
                                      status=429, headers={"Retry-After": "60"})

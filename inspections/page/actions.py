@@ -78,6 +78,21 @@ def missing(action: str, fields: dict[str, str]) -> str | None:
     return f"{action} needs {', '.join(empty)}" if empty else None
 
 
+def refusal(who: Account, escalation: dict, action: str,
+            fields: dict[str, str]) -> tuple[int, str | None]:
+    """Why an action is refused, with its HTTP status (None: it is not): 400 an unknown
+    action or a missing field, 409 an escalation done with, 403 not the account's to act on."""
+    if action not in ACTIONS:
+        return 400, f"the action must be one of {', '.join(ACTIONS)}; got {action[:40]!r}"
+    if escalation["status"] in ("closed", "withdrawn"):
+        return 409, f"the escalation is {escalation['status']} already: nothing to do"
+    why = who.why_not(escalation, action)
+    if why is not None:
+        return 403, why
+    why = missing(action, fields)
+    return (400, why) if why else (202, None)
+
+
 def outcome(escalation: dict | None, event: str, rejected: list[dict], place) -> dict:
     """What became of a published action: ``done`` (the step it made closed the
     escalation), ``noted`` (applied, and the escalation stays open: the step says why),
@@ -150,11 +165,11 @@ class Acting:
         async with self.lock:
             if eid in self.published:  # the same form sent again: published once
                 return 202, self.answer(found, eid, self.published[eid], again=True)
-            why = who.why_not(found, action) or missing(action, fields)
+            status, why = refusal(who, found, action, fields)
             if why is not None:
                 self.log.info("action refused", account=who.name, action=action[:40],
                               escalation_id=escalation_id[:128], why=why)
-                return 403 if "held by" in why or "reads" in why else 400, {"error": why}
+                return status, {"error": why}
             event = action_event(who, found, action, fields, action_id,
                                  datetime.now(timezone.utc))
             from kernel.codec import dumps

@@ -51,7 +51,14 @@ class Door:
             return None
         return found
 
-    def basic_account(self, request, header: str) -> Account | Machine | None:
+    async def verify(self, name: str, password: str) -> Account | None:
+        """argon2 takes tens of milliseconds: in a thread, not on the page's event loop."""
+        import asyncio
+
+        return await asyncio.get_running_loop().run_in_executor(
+            None, self.accounts.verify, name, password)
+
+    async def basic_account(self, request, header: str) -> Account | Machine | None:
         """An account's name and password, or the token as the password (a browser's
         prompt, as before accounts), in HTTP Basic."""
         import base64
@@ -69,14 +76,14 @@ class Door:
         keys = (f"name:{name[:64]}", f"address:{request.remote}")
         if self.attempts.wait_s(*keys):
             return None
-        account = self.accounts.verify(name, password)
+        account = await self.verify(name, password)
         if account is None:
             self.attempts.failed(*keys)
             self.log.warning("sign-in refused", account=name[:64], address=request.remote,
                              how="basic")
         return account
 
-    def identify(self, request) -> tuple[Account | Machine | None, str]:
+    async def identify(self, request) -> tuple[Account | Machine | None, str]:
         """Who asks, and how they said so: ``token``, ``basic``, ``header`` (the proxy's) or
         ``cookie``."""
         header = request.headers.get("Authorization", "")
@@ -85,7 +92,7 @@ class Door:
             ok = self.token and hmac.compare_digest(given.encode(), self.token.encode())
             return (MACHINE if ok else None), "token"
         if header[:6].lower() == "basic ":
-            return self.basic_account(request, header), "basic"
+            return await self.basic_account(request, header), "basic"
         s = self.settings
         if s.trusted_header and request.remote == s.trusted_proxy.strip():
             named = request.headers.get(s.trusted_header, "").strip()
@@ -128,7 +135,7 @@ def middleware(door: Door):
         if request.path in OPEN_PATHS:
             request["who"] = None
             return await handler(request)
-        principal, how = door.identify(request)
+        principal, how = await door.identify(request)
         request["how"] = how
         if principal is None and not door.accounts and not door.token:
             principal = EVERYONE  # no accounts, no token: the page is open, read-only
@@ -213,7 +220,7 @@ def routes(page, door: Door):
             return await signin_form(request, status=429, reason=(
                 f"too many failed sign-ins: try again in {int(wait // 60) + 1} min"),
                 headers={"Retry-After": str(int(wait) + 1)})
-        account = door.accounts.verify(name, password)
+        account = await door.verify(name, password)
         if account is not None and not account.reads:
             account = None  # an upstream system's account signs in to no page
         if account is None:

@@ -21,6 +21,7 @@ from runtime.config.settings import Settings
 from runtime.plumbing import kafka
 from schemas import Rejection, decode
 
+REPUBLISHED_BY = "inspections-republished-by"  # a Kafka header: who republished a fix
 ANSWERS = "inspections-answers"  # the Kafka header of a republished event
 
 
@@ -145,9 +146,11 @@ def answers_of(settings: Settings, partition: int, rejection_id: str
         consumer.close()
 
 
-def republish(settings: Settings, rejection: Rejected, fixed: bytes) -> Republished:
+def republish(settings: Settings, rejection: Rejected, fixed: bytes,
+              by: str | None = None) -> Republished:
     """Check ``fixed`` (one event, the corrected one) with the gate, then send it keyed by its
-    subject with the header naming the rejection; a Refused says what is wrong first."""
+    subject with the header naming the rejection (and ``by``, who republished it: a header
+    too, the event's bytes unchanged); a Refused says what is wrong first."""
     raw = fixed.strip()
     if b"\n" in raw:
         raise Refused("the fixed file holds more than one line: one corrected event answers "
@@ -172,7 +175,8 @@ def republish(settings: Settings, rejection: Rejected, fixed: bytes) -> Republis
                           "publish a further correction with `inspections publish`")
         sent = producer.send(topics.name(settings, topics.EVENTS), value=raw, key=key,
                              partition=partition,
-                             headers=[(ANSWERS, rejection.id.encode())])
+                             headers=[(ANSWERS, rejection.id.encode()),
+                                      *([(REPUBLISHED_BY, by.encode())] if by else [])])
         meta = sent.get(timeout=settings.kafka_timeout_s)
         return Republished(rejection, meta.partition, meta.offset, event.id, already=False)
     finally:

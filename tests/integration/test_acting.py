@@ -1,9 +1,10 @@
 """People act on what is theirs, on the real broker: accounts made with `inspections accounts`;
-a county regulator signs in to the operator page, finds its escalation in its queue, records
-the enforcement document with the page's form, and the escalation closes in the services'
-views; the form sent twice publishes once; another county's escalation is not found for it,
-and a forged form for it publishes nothing; an auditor reads and cannot act; the city safety
-office acknowledges from the command line; wrong passwords are limited."""
+a county's safety committee signs in with headless Chromium, finds its escalation in its
+queue, acknowledges it with the button, and sees it closed; a county regulator records the
+enforcement document with the page's form, and the escalation closes in the services' views;
+the form sent twice publishes once; another county's escalation is not found for it, and a
+forged form for it publishes nothing; an auditor reads and cannot act; the city safety office
+acknowledges from the command line; the trail names who acted; wrong passwords are limited."""
 
 from __future__ import annotations
 
@@ -21,14 +22,15 @@ from tests.examples import event
 from tests.integration.kafka_io import read_all, settled, wait_for
 
 PASSWORDS = {"changtai-reg": "changtai-pass-1", "pinghe-reg": "pinghe-pass-12",
-             "auditor": "auditor-pass-1", "city-office": "city-office-pass"}
+             "auditor": "auditor-pass-1", "city-office": "city-office-pass",
+             "pinghe-committee": "pinghe-committee-1"}
 
 
-def _finding(fid: str, unit: str, category: str, at: datetime) -> dict:
+def _finding(fid: str, unit: str, category: str, at: datetime, listed: bool = False) -> dict:
     body = event("finding.recorded", id=f"ev-{fid}", time=at.isoformat(), subject=unit)
     body["data"].update(finding_id=fid, unit_id=unit, category=category,
                         visit_id=f"visit-{unit}", cannot_ensure_safety=False,
-                        listed_supervision_advised=False)
+                        listed_supervision_advised=listed)
     return body
 
 
@@ -59,10 +61,12 @@ def _field(html: str, name: str) -> str:
     return re.search(rf'name="{name}" value="([^"]*)"', html).group(1)
 
 
-def test_a_county_regulator_acts_and_others_cannot(kafka, deployment, tmp_path):
+def test_a_county_regulator_acts_and_others_cannot(kafka, deployment, tmp_path, browser):
     for name, password in PASSWORDS.items():
         role = {"auditor": ["--role", "auditor"],
-                "city-office": ["--role", "city", "--authority", "city_safety_office"]}.get(
+                "city-office": ["--role", "city", "--authority", "city_safety_office"],
+                "pinghe-committee": ["--role", "unit", "--authority", "unit_safety_committee",
+                                     "--unit", "pinghe"]}.get(
             name, ["--role", "unit", "--authority", "local_regulator",
                    "--unit", name.split("-")[0]])
         kafka.cli("accounts", "add", name, *role, "--password-stdin", input=password + "\n")
@@ -74,12 +78,12 @@ def test_a_county_regulator_acts_and_others_cannot(kafka, deployment, tmp_path):
     settings = Settings(web_port_base=int(kafka.vars["INSPECTIONS_WEB_PORT_BASE"]))
     kafka.vars["INSPECTIONS_ALL_URL"] = f"http://127.0.0.1:{settings.web_port_base + 4}"
     try:
-        _acting(kafka, deployment, tmp_path, worker, settings)
+        _acting(kafka, deployment, tmp_path, worker, settings, browser)
     finally:
         kafka.vars.pop("INSPECTIONS_ALL_URL")
 
 
-def _acting(kafka, deployment, tmp_path, worker, settings):
+def _acting(kafka, deployment, tmp_path, worker, settings, browser):
     prefix = deployment.prefix
     page = kafka.spawn("operator", log=tmp_path / "operator.log")
     deployment.workers.append(page)
@@ -89,6 +93,8 @@ def _acting(kafka, deployment, tmp_path, worker, settings):
         _finding("F1", "changtai", "violation", now - timedelta(hours=1)),
         _finding("F2", "changtai", "major_hazard", now - timedelta(hours=1)),
         _finding("F3", "pinghe", "violation", now - timedelta(hours=1)),
+        # Listed supervision recommended: the county's safety committee must acknowledge it.
+        _finding("F4", "pinghe", "general", now - timedelta(hours=1), listed=True),
     ])
     settled(kafka, prefix, workers=["all"])
     kafka.cli("ready", "all", "--wait", "60")
@@ -99,6 +105,8 @@ def _acting(kafka, deployment, tmp_path, worker, settings):
     status, url, html = stranger.open("/")
     assert status == 200 and url.startswith(f"{base}/signin") and 'id="signin"' in html
     assert stranger.open("/queue.json")[0] == 401
+
+    _in_chromium(browser, base, kafka)
 
     # The county regulator signs in: its home is its queue, with its escalation alone.
     changtai = Browser(base)
@@ -165,13 +173,15 @@ def _acting(kafka, deployment, tmp_path, worker, settings):
     finally:
         kafka.vars.pop("INSPECTIONS_PASSWORD")
 
-    # What was published: two actions, each once, naming its account.
+    # What was published: three actions, each once, naming its account.
     acted = [json.loads(r.value) for r in read_all(kafka.bootstrap, f"{prefix}.events")]
-    acted = [e for e in acted if e.get("actor")]
-    assert [(e["type"], e["actor"]) for e in acted] == [
+    acted = sorted((e for e in acted if e.get("actor")), key=lambda e: e["time"])
+    assert sorted((e["type"], e["actor"]) for e in acted) == [
         ("enforcement.document.issued", "changtai-reg"),
-        ("escalation.acknowledged", "city-office")]
-    assert acted[1]["data"]["by"] == "city-office"
+        ("escalation.acknowledged", "city-office"),
+        ("escalation.acknowledged", "pinghe-committee")]
+    assert {e["data"]["by"] for e in acted if "by" in e["data"]} == {"city-office",
+                                                                     "pinghe-committee"}
     # Who did what: the trail of each escalation names the account; the page's access log
     # has each request with its account.
     trail = kafka.cli("audit", "trail", "F1:issue_enforcement_document").stdout
@@ -193,6 +203,30 @@ def _acting(kafka, deployment, tmp_path, worker, settings):
     assert "sign-in refused" in log and PASSWORDS["pinghe-reg"] not in log
     assert "not-the-password" not in log
     assert worker.poll() is None
+
+
+def _in_chromium(browser, base: str, kafka) -> None:
+    """The county's safety committee in a real browser: sign in, the queue, the button."""
+    from selenium.webdriver.common.by import By
+
+    escalation = "F4:recommend_listed_supervision"
+    browser.get(base + "/")
+    assert "/signin" in browser.current_url
+    browser.find_element(By.NAME, "name").send_keys("pinghe-committee")
+    browser.find_element(By.NAME, "password").send_keys(PASSWORDS["pinghe-committee"])
+    browser.find_element(By.CSS_SELECTOR, "#signin button").click()
+    assert browser.current_url == base + "/queue"
+    rows = browser.find_elements(By.CSS_SELECTOR, "#queue tr[data-subject]")
+    assert [r.get_attribute("data-subject") for r in rows] == [escalation]
+    assert re.search(r"\b\d+ d \d+ h\b", rows[0].text), rows[0].text  # 72 h, counting down
+    rows[0].find_element(By.LINK_TEXT, escalation).click()
+    browser.find_element(By.CSS_SELECTOR, 'form[data-action="acknowledge"] button').click()
+    assert "/outcome/act-" in browser.current_url
+    wait_for(lambda: browser.find_element(By.ID, "outcome").get_attribute("data-state")
+             == "done" or browser.refresh(), "the acknowledgement applied", 60)
+    assert "已办结 Done" in browser.find_element(By.ID, "outcome").text
+    # The trail names the committee's account.
+    assert "by pinghe-committee" in kafka.cli("audit", "trail", escalation).stdout
 
 
 def _status(url: str) -> int | None:

@@ -62,8 +62,15 @@ def test_list_show_and_republish_a_rejected_record(kafka, deployment, tmp_path):
     fixed = tmp_path / "fixed.json"
     fixed.write_text(json.dumps({**wrong, "data": {**wrong["data"], "category": "violation"}},
                                 ensure_ascii=False))
-    done = kafka.cli("rejected", "republish", schema["id"], "--fixed", str(fixed))
+    done = kafka.cli("rejected", "republish", schema["id"], "--fixed", str(fixed),
+                     "--as", "city-office")
     assert f"answering {schema['id']}" in done.stdout
+    # Who republished it: in the log (stderr, the output stays the answer) and a header.
+    said = [json.loads(line) for line in done.stderr.splitlines() if "fix republished" in line]
+    assert [(s["account"], s["rejection_id"]) for s in said] == [("city-office", schema["id"])]
+    sent = next(r for r in read_all(kafka.bootstrap, events)
+                if ("inspections-answers", schema["id"].encode()) in (r.headers or []))
+    assert ("inspections-republished-by", b"city-office") in sent.headers
     before = _end_offsets(kafka.bootstrap, events)
     again = kafka.cli("rejected", "republish", schema["id"], "--fixed", str(fixed))
     assert again.stdout.startswith("already republished") and "nothing sent" in again.stdout

@@ -64,3 +64,16 @@ def test_the_outcome_from_the_ladder_or_the_rejections():
     assert outcome(ESCALATION, "act-1", rejected, place) == {
         "state": "refused", "reason": "too far ahead", "cause": "too_far_ahead"}
     assert outcome(ESCALATION, "act-1", rejected, ("t.events", 3, 18))["state"] == "waiting"
+
+
+def test_a_refusal_says_why_with_its_status():
+    from inspections.page.actions import refusal
+
+    assert refusal(REGULATOR, ESCALATION, "document", FIELDS) == (202, None)
+    assert refusal(REGULATOR, ESCALATION, "delete", FIELDS)[0] == 400
+    assert refusal(REGULATOR, {**ESCALATION, "status": "closed"}, "resolve", FIELDS)[0] == 409
+    held = {**ESCALATION, "authority": "city_safety_office"}
+    assert refusal(REGULATOR, held, "acknowledge", FIELDS) == (
+        403, "the escalation is held by city_safety_office now, not by local_regulator")
+    assert refusal(REGULATOR, ESCALATION, "resolve", {}) == (400, "resolve needs resolution")
+    assert refusal(Account("a", "auditor"), ESCALATION, "acknowledge", FIELDS)[0] == 403
