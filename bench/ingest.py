@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
             accepted += answer["accepted"]
         batch_s = time.monotonic() - started
         singles = events[:300]
-        for e in singles:  # published already: each a duplicate, the gate and sign-in alone
+        for e in singles:  # a new id each: published again, one event a request
             e["id"] = e["id"] + "-single"
         started = time.monotonic()
         for e in singles:
