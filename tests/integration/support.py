@@ -1,5 +1,5 @@
 """Helpers shared by the integration tests (and test_notify): kinds, scenarios, breach
-records."""
+records, a real Alertmanager."""
 
 from __future__ import annotations
 
@@ -144,3 +144,32 @@ def escalation_scenario() -> tuple[list[dict], dict[str, str]]:
         "F9:issue_enforcement_document": "closed",
     }
     return out, expected
+
+
+def alertmanager(config, tmp_path) -> tuple:
+    """A real Alertmanager (Debian's) with the configuration file ``config``, its state in
+    ``tmp_path``, on a port of its own, once it is ready: (its process, its URL)."""
+    import shutil
+    import subprocess
+    import urllib.request
+
+    from tests.conftest import free_port
+    from tests.integration.kafka_io import wait_for
+
+    binary = shutil.which("prometheus-alertmanager")
+    assert binary, "prometheus-alertmanager is missing: `make test` installs it"
+    port = free_port()
+    proc = subprocess.Popen(
+        [binary, f"--config.file={config}", f"--storage.path={tmp_path / 'am'}",
+         f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
+        stdout=open(tmp_path / "alertmanager.log", "wb"), stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+
+    def ready() -> bool:
+        try:
+            return urllib.request.urlopen(f"{url}/-/ready", timeout=2).status == 200
+        except OSError:
+            return False
+
+    wait_for(ready, "Alertmanager ready", 60)
+    return proc, url

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta, timezone
 from inspections.asking.operator import port as page_port
 from runtime.config.settings import Settings
 from tests.examples import event
+from tests.faults.harness import _status
 from tests.integration.kafka_io import read_all, settled, wait_for
 
 PASSWORDS = {"changtai-reg": "changtai-pass-1", "pinghe-reg": "pinghe-pass-12",
@@ -227,16 +228,6 @@ def _in_chromium(browser, base: str, kafka) -> None:
     assert "已办结 Done" in browser.find_element(By.ID, "outcome").text
     # The trail names the committee's account.
     assert "by pinghe-committee" in kafka.cli("audit", "trail", escalation).stdout
-
-
-def _status(url: str) -> int | None:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as answer:
-            return answer.status
-    except urllib.error.HTTPError as exc:
-        return exc.code
-    except OSError:
-        return None
 
 
 def _json(url: str):

@@ -8,7 +8,6 @@ skipped by a running notify, which carries on."""
 from __future__ import annotations
 
 import json
-import shutil
 import signal
 import subprocess
 import sys
@@ -19,7 +18,7 @@ import yaml
 
 from tests.conftest import REPO, free_port
 from tests.integration.kafka_io import produce, read_all, settled, wait_for
-from tests.integration.support import MALFORMED, findings_breach, with_data
+from tests.integration.support import MALFORMED, alertmanager, findings_breach, with_data
 
 TOKEN = "receiver-token-0123"
 
@@ -57,8 +56,6 @@ def _lines(received) -> list[dict]:
 
 
 def _alertmanager(tmp_path, receiver_port: int) -> tuple[subprocess.Popen, str]:
-    binary = shutil.which("prometheus-alertmanager")
-    assert binary, "prometheus-alertmanager is missing: `make test` installs it"
     config = yaml.safe_load((REPO / "deploy/alertmanager/alertmanager.yml").read_text())
     for receiver in config["receivers"]:
         for hook in receiver["webhook_configs"]:
@@ -69,21 +66,7 @@ def _alertmanager(tmp_path, receiver_port: int) -> tuple[subprocess.Popen, str]:
     config["route"]["group_wait"] = config["route"]["group_interval"] = "1s"
     path = tmp_path / "alertmanager.yml"
     path.write_text(yaml.safe_dump(config))
-    port = free_port()
-    proc = subprocess.Popen(
-        [binary, f"--config.file={path}", f"--storage.path={tmp_path / 'am'}",
-         f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
-        stdout=open(tmp_path / "alertmanager.log", "wb"), stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-
-    def ready() -> bool:
-        try:
-            return urllib.request.urlopen(f"{url}/-/ready", timeout=2).status == 200
-        except OSError:
-            return False
-
-    wait_for(ready, "Alertmanager ready", 60)
-    return proc, url
+    return alertmanager(path, tmp_path)
 
 
 def test_each_breach_reaches_the_receiver_with_its_unit_authority_and_escalation(

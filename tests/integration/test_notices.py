@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import email
 import email.policy
-import shutil
 import subprocess
 import time
-import urllib.request
 from datetime import datetime, timedelta, timezone
 
 import yaml
@@ -19,6 +17,7 @@ import yaml
 from tests.conftest import REPO, free_port
 from tests.examples import event
 from tests.integration.kafka_io import settled, wait_for
+from tests.integration.support import alertmanager
 
 DIRECTORY = {
     "city": {"city_safety_office": [{"name": "市政府安办值班室", "email": "anban@city.test"}]},
@@ -59,8 +58,6 @@ def _finding(fid: str, unit: str, category: str, at: datetime) -> dict:
 
 
 def _alertmanager(kafka, tmp_path, directory, mailbox: Mailbox) -> tuple[subprocess.Popen, str]:
-    binary = shutil.which("prometheus-alertmanager")
-    assert binary, "prometheus-alertmanager is missing: `make test` installs it"
     base = yaml.safe_load((REPO / "deploy/alertmanager/alertmanager.yml").read_text())
     (tmp_path / "token").write_text("unused-token\n")
     for receiver in base["receivers"]:  # the duty officer's webhook: nowhere, in this test
@@ -77,21 +74,7 @@ def _alertmanager(kafka, tmp_path, directory, mailbox: Mailbox) -> tuple[subproc
     checked = subprocess.run(["amtool", "check-config", str(config)], capture_output=True,
                              text=True)
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    port = free_port()
-    proc = subprocess.Popen(
-        [binary, f"--config.file={config}", f"--storage.path={tmp_path / 'am'}",
-         f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
-        stdout=open(tmp_path / "alertmanager.log", "wb"), stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-
-    def ready() -> bool:
-        try:
-            return urllib.request.urlopen(f"{url}/-/ready", timeout=2).status == 200
-        except OSError:
-            return False
-
-    wait_for(ready, "Alertmanager ready", 60)
-    return proc, url
+    return alertmanager(config, tmp_path)
 
 
 def test_notices_reach_whoever_must_act_once(kafka, deployment, tmp_path):
