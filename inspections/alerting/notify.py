@@ -282,8 +282,9 @@ class Notices:
 
         self.settings, self.directory = settings, directory
         self.before = span(hours=policy.load(settings).reminder_before_h)
-        self.page_url = settings.operator_url or "http://127.0.0.1:" + str(
-            settings.web_port_base + 3)
+        from inspections.asking import operator
+
+        self.page_url = operator.url(settings)  # where a notice's link leads
         self.reminded: set[tuple] = set()
         self.asked_at = float("-inf")
 

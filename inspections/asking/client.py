@@ -24,9 +24,7 @@ def service_url(settings: Settings, service: str) -> str:
         return own.rstrip("/")
     if settings.all_url:
         return f"{settings.all_url.rstrip('/')}/{service}"
-    bind = settings.web_host
-    host = "127.0.0.1" if bind in ("0.0.0.0", "") else bind
-    return f"http://{host}:{web_port(settings, service)}"
+    return f"http://{settings.local_web_host}:{web_port(settings, service)}"
 
 
 def deployed(settings: Settings) -> tuple[str, ...]:
@@ -78,16 +76,27 @@ def one(settings: Settings, service: str, path: str, **params: str | None) -> An
         f"?{query}" if query else "")
     request = urllib.request.Request(url, headers=webauth.headers(settings))
     try:
-        with urllib.request.urlopen(request, timeout=15) as answer:
-            return json.loads(answer.read())
-    except urllib.error.HTTPError as exc:
-        if exc.code == 404:
-            return None
-        try:
-            reason = json.loads(exc.read() or b"{}").get("error", f"HTTP {exc.code}")
-        except ValueError:
-            reason = f"HTTP {exc.code}"
-        raise RuntimeError(f"the {service} service refused {url}: {reason}") from None
+        code, body = exchange(request, timeout=15)
     except (urllib.error.URLError, OSError) as exc:
         raise RuntimeError(f"the {service} service did not answer at {url} "
                            f"({getattr(exc, 'reason', exc)}): is its worker running?") from None
+    if code == 404:
+        return None
+    if code >= 400:
+        reason = body.get("error", f"HTTP {code}") if isinstance(body, dict) else f"HTTP {code}"
+        raise RuntimeError(f"the {service} service refused {url}: {reason}")
+    return body
+
+
+def exchange(request: urllib.request.Request, timeout: float) -> tuple[int, Any]:
+    """A request's HTTP status and its JSON answer, an error's too (an empty error body
+    ``{}``, one that is no JSON None). What does not answer raises urllib's URLError (an
+    OSError); a success whose body is no JSON, a ValueError."""
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as exc:
+        try:
+            return exc.code, json.loads(exc.read() or b"{}")
+        except ValueError:
+            return exc.code, None

@@ -10,6 +10,7 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
+from inspections.asking.client import exchange
 from kernel.vocabulary import SERVICES
 from runtime.config.settings import Settings
 
@@ -22,8 +23,7 @@ def port(settings: Settings) -> int:
 def url(settings: Settings) -> str:
     if settings.operator_url:
         return settings.operator_url.rstrip("/")
-    host = "127.0.0.1" if settings.web_host in ("0.0.0.0", "") else settings.web_host
-    return f"http://{host}:{port(settings)}"
+    return f"http://{settings.local_web_host}:{port(settings)}"
 
 
 class Unreachable(RuntimeError):
@@ -41,17 +41,12 @@ def call(settings: Settings, account: str, password: str, path: str,
         headers={"Authorization": f"Basic {basic}", "Accept": "application/json",
                  "Content-Type": "application/json"})
     try:
-        with urllib.request.urlopen(request, timeout=30) as answer:
-            return answer.status, json.loads(answer.read())
-    except urllib.error.HTTPError as exc:
-        try:
-            return exc.code, json.loads(exc.read() or b"{}")
-        except ValueError:
-            return exc.code, {"error": f"HTTP {exc.code}"}
+        code, answer = exchange(request, timeout=30)
     except (urllib.error.URLError, OSError) as exc:
         raise Unreachable(f"the operator page did not answer at {target} "
-                           f"({getattr(exc, 'reason', exc)}): is `inspections operator` "
-                           "running? (INSPECTIONS_OPERATOR_URL says where)") from None
+                          f"({getattr(exc, 'reason', exc)}): is `inspections operator` "
+                          "running? (INSPECTIONS_OPERATOR_URL says where)") from None
+    return code, {"error": f"HTTP {code}"} if answer is None else answer
 
 
 def quoted(text: str) -> str:

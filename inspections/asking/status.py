@@ -24,7 +24,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import services
-from inspections.asking.client import deployed, get, worker_url
+from inspections.asking.client import deployed, exchange, get, worker_url
 from inspections.asking.due import fetch
 from kernel.due import OWNERS
 from runtime.config import topics
@@ -34,15 +34,9 @@ from runtime.plumbing import kafka, webauth
 
 
 def _get(settings: Settings, url: str) -> tuple[int, Any]:
-    request = urllib.request.Request(url, headers=webauth.headers(settings))
-    try:
-        with urllib.request.urlopen(request, timeout=10) as answer:
-            return answer.status, json.loads(answer.read())
-    except urllib.error.HTTPError as exc:
-        try:
-            return exc.code, json.loads(exc.read() or b"{}")
-        except ValueError:
-            return exc.code, {}
+    code, body = exchange(urllib.request.Request(url, headers=webauth.headers(settings)),
+                          timeout=10)
+    return code, {} if body is None else body
 
 
 def _worker(settings: Settings, name: str) -> dict:

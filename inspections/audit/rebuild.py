@@ -97,7 +97,7 @@ def rebuild(settings: Settings, service: str, port: int, remove_old: bool,
                  "--generation", str(current + 1)],
                 env={**os.environ, "INSPECTIONS_WEB_PORT": str(port)},
                 stdout=out, stderr=subprocess.STDOUT)
-        host = "127.0.0.1" if settings.web_host in ("", "0.0.0.0") else settings.web_host
+        host = settings.local_web_host
         reads_new = services.sources(service, new)
         reads_old = services.sources(service, old)
         margin = settings.batch_max_records

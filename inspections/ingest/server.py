@@ -21,8 +21,6 @@ too many failed sign-ins, ``503`` the broker did not take them (nothing refused:
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import hashlib
 import json
 import time
@@ -34,10 +32,10 @@ from inspections.accounts.roles import Account
 from inspections.accounts.sessions import Attempts
 from inspections.accounts.store import Accounts
 from inspections.ingest.binding import Unreadable, events_of
+from inspections.upstream.publish import Acknowledged
 from kernel.vocabulary import CLOCK_TICKED, SERVICES
-from runtime.config import topics
 from runtime.config.settings import Settings
-from runtime.plumbing import kafka, logs
+from runtime.plumbing import logs, webauth
 from runtime.plumbing.http import access_log, sent_within, server_options
 from schemas import Rejection, decode
 from schemas.events import UnitEvent
@@ -64,13 +62,10 @@ class Publishers:
 
     async def sign_in(self, header: str, address: str) -> Account | int:
         """The publisher's account, or the status refusing it (401, 429)."""
-        if header[:6].lower() != "basic ":
+        found = webauth.basic(header)
+        if found is None:
             return 401
-        try:
-            name, _, secret = base64.b64decode(header[6:].strip(), validate=True).decode() \
-                .partition(":")
-        except (binascii.Error, UnicodeDecodeError):
-            return 401
+        name, secret = found
         mark = (name, hashlib.sha256(secret.encode()).hexdigest())
         account = self.accounts.get(name)
         if account is not None and self.verified.get(mark, 0) > time.monotonic():
@@ -87,40 +82,6 @@ class Publishers:
             self.verified.clear()
         self.verified[mark] = time.monotonic() + VERIFIED_S
         return account
-
-
-class Sender:
-    """The ingestion's producer (made when first needed) and the inbound topic's partitions."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.topic = topics.name(settings, topics.EVENTS)
-        self._producer = None
-
-    def send(self, events: list[tuple[str, bytes, str | None]]) -> list[tuple[int, int]]:
-        """Publish (type, raw, key) each and wait for the broker's acknowledgements: each
-        event's first place (partition, offset)."""
-        if self._producer is None:
-            self._producer = kafka.producer(self.settings, client_id="inspections-ingest")
-        producer = self._producer
-        futures = []
-        for event_type, raw, key in events:
-            if event_type == CLOCK_TICKED:
-                parts = sorted(producer.partitions_for(self.topic) or ())
-                futures.append([producer.send(self.topic, value=raw, partition=p)
-                                for p in parts])
-            else:
-                futures.append([producer.send(self.topic, value=raw, key=key.encode())])
-        producer.flush(timeout=self.settings.kafka_timeout_s)
-        places = []
-        for sent in futures:
-            metas = [f.get(timeout=self.settings.kafka_timeout_s) for f in sent]
-            places.append((metas[0].partition, metas[0].offset))
-        return places
-
-    def close(self) -> None:
-        if self._producer is not None:
-            self._producer.close(timeout=5)
 
 
 def _id_of(raw: bytes) -> str | None:
@@ -145,7 +106,7 @@ def create_app(settings: Settings):
     from aiohttp import web
 
     publishers = Publishers(settings)
-    sender = Sender(settings)
+    sender = Acknowledged(settings, client_id="inspections-ingest")
     published: OrderedDict[str, tuple[int, int]] = OrderedDict()
     lock = asyncio.Lock()
     log = logs.get("inspections.ingest")
@@ -259,8 +220,8 @@ def serve(settings: Settings) -> None:
     logs.configure("ingest", settings.log_level, settings.log_format)
     publishers = [a.name for a in Accounts.of(settings).all().values()
                   if a.role == "publisher"]
-    host = "127.0.0.1" if settings.web_host in ("0.0.0.0", "") else settings.web_host
-    logs.get(__name__).info("ingestion over HTTP", url=f"http://{host}:{port(settings)}/events",
+    logs.get(__name__).info("ingestion over HTTP",
+                            url=f"http://{settings.local_web_host}:{port(settings)}/events",
                             publishers=publishers)
     if not publishers:
         logs.get(__name__).warning(

@@ -32,9 +32,9 @@ from inspections.accounts.roles import (
 from kernel.vocabulary import ACK, RESOLVED
 from kernel.vocabulary import DOCUMENT as DOCUMENT_ISSUED
 from kernel.vocabulary import MEASURES as MEASURES_TAKEN
-from runtime.config import topics
+from inspections.upstream.publish import Acknowledged
 from runtime.config.settings import Settings
-from runtime.plumbing import kafka, logs
+from runtime.plumbing import logs
 from schemas import Rejection, decode
 from schemas.envelope import envelope
 
@@ -113,33 +113,12 @@ def outcome(escalation: dict | None, event: str, rejected: list[dict], place) ->
     return {"state": "waiting"}
 
 
-class Publisher:
-    """One idempotent ``acks=all`` producer for the page's actions, made when first needed."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.topic = topics.name(settings, topics.EVENTS)
-        self._producer = None
-
-    def send(self, raw: bytes, key: str) -> tuple[str, int, int]:
-        """Publish and wait for the broker's acknowledgement: the record's place."""
-        if self._producer is None:
-            self._producer = kafka.producer(self.settings, client_id="inspections-page")
-        sent = self._producer.send(self.topic, value=raw, key=key.encode())
-        meta = sent.get(timeout=self.settings.kafka_timeout_s)
-        return meta.topic, meta.partition, meta.offset
-
-    def close(self) -> None:
-        if self._producer is not None:
-            self._producer.close(timeout=5)
-
-
 class Acting:
     """The page's actions: checks, publishing once, and the outcome."""
 
     def __init__(self, settings: Settings, views, door, rejected_log) -> None:
         self.views, self.door, self.rejected_log = views, door, rejected_log
-        self.publisher = Publisher(settings)
+        self.publisher = Acknowledged(settings, client_id="inspections-page")
         self.published: OrderedDict[str, tuple[str, int, int]] = OrderedDict()
         self.lock = asyncio.Lock()
         self.log = logs.get("inspections.page.actions")
@@ -179,8 +158,9 @@ class Acting:
             if isinstance(checked, Rejection):
                 return 400, {"error": f"the gate refuses it: {checked.reason}"}
             try:
-                place = await asyncio.get_running_loop().run_in_executor(
-                    None, self.publisher.send, raw, found["unit_id"])
+                [(partition, offset)] = await asyncio.get_running_loop().run_in_executor(
+                    None, self.publisher.send, [(event["type"], raw, found["unit_id"])])
+                place = (self.publisher.topic, partition, offset)
             except Exception as exc:  # the broker did not take it: nothing is done
                 self.log.warning("action not published", account=who.name, event_id=eid,
                                  error=str(exc)[:300])

@@ -45,11 +45,13 @@ class Door:
         self.log = logs.get("inspections.page.access")
 
     def session_of(self, request) -> tuple[Account, Session] | None:
-        found = request.get("new_session") or self.sessions.read(request.cookies.get(COOKIE),
-                                                                 self.accounts)
-        if found is None or found[1].nonce in self.revoked:
-            return None
-        return found
+        """The request's session, read from its cookie once (the door, the page's forms and
+        their checks all ask)."""
+        if "session" not in request:
+            found = self.sessions.read(request.cookies.get(COOKIE), self.accounts)
+            request["session"] = None if found is None or found[1].nonce in self.revoked \
+                else found
+        return request["session"]
 
     async def verify(self, name: str, password: str) -> Account | None:
         """argon2 takes tens of milliseconds: in a thread, not on the page's event loop."""
@@ -61,14 +63,10 @@ class Door:
     async def basic_account(self, request, header: str) -> Account | Machine | None:
         """An account's name and password, or the token as the password (a browser's
         prompt, as before accounts), in HTTP Basic."""
-        import base64
-        import binascii
-
-        try:
-            name, _, password = base64.b64decode(header.split(" ", 1)[1].strip(),
-                                                 validate=True).decode().partition(":")
-        except (binascii.Error, UnicodeDecodeError, IndexError):
+        found = webauth.basic(header)
+        if found is None:
             return None
+        name, password = found
         if self.token and hmac.compare_digest(password.encode(), self.token.encode()):
             return MACHINE
         if not self.accounts or not name:
@@ -164,7 +162,7 @@ def middleware(door: Door):
                 and door.session_of(request) is None:
             # Signed in by the proxy: a session of the page's own too, for its forms' tokens.
             cookie = door.sessions.issue(principal)
-            request["new_session"] = door.sessions.read(cookie, door.accounts)
+            request["session"] = door.sessions.read(cookie, door.accounts)
             response = await handler(request)
             response.set_cookie(COOKIE, cookie, max_age=door.sessions.max_age, httponly=True,
                                 samesite="Strict", secure=request.secure, path="/")

@@ -67,7 +67,7 @@ port = operator.port  # the page's port: after the three services'
 
 
 def host(settings: Settings) -> str:
-    return "127.0.0.1" if settings.web_host in ("0.0.0.0", "") else settings.web_host
+    return settings.local_web_host
 
 
 def templates():

@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 from kernel.codec import dumps
+from kernel.vocabulary import CLOCK_TICKED
 from runtime.config import topics
 from runtime.config.settings import Settings
 from runtime.plumbing import kafka
@@ -79,6 +80,41 @@ class _Sender:
     def done(self) -> int:
         self.settle()
         return self.sent
+
+
+class Acknowledged:
+    """One idempotent ``acks=all`` producer for a server that publishes what it is given (the
+    operator page's actions, the HTTP ingestion), made when first needed: each send waits for
+    the broker's acknowledgement; a ``clock.ticked`` goes to every partition."""
+
+    def __init__(self, settings: Settings, client_id: str) -> None:
+        self.settings, self.client_id = settings, client_id
+        self.topic = topics.name(settings, topics.EVENTS)
+        self._producer = None
+
+    def send(self, events: list[tuple[str, bytes, str | None]]) -> list[tuple[int, int]]:
+        """Publish each (type, raw, key) and wait for the acknowledgements: each event's
+        place (partition, offset; a tick's first partition's). The broker's error raises."""
+        if self._producer is None:
+            self._producer = kafka.producer(self.settings, client_id=self.client_id)
+        producer, timeout = self._producer, self.settings.kafka_timeout_s
+        futures = []
+        for event_type, raw, key in events:
+            if event_type == CLOCK_TICKED:
+                futures.append([producer.send(self.topic, value=raw, partition=p)
+                                for p in partitions(self.settings, producer)])
+            else:
+                futures.append([producer.send(self.topic, value=raw, key=key.encode())])
+        producer.flush(timeout=timeout)
+        places = []
+        for sent in futures:
+            first = [f.get(timeout=timeout) for f in sent][0]
+            places.append((first.partition, first.offset))
+        return places
+
+    def close(self) -> None:
+        if self._producer is not None:
+            self._producer.close(timeout=5)
 
 
 def publish(

@@ -251,6 +251,12 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def local_web_host(self) -> str:
+        """Where a client on this host reaches what serves on ``web_host`` (127.0.0.1 for
+        every address)."""
+        return "127.0.0.1" if self.web_host in ("0.0.0.0", "") else self.web_host
+
+    @property
     def time_ahead_limit(self):
         """``max_time_ahead`` as a timedelta."""
         return parse_within(self.max_time_ahead)

@@ -18,6 +18,18 @@ OPEN_PATHS = frozenset({"/healthz", "/readyz"})
 CHALLENGE = 'Bearer realm="inspections", Basic realm="inspections", charset="UTF-8"'
 
 
+def basic(header: str | None) -> tuple[str, str] | None:
+    """The name and password an HTTP Basic ``Authorization`` header carries, if it is one."""
+    scheme, _, value = (header or "").strip().partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        name, _, password = base64.b64decode(value.strip(), validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return name, password
+
+
 def presented(header: str | None) -> str | None:
     """The token an ``Authorization`` header carries, if any."""
     if not header:
@@ -25,13 +37,8 @@ def presented(header: str | None) -> str | None:
     scheme, _, value = header.strip().partition(" ")
     if scheme.lower() == "bearer":
         return value.strip()
-    if scheme.lower() == "basic":
-        try:
-            _, _, password = base64.b64decode(value.strip(), validate=True).decode().partition(":")
-        except (binascii.Error, UnicodeDecodeError):
-            return None
-        return password
-    return None
+    found = basic(header)
+    return None if found is None else found[1]
 
 
 def allows(token: str, path: str, header: str | None) -> bool:
