@@ -148,12 +148,35 @@ def _closed_by_server(s: socket.socket) -> bool:
     return True
 
 
+def _holding(port: int, threads: int) -> list[socket.socket]:
+    """Connections that send nothing, one holding each of the receiver's threads. The probe
+    that saw it listening may still hold a thread a moment: a connection answered busy
+    meanwhile is opened again."""
+    held: list[socket.socket] = []
+
+    def one_more() -> bool:
+        s = socket.create_connection(("127.0.0.1", port), timeout=30)
+        s.settimeout(0.5)
+        try:
+            s.recv(4096)  # answered (busy) or closed: not holding a thread
+        except TimeoutError:
+            held.append(s)
+            return len(held) == threads
+        s.close()
+        return False
+
+    wait_for(one_more, f"{threads} connections holding the receiver's threads", 60)
+    for s in held:
+        s.settimeout(30)
+    return held
+
+
 def test_half_open_connections_are_closed_and_never_take_more_than_its_threads(receiver):
     # Both threads held by connections that send nothing (a timeout far longer than the
     # test): a third is told so at once (and Alertmanager sends again), instead of a thread
     # of its own; once they go, it serves again.
     port = receiver("--threads", "2", "--timeout-s", "60")
-    idle = [socket.create_connection(("127.0.0.1", port), timeout=30) for _ in range(2)]
+    idle = _holding(port, 2)
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=30) as third:
             third.sendall(b"POST /alerts HTTP/1.0\r\n")
