@@ -37,7 +37,7 @@ def _unit_events(rng: random.Random, unit: str, start: datetime) -> list[tuple[d
 
     members = [{"person_id": f"{unit}-p{i}", "name": f"组员{i}", "role": role,
                 "organization": "市安委会", "trained": True}
-               for i, role in enumerate(["leader", "deputy_leader"] + ["member"] * 6)]
+               for i, role in enumerate(["leader", "deputy_leader", "expert"] + ["member"] * 5)]
     add(start - timedelta(days=7), "visit.scheduled", campaign_id="bench", visit_id=visit,
         unit_id=unit, unit_name=unit, unit_kind=kind, batch=1, phase=1,
         planned_start=start.date().isoformat(),

@@ -21,6 +21,7 @@ FINDINGS = 2_000  # findings of one unit
 ESCALATIONS = 3 * FINDINGS  # a finding raises at most three (its category's and two flags')
 VISITS = 200  # visits of one unit
 SITES = 1_000  # sites of one kind visited in one visit
+CHECKS = 200  # checks after a visit's report (spot checks, unannounced visits, look-backs)
 BREACHES = 50_000  # breaches of one unit the findings service keeps for the assessment
 OPEN_CAMPAIGNS = 1_000  # campaigns planned and not yet judged
 

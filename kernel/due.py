@@ -96,9 +96,9 @@ def latest(times) -> datetime | None:
     return max((t for t in times if t is not None), default=None)
 
 
-# The services that own obligations (the findings service keeps none: its one rule is judged
-# when a finding is recorded).
-OWNERS = ("scheduler", "escalation")
+# The services that own obligations (the findings service: the follow-ups of findings left
+# pending or reopened).
+OWNERS = ("scheduler", "findings", "escalation")
 
 
 def merge(answers: dict[str, dict]) -> dict:

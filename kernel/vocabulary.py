@@ -28,6 +28,13 @@ REPORT_SUBMITTED = "rectification.report.submitted"
 SPOT_CHECK = "spot_check.conducted"
 FINDING_AMENDED = "finding.amended"  # a correction: category, flags or texts
 FINDING_WITHDRAWN = "finding.withdrawn"  # a finding that should not have been recorded
+# After-care (跟踪监督), added to the contract: the city office's report to the city government,
+# the unit safety committee's decision on listed supervision (挂牌督办) and its lifting (摘牌),
+# and the outcome of a transfer for investigation (移交调查处理).
+STATUS_REPORT_SUBMITTED = "status.report.submitted"
+LISTED_DECIDED = "listed_supervision.decided"
+LISTED_LIFTED = "listed_supervision.lifted"
+INVESTIGATION_CONCLUDED = "investigation.concluded"
 CLOCK_TICKED = "clock.ticked"
 
 # -- what the services derive ------------------------------------------------------------------
@@ -47,6 +54,15 @@ CATEGORIES = {
     "misconduct_clue": "违纪线索 misconduct clue", "accountability": "追责 accountability",
 }
 FINDING_STATUSES = ("pending", "handled", "rectified", "confirmed", "reopened", "withdrawn")
+# The rectification ledger (整改台账): where each finding stands in its after-care.
+LEDGER_STATES = {
+    "open": "未整改 open", "claimed": "已报整改 claimed", "pending": "整改中 pending",
+    "verified": "已销号 verified", "reopened": "重新整改 reopened", "withdrawn": "已撤销 withdrawn",
+}
+# How the city office checks a unit's rectification after its report (``method`` of a
+# ``spot_check.conducted``; absent: spot_check).
+CHECK_METHODS = {"spot_check": "抽查 spot check", "unannounced_visit": "暗访 unannounced visit",
+                 "look_back": "回头看 look-back"}
 
 # -- escalation ------------------------------------------------------------------------------------
 AUTHORITIES = {
@@ -119,12 +135,13 @@ VISIT_STATES = {
 
 # -- breaches --------------------------------------------------------------------------------------
 REPORT_OVERDUE = "rectification_report_overdue"  # a rectification report late or never sent
+FOLLOW_UP_OVERDUE = "rectification_follow_up_overdue"  # a pending or reopened finding not followed up
 VISIT_BREACHES = ("visit_too_short", "township_coverage_short", "community_coverage_short",
                   "department_coverage_short", "enterprise_coverage_short")
 BREACH_KINDS = (
     *VISIT_BREACHES, "team_composition_invalid", "evidence_or_advice_missing",
     "enforcement_document_overdue", "immediate_measures_overdue", "escalation_unacknowledged",
-    REPORT_OVERDUE, "campaign_coverage_incomplete",
+    REPORT_OVERDUE, "campaign_coverage_incomplete", FOLLOW_UP_OVERDUE,
 )
 BREACH_NAMES = {
     "visit_too_short": "驻点天数不足 visit too short",
@@ -139,6 +156,7 @@ BREACH_NAMES = {
     "escalation_unacknowledged": "督办逾期未办 escalation unacknowledged",
     REPORT_OVERDUE: "整改报告逾期 rectification report overdue",
     "campaign_coverage_incomplete": "巡查未全覆盖 campaign coverage incomplete",
+    FOLLOW_UP_OVERDUE: "整改跟踪逾期 rectification follow-up overdue",
 }
 # What the annual assessment says of a year's rectification reports (worst of the year's).
 REPORT_LATE, REPORT_ON_TIME, REPORT_NOT_SUBMITTED = "late", "on_time", "not_submitted"
@@ -149,11 +167,13 @@ OBLIGATION_KINDS = {
     "days_on_site": "驻点天数 a visit on site, not to end before its days",
     "rectification_report": "整改报告 a rectification report after feedback",
     "campaign_coverage": "全覆盖 a planned unit's visit, before coverage is due",
+    "rectification_follow_up": "整改跟踪 a pending or reopened finding, rectified again",
 }
 
 # Who owes an obligation that no authority holds (an escalation is its authority's).
 OWED_BY = {"days_on_site": "city_safety_office", "campaign_coverage": "city_safety_office",
-           "rectification_report": "unit_government"}
+           "rectification_report": "unit_government",
+           "rectification_follow_up": "unit_government"}
 
 # -- notices (to the people who must act; ``inspections notify``) ----------------------------------
 # Each step of an obligation a notice says, once: it became someone's, it falls due soon, it

@@ -18,6 +18,7 @@ from schemas.fields import (
     LAST_YEAR,
     LIST_MAX,
     Category,
+    CheckMethod,
     Data,
     Date,
     EscalationId,
@@ -246,6 +247,45 @@ class SpotCheckConductedData(Data):
     unit_id: Id
     finding_ids: Items[Id]
     result: SpotCheckResult
+    # Added to the contract (optional): how the city office checked; absent, a spot check.
+    method: CheckMethod = "spot_check"
+
+
+# -- after-care (optional types, added to the contract) -----------------------------------
+class StatusReportSubmittedData(Data):
+    """The city office reported the rectification status of these units to the city
+    government (报告市政府)."""
+
+    report_id: Id
+    campaign_id: Id
+    unit_ids: Annotated[list[Id], Field(min_length=1, max_length=LIST_MAX)]
+    as_of: Time
+
+
+class ListedSupervisionDecidedData(Data):
+    """The unit's safety committee decided whether to list the hazard (挂牌督办)."""
+
+    finding_id: Id
+    unit_id: Id
+    listed: bool
+    document_no: Id | None = None
+
+
+class ListedSupervisionLiftedData(Data):
+    """A listed hazard lifted (摘牌)."""
+
+    finding_id: Id
+    unit_id: Id
+    document_no: Id | None = None
+
+
+class InvestigationConcludedData(Data):
+    """The outcome of a transfer for investigation (移交调查处理)."""
+
+    finding_id: Id
+    unit_id: Id
+    outcome: Text
+    by: Text
 
 
 class ClockTickedData(Data):
@@ -336,6 +376,27 @@ class SpotCheckConducted(UnitEvent):
     data: SpotCheckConductedData
 
 
+class StatusReportSubmitted(Envelope):
+    type: Literal["status.report.submitted"]
+    data: StatusReportSubmittedData
+    subject_field: ClassVar[str | None] = "campaign_id"
+
+
+class ListedSupervisionDecided(UnitEvent):
+    type: Literal["listed_supervision.decided"]
+    data: ListedSupervisionDecidedData
+
+
+class ListedSupervisionLifted(UnitEvent):
+    type: Literal["listed_supervision.lifted"]
+    data: ListedSupervisionLiftedData
+
+
+class InvestigationConcluded(UnitEvent):
+    type: Literal["investigation.concluded"]
+    data: InvestigationConcludedData
+
+
 class ClockTicked(Envelope):
     """Moves stream time; sent without a key to every partition."""
 
@@ -354,4 +415,6 @@ INBOUND: dict[str, type[Envelope]] = table(
     FindingRecorded, EnforcementDocumentIssued, ImmediateMeasuresTaken, FindingRectified,
     EscalationAcknowledged, EscalationResolved, RectificationReportSubmitted,
     SpotCheckConducted, ClockTicked, FindingAmended, FindingWithdrawn,
+    StatusReportSubmitted, ListedSupervisionDecided, ListedSupervisionLifted,
+    InvestigationConcluded,
 )

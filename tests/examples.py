@@ -83,6 +83,21 @@ DATA = {
         "finding_id": "F-changtai-001", "unit_id": "changtai",
         "reason": "重复记录 recorded twice",
     },
+    "status.report.submitted": {
+        "report_id": "SR-2026-07", "campaign_id": "zhangzhou-2026",
+        "unit_ids": ["changtai", "pinghe"], "as_of": "2026-07-20T09:00:00+08:00",
+    },
+    "listed_supervision.decided": {
+        "finding_id": "F-changtai-001", "unit_id": "changtai", "listed": True,
+        "document_no": "长安委督〔2026〕3号",
+    },
+    "listed_supervision.lifted": {
+        "finding_id": "F-changtai-001", "unit_id": "changtai", "document_no": "长安委督〔2026〕9号",
+    },
+    "investigation.concluded": {
+        "finding_id": "F-changtai-001", "unit_id": "changtai",
+        "outcome": "诫勉谈话 a formal admonition", "by": "discipline_authorities",
+    },
     "escalation.withdrawn": {
         "escalation_id": "F-changtai-001:issue_enforcement_document",
         "finding_id": "F-changtai-001", "unit_id": "changtai",
@@ -114,7 +129,8 @@ DATA = {
     },
 }
 
-SUBJECT = {"campaign.planned": "zhangzhou-2026", "clock.ticked": "clock",
+SUBJECT = {"campaign.planned": "zhangzhou-2026", "status.report.submitted": "zhangzhou-2026",
+           "clock.ticked": "clock",
            "record.rejected": "inspections.events/3/17"}
 DERIVED_SOURCE = "urn:inspections:service:escalation"
 

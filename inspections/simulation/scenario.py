@@ -49,8 +49,14 @@ class FindingSpec(_Spec):
     never_answered: bool = False
     resolved_after_h: float | None = Field(default=None, gt=0)
     acknowledged_early: bool = False  # an acknowledgement first, which closes no document
-    rectified: bool = True
+    rectified: bool = True  # false: listed as pending in the report (a follow-up owed)
+    followed_up_after_days: float | None = Field(default=None, gt=0)  # rectified after the report
     spot_check: Literal["confirmed", "not_rectified"] = "confirmed"
+    # 挂牌督办: the unit's safety committee decides to list it (instead of acknowledging the
+    # recommendation), and lifts the listing after some days.
+    listed: bool = False
+    lifted_after_days: float | None = Field(default=None, gt=0)
+    concluded_after_h: float | None = Field(default=None, gt=0)  # the investigation's outcome
     # Corrections: amended to another category after some hours, or withdrawn.
     amended_to: Category | None = None
     amended_after_h: float = Field(default=2, gt=0)
@@ -81,6 +87,7 @@ class VisitSpec(_Spec):
     report_after_days: float | None = Field(default=50, ge=0)  # None: never reported
     spot_check_after_days: float = Field(default=20, ge=0)
     look_back_after_days: float = Field(default=60, ge=0)  # 回头看, after the spot check
+    check_method: Literal["spot_check", "unannounced_visit"] = "spot_check"  # the first check
 
 
 class CampaignSpec(_Spec):

@@ -31,7 +31,15 @@ from inspections.simulation.scenario import (  # noqa: F401  (load, find: the si
 from kernel import ids
 from kernel.codec import dumps
 from kernel.ids import derived_id
-from kernel.vocabulary import ACK, DOCUMENT, MEASURES, RESOLVED
+from kernel.vocabulary import (
+    ACK,
+    DOCUMENT,
+    INVESTIGATION_CONCLUDED,
+    LISTED_DECIDED,
+    LISTED_LIFTED,
+    MEASURES,
+    RESOLVED,
+)
 from runtime.config.settings import Settings
 from runtime.plumbing.kafka import partition_for
 from schemas.events import SECTORS as SECTOR_CATALOGUE
@@ -122,6 +130,23 @@ def _answer(b: _Builder, f_id: str, unit: str, visit_id: str, recorded: datetime
         key = f"{escalation_id}/answer"
         if spec and spec.never_answered:
             continue
+        if spec and spec.listed and action == "recommend_listed_supervision":
+            decided = recorded + timedelta(hours=24)
+            b.emit(LISTED_DECIDED, decided, unit, key, source,
+                   {"finding_id": f_id, "unit_id": unit, "listed": True,
+                    "document_no": f"{unit}-gpdb-{n:03d}"}, visit_id)
+            if spec.lifted_after_days:
+                b.emit(LISTED_LIFTED, decided + timedelta(days=spec.lifted_after_days), unit,
+                       f"{f_id}/lifted", source, {"finding_id": f_id, "unit_id": unit,
+                                                  "document_no": f"{unit}-zp-{n:03d}"},
+                       visit_id)
+            continue
+        if spec and spec.concluded_after_h and action == "transfer_for_investigation":
+            b.emit(INVESTIGATION_CONCLUDED, recorded + timedelta(hours=spec.concluded_after_h),
+                   unit, key, source, {"finding_id": f_id, "unit_id": unit,
+                                       "outcome": "诫勉谈话 a formal admonition",
+                                       "by": "discipline_authorities"}, visit_id)
+            continue
         if spec and spec.resolved_after_h:
             b.emit(RESOLVED, recorded + timedelta(hours=spec.resolved_after_h),
                    unit, key, source, {"escalation_id": escalation_id, "unit_id": unit,
@@ -210,7 +235,7 @@ def _visit(b: _Builder, v: VisitSpec, unit: UnitSpec, team: TeamSpec) -> None:
 
     plain = [(category, None) for category, count in v.findings.items() for _ in range(count)]
     findings = plain + [(f.category, f) for f in v.special]
-    recorded_ids, rectified, not_rectified = [], [], []
+    recorded_ids, rectified, not_rectified, followed = [], [], [], []
     for n, (category, spec) in enumerate(findings, start=1):
         f_id = f"{unit.id}-{s.campaign.year}-b{v.batch}-{n:03d}"
         at = b.between(start + timedelta(hours=1), on_site_until - timedelta(hours=1))
@@ -236,6 +261,8 @@ def _visit(b: _Builder, v: VisitSpec, unit: UnitSpec, team: TeamSpec) -> None:
             _correct(b, f_id, unit.id, visit_id, at, category, spec, n, team_source)
         recorded_ids.append(f_id)
         if spec and not spec.rectified:
+            if spec.followed_up_after_days:
+                followed.append((f_id, spec.followed_up_after_days))
             continue
         (not_rectified if spec and spec.spot_check == "not_rectified" else rectified).append(
             f_id)
@@ -262,12 +289,16 @@ def _visit(b: _Builder, v: VisitSpec, unit: UnitSpec, team: TeamSpec) -> None:
                          "rectified_finding_ids": done,
                          "pending_finding_ids": [f for f in recorded_ids if f not in done]},
            visit_id)
+    for f_id, days in followed:  # pending in the report, rectified later
+        b.emit("finding.rectified", report_at + timedelta(days=days), unit.id,
+               f"{f_id}/followed-up", unit_source, {"finding_id": f_id, "unit_id": unit.id},
+               visit_id)
     check_at = report_at + timedelta(days=v.spot_check_after_days)
     for result, checked in (("confirmed", rectified), ("not_rectified", not_rectified)):
         if checked:
             b.emit("spot_check.conducted", check_at, unit.id, f"{visit_id}/spot/{result}",
                    office, {"visit_id": visit_id, "unit_id": unit.id, "finding_ids": checked,
-                            "result": result}, visit_id)
+                            "result": result, "method": v.check_method}, visit_id)
     if not_rectified:  # 回头看: the look-back finds them done
         for f_id in not_rectified:
             b.emit("finding.rectified", check_at + timedelta(days=v.look_back_after_days / 2),
@@ -276,7 +307,7 @@ def _visit(b: _Builder, v: VisitSpec, unit: UnitSpec, team: TeamSpec) -> None:
         b.emit("spot_check.conducted", check_at + timedelta(days=v.look_back_after_days),
                unit.id, f"{visit_id}/look-back", office,
                {"visit_id": visit_id, "unit_id": unit.id, "finding_ids": not_rectified,
-                "result": "confirmed"}, visit_id)
+                "result": "confirmed", "method": "look_back"}, visit_id)
 
 
 def expand(scenario: Scenario, settings: Settings | None = None) -> list[dict]:

@@ -49,6 +49,10 @@ class TeamRule:
     leaders: int  # exactly this many leaders
     deputies: int  # exactly this many deputy leaders
     trained: bool  # every member trained
+    experts: int = 1  # at least this many members with role expert (成员含专家)
+    # The city committee's member units (安委会成员单位): when listed, every member's
+    # organization is one of them; empty, not checked.
+    organizations: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -69,7 +73,7 @@ def defaults(settings: Settings) -> CityPolicy:
         actions={a: ActionRule(FIRST_AUTHORITY[a], CLOSED_BY[a], getattr(s, f"limit_{a}_h"))
                  for a in ACTIONS},
         level_up_h=s.escalation_level_up_h,
-        team=TeamRule(s.team_min_size, s.team_max_size, 1, 1, True),
+        team=TeamRule(s.team_min_size, s.team_max_size, 1, 1, True, s.team_min_experts),
         reminder_before_h=s.reminder_before_h,
     )
 
@@ -142,9 +146,15 @@ def parse(text: str, base: CityPolicy, source: str) -> CityPolicy:
         if "team" in top:
             node, lines["team"] = top["team"]
             fields = reader.mapping(node, "team", {"min_size", "max_size", "leaders",
-                                                   "deputies", "trained"})
+                                                   "deputies", "trained", "experts",
+                                                   "organizations"})
             team = policy.team
-            for name in ("min_size", "max_size", "leaders", "deputies"):
+            if "organizations" in fields:
+                value, where = fields["organizations"]
+                team = replace(team, organizations=_names(reader, value, where,
+                                                          "organizations"))
+                lines["team.organizations"] = where
+            for name in ("min_size", "max_size", "leaders", "deputies", "experts"):
                 if name in fields:
                     value, where = fields[name]
                     team = replace(team, **{name: reader.whole(value, where, MAX_TEAM_SIZE)})
@@ -161,6 +171,23 @@ def parse(text: str, base: CityPolicy, source: str) -> CityPolicy:
         return policy
     finally:
         reader.close()
+
+
+def _names(reader, node, line: int, what: str) -> tuple[str, ...]:
+    """A list of names (texts, each once)."""
+    import yaml
+
+    if not isinstance(node, yaml.SequenceNode):
+        reader.fail(line, f"{what} must be a list of names")
+    names = []
+    for item in node.value:
+        name = reader.scalar(item)
+        if not isinstance(name, str) or not name.strip():
+            reader.fail(item.start_mark.line + 1, f"{what}: {name!r} is not a name")
+        if name in names:
+            reader.fail(item.start_mark.line + 1, f"{what}: {name} is given twice")
+        names.append(name)
+    return tuple(names)
 
 
 def _authority(reader, name, line: int) -> str:
@@ -194,10 +221,10 @@ def _check(reader, policy: CityPolicy) -> None:
     if team.min_size > team.max_size:
         reader.fail(lines.get("team.min_size", lines.get("team.max_size", where)),
                     f"min_size {team.min_size} is above max_size {team.max_size}")
-    if team.leaders + team.deputies > team.max_size:
+    if team.leaders + team.deputies + team.experts > team.max_size:
         reader.fail(lines.get("team.leaders", where),
-                    f"{team.leaders} leaders and {team.deputies} deputies do not fit in a team "
-                    f"of at most {team.max_size}")
+                    f"{team.leaders} leaders, {team.deputies} deputies and {team.experts} "
+                    f"experts do not fit in a team of at most {team.max_size}")
 
 
 def as_dict(policy: CityPolicy) -> dict:
@@ -210,7 +237,8 @@ def as_dict(policy: CityPolicy) -> dict:
         "reminder_before_h": policy.reminder_before_h,
         "team": {"min_size": policy.team.min_size, "max_size": policy.team.max_size,
                  "leaders": policy.team.leaders, "deputies": policy.team.deputies,
-                 "trained": policy.team.trained},
+                 "trained": policy.team.trained, "experts": policy.team.experts,
+                 "organizations": list(policy.team.organizations)},
     }
 
 

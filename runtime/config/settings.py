@@ -199,6 +199,7 @@ class Settings(BaseSettings):
     zone_min_enterprises: int = Field(default=8, ge=0, le=capacity.SITES)
     team_min_size: int = Field(default=6, ge=1, le=MAX_TEAM_SIZE)
     team_max_size: int = Field(default=10, ge=1, le=MAX_TEAM_SIZE)
+    team_min_experts: int = Field(default=1, ge=0, le=MAX_TEAM_SIZE)  # 成员含专家
     rectification_report_months: int = Field(default=2, ge=1, le=12)
 
     # The city's policy as data (runtime/config/policy.py): the escalation ladder, each action's
@@ -207,6 +208,9 @@ class Settings(BaseSettings):
 
     # Findings: a general finding without evidence or advice is a breach (off: recorded only).
     general_evidence_rule: bool = True
+    # After-care: a pending or reopened finding is followed up within these calendar months of
+    # the report or check that left it so (0: no follow-up owed).
+    follow_up_months: int = Field(default=2, ge=0, le=12)
 
     # Escalation limits, in hours (domain.md): each action's first limit, and the fresh limit
     # after a level-up, counted from the due time that was missed.

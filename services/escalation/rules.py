@@ -23,6 +23,9 @@ Rules (``domain.md``), each a sentence:
   limit counted from the amendment's time (one withdrawn before is raised again, a new round
   with deadlines of its own). A withdrawn finding (``finding.withdrawn``) withdraws its open
   escalations. Breaches already emitted stay.
+- The unit safety committee's decision on listed supervision (``listed_supervision.decided``,
+  listed or not) closes the recommendation at any level; the outcome of an investigation
+  (``investigation.concluded``) closes the transfer at any level, as a resolution does.
 """
 
 from __future__ import annotations
@@ -46,10 +49,17 @@ from kernel.vocabulary import (
     FINDING_WITHDRAWN,
     HANDLED_BY,
     IMMEDIATE_MEASURES_FOR,
+    INVESTIGATION_CONCLUDED,
+    LISTED_DECIDED,
     MEASURES,
     NEXT_AUTHORITY,
     RESOLVED,
 )
+
+
+# Events that name their escalation by its finding: one nobody raised is not an anomaly here
+# (the findings service keeps what they say).
+NAMED_BY_FINDING = frozenset({DOCUMENT, MEASURES, LISTED_DECIDED, INVESTIGATION_CONCLUDED})
 
 
 @dataclass(frozen=True)
@@ -170,6 +180,22 @@ class EscalationCore(UnitCore[UnitEscalations]):
                            ids.escalation_id(event.data.finding_id, HANDLED_BY[event.type]),
                            closes=lambda e: True, what="closed")
 
+    def _decided(self, state, event, now):
+        """Listed supervision decided (listed or not): the recommendation is answered."""
+        d = event.data
+        listed = f"listed, document {d.document_no}" if d.listed and d.document_no else (
+            "listed" if d.listed else "not listed")
+        return self._close(state, event,
+                           ids.escalation_id(d.finding_id, "recommend_listed_supervision"),
+                           closes=lambda e: True, what="decided", note=listed)
+
+    def _concluded(self, state, event, now):
+        """The investigation's outcome: the transfer is answered."""
+        d = event.data
+        return self._close(state, event,
+                           ids.escalation_id(d.finding_id, "transfer_for_investigation"),
+                           closes=lambda e: True, what="concluded", note=d.outcome)
+
     def _acknowledged(self, state, event, now):
         return self._close(
             state, event, event.data.escalation_id, what="acknowledged",
@@ -247,16 +273,17 @@ class EscalationCore(UnitCore[UnitEscalations]):
                 closed.append(_deadline_id(escalation))
         return Decision(state, derived=tuple(notices), close=tuple(closed))
 
-    def _close(self, state, event, escalation_id: str, closes, what: str):
+    def _close(self, state, event, escalation_id: str, closes, what: str,
+               note: str | None = None):
         escalation = state.escalations.get(escalation_id)
         if escalation is None:
-            if event.type in (DOCUMENT, MEASURES):
+            if event.type in NAMED_BY_FINDING:
                 return Decision(state)  # handling nobody asked for: the findings list keeps it
             miss = Unmatched(event.id, event.type, escalation_id)
             return Decision(evolve(state, unmatched=capacity.noted(state.unmatched, miss, None)),
                             derived=(miss,))
         by = getattr(event.data, "by", None)
-        note = getattr(event.data, "resolution", "") or ""
+        note = note if note is not None else getattr(event.data, "resolution", "") or ""
         if not escalation.is_open or not closes(escalation):
             step = Step(event.time, what if escalation.is_open else "noted", escalation.level,
                         escalation.authority, escalation.due, event.id, by,
@@ -291,6 +318,8 @@ class EscalationCore(UnitCore[UnitEscalations]):
         MEASURES: _handled,
         ACK: _acknowledged,
         RESOLVED: _resolved,
+        LISTED_DECIDED: _decided,
+        INVESTIGATION_CONCLUDED: _concluded,
     }
 
     # -- deadlines ---------------------------------------------------------------------

@@ -5,20 +5,22 @@ inputs). It holds no rule."""
 from __future__ import annotations
 
 from kernel.breaches import Breach
+from kernel.due import due_view
 from kernel.topology import EVERY, UNIT, Read, Service, Store, View, Write, first_found
 from runtime.config import topics
 from runtime.handling.reporting import report_breach
 from schemas.derived import DeadlineBreached
 from schemas.envelope import breach_event
 from services.findings import config
+from services.findings.aftercare import open_deadlines
 from services.findings.flow import FindingsFlow, seen_of
-from services.findings.rules import (
+from services.findings.rules import shown_ids
+from services.findings.state import (
     BreachRecord,
     BreachSeen,
     Finding,
     UnitFindings,
     VisitRecord,
-    shown_ids,
 )
 from services.findings.views import FindingsViews as Model
 
@@ -51,6 +53,7 @@ SERVICE = Service(
         Store("units", "units", value_type=UnitFindings,
               entities=("findings", "visits", "breaches"),
               entity_types=(Finding, VisitRecord, BreachRecord)),
+        Store("timelines", "timelines", of="units", derive=open_deadlines),
         Store("seen", "seen", of="units", derive=shown_ids),
     ),
     flow=lambda settings: FindingsFlow(config.policy(settings), NAME),
@@ -64,6 +67,13 @@ SERVICE = Service(
         View("assessment", "/assessments/{year}", EVERY, Model.assessment_here,
              Model.assessment, file="assessments", each=Model.every_assessment,
              whole=Model.whole_assessment, floats=True),
+        View("unit_ledger", "/units/{unit_id}/ledger", UNIT, Model.ledger_of_unit_here,
+             first_found, missing="ledger of unit {unit_id}", file="ledgers",
+             each=Model.every_ledger),
+        View("ledger", "/ledger", EVERY, Model.ledger_here, Model.ledger),
+        View("due", "/due", EVERY, Model.due_here, due_view),
+        View("listed", "/listed", EVERY, Model.listed_here, Model.listed),
+        View("transfers", "/transfers", EVERY, Model.transfers_here, Model.transfers),
     ),
     read_model=lambda settings: Model(config.policy(settings).timezone),
 )

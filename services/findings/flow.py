@@ -1,7 +1,8 @@
 """What the findings service does with each record it reads, given its stores (no faust):
 
-- ``on_event``: an inbound event through the unit core; it emits the breaches of the general
-  rule and keeps them for the assessment at once;
+- ``on_event``: an inbound event through the deadline loop and the unit core; it emits the
+  breaches of the general rule and of the follow-ups, and keeps them for the assessment at
+  once;
 - ``on_breach``: a breach another service emitted (``inspections.breaches``), kept for the
   assessment.
 """
@@ -12,8 +13,9 @@ from typing import Any
 
 from kernel import ids
 from kernel.breaches import Breach
-from kernel.deadlines import Irregular, Timeline, process
-from services.findings.rules import BreachSeen, FindingsCore, Policy
+from kernel.deadlines import Irregular, process_on_partition
+from services.findings.rules import FindingsCore
+from services.findings.state import BreachSeen, Policy
 
 
 def seen_of(breach: Breach, source: str) -> BreachSeen:
@@ -26,25 +28,23 @@ class FindingsFlow:
     def __init__(self, policy: Policy, name: str = "findings") -> None:
         self.core = FindingsCore(policy)
         self.name = name
-        self.irregular = Irregular()  # no stream time here: nothing is late
+        self.irregular = Irregular()
 
     def on_event(self, ctx, event: Any) -> None:
         states = ctx.store("units")
-        key = self.core.key(event)
-        before = states.get(key) if key else None
-        # No deadlines of its own: stream time does not matter here, so none is kept.
-        outcome = process(self.core, Timeline(), states, ctx.seen, event, ctx.shown)
+        outcome, _, tracked = process_on_partition(self.core, ctx.partition,
+                                                   ctx.store("timelines"), states, ctx.seen,
+                                                   event, ctx.shown)
+        self.irregular.of(outcome)
         if outcome.duplicate:
-            self.irregular.count("duplicate")
-        if key is None or outcome.duplicate:
             return
         for breach in outcome.derived:
             ctx.emit(breach)
-            states[key] = self.core.breach_read(states[key], seen_of(breach, self.name))
-        after = states[key]
-        if after is before:
-            return
-        self.irregular.note(after.unmatched[len(before.unmatched) if before else 0:])
+            states[breach.unit_id] = self.core.breach_read(states[breach.unit_id],
+                                                           seen_of(breach, self.name))
+        for unit_id in tracked.written:
+            before, after = tracked.old(unit_id), states[unit_id]
+            self.irregular.note(after.unmatched[len(before.unmatched) if before else 0:])
 
     def on_breach(self, ctx, breach: BreachSeen) -> None:
         states = ctx.store("units")

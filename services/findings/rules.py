@@ -16,17 +16,28 @@ Rules, each a sentence:
   and no longer counts in the assessment.
 - The assessment keeps inputs only — visit done, findings by category, share rectified, share
   confirmed, report on time or late, breaches by kind — and invents no score.
+- The rectification ledger (整改台账): each finding is ``open`` when recorded, ``claimed`` when
+  the unit says it is rectified (its report, or ``finding.rectified``), ``pending`` when the
+  report lists it so, ``verified`` (销号) when a check confirms it, ``reopened`` when a check
+  finds it not rectified, ``withdrawn`` when withdrawn (final); a claim does not undo a
+  verification.
+- A finding left ``pending`` by a report, or ``reopened`` by a check, is owed by the unit
+  again: a follow-up due the policy's months (two) after that report or check; a claim, a
+  verification or a withdrawal in time ends it; missed, it is a breach
+  (``rectification_follow_up_overdue``), once per report or check that set it.
+- Checks after the report are kept by method (抽查, 暗访, 回头看); the listed-supervision
+  decision (挂牌督办) and its lifting (摘牌), and the outcome of a transfer for investigation,
+  are kept on the finding.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import datetime
 
 from kernel import capacity, ids
 from kernel.breaches import Breach
-from kernel.deadlines import Decision
+from kernel.deadlines import Deadline, Decision
 from kernel.frozen import evolve
 from kernel.unit_core import UnitCore
 from kernel.vocabulary import (
@@ -35,6 +46,9 @@ from kernel.vocabulary import (
     FINDING_RECORDED,
     FINDING_WITHDRAWN,
     FINDING_RECTIFIED,
+    INVESTIGATION_CONCLUDED,
+    LISTED_DECIDED,
+    LISTED_LIFTED,
     MEASURES,
     REPORT_SUBMITTED,
     SPOT_CHECK,
@@ -43,86 +57,27 @@ from kernel.vocabulary import (
     VISIT_STARTED,
 )
 
+from services.findings.aftercare import (
+    FOLLOWED,
+    finding_of_follow_up,
+    follow,
+    ledger_next,
+    overdue,
+)
+
+from services.findings.state import (
+    BreachRecord,
+    BreachSeen,
+    Check,
+    Conclusion,
+    Finding,
+    Listing,
+    Step,
+    UnitFindings,
+    VisitRecord,
+)
+
 RULE = "evidence_or_advice_missing"
-
-
-@dataclass(frozen=True)
-class Policy:
-    timezone: tzinfo
-    general_rule: bool
-
-
-@dataclass(frozen=True)
-class Step:
-    """One thing that happened to a finding."""
-
-    time: datetime
-    event_type: str
-    event_id: str
-    status: str
-    note: str = ""
-
-
-@dataclass(frozen=True)
-class Finding:
-    finding_id: str
-    visit_id: str
-    category: str
-    description: str
-    evidence: tuple[str, ...]
-    cannot_ensure_safety: bool
-    recorded_at: datetime
-    sector: str | None = None
-    aspect: int | None = None
-    item: int | None = None
-    site_id: str | None = None
-    advice: str | None = None
-    listed_supervision_advised: bool = False
-    status: str = "pending"
-    handling: tuple[str, ...] = ()
-    history: tuple[Step, ...] = ()
-
-
-@dataclass(frozen=True)
-class VisitRecord:
-    visit_id: str
-    year: int | None = None
-    ended_at: datetime | None = None
-    report_id: str | None = None
-    report_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class BreachRecord:
-    """A breach of any service about this unit, as kept for the assessment."""
-
-    event_id: str
-    kind: str
-    subject_id: str
-    due: datetime
-
-
-@dataclass(frozen=True)
-class BreachSeen:
-    """A ``deadline.breached`` as this service reads it: its own, as it derives it; the other
-    services', from their topic."""
-
-    event_id: str
-    unit_id: str
-    kind: str
-    subject_id: str
-    due: datetime
-    source: str
-
-
-@dataclass(frozen=True)
-class UnitFindings:
-    unit_id: str
-    findings: dict[str, Finding] = field(default_factory=dict)
-    visits: dict[str, VisitRecord] = field(default_factory=dict)
-    breaches: dict[str, BreachRecord] = field(default_factory=dict)
-    # Events naming what this unit does not know (kept, counted, never a crash).
-    unmatched: tuple[str, ...] = ()
 
 
 def _blank(text: str | None) -> bool:
@@ -153,7 +108,8 @@ class FindingsCore(UnitCore[UnitFindings]):
 
     def _visit_scheduled(self, state, event, now):
         visit = self._visit(state, event.data.visit_id)
-        return Decision(_put_visit(state, evolve(visit, year=event.data.planned_start.year)))
+        return Decision(_put_visit(state, evolve(visit, year=event.data.planned_start.year,
+                                                 campaign_id=event.data.campaign_id)))
 
     def _visit_started(self, state, event, now):
         visit = self._visit(state, event.data.visit_id)
@@ -183,7 +139,7 @@ class FindingsCore(UnitCore[UnitFindings]):
             cannot_ensure_safety=d.cannot_ensure_safety, recorded_at=event.time,
             sector=d.sector, aspect=d.aspect, item=d.item, site_id=d.site_id, advice=d.advice,
             listed_supervision_advised=d.listed_supervision_advised,
-            history=(Step(event.time, event.type, event.id, "pending"),),
+            history=(Step(event.time, event.type, event.id, "pending", "", "open"),),
         )
         if d.visit_id not in state.visits and len(state.visits) < capacity.VISITS:
             state = _put_visit(state, VisitRecord(d.visit_id, year=self._year(event.time)))
@@ -207,7 +163,7 @@ class FindingsCore(UnitCore[UnitFindings]):
                           f"immediate measures: {event.data.description}")
 
     def _finding_rectified(self, state, event, now):
-        return self._step(state, event, event.data.finding_id, "rectified")
+        return self._step(state, event, event.data.finding_id, "rectified", ledger="claimed")
 
     def _rectification_report_submitted(self, state, event, now):
         d = event.data
@@ -218,13 +174,18 @@ class FindingsCore(UnitCore[UnitFindings]):
         if visit.report_at is None:
             state = _put_visit(state, evolve(visit, report_id=d.report_id,
                                               report_at=event.time))
+        opened, closed = [], []
         for finding_id in d.rectified_finding_ids:
-            state = self._step(state, event, finding_id, "rectified",
-                               f"listed as rectified in report {d.report_id}").state
+            step = self._step(state, event, finding_id, "rectified",
+                              f"listed as rectified in report {d.report_id}", ledger="claimed")
+            state = step.state
+            opened.extend(step.open), closed.extend(step.close)
         for finding_id in d.pending_finding_ids:
-            state = self._step(state, event, finding_id, None,
-                               f"listed as pending in report {d.report_id}").state
-        return Decision(state)
+            step = self._step(state, event, finding_id, None,
+                              f"listed as pending in report {d.report_id}", ledger="pending")
+            state = step.state
+            opened.extend(step.open), closed.extend(step.close)
+        return Decision(state, open=tuple(opened), close=tuple(closed))
 
     def _finding_amended(self, state, event, now):
         d = event.data
@@ -248,17 +209,66 @@ class FindingsCore(UnitCore[UnitFindings]):
 
     def _finding_withdrawn(self, state, event, now):
         return self._step(state, event, event.data.finding_id, "withdrawn",
-                          f"withdrawn: {event.data.reason}")
+                          f"withdrawn: {event.data.reason}", ledger="withdrawn")
 
     def _spot_check_conducted(self, state, event, now):
         d = event.data
         status = "confirmed" if d.result == "confirmed" else "reopened"
+        ledger = "verified" if d.result == "confirmed" else "reopened"
+        visit = state.visits.get(d.visit_id)
+        if visit is None:
+            state = _note(state, event, f"check for unknown visit {d.visit_id}")
+        elif len(visit.checks) < capacity.CHECKS:
+            check = Check(event.id, event.time, d.method, d.result, len(d.finding_ids))
+            state = _put_visit(state, evolve(visit, checks=(*visit.checks, check)))
+        opened, closed = [], []
         for finding_id in d.finding_ids:
-            state = self._step(state, event, finding_id, status, f"spot check: {d.result}").state
-        return Decision(state)
+            step = self._step(state, event, finding_id, status,
+                              f"{d.method}: {d.result}", ledger=ledger)
+            state = step.state
+            opened.extend(step.open), closed.extend(step.close)
+        return Decision(state, open=tuple(opened), close=tuple(closed))
 
-    def _step(self, state, event, finding_id: str, status: str | None, note: str = ""):
-        """Move one finding to ``status`` (None: keep it) and write it in its history."""
+    # -- listed supervision and transfers, to their end ------------------------------------
+    def _listed_supervision_decided(self, state, event, now):
+        d = event.data
+        listing = Listing(d.listed, event.time, d.document_no)
+        said = f"listed supervision: {'listed' if d.listed else 'not listed'}" + (
+            f", document {d.document_no}" if d.document_no else "")
+        return self._kept(state, event, d.finding_id, said, listing=listing)
+
+    def _listed_supervision_lifted(self, state, event, now):
+        d = event.data
+        finding = state.findings.get(d.finding_id)
+        if finding is not None and (finding.listing is None or not finding.listing.listed
+                                    or finding.listing.lifted_at is not None):
+            return Decision(_note(state, event, f"finding {d.finding_id} lifted, but it is not "
+                                                "listed"))
+        said = "listing lifted" + (f", document {d.document_no}" if d.document_no else "")
+        listing = None if finding is None else evolve(
+            finding.listing, lifted_at=event.time, lifted_document_no=d.document_no)
+        return self._kept(state, event, d.finding_id, said, listing=listing)
+
+    def _investigation_concluded(self, state, event, now):
+        d = event.data
+        return self._kept(state, event, d.finding_id, f"investigation concluded by {d.by}: "
+                                                      f"{_shown(d.outcome)}",
+                          conclusion=Conclusion(d.outcome, d.by, event.time))
+
+    def _kept(self, state, event, finding_id: str, note: str, **changes):
+        """Keep what ``event`` says of a finding (its status unchanged), with a step."""
+        finding = state.findings.get(finding_id)
+        if finding is None:
+            return Decision(_note(state, event, f"{event.type} names unknown finding "
+                                                f"{finding_id}"))
+        finding = evolve(finding, **changes, history=capacity.stepped(
+            finding.history, Step(event.time, event.type, event.id, finding.status, note)))
+        return Decision(_put(state, finding))
+
+    def _step(self, state, event, finding_id: str, status: str | None, note: str = "",
+              ledger: str | None = None):
+        """Move one finding to ``status`` (None: keep it) and its ledger to ``ledger`` (None:
+        keep it), write it in its history, and open or end its follow-up."""
         finding = state.findings.get(finding_id)
         if finding is None:
             return Decision(_note(state, event, f"{event.type} names unknown finding "
@@ -267,9 +277,26 @@ class FindingsCore(UnitCore[UnitFindings]):
         handling = finding.handling
         if event.type in (DOCUMENT, MEASURES):
             handling = capacity.stepped(handling, note)
-        finding = evolve(finding, status=new_status, handling=handling, history=capacity.stepped(
-            finding.history, Step(event.time, event.type, event.id, new_status, note)))
-        return Decision(_put(state, finding))
+        new_ledger = finding.ledger if ledger is None else ledger_next(finding.ledger, ledger)
+        # A step moved the ledger when its state changed, or when a report or check set a
+        # pending or reopened finding so again (a follow-up of its own).
+        again = ledger in FOLLOWED and new_ledger == ledger
+        moved = new_ledger if new_ledger != finding.ledger or again else ""
+        finding = evolve(finding, status=new_status, handling=handling, ledger=new_ledger,
+                         history=capacity.stepped(finding.history, Step(
+                             event.time, event.type, event.id, new_status, note, moved)))
+        finding, opened, closed = follow(finding, moved, event, self.policy.follow_up_months,
+                                         self.policy.timezone, state.unit_id)
+        return Decision(_put(state, finding), open=opened, close=closed)
+
+    # -- deadlines: the follow-ups ---------------------------------------------------------
+    def expire(self, state: UnitFindings, deadline: Deadline, now: datetime, cause):
+        found = overdue(state.findings.get(finding_of_follow_up(deadline.deadline_id)),
+                        deadline, now, cause, state.unit_id)
+        if found is None:
+            return Decision(state)
+        finding, breach = found
+        return Decision(_put(state, finding), derived=(breach,))
 
     # -- breaches (every service's) ----------------------------------------------------------
     def breach_read(self, state: UnitFindings, breach: BreachSeen) -> UnitFindings:
@@ -297,6 +324,9 @@ class FindingsCore(UnitCore[UnitFindings]):
         SPOT_CHECK: _spot_check_conducted,
         FINDING_AMENDED: _finding_amended,
         FINDING_WITHDRAWN: _finding_withdrawn,
+        LISTED_DECIDED: _listed_supervision_decided,
+        LISTED_LIFTED: _listed_supervision_lifted,
+        INVESTIGATION_CONCLUDED: _investigation_concluded,
     }
 
 

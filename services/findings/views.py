@@ -7,16 +7,20 @@ from __future__ import annotations
 from datetime import datetime, timedelta, tzinfo
 
 from kernel import ids
+from kernel.due import Due, due_checked, due_here, latest
 from kernel.paging import page_size, paged, paged_in_order, with_next, year_of
 from kernel.vocabulary import (
     CATEGORIES,
+    CHECK_METHODS,
     FINDING_STATUSES,
+    LEDGER_STATES,
     REPORT_LATE,
     REPORT_NOT_SUBMITTED,
     REPORT_ON_TIME,
     REPORT_OVERDUE,
 )
-from services.findings.rules import BreachRecord, Finding, UnitFindings
+from services.findings.aftercare import FOLLOWED
+from services.findings.state import BreachRecord, Finding, FollowUp, UnitFindings, VisitRecord
 
 
 def _iso(t: datetime | None) -> str | None:
@@ -34,8 +38,159 @@ def finding_view(unit_id: str, finding: Finding) -> dict:
         "recorded_at": _iso(finding.recorded_at), "status": finding.status,
         "handling": list(finding.handling),
         "history": [{"time": _iso(s.time), "event_type": s.event_type, "event_id": s.event_id,
-                     "status": s.status, "note": s.note} for s in finding.history],
+                     "status": s.status, "note": s.note, "ledger": s.ledger or None}
+                    for s in finding.history],
+        "ledger": finding.ledger,
+        "follow_up": _follow_up(finding.follow_up),
+        "listing": None if (l := finding.listing) is None else {
+            "listed": l.listed, "decided_at": _iso(l.decided_at), "document_no": l.document_no,
+            "lifted_at": _iso(l.lifted_at), "lifted_document_no": l.lifted_document_no},
+        "conclusion": None if (c := finding.conclusion) is None else {
+            "outcome": c.outcome, "by": c.by, "at": _iso(c.at)},
     }
+
+
+def _follow_up(f: FollowUp | None) -> dict | None:
+    return None if f is None else {
+        "n": f.n, "due": _iso(f.due), "set_by": f.set_by, "set_at": _iso(f.set_at),
+        "ended_at": _iso(f.ended_at), "breached": f.breached}
+
+
+def _age(since: datetime | None, as_of: datetime | None) -> int | None:
+    """Whole seconds from ``since`` to ``as_of`` (the service's stream time)."""
+    if since is None or as_of is None:
+        return None
+    return max(0, int((as_of - since).total_seconds()))
+
+
+# -- the rectification ledger (整改台账) ------------------------------------------------------
+def ledger_since(finding: Finding) -> datetime:
+    """When the finding came to its ledger state: the last step that moved the ledger."""
+    return next((s.time for s in reversed(finding.history) if s.ledger), finding.recorded_at)
+
+
+def ledger_entry(unit_id: str, finding: Finding, as_of: datetime | None) -> dict:
+    """A finding's line in the ledger: its state, since when, its age, each step that moved
+    it (and the event behind it), and its follow-up."""
+    since = ledger_since(finding)
+    follow_up = finding.follow_up
+    return {
+        "finding_id": finding.finding_id, "unit_id": unit_id, "visit_id": finding.visit_id,
+        "category": finding.category, "sector": finding.sector, "aspect": finding.aspect,
+        "item": finding.item, "description": finding.description,
+        "recorded_at": _iso(finding.recorded_at), "ledger": finding.ledger,
+        "since": _iso(since), "age_s": _age(finding.recorded_at, as_of),
+        "in_state_s": _age(since, as_of),
+        "follow_up": _follow_up(follow_up),
+        "follow_up_overdue": follow_up is not None and follow_up.breached
+        and follow_up.ended_at is None,
+        "steps": [{"time": _iso(s.time), "ledger": s.ledger, "event_type": s.event_type,
+                   "event_id": s.event_id, "note": s.note} for s in finding.history if s.ledger],
+    }
+
+
+def checks_after_report(visit: VisitRecord) -> dict:
+    """The checks of a visit after its report, by method (抽查, 暗访, 回头看)."""
+    after = [c for c in visit.checks
+             if visit.report_at is not None and c.time >= visit.report_at]
+    return {"visit_id": visit.visit_id, "report_at": _iso(visit.report_at),
+            "by_method": {m: sum(1 for c in after if c.method == m) for m in CHECK_METHODS},
+            "look_back": any(c.method == "look_back" for c in after),
+            "checks": [{"time": _iso(c.time), "method": c.method, "result": c.result,
+                        "findings": c.findings, "event_id": c.event_id} for c in visit.checks]}
+
+
+def _of_campaign(state: UnitFindings, campaign: str | None) -> set[str] | None:
+    """The visit ids of ``campaign`` (None: every visit)."""
+    if campaign is None:
+        return None
+    return {v.visit_id for v in state.visits.values() if v.campaign_id == campaign}
+
+
+def unit_ledger(state: UnitFindings, as_of: datetime | None,
+                campaign: str | None = None) -> dict | None:
+    """A unit's ledger: each finding's entry, the count by state, and the checks after its
+    report by method; None when it has no finding (of the campaign)."""
+    visits = _of_campaign(state, campaign)
+    findings = [f for f in state.findings.values() if visits is None or f.visit_id in visits]
+    if not findings:
+        return None
+    entries = [ledger_entry(state.unit_id, f, as_of) for f in findings]
+    return {"unit_id": state.unit_id, "campaign_id": campaign,
+            "as_of": _iso(as_of), **ledger_row(state, findings, visits),
+            "findings": entries}
+
+
+def ledger_row(state: UnitFindings, findings: list[Finding], visits: set[str] | None) -> dict:
+    """A unit's line in the campaign's ledger: findings by state, follow-ups open and overdue,
+    checks after its report by method, and whether it has had a look-back."""
+    checks = [checks_after_report(v) for v in state.visits.values()
+              if (visits is None or v.visit_id in visits) and v.report_at is not None]
+    open_follow_ups = [f.follow_up for f in findings
+                       if f.follow_up is not None and f.follow_up.ended_at is None]
+    return {
+        "by_state": {k: sum(1 for f in findings if f.ledger == k) for k in LEDGER_STATES},
+        "follow_ups_open": sum(1 for f in open_follow_ups if not f.breached),
+        "follow_ups_overdue": sum(1 for f in open_follow_ups if f.breached),
+        "reported": bool(checks),
+        "checks_by_method": {m: sum(c["by_method"][m] for c in checks) for m in CHECK_METHODS},
+        "look_back": any(c["look_back"] for c in checks),
+        "visits": checks,
+    }
+
+
+def campaign_ledger(rows: list[dict], as_of: datetime | None, campaign: str | None) -> dict:
+    """Every unit's line, by unit id; the totals by state; the units whose report arrived and
+    that have had no look-back yet."""
+    rows = sorted(rows, key=lambda r: r["unit_id"])
+    return {"campaign_id": campaign, "as_of": _iso(as_of),
+            "by_state": {k: sum(r["by_state"][k] for r in rows) for k in LEDGER_STATES},
+            "no_look_back": [r["unit_id"] for r in rows if r["reported"] and not r["look_back"]],
+            "units": rows}
+
+
+def follow_ups_due(state: UnitFindings) -> list[Due]:
+    """The follow-ups a unit owes (``rectification_follow_up``), for ``/due``."""
+    return [Due("rectification_follow_up", f.finding_id, state.unit_id, f.follow_up.due, None,
+                f"finding {f.finding_id} {f.ledger} since {ledger_since(f).isoformat()}")
+            for f in state.findings.values()
+            if (u := f.follow_up) is not None and u.ended_at is None and not u.breached
+            and f.ledger in FOLLOWED]
+
+
+def listed_hazards(state: UnitFindings) -> list[dict]:
+    """The unit's findings under listed supervision (挂牌督办), not lifted."""
+    return [{"finding_id": f.finding_id, "unit_id": state.unit_id, "visit_id": f.visit_id,
+             "category": f.category, "description": f.description,
+             "document_no": f.listing.document_no, "listed_at": _iso(f.listing.decided_at),
+             "ledger": f.ledger}
+            for f in state.findings.values()
+            if f.listing is not None and f.listing.listed and f.listing.lifted_at is None
+            and f.ledger != "withdrawn"]
+
+
+def transfers(state: UnitFindings, concluded: bool) -> list[dict]:
+    """The unit's accountability findings (移交调查处理) without an outcome (with, too, when
+    ``concluded``)."""
+    return [{"finding_id": f.finding_id, "unit_id": state.unit_id, "visit_id": f.visit_id,
+             "description": f.description, "recorded_at": _iso(f.recorded_at),
+             "outcome": None if f.conclusion is None else f.conclusion.outcome,
+             "concluded_by": None if f.conclusion is None else f.conclusion.by,
+             "concluded_at": None if f.conclusion is None else _iso(f.conclusion.at)}
+            for f in state.findings.values()
+            if f.category == "accountability" and f.ledger != "withdrawn"
+            and (concluded or f.conclusion is None)]
+
+
+def board(found: list[dict], since: str, key: str) -> dict:
+    """A board from every part's items (``{"as_of"}`` first in each): by ``since``, oldest
+    first, each with its age at the latest stream time."""
+    as_of = latest(datetime.fromisoformat(i["as_of"]) for i in found
+                   if "as_of" in i and i["as_of"] is not None)
+    items = sorted((i for i in found if "as_of" not in i), key=lambda i: (i[since], i[key]))
+    return {"as_of": _iso(as_of),
+            key: [{**i, "age_s": _age(datetime.fromisoformat(i[since]), as_of)}
+                  for i in items]}
 
 
 def breach_year(state: UnitFindings, breach: BreachRecord, tz: tzinfo) -> int:
@@ -194,3 +349,64 @@ class FindingsViews:
 
     def whole_assessment(self, year: str, items: list[dict], rows) -> dict:
         return year_assessment(int(year), items)
+
+    # /units/{unit_id}/ledger[?campaign=]
+    def ledger_of_unit_here(self, shelf, asked) -> list[dict]:
+        state = shelf.unit("units", asked.params["unit_id"])
+        found = None if state is None else unit_ledger(state, shelf.stream_time(),
+                                                       asked.query.get("campaign"))
+        return [] if found is None else [found]
+
+    # /ledger[?campaign=]: every unit's line
+    def ledger_here(self, shelf, asked) -> list[dict]:
+        campaign = asked.query.get("campaign")
+        t = shelf.stream_time()
+        rows: list[dict] = [{"as_of": _iso(t)}]
+        for state in shelf.units("units"):
+            visits = _of_campaign(state, campaign)
+            findings = [f for f in state.findings.values()
+                        if visits is None or f.visit_id in visits]
+            if findings:
+                rows.append({"unit_id": state.unit_id, **ledger_row(state, findings, visits)})
+        return rows
+
+    def ledger(self, found: list[dict], asked) -> dict:
+        as_of = latest(datetime.fromisoformat(i["as_of"]) for i in found
+                       if "as_of" in i and i["as_of"] is not None)
+        return campaign_ledger([i for i in found if "as_of" not in i], as_of,
+                               asked.query.get("campaign"))
+
+    def every_ledger(self, shelf):
+        # Written without ages: what a part's stream time is depends on how a replay splits
+        # the partitions, and the file is the same whatever the split.
+        for state in shelf.units("units"):
+            found = unit_ledger(state, None)
+            if found is not None:
+                yield state.unit_id, found
+
+    # /due: the follow-ups owed
+    def due_here(self, shelf, asked) -> list[dict]:
+        due_checked(asked.query)
+        return due_here(shelf, (d for state in shelf.units("units")
+                                for d in follow_ups_due(state)))
+
+    # /listed: the listed hazards (挂牌督办) not lifted
+    def listed_here(self, shelf, asked) -> list[dict]:
+        t = shelf.stream_time()
+        return [{"as_of": _iso(t)}, *(h for state in shelf.units("units")
+                                      for h in listed_hazards(state))]
+
+    def listed(self, found: list[dict], asked) -> dict:
+        return board(found, "listed_at", "listed")
+
+    # /transfers[?concluded=true]: transfers for investigation without an outcome
+    def transfers_here(self, shelf, asked) -> list[dict]:
+        concluded = asked.query.get("concluded", "false")
+        if concluded not in ("true", "false"):
+            raise ValueError("concluded must be true or false")
+        t = shelf.stream_time()
+        return [{"as_of": _iso(t)}, *(x for state in shelf.units("units")
+                                      for x in transfers(state, concluded == "true"))]
+
+    def transfers(self, found: list[dict], asked) -> dict:
+        return board(found, "recorded_at", "transfers")

@@ -39,4 +39,6 @@ def policy(settings: Settings) -> Policy:
         team_leaders=team.leaders,
         team_deputies=team.deputies,
         team_trained=team.trained,
+        team_experts=team.experts,
+        team_organizations=frozenset(team.organizations),
     )

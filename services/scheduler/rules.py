@@ -67,6 +67,9 @@ class Policy:
     team_leaders: int = 1  # exactly this many leaders, and deputies
     team_deputies: int = 1
     team_trained: bool = True  # every member trained
+    team_experts: int = 1  # at least this many experts (成员含专家)
+    # The city committee's member units (安委会成员单位); empty: organizations not checked.
+    team_organizations: frozenset[str] = frozenset()
 
     def reach(self, kind: str) -> Reach:
         return self.county if kind == "county" else self.zone
@@ -79,6 +82,7 @@ class Member:
     trained: bool
     rank: str | None = None
     recently_retired: bool | None = None
+    organization: str | None = None
 
 
 @dataclass(frozen=True)
@@ -158,6 +162,13 @@ def team_problems(visit: Visit, policy: Policy) -> list[str]:
                                 ("deputy_leader", deputies, policy.team_deputies)):
         if len(found) != wanted:
             problems.append(f"{len(found)} {role} members, exactly {wanted} expected")
+    experts = sum(1 for m in team if m.role == "expert")
+    if experts < policy.team_experts:
+        problems.append(f"{experts} expert members, at least {policy.team_experts} expected")
+    if policy.team_organizations:
+        outside = [m.person_id for m in team if m.organization not in policy.team_organizations]
+        if outside:
+            problems.append("not from the committee's member units: " + ", ".join(outside))
     untrained = [m.person_id for m in team if not m.trained]
     if untrained and policy.team_trained:
         problems.append(f"not trained: {', '.join(untrained)}")
@@ -221,8 +232,8 @@ class SchedulerCore(UnitCore[UnitState]):
 
     def _visit_scheduled(self, state, visit, event, now):
         d = event.data
-        team = tuple(Member(m.person_id, m.role, m.trained, m.rank, m.recently_retired)
-                     for m in d.team.members)
+        team = tuple(Member(m.person_id, m.role, m.trained, m.rank, m.recently_retired,
+                            m.organization) for m in d.team.members)
         visit = evolve(
             visit, scheduled=True, campaign_id=d.campaign_id, unit_kind=d.unit_kind,
             unit_name=d.unit_name, batch=d.batch, phase=d.phase, planned_start=d.planned_start,

@@ -148,8 +148,8 @@ def _largest(value_type, value) -> int:
 def test_every_key_at_its_limits_fits_a_changelog_record():
     from kernel.frozen import evolve
     from services.escalation.rules import Escalation, Step, UnitEscalations, Unmatched
-    from services.findings.rules import Finding, UnitFindings
-    from services.findings.rules import Step as FindingStep
+    from services.findings.state import Finding, UnitFindings
+    from services.findings.state import Step as FindingStep
     from services.scheduler.rules import Member, UnitState, Visit
 
     t = T0

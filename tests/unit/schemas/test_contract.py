@@ -20,6 +20,7 @@ from schemas.fields import (
     Authority,
     BreachKind,
     Category,
+    CheckMethod,
     Method,
     Rank,
     Role,
@@ -39,7 +40,10 @@ CONTRACT_TYPES = [
     "clock.ticked",
 ]
 # Additions to the shared contract (new optional types: corrections).
-ADDED_TYPES = ["finding.amended", "finding.withdrawn"]
+ADDED_TYPES = ["finding.amended", "finding.withdrawn",
+               # after-care: the contract's own names for them
+               "status.report.submitted", "listed_supervision.decided",
+               "listed_supervision.lifted", "investigation.concluded"]
 
 
 def _rejected(body: dict | bytes, key=None, **kw) -> Rejection:
@@ -153,7 +157,9 @@ def test_the_contract_lists_these_enumerations():
     assert {"road_traffic", "waterway_traffic", "fishery", "hazardous_chemicals",
             "construction", "fire_safety", "other"} <= set(SECTORS)
     assert len(values(Action)) == 7 and len(values(Authority)) == 7
-    assert len(values(BreachKind)) == 12
+    assert values(CheckMethod) == ("spot_check", "unannounced_visit", "look_back")
+    assert len(values(BreachKind)) == 13
+    assert "rectification_follow_up_overdue" in values(BreachKind)
 
 
 @pytest.mark.parametrize(

@@ -119,7 +119,7 @@ def test_the_team_rule_follows_the_policy(tmp_path):
              ev("visit.started", "2026-04-18T09:00:00+08:00"))
     assert kinds(Run().feed(*visit)) == ["team_composition_invalid"]
     city = tmp_path / "city.yaml"
-    city.write_text("team: {leaders: 2, deputies: 0, trained: false}\n")
+    city.write_text("team: {leaders: 2, deputies: 0, trained: false, experts: 0}\n")
     assert Run(config.policy(Settings(policy_file=city))).feed(*visit) == []
 
 
@@ -153,3 +153,25 @@ def test_the_bounds_are_the_settings_bounds_and_a_limit_at_the_bound_counts_a_de
             with pytest.raises(ValidationError):
                 Settings(**{name: bad})
         assert getattr(Settings(**{name: MAX_LIMIT_H}), name) == MAX_LIMIT_H
+
+
+def test_the_committees_member_units_are_a_list_of_names_and_members_outside_fall_short(
+        tmp_path):
+    from services.scheduler import config
+    from tests.unit.services.scheduler.support import Run, ev, kinds, schedule, team
+
+    members = team()["members"]
+    members[3] = {**members[3], "organization": "某咨询公司"}
+    visit = (schedule(team={"team_id": "T", "members": members}),
+             ev("visit.started", "2026-04-18T09:00:00+08:00"))
+    city = tmp_path / "city.yaml"
+    city.write_text("team:\n  organizations: [市安委会成员单位, 市应急管理局]\n")
+    breaches = Run(config.policy(Settings(policy_file=city))).feed(*visit)
+    assert kinds(breaches) == ["team_composition_invalid"]
+    assert "not from the committee's member units: p4" in breaches[0].detail
+    for text, said in (("team: {organizations: 市应急管理局}\n", "must be a list of names"),
+                       ("team:\n  organizations: [a, a]\n", "a is given twice"),
+                       ("team: {experts: 9, max_size: 10}\n", "do not fit in a team")):
+        city.write_text(text)
+        with pytest.raises(policy.PolicyError, match=said):
+            config.policy(Settings(policy_file=city))

@@ -344,3 +344,40 @@ def test_what_a_worker_reads_back_from_the_escalations_is_what_the_loop_kept(eve
         if e.status not in ("closed", "withdrawn"):
             expected[(e.authority, e.level)] = expected.get((e.authority, e.level), 0) + 1
     assert run.open_counts() == expected
+
+
+def test_a_listed_supervision_decision_closes_the_recommendation_at_any_level():
+    # at the 72 h, in time; an hour after them, at level 2
+    for decided in ("2026-04-23T10:00:00+08:00", "2026-04-23T11:00:00+08:00"):
+        run = Run()
+        run.feed(finding("general", listed=True),
+                 ev("listed_supervision.decided", decided,
+                    finding_id="F1", listed=False, document_no=None))
+        view = run.escalation("F1:recommend_listed_supervision")
+        assert view["status"] == "closed"
+        assert view["history"][-1]["what"] == "decided"
+        assert view["level"] == (1 if decided.startswith("2026-04-23T10") else 2)
+        assert list(open_deadlines(run.states["changtai"])) == []
+
+
+def test_an_investigation_concluded_closes_the_transfer_and_keeps_its_outcome():
+    run = Run()
+    run.feed(finding("accountability"), ack("F1:transfer_for_investigation", T))
+    # acknowledged at level 1 closes it; the outcome after is kept in its history
+    assert run.escalation("F1:transfer_for_investigation")["status"] == "closed"
+    run = Run()
+    run.feed(finding("accountability"), tick("2026-04-23T10:00:01+08:00"),
+             ev("investigation.concluded", "2026-04-23T11:00:00+08:00", finding_id="F1",
+                outcome="诫勉谈话", by="市纪委"))
+    view = run.escalation("F1:transfer_for_investigation")
+    assert view["status"] == "closed" and view["level"] == 2
+    assert view["history"][-1]["what"] == "concluded"
+
+
+def test_a_decision_or_outcome_for_what_nobody_escalated_is_not_an_anomaly_here():
+    run = Run()
+    derived = run.feed(finding("general"),
+                       ev("listed_supervision.decided", T, finding_id="F1", listed=True),
+                       ev("investigation.concluded", T, finding_id="F1", outcome="x", by="y"))
+    assert not [d for d in derived if isinstance(d, Unmatched)]
+    assert run.states.get("changtai") is None or not run.states["changtai"].unmatched

@@ -21,7 +21,7 @@ class Run:
     def __init__(self, policy=None):
         self.flow = FindingsFlow(policy or config.policy(Settings()))
         self.states, self.breaches, self.emitted = {}, [], []
-        self.stores = {"units": self.states}
+        self.stores = {"units": self.states, "timelines": {}}
         self.context = Context(self.stores, Seen(), self.emitted.append)
 
     def feed(self, *events):
@@ -31,6 +31,7 @@ class Run:
                 for breach in read_breach(e.model_dump_json().encode()):
                     self.flow.on_breach(self.context, breach)
             else:
+                self.context.partition = 0
                 self.context.key = None if e.type == "clock.ticked" else e.subject.encode()
                 self.flow.on_event(self.context, e)
                 new += self.emitted

@@ -95,9 +95,10 @@ def test_a_report_or_a_spot_check_for_unknown_things_never_crashes():
              ev("spot_check.conducted", "2026-08-01T10:00:00+08:00", finding_ids=["Y"],
                 result="confirmed"),
              ev("finding.rectified", "2026-08-01T10:00:00+08:00", finding_id="Z"))
-    assert len(run.states["changtai"].unmatched) == 4
+    unmatched = run.states["changtai"].unmatched
+    assert len(unmatched) == 5 and "check for unknown visit visit-changtai" in unmatched[2]
     counts, notes = run.flow.irregular.drain()
-    assert counts == {"noted": 4}
+    assert counts == {"noted": 5}
     assert notes == list(run.states["changtai"].unmatched)
 
 

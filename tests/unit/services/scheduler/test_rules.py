@@ -64,7 +64,8 @@ def test_two_leaders_no_deputy_and_an_untrained_member_are_one_breach_saying_all
                           ev("visit.started", START))
     assert kinds(breaches) == ["team_composition_invalid"]
     assert breaches[0].detail == ("2 leader members, exactly 1 expected; 0 deputy_leader "
-                                  "members, exactly 1 expected; not trained: p3")
+                                  "members, exactly 1 expected; 0 expert members, at least 1 "
+                                  "expected; not trained: p3")
     assert breaches[0].due == breaches[0].breached_at == at(START)
     assert breaches[0].subject_id == "visit-changtai"
 
@@ -266,3 +267,25 @@ def test_the_policy_has_the_documented_defaults():
     assert POLICY.county == Reach(10, Fraction(3, 5), None, Fraction(1, 2), 10)
     assert POLICY.zone == Reach(6, None, 4, Fraction(3, 5), 8)
     assert (POLICY.team_min, POLICY.team_max, POLICY.report_months) == (6, 10, 2)
+
+
+def test_a_team_without_an_expert_falls_short_and_the_number_is_a_setting():
+    members = [member("p1", "leader"), member("p2", "deputy_leader")]
+    members += [member(f"p{i}") for i in range(3, 9)]
+    started = [schedule(team={"team_id": "T", "members": members}), ev("visit.started", START)]
+    breaches = Run().feed(*started)
+    assert kinds(breaches) == ["team_composition_invalid"]
+    assert breaches[0].detail == "0 expert members, at least 1 expected"
+    assert Run(config.policy(Settings(team_min_experts=0))).feed(*started) == []
+
+
+def test_members_from_outside_the_committees_member_units_fall_short_when_listed():
+    from dataclasses import replace
+
+    members = team()["members"]
+    members[4] = {**members[4], "organization": "某公司"}
+    started = [schedule(team={"team_id": "T", "members": members}), ev("visit.started", START)]
+    assert Run().feed(*started) == []  # no list: not checked
+    listed = replace(POLICY, team_organizations=frozenset({"市安委会成员单位"}))
+    breaches = Run(listed).feed(*started)
+    assert breaches[0].detail == "not from the committee's member units: p5"
