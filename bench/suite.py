@@ -134,7 +134,7 @@ def child(args: list[str], env: dict) -> tuple[float, float, str]:
 # (2,000 events are some 40 units' visits and 200-odd days of ticks, 3,640 records; every
 # service derives from them, every worker's memory is sampled), and latency runs long enough
 # to count a few dozen findings at 10/s.
-QUICK_EVENTS, QUICK_LATENCY_S, QUICK_WARM_UP_S = 2_000, 3.0, 2.0
+QUICK_EVENTS, QUICK_LATENCY_S, QUICK_WARM_UP_S = 2_000, 2.0, 1.0
 
 
 def deployed(args, settings: Settings, env: dict, home: Path, names: tuple[str, ...],

@@ -136,12 +136,13 @@ VISIT_STATES = {
 # -- breaches --------------------------------------------------------------------------------------
 REPORT_OVERDUE = "rectification_report_overdue"  # a rectification report late or never sent
 FOLLOW_UP_OVERDUE = "rectification_follow_up_overdue"  # a pending or reopened finding not followed up
+STATUS_REPORT_OVERDUE = "status_report_overdue"  # a unit not in a status report to the city government
 VISIT_BREACHES = ("visit_too_short", "township_coverage_short", "community_coverage_short",
                   "department_coverage_short", "enterprise_coverage_short")
 BREACH_KINDS = (
     *VISIT_BREACHES, "team_composition_invalid", "evidence_or_advice_missing",
     "enforcement_document_overdue", "immediate_measures_overdue", "escalation_unacknowledged",
-    REPORT_OVERDUE, "campaign_coverage_incomplete", FOLLOW_UP_OVERDUE,
+    REPORT_OVERDUE, "campaign_coverage_incomplete", FOLLOW_UP_OVERDUE, STATUS_REPORT_OVERDUE,
 )
 BREACH_NAMES = {
     "visit_too_short": "驻点天数不足 visit too short",
@@ -157,6 +158,7 @@ BREACH_NAMES = {
     REPORT_OVERDUE: "整改报告逾期 rectification report overdue",
     "campaign_coverage_incomplete": "巡查未全覆盖 campaign coverage incomplete",
     FOLLOW_UP_OVERDUE: "整改跟踪逾期 rectification follow-up overdue",
+    STATUS_REPORT_OVERDUE: "未及时报告市政府 status report overdue",
 }
 # What the annual assessment says of a year's rectification reports (worst of the year's).
 REPORT_LATE, REPORT_ON_TIME, REPORT_NOT_SUBMITTED = "late", "on_time", "not_submitted"
@@ -168,12 +170,14 @@ OBLIGATION_KINDS = {
     "rectification_report": "整改报告 a rectification report after feedback",
     "campaign_coverage": "全覆盖 a planned unit's visit, before coverage is due",
     "rectification_follow_up": "整改跟踪 a pending or reopened finding, rectified again",
+    "status_report": "报告市政府 a unit's rectification status, reported to the city government",
 }
 
 # Who owes an obligation that no authority holds (an escalation is its authority's).
 OWED_BY = {"days_on_site": "city_safety_office", "campaign_coverage": "city_safety_office",
            "rectification_report": "unit_government",
-           "rectification_follow_up": "unit_government"}
+           "rectification_follow_up": "unit_government",
+           "status_report": "city_safety_office"}
 
 # -- notices (to the people who must act; ``inspections notify``) ----------------------------------
 # Each step of an obligation a notice says, once: it became someone's, it falls due soon, it

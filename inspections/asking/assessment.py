@@ -10,18 +10,14 @@ each unit's name and kind from the year's campaign plans.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable
 from datetime import date
 
+from inspections.asking import sheets
+from inspections.asking.sheets import FORMATS
 from kernel.vocabulary import BREACH_KINDS, CATEGORIES
 
 SITE_KINDS = ("township", "community", "department", "enterprise")
-FORMATS = ("csv", "xlsx")
-# A text cell that begins with one of these is a formula to a spreadsheet (CSV injection: a
-# unit id or name "=HYPERLINK(...)" from an upstream event would run when the file is opened).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def columns() -> list[str]:
@@ -93,57 +89,13 @@ def planned_units(campaigns: Iterable[dict], year: int) -> dict[str, dict]:
     return found
 
 
-def as_text(value):
-    """A CSV cell that a spreadsheet shows as written: text beginning with ``= + - @``, a
-    tab or a carriage return gets a single quote in front (OWASP's advice for CSV
-    injection), so that it is never read as a formula; numbers and other text as they are."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
-
-
-def to_csv(table: list[dict]) -> bytes:
-    """UTF-8 with a byte-order mark, so that a spreadsheet opens the Chinese names right.
-    No cell is a formula (``as_text``)."""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=columns(), lineterminator="\r\n")
-    writer.writeheader()
-    for row in table:
-        writer.writerow({k: "" if v is None else as_text(v) for k, v in row.items()})
-    return out.getvalue().encode("utf-8-sig")
-
-
-def to_xlsx(table: list[dict], year: int) -> bytes:
-    """One sheet, a header row frozen, the columns as in the CSV. Every text is a string
-    cell: openpyxl makes a formula of any text that begins with ``=``, so such a cell is
-    given its string type back (and Excel's quote prefix, so that editing it keeps it text)."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    book = Workbook()
-    sheet = book.active
-    sheet.title = f"assessment {year}"
-    cols = columns()
-    sheet.append(cols)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for row in table:
-        sheet.append([row.get(c) for c in cols])
-        for cell in sheet[sheet.max_row]:
-            if isinstance(cell.value, str):
-                cell.data_type = "s"  # never "f", whatever the text begins with
-                if cell.value.startswith(FORMULA_START):
-                    cell.quotePrefix = True
-    sheet.freeze_panes = "B2"
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
-
-
 def export(table: list[dict], year: int, fmt: str) -> bytes:
+    """The table as CSV or XLSX (``sheets``)."""
     if fmt not in FORMATS:
         raise ValueError(f"format must be csv or xlsx; got {fmt!r}")
-    return to_csv(table) if fmt == "csv" else to_xlsx(table, year)
+    if fmt == "csv":
+        return sheets.to_csv(columns(), table)
+    return sheets.to_xlsx([(f"assessment {year}", columns(), table)])
 
 
 def gather(settings, year: int) -> list[dict]:

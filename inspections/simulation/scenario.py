@@ -109,6 +109,11 @@ class Scenario(_Spec):
     teams: list[TeamSpec]
     visits: list[VisitSpec]
     until: datetime
+    # 报告市政府: on this day of each month the city office reports to the city government the
+    # status of every unit whose rectification report arrived (or fell due) since the last one
+    # (None: never); the units in ``status_report_late`` are named one month later than that.
+    status_report_day: int | None = Field(default=5, ge=1, le=28)
+    status_report_late: list[str] = Field(default_factory=list)
 
     @field_validator("visits")
     @classmethod

@@ -18,8 +18,8 @@ import time as wall
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta, timezone
 
+from inspections.simulation.responses import answer, correct
 from inspections.simulation.scenario import (  # noqa: F401  (load, find: the simulator's way in)
-    FindingSpec,
     Scenario,
     ScenarioError,
     TeamSpec,
@@ -28,24 +28,16 @@ from inspections.simulation.scenario import (  # noqa: F401  (load, find: the si
     find,
     load,
 )
-from kernel import ids
 from kernel.codec import dumps
+from kernel.dates import add_months
 from kernel.ids import derived_id
-from kernel.vocabulary import (
-    ACK,
-    DOCUMENT,
-    INVESTIGATION_CONCLUDED,
-    LISTED_DECIDED,
-    LISTED_LIFTED,
-    MEASURES,
-    RESOLVED,
-)
+from kernel.vocabulary import STATUS_REPORT_SUBMITTED
 from runtime.config.settings import Settings
 from runtime.plumbing.kafka import partition_for
 from schemas.events import SECTORS as SECTOR_CATALOGUE
 from schemas.fields import Method, values
 from services.escalation import config as escalation_config
-from services.escalation.rules import Policy, actions_for, holder_when_answered
+from services.escalation.rules import Policy
 
 # -- expansion ------------------------------------------------------------------------------
 SURNAMES = "林陈黄张李王吴刘蔡杨郑许谢洪郭邱曾廖赖徐周叶苏庄吕江何"
@@ -75,12 +67,15 @@ def _at(d: date, hour: int, tz) -> datetime:
 
 
 class _Builder:
-    def __init__(self, scenario: Scenario, policy: Policy) -> None:
+    def __init__(self, scenario: Scenario, policy: Policy, report_months: int = 2) -> None:
         self.s = scenario
         self.policy = policy  # the escalation policy: who holds an escalation when answered
+        self.report_months = report_months  # a rectification report's due, after feedback
         self.tz = _tz(scenario)
         self.rng = random.Random(scenario.seed)
         self.out: list[tuple[datetime, int, dict]] = []
+        # Each reported unit: when a status report to the city government is owed from.
+        self.owed: list[tuple[datetime, str]] = []
 
     def emit(self, kind: str, t: datetime, subject: str, key: str, source: str, data: dict,
              correlation: str | None = None) -> str:
@@ -113,92 +108,6 @@ def _team(b: _Builder, spec: TeamSpec, untrained: int | None) -> dict:
             member.update(rank="division", recently_retired=True)
         members.append(member)
     return {"team_id": spec.id, "members": members}
-
-
-def _answer(b: _Builder, f_id: str, unit: str, visit_id: str, recorded: datetime,
-            category: str, spec: FindingSpec | None, n: int,
-            besides: frozenset = frozenset()) -> None:
-    """Each escalation the finding raises (but those ``besides``), answered as the scenario
-    says."""
-    routes = b.policy.routes
-    source = f"urn:inspections:authorities:{unit}"
-    for action in _actions(category, spec):
-        if action in besides:
-            continue
-        route = routes[action]
-        escalation_id = ids.escalation_id(f_id, action)
-        key = f"{escalation_id}/answer"
-        if spec and spec.never_answered:
-            continue
-        if spec and spec.listed and action == "recommend_listed_supervision":
-            decided = recorded + timedelta(hours=24)
-            b.emit(LISTED_DECIDED, decided, unit, key, source,
-                   {"finding_id": f_id, "unit_id": unit, "listed": True,
-                    "document_no": f"{unit}-gpdb-{n:03d}"}, visit_id)
-            if spec.lifted_after_days:
-                b.emit(LISTED_LIFTED, decided + timedelta(days=spec.lifted_after_days), unit,
-                       f"{f_id}/lifted", source, {"finding_id": f_id, "unit_id": unit,
-                                                  "document_no": f"{unit}-zp-{n:03d}"},
-                       visit_id)
-            continue
-        if spec and spec.concluded_after_h and action == "transfer_for_investigation":
-            b.emit(INVESTIGATION_CONCLUDED, recorded + timedelta(hours=spec.concluded_after_h),
-                   unit, key, source, {"finding_id": f_id, "unit_id": unit,
-                                       "outcome": "诫勉谈话 a formal admonition",
-                                       "by": "discipline_authorities"}, visit_id)
-            continue
-        if spec and spec.resolved_after_h:
-            b.emit(RESOLVED, recorded + timedelta(hours=spec.resolved_after_h),
-                   unit, key, source, {"escalation_id": escalation_id, "unit_id": unit,
-                                       "resolution": "referred to the competent department"},
-                   visit_id)
-            continue
-        low, high = b.s.response_hours
-        hours = spec.answer_after_h if spec and spec.answer_after_h else b.rng.uniform(low, high)
-        at = recorded + timedelta(seconds=round(hours * 3600))
-        if spec and spec.acknowledged_early:
-            b.emit("escalation.acknowledged", recorded + timedelta(hours=1), unit,
-                   f"{escalation_id}/early", source,
-                   {"escalation_id": escalation_id, "unit_id": unit, "by": route.authority},
-                   visit_id)
-        authority = holder_when_answered(b.policy, action, recorded, at)
-        if route.closed_by == ACK:
-            b.emit(ACK, at, unit, key, source,
-                   {"escalation_id": escalation_id, "unit_id": unit, "by": authority}, visit_id)
-        elif route.closed_by == DOCUMENT:
-            b.emit(DOCUMENT, at, unit, key, source,
-                   {"finding_id": f_id, "unit_id": unit,
-                    "document_no": f"{unit}-enf-2026-{n:03d}",
-                    "department": f"{unit} local regulator"}, visit_id)
-        else:
-            b.emit(MEASURES, at, unit, key, source,
-                   {"finding_id": f_id, "unit_id": unit, "description": "停产整顿，撤离人员"},
-                   visit_id)
-
-
-def _actions(category: str, spec: FindingSpec | None) -> list[str]:
-    return actions_for(category, bool(spec and spec.cannot_ensure_safety),
-                       bool(spec and spec.listed_supervision_advised))
-
-
-def _correct(b: _Builder, f_id: str, unit: str, visit_id: str, recorded: datetime,
-             category: str, spec: FindingSpec, n: int, source: str) -> None:
-    """The corrections a special finding asks for: an amendment (the escalations it newly
-    needs answered as usual), a withdrawal."""
-    if spec.amended_to:
-        at = recorded + timedelta(hours=spec.amended_after_h)
-        b.emit("finding.amended", at, unit, f"{f_id}/amended", source,
-               {"finding_id": f_id, "unit_id": unit, "category": spec.amended_to,
-                "cannot_ensure_safety": spec.cannot_ensure_safety,
-                "listed_supervision_advised": spec.listed_supervision_advised,
-                "reason": f"记录有误 recorded as {category} by mistake"}, visit_id)
-        _answer(b, f_id, unit, visit_id, at, spec.amended_to, spec, n,
-                besides=frozenset(_actions(category, spec)))
-    if spec.withdrawn_after_h:
-        b.emit("finding.withdrawn", recorded + timedelta(hours=spec.withdrawn_after_h), unit,
-               f"{f_id}/withdrawn", source,
-               {"finding_id": f_id, "unit_id": unit, "reason": "重复记录 recorded twice"},
-               visit_id)
 
 
 def _visit(b: _Builder, v: VisitSpec, unit: UnitSpec, team: TeamSpec) -> None:
@@ -256,9 +165,9 @@ def _visit(b: _Builder, v: VisitSpec, unit: UnitSpec, team: TeamSpec) -> None:
             data["advice"] = "限期整改，举一反三"
         b.emit("finding.recorded", at, unit.id, f"{f_id}/recorded", team_source, data,
                visit_id)
-        _answer(b, f_id, unit.id, visit_id, at, category, spec, n)
+        answer(b, f_id, unit.id, visit_id, at, category, spec, n)
         if spec:
-            _correct(b, f_id, unit.id, visit_id, at, category, spec, n, team_source)
+            correct(b, f_id, unit.id, visit_id, at, category, spec, n, team_source)
         recorded_ids.append(f_id)
         if spec and not spec.rectified:
             if spec.followed_up_after_days:
@@ -274,9 +183,12 @@ def _visit(b: _Builder, v: VisitSpec, unit: UnitSpec, team: TeamSpec) -> None:
     feedback = end + timedelta(days=v.feedback_after_days)
     b.emit("feedback.delivered", feedback, unit.id, f"{visit_id}/feedback", team_source,
            {"visit_id": visit_id, "unit_id": unit.id}, visit_id)
+    report_due = add_months(feedback, b.report_months, tz)
     if v.report_after_days is None:
+        b.owed.append((report_due, unit.id))
         return
     report_at = feedback + timedelta(days=v.report_after_days)
+    b.owed.append((min(report_at, report_due), unit.id))
     unit_source = f"urn:inspections:unit:{unit.id}"
     for f_id in rectified + not_rectified:
         b.emit("finding.rectified", b.between(feedback, report_at), unit.id,
@@ -310,10 +222,35 @@ def _visit(b: _Builder, v: VisitSpec, unit: UnitSpec, team: TeamSpec) -> None:
                 "result": "confirmed", "method": "look_back"}, visit_id)
 
 
+def _status_reports(b: _Builder) -> None:
+    """The city office's monthly reports to the city government (报告市政府), each naming the
+    units owed since the one before (a late unit a month later)."""
+    s = b.s
+    if s.status_report_day is None or not b.owed:
+        return
+    first = min(t for t, _ in b.owed).astimezone(b.tz)
+    day = _at(date(first.year, first.month, s.status_report_day), 9, b.tz)
+    owed, named, n = sorted(b.owed), set(), 0
+    late = set(s.status_report_late)
+    while day <= s.until:
+        due = [unit for t, unit in owed if t <= day and unit not in named]
+        now = [u for u in due if u not in late]
+        late -= set(due)  # skipped once: named next month
+        if now:
+            n += 1
+            b.emit(STATUS_REPORT_SUBMITTED, day, s.campaign.id, f"{s.campaign.id}/status/{n}",
+                   "urn:inspections:city-safety-office",
+                   {"report_id": f"{s.campaign.id}-status-{n:02d}", "campaign_id": s.campaign.id,
+                    "unit_ids": now, "as_of": day.isoformat()})
+            named |= set(now)
+        day = add_months(day, 1, b.tz)
+
+
 def expand(scenario: Scenario, settings: Settings | None = None) -> list[dict]:
     """Every event of the scenario up to ``until``, in time order (ticks not included); the
     answers to escalations follow the escalation policy of ``settings``."""
-    b = _Builder(scenario, escalation_config.policy(settings or Settings()))
+    settings = settings or Settings()
+    b = _Builder(scenario, escalation_config.policy(settings), settings.rectification_report_months)
     c = scenario.campaign
     units = {u.id: u for u in scenario.units}
     teams = {t.id: t for t in scenario.teams}
@@ -325,6 +262,7 @@ def expand(scenario: Scenario, settings: Settings | None = None) -> list[dict]:
                          for u in scenario.units]})
     for visit in scenario.visits:
         _visit(b, visit, units[visit.unit], teams[visit.team])
+    _status_reports(b)
     return [e for t, _, e in sorted(b.out, key=lambda x: (x[0], x[1])) if t <= scenario.until]
 
 

@@ -211,6 +211,9 @@ class Settings(BaseSettings):
     # After-care: a pending or reopened finding is followed up within these calendar months of
     # the report or check that left it so (0: no follow-up owed).
     follow_up_months: int = Field(default=2, ge=0, le=12)
+    # Each unit whose rectification report arrived (or fell due) is named in a status report to
+    # the city government within these calendar months (0: not judged).
+    status_report_months: int = Field(default=1, ge=0, le=12)
 
     # Escalation limits, in hours (domain.md): each action's first limit, and the fresh limit
     # after a level-up, counted from the due time that was missed.

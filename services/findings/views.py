@@ -69,18 +69,17 @@ def ledger_since(finding: Finding) -> datetime:
     return next((s.time for s in reversed(finding.history) if s.ledger), finding.recorded_at)
 
 
-def ledger_entry(unit_id: str, finding: Finding, as_of: datetime | None) -> dict:
-    """A finding's line in the ledger: its state, since when, its age, each step that moved
-    it (and the event behind it), and its follow-up."""
-    since = ledger_since(finding)
+def ledger_entry(unit_id: str, finding: Finding) -> dict:
+    """A finding's line in the ledger: its state and since when (its age, against the
+    service's stream time, is the reader's: ``/ledger`` says it), each step that moved it
+    with the event behind it, and its follow-up."""
     follow_up = finding.follow_up
     return {
         "finding_id": finding.finding_id, "unit_id": unit_id, "visit_id": finding.visit_id,
         "category": finding.category, "sector": finding.sector, "aspect": finding.aspect,
         "item": finding.item, "description": finding.description,
         "recorded_at": _iso(finding.recorded_at), "ledger": finding.ledger,
-        "since": _iso(since), "age_s": _age(finding.recorded_at, as_of),
-        "in_state_s": _age(since, as_of),
+        "since": _iso(ledger_since(finding)),
         "follow_up": _follow_up(follow_up),
         "follow_up_overdue": follow_up is not None and follow_up.breached
         and follow_up.ended_at is None,
@@ -107,18 +106,16 @@ def _of_campaign(state: UnitFindings, campaign: str | None) -> set[str] | None:
     return {v.visit_id for v in state.visits.values() if v.campaign_id == campaign}
 
 
-def unit_ledger(state: UnitFindings, as_of: datetime | None,
-                campaign: str | None = None) -> dict | None:
+def unit_ledger(state: UnitFindings, campaign: str | None = None) -> dict | None:
     """A unit's ledger: each finding's entry, the count by state, and the checks after its
     report by method; None when it has no finding (of the campaign)."""
     visits = _of_campaign(state, campaign)
     findings = [f for f in state.findings.values() if visits is None or f.visit_id in visits]
     if not findings:
         return None
-    entries = [ledger_entry(state.unit_id, f, as_of) for f in findings]
     return {"unit_id": state.unit_id, "campaign_id": campaign,
-            "as_of": _iso(as_of), **ledger_row(state, findings, visits),
-            "findings": entries}
+            **ledger_row(state, findings, visits),
+            "findings": [ledger_entry(state.unit_id, f) for f in findings]}
 
 
 def ledger_row(state: UnitFindings, findings: list[Finding], visits: set[str] | None) -> dict:
@@ -353,8 +350,7 @@ class FindingsViews:
     # /units/{unit_id}/ledger[?campaign=]
     def ledger_of_unit_here(self, shelf, asked) -> list[dict]:
         state = shelf.unit("units", asked.params["unit_id"])
-        found = None if state is None else unit_ledger(state, shelf.stream_time(),
-                                                       asked.query.get("campaign"))
+        found = None if state is None else unit_ledger(state, asked.query.get("campaign"))
         return [] if found is None else [found]
 
     # /ledger[?campaign=]: every unit's line
@@ -377,10 +373,8 @@ class FindingsViews:
                                asked.query.get("campaign"))
 
     def every_ledger(self, shelf):
-        # Written without ages: what a part's stream time is depends on how a replay splits
-        # the partitions, and the file is the same whatever the split.
         for state in shelf.units("units"):
-            found = unit_ledger(state, None)
+            found = unit_ledger(state)
             if found is not None:
                 yield state.unit_id, found
 

@@ -22,10 +22,13 @@ from schemas.envelope import breach_event, tick_events
 from services.scheduler import config
 from services.scheduler.flow import (
     CAMPAIGN,
+    STATUS,
     Completions,
     Crossing,
     PlanForward,
+    ReportsOwed,
     SchedulerFlow,
+    StatusSent,
     WatermarkForward,
 )
 from services.scheduler.rules import UnitState, Visit, open_deadlines, visit_state
@@ -36,7 +39,8 @@ from services.scheduler.views import campaign_summary
 NAME = "scheduler"
 CLOCK_SOURCE = "urn:inspections:clock:scheduler"
 CROSSINGS = Tagged({"plan": PlanForward, "completions": Completions,
-                    "watermark": WatermarkForward})
+                    "watermark": WatermarkForward, "owed": ReportsOwed,
+                    "status": StatusSent})
 
 
 def unit_key(breach: Breach) -> bytes:
@@ -116,7 +120,10 @@ SERVICE = Service(
              Model.campaign, missing="campaign {campaign_id}", rows="unit",
              file="campaigns", each=Model.every_campaign, whole=Model.whole_campaign),
         View("due", "/due", EVERY, Model.due_here, due_view),
+        View("status_reports", "/campaigns/{campaign_id}/status-reports", SIDE,
+             Model.status_here, first_found, missing="status reports of campaign {campaign_id}",
+             file="status_reports", each=Model.every_status),
     ),
-    read_model=lambda settings: Model(config.policy(settings), CAMPAIGN),
+    read_model=lambda settings: Model(config.policy(settings), CAMPAIGN, STATUS),
     serve=serve,
 )

@@ -13,6 +13,7 @@ not yet passed the due time. Both make the result independent of how partitions 
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 
@@ -84,7 +85,16 @@ class Watermarks:
         return Watermarks({**self.history, partition: (*marks, mark)})
 
     def first_past(self, partition: int, due: datetime) -> Mark | None:
-        return next((m for m in self.history.get(partition, ()) if m.time > due), None)
+        marks = self.history.get(partition, ())
+        at = bisect_right(marks, due, key=lambda m: m.time)  # marks are in time order
+        return marks[at] if at < len(marks) else None
+
+    def floor(self, partitions: int) -> datetime | None:
+        """The earliest of the partitions' latest marks (None: one has none yet): every
+        partition has passed a time before it."""
+        latest = [marks[-1].time if (marks := self.history.get(p)) else None
+                  for p in range(partitions)]
+        return None if None in latest else min(latest)
 
 
 def coverage_due_at(day: date, tz: tzinfo) -> datetime:

@@ -36,6 +36,7 @@ def policy(settings: Settings) -> Policy:
         team_min=team.min_size,
         team_max=team.max_size,
         report_months=settings.rectification_report_months,
+        status_report_months=settings.status_report_months,
         team_leaders=team.leaders,
         team_deputies=team.deputies,
         team_trained=team.trained,

@@ -7,18 +7,21 @@ the faust worker passes its tables, the in-memory runner dicts.
   passes a midnight. (The visits by state, for the gauge, are derived from the visits: the
   ``visits`` index.)
 - ``on_crossing``: one of those on the campaign side (one partition), through the campaign
-  core: campaign coverage, judged once every partition has passed the due time.
+  core: campaign coverage, judged once every partition has passed the due time; and the
+  reports to the city government (``status_report.py``): a unit's visits owing one (sent when
+  they change) and each status report, judged the same way.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from kernel import capacity
 from kernel.dates import crossed_midnight
 from kernel.deadlines import Irregular, process_on_partition
-from kernel.vocabulary import CAMPAIGN_PLANNED
+from kernel.vocabulary import CAMPAIGN_PLANNED, REPORT_OVERDUE, STATUS_REPORT_SUBMITTED
 from services.scheduler.campaign import (
     Campaign,
     CampaignCore,
@@ -29,10 +32,13 @@ from services.scheduler.campaign import (
     Watermarks,
 )
 from services.scheduler.rules import Policy, SchedulerCore, UnitState
+from services.scheduler.status_report import Sent, StatusCore, StatusReports, since_of
 
 WATERMARKS = "watermarks"
 CAMPAIGN = "campaign:"  # and the campaign's id
 OPEN = "open-campaigns"  # ids of the campaigns not yet judged, for the watermarks to visit
+STATUS = "status:"  # and the campaign's id: its reports to the city government
+STATUS_OPEN = "open-status"  # ids of the campaigns with a status report owed and not judged
 
 
 @dataclass(frozen=True)
@@ -54,7 +60,22 @@ class WatermarkForward:
     mark: Mark
 
 
-Crossing = PlanForward | Completions | WatermarkForward
+@dataclass(frozen=True)
+class ReportsOwed:
+    """A unit's visits owing a status report, each (campaign, visit, since, correlation id):
+    sent when they change."""
+
+    unit_id: str
+    owed: tuple[tuple[str, str, datetime, str | None], ...]
+
+
+@dataclass(frozen=True)
+class StatusSent:
+    campaign_id: str
+    sent: Sent
+
+
+Crossing = PlanForward | Completions | WatermarkForward | ReportsOwed | StatusSent
 
 
 def plan_of(event) -> Plan:
@@ -76,6 +97,23 @@ def completions_of(state: UnitState | None) -> tuple[Completion, ...]:
     )
 
 
+def reports_owed(state: UnitState | None) -> tuple:
+    """What of a unit the reports to the city government read: each visit of a campaign whose
+    rectification report fell due or arrived."""
+    if state is None:
+        return ()
+    return tuple((v.campaign_id, v.visit_id,
+                  since_of(v.report_at, v.report_due, REPORT_OVERDUE in v.breaches),
+                  v.correlation_id)
+                 for v in state.visits.values()
+                 if v.campaign_id is not None and v.report_due is not None)
+
+
+def _reported(visit) -> tuple:
+    """What of a visit the reports to the city government read."""
+    return visit.report_due, visit.report_at, visit.breaches
+
+
 def _ends(visit) -> tuple:
     """What of a visit its unit's completions read."""
     return visit.campaign_id, visit.ended_at, visit.ended_stream_time
@@ -92,6 +130,7 @@ class SchedulerFlow:
         self.policy = policy
         self.core = SchedulerCore(policy)
         self.campaign = CampaignCore(policy.timezone, partitions)
+        self.status = StatusCore(policy.timezone, partitions, policy.status_report_months)
         self.irregular = Irregular()
 
     # -- a partition ---------------------------------------------------------------------
@@ -106,6 +145,11 @@ class SchedulerFlow:
             ctx.emit(breach)
         if event.type == CAMPAIGN_PLANNED:
             ctx.emit(PlanForward(plan_of(event)))
+        elif event.type == STATUS_REPORT_SUBMITTED and self.policy.status_report_months > 0:
+            d = event.data
+            ctx.emit(StatusSent(d.campaign_id, Sent(
+                d.report_id, event.time, tuple(d.unit_ids), event.id,
+                timelines[ctx.partition].stream_time)))
         if tracked.written:
             self._written(ctx, units, tracked)
         # After the unit's news, so that the campaign side hears of an end before the
@@ -125,6 +169,12 @@ class SchedulerFlow:
                 completions = completions_of(state)
                 if completions != completions_of(old):
                     ctx.emit(Completions(unit_id, completions))
+            # And the visits owing a status report, when a report's due time or arrival does.
+            if self.policy.status_report_months > 0 and any(
+                    was is None or _reported(was) != _reported(visit) for was, visit in changes):
+                owed = reports_owed(state)
+                if owed != reports_owed(old):
+                    ctx.emit(ReportsOwed(unit_id, owed))
 
     # -- the campaign side ---------------------------------------------------------------
     def on_crossing(self, ctx, crossing: Crossing) -> None:
@@ -149,6 +199,19 @@ class SchedulerFlow:
                                                      crossing.completions)
                 if updated is not campaign:
                     self._put(store, updated)
+        elif isinstance(crossing, ReportsOwed):
+            breaches = []
+            for campaign_id in sorted({c for c, *_ in crossing.owed}):
+                mine = tuple((v, since, corr) for c, v, since, corr in crossing.owed
+                             if c == campaign_id)
+                before = self._status(store, campaign_id)
+                reports, found = self.status.owed(before, crossing.unit_id, mine, marks)
+                self._put_status(store, before, reports)
+                breaches += found
+        elif isinstance(crossing, StatusSent):
+            before = self._status(store, crossing.campaign_id)
+            reports, breaches = self.status.sent(before, crossing.sent, marks)
+            self._put_status(store, before, reports)
         else:
             breaches = []
             updated = marks.add(crossing.partition, crossing.mark)
@@ -161,8 +224,32 @@ class SchedulerFlow:
                     if campaign is not before:
                         self._put(store, campaign)
                     breaches += found
+                for campaign_id in store.get(STATUS_OPEN) or ():
+                    before = self._status(store, campaign_id)
+                    reports, found = self.status.judge(before, updated)
+                    self._put_status(store, before, reports)
+                    breaches += found
         for breach in breaches:
             ctx.emit(breach)
+
+    @staticmethod
+    def _status(store, campaign_id: str) -> StatusReports:
+        return store.get(f"{STATUS}{campaign_id}") or StatusReports(campaign_id)
+
+    @staticmethod
+    def _put_status(store, before: StatusReports, reports: StatusReports) -> None:
+        if reports is before:
+            return
+        store[f"{STATUS}{reports.campaign_id}"] = reports
+        open_ids = tuple(store.get(STATUS_OPEN) or ())
+        if reports.open and reports.campaign_id not in open_ids:
+            store[STATUS_OPEN] = (*open_ids, reports.campaign_id)
+        elif not reports.open and reports.campaign_id in open_ids:
+            rest = tuple(i for i in open_ids if i != reports.campaign_id)
+            if rest:
+                store[STATUS_OPEN] = rest
+            else:  # as if never opened: the same state whichever way it was judged
+                del store[STATUS_OPEN]
 
     @staticmethod
     def _campaign(store, campaign_id: str) -> Campaign:

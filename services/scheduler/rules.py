@@ -37,6 +37,7 @@ from kernel.vocabulary import (
     REPORT_OVERDUE,
     REPORT_SUBMITTED,
     SITE_INSPECTED,
+    STATUS_REPORT_SUBMITTED,
     VISIT_ENDED,
     VISIT_SCHEDULED,
     VISIT_STARTED,
@@ -64,6 +65,7 @@ class Policy:
     team_min: int
     team_max: int
     report_months: int
+    status_report_months: int = 1  # 0: status reports not judged
     team_leaders: int = 1  # exactly this many leaders, and deputies
     team_deputies: int = 1
     team_trained: bool = True  # every member trained
@@ -214,7 +216,8 @@ class SchedulerCore(UnitCore[UnitState]):
     about it, first."""
 
     State = UnitState
-    REMEMBERED = frozenset({CAMPAIGN_PLANNED})  # read by the flow's campaign side
+    # Read by the flow's campaign side.
+    REMEMBERED = frozenset({CAMPAIGN_PLANNED, STATUS_REPORT_SUBMITTED})
 
     # -- events ------------------------------------------------------------------------
     def handle(self, state: UnitState, event, now: datetime) -> Decision[UnitState]:

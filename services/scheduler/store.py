@@ -17,7 +17,8 @@ from typing import Any
 from kernel.frozen import evolve
 from runtime.faust_runner.stores import Values, holds_decoded_state
 from services.scheduler.campaign import Campaign, Completion, Mark, Watermarks
-from services.scheduler.flow import CAMPAIGN, WATERMARKS
+from services.scheduler.flow import CAMPAIGN, STATUS, WATERMARKS
+from services.scheduler.status_report import StatusReports
 
 _MARK, _COMPLETED = "mark:", "completed:"
 _MISSING = object()
@@ -29,7 +30,8 @@ class CampaignStore(MutableMapping):
     def __init__(self, table, name: str = "campaigns", cache_entries: int = 2_000) -> None:
         # The parts, and the campaign flow's other keys (the open campaigns' ids).
         self.view = Values(table, name, tuple[str, ...], cache_entries, by_prefix={
-            CAMPAIGN: Campaign, _MARK: Mark, _COMPLETED: tuple[Completion, ...]})
+            CAMPAIGN: Campaign, _MARK: Mark, _COMPLETED: tuple[Completion, ...],
+            STATUS: StatusReports})
         self.cache: dict[str, Any] = {}  # key -> whole value
         holds_decoded_state(self)
 

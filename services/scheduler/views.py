@@ -12,6 +12,7 @@ from kernel.dates import end_of_day
 from kernel.due import Due, due_checked, due_here
 from kernel.paging import paged_in_order, with_next
 from services.scheduler.campaign import Campaign, counted, coverage_due_at
+from services.scheduler.status_report import StatusReports
 from services.scheduler.rules import (
     Policy,
     UnitState,
@@ -165,12 +166,37 @@ def due_of_campaign(campaign: Campaign | None, tz: tzinfo) -> list[Due]:
             for unit in campaign.plan.units if not _inspected(campaign, unit.unit_id, due)]
 
 
+def status_view(reports: StatusReports) -> dict:
+    """A campaign's reports to the city government (报告市政府): each unit's visit owing one,
+    from when to when, and which status report covered it or when it was missed; and every
+    status report sent."""
+    return {
+        "campaign_id": reports.campaign_id,
+        "owed": [{"unit_id": o.unit_id, "visit_id": o.visit_id, "since": o.since.isoformat(),
+                  "due": o.due.isoformat(), "covered_by": o.covered_by,
+                  "breached_at": None if o.breached_at is None else o.breached_at.isoformat()}
+                 for o in sorted(reports.owed.values(), key=lambda o: (o.due, o.unit_id))],
+        "sent": [{"report_id": x.report_id, "time": x.time.isoformat(),
+                  "unit_ids": list(x.unit_ids), "event_id": x.event_id}
+                 for x in reports.sent],
+    }
+
+
+def due_of_status(reports: StatusReports) -> list[Due]:
+    """Each unit's visit still owing a status report to the city government."""
+    return [Due("status_report", o.visit_id, o.unit_id, o.due, None,
+                f"status report to the city government naming {o.unit_id}, "
+                f"campaign {reports.campaign_id}")
+            for o in reports.owed.values() if o.covered_by is None and o.breached_at is None]
+
+
 class SchedulerViews:
     """The scheduler's read model: what each of its declared views answers
     (``services.scheduler.app``), over a part of its state (a ``Shelf``)."""
 
-    def __init__(self, policy: Policy, campaign_prefix: str) -> None:
+    def __init__(self, policy: Policy, campaign_prefix: str, status_prefix: str) -> None:
         self.policy, self.tz, self.prefix = policy, policy.timezone, campaign_prefix
+        self.status_prefix = status_prefix
 
     # /units/{unit_id}
     def unit_here(self, shelf, asked) -> list[dict]:
@@ -234,5 +260,20 @@ class SchedulerViews:
         due_checked(asked.query)
         items = [d for state in shelf.units("units") for d in due_of_unit(state, self.policy)]
         items += [d for _, c in self._campaigns(shelf) for d in due_of_campaign(c, self.tz)]
+        items += [d for r in self._status(shelf) for d in due_of_status(r)]
         return due_here(shelf, items)
+
+    def _status(self, shelf):
+        campaigns = shelf.side("campaigns") or {}
+        return (campaigns[key] for key in sorted(campaigns) if key.startswith(self.status_prefix))
+
+    # /campaigns/{campaign_id}/status-reports
+    def status_here(self, shelf, asked) -> list[dict]:
+        campaigns = shelf.side("campaigns") or {}
+        found = campaigns.get(f"{self.status_prefix}{asked.params['campaign_id']}")
+        return [] if found is None else [status_view(found)]
+
+    def every_status(self, shelf):
+        for reports in self._status(shelf):
+            yield reports.campaign_id, status_view(reports)
 

@@ -19,6 +19,7 @@ from tests.faults import bad_records
 from tests.faults.harness import (
     LONG,
     SCENARIO,
+    SPEED,
     Publication,
     Stack,
     check,
@@ -86,7 +87,7 @@ def test_nasty_and_ten_thousand_bad_records_are_each_rejected_once_and_stop_noth
                         [(p, c.key, c.value) for p in range(settings.partitions) for c in nasty])
     expected = {(m.partition, m.offset): c.outcome
                 for m, c in zip(first, [c for _ in range(settings.partitions) for c in nasty])}
-    run = stack.simulate(speed=8)
+    run = stack.simulate(speed=SPEED)
     publication = Publication(stack, run)
     publication.others = len(first)
     sent = []

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from tests.conftest import Deployment, Env
-from tests.faults.harness import LONG, Publication, Stack, check, figure
+from tests.faults.harness import LONG, SPEED, Publication, Stack, check, figure
 
 DOWN_S = 5  # how long the broker stays down
 
@@ -26,7 +26,7 @@ def test_workers_killed_at_random_points_lose_and_double_nothing(all_in_one, kaf
     stack = Stack(deployment, all_in_one=all_in_one)
     stack.start_all()
     stack.wait_ready()
-    run = stack.simulate(speed=2 if LONG else 8)
+    run = stack.simulate(speed=2 if LONG else SPEED)
     hosts = list(stack.workers)  # the services, or the one worker of them all
     order = [s for _ in range(kills // len(hosts) + 1)
              for s in rng.sample(hosts, len(hosts))][:kills]
@@ -74,7 +74,7 @@ def test_a_broker_restart_in_the_middle_of_a_run_loses_and_doubles_nothing(own_b
         stack = Stack(deployment)
         stack.start_all()
         stack.wait_ready()
-        run = stack.simulate(speed=8)
+        run = stack.simulate(speed=SPEED)
         progress = Publication(stack, run, holds=[0.4])
         try:
             progress.reached(0.4)  # held there: the restart lands mid-run

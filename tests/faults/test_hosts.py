@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from tests.faults.harness import SERVICES, Stack, check, figure, holding
+from tests.faults.harness import SERVICES, SPEED, Stack, check, figure, holding
 
 HOSTS = ("127.0.0.2", "127.0.0.3")
 
@@ -39,7 +39,7 @@ def test_every_worker_on_its_own_address_answers_every_view_as_the_replay(
     stack.wait_ready()
     shares = holding(stack)  # both members of each group hold partitions
 
-    run = stack.simulate(speed=8)
+    run = stack.simulate(speed=SPEED)
     asked, refused = 0, []
     while run.poll() is None:  # pages gathered from both workers, asked of each, mid-run
         for worker in stack.workers["escalation"] + stack.workers["scheduler"]:

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from tests.conftest import CLI, REPO, free_port
-from tests.faults.harness import LONG, Publication, Stack, _status, check, figure
+from tests.faults.harness import LONG, SPEED, Publication, Stack, _status, check, figure
 
 # The escalation service in `make test`; every service, and a worker of them all (`run all`),
 # in `make faults`.
@@ -35,7 +35,7 @@ def test_a_rebuild_mid_run_keeps_the_views_answering_and_ends_equal_to_the_repla
     group = f"{deployment.prefix}-{service}"
     page = {"escalation": "/escalations?limit=1", "scheduler": "/campaigns",
             "findings": "/assessments/2026", "all": "/escalation/escalations?limit=1"}[service]
-    run = stack.simulate(speed=8)
+    run = stack.simulate(speed=SPEED)
     progress = Publication(stack, run, holds=[0.25])
     try:
         progress.reached(0.25)  # held there: the rebuild starts mid-run

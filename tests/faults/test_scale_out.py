@@ -9,7 +9,16 @@ import signal
 import pytest
 
 from tests.conftest import free_port
-from tests.faults.harness import SERVICES, Publication, Stack, check, figure, holding, ready
+from tests.faults.harness import (
+    SERVICES,
+    SPEED,
+    Publication,
+    Stack,
+    check,
+    figure,
+    holding,
+    ready,
+)
 
 
 @pytest.mark.timeout(1800)
@@ -20,7 +29,7 @@ def test_two_workers_a_service_then_one_give_what_one_gives(kafka, deployment, t
         stack.start(service, port=free_port())
     stack.wait_ready()
     shares = holding(stack)  # both members have their share once it settles
-    run = stack.simulate(speed=8)
+    run = stack.simulate(speed=SPEED)
     progress = Publication(stack, run, holds=[0.4])
     try:
         progress.reached(0.4)  # held there: the rebalance lands mid-run

@@ -21,6 +21,7 @@ import pytest
 from tests.conftest import REPO
 from tests.faults.harness import (
     SERVICES,
+    SPEED,
     Publication,
     Stack,
     check,
@@ -151,7 +152,7 @@ def test_a_sigterm_mid_run_stops_each_worker_gracefully_and_nothing_is_processed
     stack = Stack(deployment)
     stack.start_all()
     stack.wait_ready()
-    run = stack.simulate(speed=8)
+    run = stack.simulate(speed=SPEED)
     progress = Publication(stack, run)
     try:
         progress.until(0.4)  # not held: they stop busy with the records coming in

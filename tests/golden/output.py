@@ -10,7 +10,8 @@ import tempfile
 from pathlib import Path
 
 IDS = {"campaigns": "campaign_id", "units": "unit_id", "findings": "finding_id",
-       "assessments": "year", "escalations": "escalation_id", "ledgers": "unit_id"}
+       "assessments": "year", "escalations": "escalation_id", "ledgers": "unit_id",
+       "status_reports": "campaign_id"}
 
 
 def canonical(records) -> dict[str, bytes]:

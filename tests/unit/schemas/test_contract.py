@@ -158,8 +158,8 @@ def test_the_contract_lists_these_enumerations():
             "construction", "fire_safety", "other"} <= set(SECTORS)
     assert len(values(Action)) == 7 and len(values(Authority)) == 7
     assert values(CheckMethod) == ("spot_check", "unannounced_visit", "look_back")
-    assert len(values(BreachKind)) == 13
-    assert "rectification_follow_up_overdue" in values(BreachKind)
+    assert len(values(BreachKind)) == 14
+    assert {"rectification_follow_up_overdue", "status_report_overdue"} <= set(values(BreachKind))
 
 
 @pytest.mark.parametrize(

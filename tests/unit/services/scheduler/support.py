@@ -176,6 +176,12 @@ def scenarios(draw):
                 report = feedback + timedelta(days=draw(st.integers(30, 90)))
                 events.append(ev("rectification.report.submitted", report.isoformat(), unit))
         lists[p] += events
+    # The city office's reports to the city government, on the campaign's partition.
+    for n, (day, named) in enumerate(draw(st.lists(st.tuples(
+            st.integers(60, 240), st.lists(st.sampled_from(UNITS), min_size=1, unique=True)),
+            max_size=3))):
+        lists[0].append(ev("status.report.submitted", (BASE + timedelta(days=day)).isoformat(),
+                           "zhangzhou-2026", report_id=f"SR-{n}", unit_ids=named))
     for p in lists:
         for day in draw(st.lists(st.integers(0, 300), max_size=4)):
             lists[p].append(tick((BASE + timedelta(days=day)).isoformat()))

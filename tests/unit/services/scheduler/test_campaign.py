@@ -147,3 +147,51 @@ def test_the_deadlines_a_worker_reads_back_from_the_visits_are_the_ones_kept(sce
             read_back = sorted((d.due, d.deadline_id, d.key) for unit in units
                                if unit in run.states for d in open_deadlines(run.states[unit]))
             assert held == read_back
+
+
+# -- the report to the city government (报告市政府) ----------------------------------------------
+def _reported(run, unit, partition, report="2026-07-20T15:00:00+08:00"):
+    run.feed(*visit(unit, "2026-04-18T09:00:00+08:00", "2026-04-28T17:00:00+08:00"),
+             ev("feedback.delivered", "2026-05-20T15:00:00+08:00", unit),
+             ev("rectification.report.submitted", report, unit), partition=partition)
+
+
+def status(time, *units, n=1):
+    return ev("status.report.submitted", time, "zhangzhou-2026", report_id=f"SR-{n}",
+              unit_ids=list(units))
+
+
+def test_each_reported_unit_is_named_in_a_status_report_within_a_month_or_it_is_a_breach():
+    run = Run(partitions=2)
+    run.feed(plan(), partition=0)
+    _reported(run, "changtai", 1)  # reported 20 July: a status report due by 20 August
+    _reported(run, "pinghe", 1, report="2026-07-15T15:00:00+08:00")
+    # One status report at the due time, naming changtai only; one before pinghe reported.
+    run.feed(status("2026-07-14T09:00:00+08:00", "pinghe", n=1),
+             status("2026-08-20T15:00:00+08:00", "changtai", n=2), partition=0)
+    # Partition 0 has passed pinghe's due (15 August); once partition 1 has too, it is judged.
+    found = run.feed(tick("2026-08-31T00:00:00+08:00"), partition=1)
+    assert [(b.kind, b.unit_id, b.subject_id) for b in found] == [
+        ("status_report_overdue", "pinghe", "visit-pinghe")]
+    assert found[0].due == at("2026-08-15T15:00:00+08:00")
+    assert found[0].deadline_id == "visit-pinghe:status_report"
+    assert run.feed(tick("2026-10-01T00:00:00+08:00"), partition=0) == []  # once
+    assert run.feed(tick("2026-10-01T00:00:00+08:00"), partition=1) == []
+
+
+def test_a_unit_whose_report_never_came_is_owed_from_the_report_due_and_it_can_be_turned_off():
+    from dataclasses import replace
+
+    from tests.unit.services.scheduler.support import POLICY
+
+    for months, expected in ((1, ["status_report_overdue"]), (0, [])):
+        run = Run(replace(POLICY, status_report_months=months), partitions=1)
+        run.feed(plan(), *visit("changtai", "2026-04-18T09:00:00+08:00",
+                                "2026-04-28T17:00:00+08:00"),
+                 ev("feedback.delivered", "2026-05-20T15:00:00+08:00"))
+        # The report fell due 20 July (a breach of its own); a status report by 20 August:
+        # one a second late is a breach at once (its time passed the due).
+        found = [b for b in run.feed(status("2026-08-20T15:00:01+08:00", "changtai"),
+                                     tick("2026-09-01T00:00:00+08:00"))
+                 if b.kind == "status_report_overdue"]
+        assert kinds(found) == expected

@@ -8,7 +8,7 @@ import io
 
 import pytest
 
-from inspections.asking import assessment
+from inspections.asking import assessment, sheets
 from kernel.vocabulary import BREACH_KINDS, CATEGORIES
 
 
@@ -119,7 +119,7 @@ def test_an_xlsx_cell_that_begins_like_a_formula_is_a_string_cell(seed_views):
             if isinstance(row[column], str):
                 # (XML reads a carriage return back as a line feed)
                 assert (cell.data_type, cell.value) == ("s", row[column].replace("\r", "\n"))
-                assert cell.quotePrefix == row[column].startswith(assessment.FORMULA_START)
+                assert cell.quotePrefix == row[column].startswith(sheets.FORMULA_START)
     assert sheet.cell(2, header.index("days_on_site") + 1).value == -1
     # And in the file itself: no formula element anywhere.
     with zipfile.ZipFile(io.BytesIO(raw)) as book:
