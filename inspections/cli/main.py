@@ -6,6 +6,7 @@ import sys
 
 import typer
 
+from inspections.cli import aftercare as cli_aftercare
 from inspections.cli import audit as cli_audit
 from inspections.cli import operate as cli_operate
 from inspections.cli import people as cli_people
@@ -32,12 +33,13 @@ app.add_typer(cli_operate.assessment_app, name="assessment")
 app.add_typer(cli_operate.policy_app, name="policy")
 app.add_typer(cli_people.accounts_app, name="accounts")
 app.add_typer(cli_operate.notices_app, name="notices")
+app.add_typer(cli_aftercare.report_app, name="report")
 for name, command in (("validate", cli_upstream.validate), ("publish", cli_upstream.publish),
                       ("tick", cli_upstream.tick), ("replay", cli_audit.replay),
                       ("simulate", cli_upstream.simulate), ("due", cli_operate.due),
                       ("status", cli_operate.status), ("notify", cli_operate.notify),
                       ("rebuild", cli_operate.rebuild), ("queue", cli_people.queue),
-                      ("act", cli_people.act)):
+                      ("act", cli_people.act), ("ledger", cli_aftercare.ledger)):
     app.command(name)(command)
 
 

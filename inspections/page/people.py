@@ -26,7 +26,7 @@ from runtime.plumbing import logs, webauth
 
 OPEN_PATHS = webauth.OPEN_PATHS | {"/signin"}
 # Pages of the whole city (every unit together): an account of one unit is refused them.
-WHOLE_CITY = ("/rejected", "/assessments/", "/campaigns/")
+WHOLE_CITY = ("/rejected", "/assessments/", "/campaigns/", "/ledger")
 SIGNIN_COOKIE = "inspections_signin"  # the sign-in form's nonce, before any session
 MACHINE = Machine()
 

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from inspections.accounts.roles import ACTIONS, ROLES
 from inspections.asking import operator
 from inspections.asking.due import countdown, merged_page
+from inspections.page import aftercare as page_aftercare
 from inspections.page import actions as page_actions
 from inspections.page import details as page_details
 from inspections.page import people, pictures
@@ -37,6 +38,8 @@ from kernel.vocabulary import (
     AUTHORITIES,
     BREACH_KINDS,
     CATEGORIES,
+    CHECK_METHODS,
+    LEDGER_STATES,
     OBLIGATION_KINDS,
     UNIT_KINDS,
     VISIT_STATES,
@@ -78,7 +81,8 @@ def templates():
                              autoescape=jinja2.select_autoescape(["html"]))
     env.globals.update(AUTHORITIES=AUTHORITIES, KINDS=KINDS, CATEGORIES=CATEGORIES,
                        VISIT_STATES=VISIT_STATES, OBLIGATION_KINDS=OBLIGATION_KINDS,
-                       ACTIONS=ACTIONS, ROLES=ROLES)
+                       ACTIONS=ACTIONS, ROLES=ROLES, LEDGER_STATES=LEDGER_STATES,
+                       CHECK_METHODS=CHECK_METHODS)
     env.filters["countdown"] = countdown
     env.filters["seg"] = page_details.seg
     return env
@@ -389,7 +393,8 @@ def create_app(settings: Settings):
     for method, path, handler in (*people.routes(page, door),
                                   *page_queue.routes(page, due_whole),
                                   *page_actions.routes(page, acting,
-                                                       topics.name(settings, topics.EVENTS))):
+                                                       topics.name(settings, topics.EVENTS)),
+                                  *page_aftercare.routes(page, views, acting, settings)):
         app.router.add_route(method, path, handler)
     app.router.add_get("/healthz", alive)
     return app

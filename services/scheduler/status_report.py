@@ -99,12 +99,14 @@ class StatusCore:
              entries: tuple[tuple[str, datetime, str | None], ...],
              marks) -> tuple[StatusReports, list[Breach]]:
         """A unit's visits of the campaign, each (visit id, since, correlation id): a breach
-        stays; a ``since`` that changed (the report came before its due time) is covered
-        again from the status reports kept, whichever order they came in."""
+        stays; an earlier ``since`` (the report came before its due time) is covered again
+        from the status reports kept, whichever order they came in. A visit's ``since`` only
+        ever moves earlier (its report's due time, then the report), so a later one is an
+        older message sent again (a worker that restarted sends what it had sent): ignored."""
         owed = dict(reports.owed)
         for visit_id, since, correlation in entries:
             before = owed.get(visit_id)
-            if before is not None and (before.breached_at or before.since == since):
+            if before is not None and (before.breached_at or since >= before.since):
                 continue
             new = Owed(unit_id, visit_id, since, add_months(since, self.months, self.tz),
                        correlation_id=correlation)

@@ -195,3 +195,20 @@ def test_a_unit_whose_report_never_came_is_owed_from_the_report_due_and_it_can_b
                                      tick("2026-09-01T00:00:00+08:00"))
                  if b.kind == "status_report_overdue"]
         assert kinds(found) == expected
+
+
+def test_a_units_status_owed_sent_again_after_a_restart_changes_nothing():
+    """A worker killed mid-batch sends again what it had sent: an older message of a unit's
+    visits (its report's due time, before the report came) after the newer one."""
+    run = Run(partitions=2)
+    run.feed(plan(), partition=0)
+    _reported(run, "changtai", 1, report="2026-07-10T15:00:00+08:00")  # owed from its due
+    # time (20 July), then from the report (10 July)
+    older, newer = [f for f in run.forwards if type(f).__name__ == "ReportsOwed"][:2]
+    run.feed(status("2026-08-05T09:00:00+08:00", "changtai"), partition=0)
+    run.forward([older])  # the stale one, again
+    run.feed(tick("2026-12-01T00:00:00+08:00"), partition=0)
+    assert "status_report_overdue" not in kinds(
+        run.feed(tick("2026-12-01T00:00:00+08:00"), partition=1))
+    owed = run.store["status:zhangzhou-2026"].owed["visit-changtai"]
+    assert owed.covered_by == "SR-1" and owed.since == at("2026-07-10T15:00:00+08:00")
