@@ -7,12 +7,11 @@ routing table ``INBOUND`` maps the wire ``type`` to its class.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from schemas.catalogue import SECTORS
 from schemas.fields import (
     FIRST_YEAR,
     LAST_YEAR,
@@ -35,9 +34,6 @@ from schemas.fields import (
     UnitKind,
 )
 
-SECTORS: dict[str, str] = json.loads(
-    (Path(__file__).with_name("catalogue.json")).read_text(encoding="utf-8")
-)["sectors"]
 
 
 def _known_sector(code: str) -> str:

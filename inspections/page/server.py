@@ -45,6 +45,7 @@ from kernel.vocabulary import (
     VISIT_STATES,
 )
 from runtime.config import topics
+from schemas import catalogue
 from runtime.config.settings import Settings
 from runtime.plumbing import logs, webauth
 from runtime.plumbing.http import access_log, sent_within, server_options
@@ -84,6 +85,9 @@ def templates():
                        ACTIONS=ACTIONS, ROLES=ROLES, LEDGER_STATES=LEDGER_STATES,
                        CHECK_METHODS=CHECK_METHODS)
     env.filters["countdown"] = countdown
+    env.filters["sector"] = catalogue.sector_name
+    env.filters["aspect"] = catalogue.aspect_name
+    env.filters["item"] = catalogue.item_name
     env.filters["seg"] = page_details.seg
     return env
 
