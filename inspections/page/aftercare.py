@@ -133,7 +133,11 @@ def routes(page, views, acting, settings):
         if found is None:
             return await page(request, "unavailable.html", status=404,
                               reason=f"no findings of unit {unit_id[:128]} yet")
-        return await page(request, "unit_ledger.html", u=found)
+        from inspections.page.pictures import ledger_states
+        from kernel.vocabulary import LEDGER_STATES
+
+        return await page(request, "unit_ledger.html", u=found,
+                          picture=ledger_states(found, LEDGER_STATES))
 
     async def draft_page(request: web.Request) -> web.Response:
         campaign = request.match_info["campaign_id"]

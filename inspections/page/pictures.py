@@ -340,3 +340,35 @@ def burndown(findings: list[dict], escalations: list[dict], campaign_id: str,
     body += _lines(e_changes, axis, 214, 350, labels)
     return _svg(w, 380, f"open findings and escalations of {campaign_id} over time", body,
                 f"{len(findings)} findings and {len(escalations)} escalations")
+
+
+# -- the rectification ledger over time ------------------------------------------------------
+def _ledger_changes(f: dict) -> list[tuple[datetime, str, int]]:
+    """A finding's ledger steps as changes of each state's count (one leaves, one comes)."""
+    out, before = [], None
+    for step in f["steps"]:
+        if step["ledger"] == before:
+            continue  # set again (a second report's "pending"): no change of state
+        t = _t(step["time"])
+        if before is not None:
+            out.append((t, before, -1))
+        out.append((t, step["ledger"], 1))
+        before = step["ledger"]
+    return out
+
+
+def ledger_states(u: dict, labels: dict[str, str]) -> str:
+    """A unit's findings by ledger state (open, claimed, pending, verified, reopened,
+    withdrawn) over campaign time, each state a line."""
+    changes = [c for f in u["findings"] for c in _ledger_changes(f)]
+    if not changes:
+        return _svg(300, 40, f"the ledger of {u['unit_id']}",
+                    [_text(4, 24, "no findings yet", fill=GREY)])
+    times = [t for t, _, _ in changes]
+    w, left, right = 900, 40, 220
+    axis = Axis(min(times), max(times), left, w - right)
+    body = [_text(left, 14, "整改台账 findings by ledger state", extra=' font-weight="600"')]
+    body += axis.ticks(20, 180)
+    body += _lines(changes, axis, 24, 180, labels)
+    return _svg(w, 210, f"the ledger of {u['unit_id']} over time", body,
+                f"{len(u['findings'])} findings")

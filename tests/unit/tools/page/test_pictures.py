@@ -125,3 +125,16 @@ def test_texts_from_events_stay_text_in_every_picture(seed):
                 pictures.burndown([], [e], mark, {})):
         _svg(svg)
         assert "<script>" not in svg and "<i data-x>" not in svg
+
+
+def test_the_ledger_over_time_ends_at_each_states_count(seed):
+    views, _ = seed
+    for unit_id, ledger in views["ledgers"].items():
+        root = _svg(pictures.ledger_states(ledger, {}))
+        text = ET.tostring(root, encoding="unicode")
+        now = Counter(f["ledger"] for f in ledger["findings"])
+        keys = {line.get("data-key") for line in
+                root.findall(".//s:polyline[@class='series']", NS)}
+        assert keys == {s["ledger"] for f in ledger["findings"] for s in f["steps"]}, unit_id
+        for state in keys:
+            assert f"{state} {now.get(state, 0)}<" in text, (unit_id, state)
