@@ -97,6 +97,16 @@ def subject_of_rule_deadline(deadline_id: str) -> str:
     return deadline_id.rsplit(":", 1)[0]
 
 
+def follow_up_deadline(finding_id: str, n: int) -> str:
+    """The ``n``-th follow-up a finding owes (a report or check left it pending or reopened):
+    ``<finding_id>:rectification_follow_up:<n>``."""
+    return f"{finding_id}:rectification_follow_up:{n}"
+
+
+def finding_of_follow_up(deadline_id: str) -> str:
+    return deadline_id.rsplit(":", 2)[0]
+
+
 def campaign_deadline(campaign_id: str, unit_id: str, kind: str) -> str:
     return f"{campaign_id}:{unit_id}:{kind}"
 

@@ -7,6 +7,8 @@ import csv
 import io
 
 FORMATS = ("csv", "xlsx")
+MEDIA_TYPES = {"csv": "text/csv; charset=utf-8",
+               "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 # A text cell that begins with one of these is a formula to a spreadsheet (CSV injection: a
 # unit id or name "=HYPERLINK(...)" from an upstream event would run when the file is opened).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

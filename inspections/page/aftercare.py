@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 
 from inspections.accounts.roles import Account
 from inspections.asking import aftercare
+from inspections.asking.sheets import MEDIA_TYPES
 from inspections.page.actions import ACTION_ID, SOURCE, event_id, new_action_id
 from kernel.vocabulary import STATUS_REPORT_SUBMITTED
 from schemas import Rejection, decode
@@ -20,8 +21,6 @@ from schemas.envelope import envelope
 
 # Who records that a status report went to the city government (the seed: 市政府安办).
 REPORTS_TO_CITY = "city_safety_office"
-DOWNLOADS = {"csv": "text/csv; charset=utf-8",
-             "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
 def why_not_report(who) -> str | None:
@@ -115,7 +114,7 @@ def routes(page, views, acting, settings):
             fmt = name.lstrip(".")
             rows = await gathered(aftercare.ledger_rows, campaign, None)
             return web.Response(body=aftercare.export_ledger(rows, fmt), headers={
-                "Content-Type": DOWNLOADS[fmt],
+                "Content-Type": MEDIA_TYPES[fmt],
                 "Content-Disposition": f'attachment; filename="ledger.{fmt}"'})
         get = asker(request)
         ledger = await get("findings", "/ledger", campaign=campaign)
@@ -147,7 +146,7 @@ def routes(page, views, acting, settings):
                               reason=f"no campaign {campaign[:128]}")
         if request.match_info.get("fmt"):
             return web.Response(body=aftercare.draft_xlsx(found), headers={
-                "Content-Type": DOWNLOADS["xlsx"],
+                "Content-Type": MEDIA_TYPES["xlsx"],
                 "Content-Disposition": f'attachment; filename="status-report-{campaign}.xlsx"'})
         return await page(request, "status_report.html", d=found, action_id=new_action_id(),
                           may_record=why_not_report(request["who"]) is None)

@@ -17,6 +17,7 @@ from inspections.accounts.roles import ACTIONS, ROLES
 from inspections.asking import operator
 from inspections.asking.due import countdown, merged_page
 from inspections.page import aftercare as page_aftercare
+from inspections.page import assessment as page_assessment
 from inspections.page import actions as page_actions
 from inspections.page import details as page_details
 from inspections.page import people, pictures
@@ -33,10 +34,9 @@ from inspections.page.sources import (
 )
 from kernel.dates import end_of_day
 from kernel.due import OWNERS, Wanted, merge
-from kernel.paging import page_size, paged, paged_due, paged_in_order, year_of
+from kernel.paging import paged, paged_due
 from kernel.vocabulary import (
     AUTHORITIES,
-    BREACH_KINDS,
     CATEGORIES,
     CHECK_METHODS,
     LEDGER_STATES,
@@ -60,9 +60,6 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
 }
-DOWNLOADS = {"csv": "text/csv; charset=utf-8",
-             "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
-
 KINDS = UNIT_KINDS
 NOTHING_DUE = {"as_of": None, "due": []}  # an owner whose /due is not found (no such view)
 
@@ -313,42 +310,6 @@ def create_app(settings: Settings):
         differ = running["escalation"] != running["scheduler"]
         return await page(request, "policy.html", p=shown, differ=differ, running=running)
 
-    async def assessment_page(request: web.Request) -> web.Response:
-        from inspections.asking import assessment
-
-        name = request.match_info["year"]
-        year_text, _, fmt = name.partition(".")
-        try:
-            year = year_of(year_text)
-            if fmt not in ("", *assessment.FORMATS):
-                raise ValueError(fmt)
-        except ValueError:
-            return await page(request, "refused.html", status=400, reason=(
-                f"{name[:40]}: a year such as 2026, or 2026.csv or 2026.xlsx to download"))
-        try:
-            page_size(request.query.get("limit"))
-        except ValueError as exc:
-            return await page(request, "refused.html", status=400, reason=str(exc),
-                              retry=f"/assessments/{year}")
-        try:  # the same rows as the command, asked the same way (in a thread: it blocks)
-            table = await asyncio.get_running_loop().run_in_executor(
-                None, assessment.gather, settings, year)
-        except RuntimeError as exc:
-            return await page(request, "unavailable.html", status=503, reason=str(exc))
-        if fmt:  # a download is the whole table
-            return web.Response(body=assessment.export(table, year, fmt), headers={
-                "Content-Type": DOWNLOADS[fmt],
-                "Content-Disposition": f'attachment; filename="assessment-{year}.{fmt}"'})
-        try:
-            rows, after = paged_in_order(table, lambda r: r["unit_id"],
-                                         request.query.get("limit"), request.query.get("cursor"))
-        except ValueError as exc:
-            return await page(request, "refused.html", status=400, reason=str(exc),
-                              retry=f"/assessments/{year}")
-        return await page(request, "assessment.html", year=year, rows=rows,
-                    site_kinds=assessment.SITE_KINDS, categories=list(CATEGORIES),
-                    breach_kinds=BREACH_KINDS, next_href=next_page(request, after))
-
     async def alive(request: web.Request) -> web.Response:
         return web.json_response({"service": "operator", "status": "alive"})
 
@@ -390,7 +351,8 @@ def create_app(settings: Settings):
     app.router.add_get("/due.json", due_json)
     for path, handler in page_rejected.routes(page, next_page, rejected_log):
         app.router.add_get(path, handler)
-    app.router.add_get("/assessments/{year}", assessment_page)
+    for path, handler in page_assessment.routes(page, next_page, settings):
+        app.router.add_get(path, handler)
     app.router.add_get("/policy", policy_page)
     for path, handler in page_details.routes(page, views, breach_log):
         app.router.add_get(path, handler)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime, tzinfo
 
+from kernel import ids
 from kernel.breaches import Breach
 from kernel.dates import add_months
 from kernel.deadlines import Deadline
@@ -32,24 +33,12 @@ def ledger_next(current: str, wanted: str) -> str:
     return wanted
 
 
-def follow_up_deadline(finding_id: str, n: int) -> str:
-    """The ``n``-th follow-up of a finding: ``<finding_id>:rectification_follow_up:<n>``."""
-    return f"{finding_id}:{FOLLOW_UP_DEADLINE}:{n}"
-
-
-def finding_of_follow_up(deadline_id: str) -> str:
-    return deadline_id.rsplit(":", 2)[0]
-
-
-FOLLOW_UP_DEADLINE = "rectification_follow_up"
-
-
 def open_deadlines(state) -> Iterator[Deadline]:
     """The follow-ups a unit owes (what a worker's timeline is rebuilt from)."""
     for finding in state.findings.values():
         f = finding.follow_up
         if f is not None and f.ended_at is None and not f.breached:
-            yield Deadline(f.due, follow_up_deadline(finding.finding_id, f.n), state.unit_id)
+            yield Deadline(f.due, ids.follow_up_deadline(finding.finding_id, f.n), state.unit_id)
 
 
 def follow(finding, moved: str, event, months: int, tz: tzinfo, unit_id: str):
@@ -60,23 +49,23 @@ def follow(finding, moved: str, event, months: int, tz: tzinfo, unit_id: str):
     follow_up = finding.follow_up
     if follow_up is not None and follow_up.ended_at is None and moved in ENDS_FOLLOW_UP:
         return (evolve(finding, follow_up=evolve(follow_up, ended_at=event.time)), (),
-                (follow_up_deadline(finding.finding_id, follow_up.n),))
+                (ids.follow_up_deadline(finding.finding_id, follow_up.n),))
     if moved not in FOLLOWED or months <= 0:
         return finding, (), ()
     n = follow_up.n + 1 if follow_up is not None else 1
     closed = ()
     if follow_up is not None and follow_up.ended_at is None:
-        closed = (follow_up_deadline(finding.finding_id, follow_up.n),)
+        closed = (ids.follow_up_deadline(finding.finding_id, follow_up.n),)
     due = add_months(event.time, months, tz)
     return (evolve(finding, follow_up=FollowUp(n, due, event.id, event.time)),
-            (Deadline(due, follow_up_deadline(finding.finding_id, n), unit_id),), closed)
+            (Deadline(due, ids.follow_up_deadline(finding.finding_id, n), unit_id),), closed)
 
 
 def overdue(finding, deadline: Deadline, now: datetime, cause, unit_id: str):
     """The finding and its breach when ``deadline`` is its follow-up still owed; else None."""
     follow_up = finding.follow_up if finding is not None else None
     if follow_up is None or follow_up.ended_at is not None or follow_up.breached \
-            or follow_up_deadline(finding.finding_id, follow_up.n) != deadline.deadline_id:
+            or ids.follow_up_deadline(finding.finding_id, follow_up.n) != deadline.deadline_id:
         return None
     breach = Breach(
         deadline_id=deadline.deadline_id, kind=FOLLOW_UP_OVERDUE, unit_id=unit_id,

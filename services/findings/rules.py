@@ -56,15 +56,7 @@ from kernel.vocabulary import (
     VISIT_SCHEDULED,
     VISIT_STARTED,
 )
-
-from services.findings.aftercare import (
-    FOLLOWED,
-    finding_of_follow_up,
-    follow,
-    ledger_next,
-    overdue,
-)
-
+from services.findings.aftercare import FOLLOWED, follow, ledger_next, overdue
 from services.findings.state import (
     BreachRecord,
     BreachSeen,
@@ -291,7 +283,7 @@ class FindingsCore(UnitCore[UnitFindings]):
 
     # -- deadlines: the follow-ups ---------------------------------------------------------
     def expire(self, state: UnitFindings, deadline: Deadline, now: datetime, cause):
-        found = overdue(state.findings.get(finding_of_follow_up(deadline.deadline_id)),
+        found = overdue(state.findings.get(ids.finding_of_follow_up(deadline.deadline_id)),
                         deadline, now, cause, state.unit_id)
         if found is None:
             return Decision(state)
