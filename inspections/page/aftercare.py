@@ -149,7 +149,8 @@ def routes(page, views, acting, settings):
                 "Content-Type": MEDIA_TYPES["xlsx"],
                 "Content-Disposition": f'attachment; filename="status-report-{campaign}.xlsx"'})
         return await page(request, "status_report.html", d=found, action_id=new_action_id(),
-                          may_record=why_not_report(request["who"]) is None)
+                          may_record=why_not_report(request["who"]) is None,
+                          sent=request.query.get("sent", "")[:256])
 
     async def record_form(request: web.Request) -> web.Response:
         form = await request.post()

@@ -184,7 +184,8 @@ def board(found: list[dict], since: str, key: str) -> dict:
     first, each with its age at the latest stream time."""
     as_of = latest(datetime.fromisoformat(i["as_of"]) for i in found
                    if "as_of" in i and i["as_of"] is not None)
-    items = sorted((i for i in found if "as_of" not in i), key=lambda i: (i[since], i[key]))
+    items = sorted((i for i in found if "as_of" not in i),
+                   key=lambda i: (i[since], i["finding_id"]))
     return {"as_of": _iso(as_of),
             key: [{**i, "age_s": _age(datetime.fromisoformat(i[since]), as_of)}
                   for i in items]}

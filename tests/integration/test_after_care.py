@@ -110,14 +110,15 @@ def _views(kafka, deployment, all_url: str, tmp_path) -> None:
     assert reopened["steps"][-1]["event_type"] == "spot_check.conducted"
     pending = next(f for f in changtai["findings"] if f["finding_id"] == changtai_pending)
     assert pending["follow_up_overdue"] is True
-    # Checks after the report by method: a spot check and the look-back.
+    # Checks after the report by method: the spot checks (one confirming, one not) and the
+    # look-back.
     (visit,) = changtai["visits"]
-    assert visit["by_method"] == {"spot_check": 1, "unannounced_visit": 0, "look_back": 1}
+    assert visit["by_method"] == {"spot_check": 2, "unannounced_visit": 0, "look_back": 1}
 
     whole = _json(f"{findings}/ledger?campaign={CAMPAIGN}")
     assert [u["unit_id"] for u in whole["units"]] == ["changtai", "pinghe"]
     assert whole["no_look_back"] == ["pinghe"]  # reported, no not-rectified finding to re-check
-    assert sum(whole["by_state"].values()) == 7 + 3
+    assert sum(whole["by_state"].values()) == 6 + 3
 
     # The follow-up still owed, in the due list of the unit that owes it.
     due = json.loads(kafka.cli("due", "--kind", "rectification_follow_up", "--json").stdout)

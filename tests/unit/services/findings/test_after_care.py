@@ -166,6 +166,20 @@ def test_listed_supervision_decided_then_lifted_and_a_lifting_of_nothing_noted()
     assert run.finding()["listing"]["lifted_at"] == "2026-09-01T10:00:00+08:00"
 
 
+def test_the_boards_put_every_parts_items_oldest_first_with_their_age():
+    from services.findings.views import board
+
+    found = [{"as_of": "2026-09-01T00:00:00+08:00"},
+             {"finding_id": "B", "listed_at": "2026-08-01T00:00:00+08:00"},
+             {"as_of": "2026-09-02T00:00:00+08:00"},
+             {"finding_id": "A", "listed_at": "2026-08-01T00:00:00+08:00"},
+             {"finding_id": "C", "listed_at": "2026-07-01T00:00:00+08:00"}]
+    answer = board(found, "listed_at", "listed")
+    assert answer["as_of"] == "2026-09-02T00:00:00+08:00"  # the latest part's stream time
+    assert [(i["finding_id"], i["age_s"] // 86400) for i in answer["listed"]] == [
+        ("C", 63), ("A", 32), ("B", 32)]
+
+
 def test_a_transfer_stays_open_until_its_investigation_is_concluded():
     run = Run()
     run.feed(schedule(), finding("A1", "accountability"))
