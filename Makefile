@@ -26,9 +26,11 @@ demo: setup
 system-packages:
 	scripts/system-packages
 
+# The pure tests (no broker) on both cores at once, then those on the real broker one by one.
 test: setup system-packages
 	$(BIN)/lint-imports
-	$(BIN)/pytest $(PYTEST_FLAGS)
+	$(BIN)/pytest -n 2 tests/unit tests/fuzz tests/golden $(PYTEST_FLAGS)
+	$(BIN)/pytest tests/integration tests/faults $(PYTEST_FLAGS)
 
 # The fault tests' long version (`make test` runs the short one): about 10 minutes.
 faults: setup

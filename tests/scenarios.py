@@ -1,5 +1,6 @@
 """The seed's batch 1 (两个阶段, eight units) as contract events, with one broken rule of
-each kind the scheduler judges. Plain dicts, as an upstream system would send them."""
+each kind the scheduler judges (and the city office's status reports to the city government,
+one of them late). Plain dicts, as an upstream system would send them."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ BATCH_1 = [
     ("gaoxin", "漳州高新区", "zone", 2, "rectification_report_overdue"),
     ("gulei", "古雷开发区", "zone", 2, "campaign_coverage_incomplete"),
 ]
+# The unit whose status report to the city government comes late (报告市政府: within a month).
+STATUS_LATE = "longwen"
 PHASE_START = {1: datetime.fromisoformat("2026-04-18T09:00:00+08:00"),
                2: datetime.fromisoformat("2026-05-08T09:00:00+08:00")}
 
@@ -95,6 +98,15 @@ def batch_1(coverage_due: str = "2026-12-31") -> tuple[list[dict], set[tuple[str
                     unit_id=unit, report_id=f"R-{unit}", rectified_finding_ids=[],
                     pending_finding_ids=[]),
             ]
+            # The city office names the unit to the city government 10 days on (one, 40).
+            named = report + timedelta(days=40 if unit == STATUS_LATE else 10)
+            status = event("status.report.submitted", id=f"status-{unit}",
+                           time=named.isoformat(), subject=CAMPAIGN, correlationid=CAMPAIGN)
+            status["data"] = {"report_id": f"SR-{unit}", "campaign_id": CAMPAIGN,
+                              "unit_ids": [unit], "as_of": named.isoformat()}
+            unit_events.append(status)
+            if unit == STATUS_LATE:
+                expected.add((unit, "status_report_overdue"))
         events += unit_events
     events.sort(key=lambda e: (datetime.fromisoformat(e["time"]), e["id"]))
     return events, expected

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from tests.conftest import Deployment, Env, free_port
-from tests.faults.harness import LONG, SERVICES, Publication, Stack, check, figure
+from tests.faults.harness import LONG, SERVICES, SPEED, Publication, Stack, check, figure
 
 
 @pytest.fixture
@@ -47,7 +47,7 @@ def test_a_node_and_then_the_controller_killed_mid_run_lose_and_double_nothing(
         stack = Stack(deployment)
         stack.start_all()
         stack.wait_ready()
-        run = stack.simulate(speed=4 if LONG else 8)
+        run = stack.simulate(speed=4 if LONG else SPEED)
         # Each fault at a share of the run published, the run held there until the node is
         # killed; a tenth more of it published while the node is down; the node back in
         # every partition's in-sync replicas before the next. However long a node takes to

@@ -11,7 +11,7 @@ from tests.examples import event
 SCHEDULER_KINDS = {
     "team_composition_invalid", "visit_too_short", "township_coverage_short",
     "community_coverage_short", "department_coverage_short", "enterprise_coverage_short",
-    "rectification_report_overdue", "campaign_coverage_incomplete",
+    "rectification_report_overdue", "campaign_coverage_incomplete", "status_report_overdue",
 }
 
 SCRIPT = "<script>window.__xss = 1</script>仓库标识不清"
