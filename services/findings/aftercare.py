@@ -1,6 +1,5 @@
 """After-care (跟踪监督) of a finding, pure: where it stands in the rectification ledger
-(整改台账), the follow-up it owes when left pending or reopened, the checks after the unit's
-report, listed supervision (挂牌督办) and the outcome of a transfer (移交调查处理).
+(整改台账), and the follow-up it owes when a report leaves it pending or a check reopens it.
 
 The findings core (``rules.py``) calls these with each step of a finding; standard library
 only.
@@ -57,7 +56,8 @@ def follow(finding, moved: str, event, months: int, tz: tzinfo, unit_id: str):
     if follow_up is not None and follow_up.ended_at is None:
         closed = (ids.follow_up_deadline(finding.finding_id, follow_up.n),)
     due = add_months(event.time, months, tz)
-    return (evolve(finding, follow_up=FollowUp(n, due, event.id, event.time)),
+    return (evolve(finding, follow_up=FollowUp(n, due, event.id, event.time,
+                                               correlation_id=event.correlationid)),
             (Deadline(due, ids.follow_up_deadline(finding.finding_id, n), unit_id),), closed)
 
 
@@ -70,7 +70,7 @@ def overdue(finding, deadline: Deadline, now: datetime, cause, unit_id: str):
     breach = Breach(
         deadline_id=deadline.deadline_id, kind=FOLLOW_UP_OVERDUE, unit_id=unit_id,
         subject_id=finding.finding_id, due=deadline.due, breached_at=now, cause_id=cause.id,
-        correlation_id=getattr(cause, "correlationid", None),
+        correlation_id=follow_up.correlation_id,
         detail=f"left {finding.ledger} on {follow_up.set_at.isoformat()} (event "
                f"{follow_up.set_by}), not rectified by {deadline.due.isoformat()}")
     return evolve(finding, follow_up=evolve(follow_up, breached=True)), breach

@@ -41,6 +41,7 @@ class FollowUp:
     set_at: datetime
     ended_at: datetime | None = None  # claimed, verified or withdrawn
     breached: bool = False
+    correlation_id: str | None = None  # the report's or check's (the breach keeps it)
 
 
 @dataclass(frozen=True)

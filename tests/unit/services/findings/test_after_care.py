@@ -70,11 +70,13 @@ def test_a_finding_left_pending_is_followed_up_and_a_miss_is_one_breach_of_the_f
     assert (due.kind, due.subject_id, due.due.isoformat()) == (
         "rectification_follow_up", "F1", FOLLOW_UP_DUE)
     assert run.feed(tick(FOLLOW_UP_DUE)) == []  # at the due time: in time
-    breaches = run.feed(tick("2026-08-20T10:00:01+08:00"), tick("2026-12-31T10:00:00+08:00"))
+    late_tick = tick("2026-08-20T10:00:01+08:00").model_copy(update={"correlationid": None})
+    breaches = run.feed(late_tick, tick("2026-12-31T10:00:00+08:00"))
     assert kinds(breaches) == ["rectification_follow_up_overdue"]
     assert breaches[0].subject_id == "F1"
     assert breaches[0].deadline_id == "F1:rectification_follow_up:1"
     assert breaches[0].due.isoformat() == FOLLOW_UP_DUE
+    assert breaches[0].correlation_id == "visit-2026-changtai"  # the report's, not the tick's
     assert follow_ups_due(run.states["changtai"]) == []
     assert run.finding()["follow_up"]["breached"] is True
     # kept for the assessment as every breach of the unit
