@@ -1,7 +1,8 @@
 """My queue (我的待办): what the signed-in account must do, soonest first: the open
 escalations its authority holds now in the units it covers, and the obligations it owes (a
-county government its rectification report; the city safety office the visits' days and the
-campaign's coverage), each with the time remaining by its service's stream time. A page, and
+county government its rectification report and the follow-ups of its findings; the city safety
+office the visits' days, the campaign's coverage and the status reports to the city
+government), each with the time remaining by its service's stream time. A page, and
 JSON (``/queue.json``, what ``inspections queue`` prints)."""
 
 from __future__ import annotations

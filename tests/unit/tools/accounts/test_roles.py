@@ -52,6 +52,11 @@ def test_what_is_owed_goes_to_its_authority_or_owner():
     assert CITY.owes(coverage) and not AUDITOR.owes(coverage)
     escalation = {"kind": "escalation", "unit_id": "changtai", "authority": "local_regulator"}
     assert REGULATOR.owes(escalation) and not CITY.owes(escalation)
+    # After-care: the unit owes its follow-ups; the city safety office its status reports.
+    follow_up = {"kind": "rectification_follow_up", "unit_id": "changtai", "authority": None}
+    assert government.owes(follow_up) and not CITY.owes(follow_up)
+    status = {"kind": "status_report", "unit_id": "changtai", "authority": None}
+    assert CITY.owes(status) and not government.owes(status)
 
 
 @pytest.mark.parametrize("role", list(ROLES))
