@@ -24,6 +24,9 @@ SITES = 1_000  # sites of one kind visited in one visit
 CHECKS = 200  # checks after a visit's report (spot checks, unannounced visits, look-backs)
 BREACHES = 50_000  # breaches of one unit the findings service keeps for the assessment
 OPEN_CAMPAIGNS = 1_000  # campaigns planned and not yet judged
+STATUS_CAMPAIGNS = 1_000  # campaigns whose reports to the city government are kept
+STATUS_OWED = 10_000  # visits of one campaign owing a status report (each ~250 bytes)
+STATUS_SENT = 1_000  # status reports of one campaign kept (the city office sends a few a year)
 
 NOTES_FULL = f"later notes of this unit are not kept (at most {NOTES})"
 

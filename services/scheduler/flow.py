@@ -39,6 +39,7 @@ CAMPAIGN = "campaign:"  # and the campaign's id
 OPEN = "open-campaigns"  # ids of the campaigns not yet judged, for the watermarks to visit
 STATUS = "status:"  # and the campaign's id: its reports to the city government
 STATUS_OPEN = "open-status"  # ids of the campaigns with a status report owed and not judged
+STATUS_KEPT = "status-campaigns"  # ids of the campaigns whose status reports are kept
 
 
 @dataclass(frozen=True)
@@ -204,14 +205,17 @@ class SchedulerFlow:
             for campaign_id in sorted({c for c, *_ in crossing.owed}):
                 mine = tuple((v, since, corr) for c, v, since, corr in crossing.owed
                              if c == campaign_id)
-                before = self._status(store, campaign_id)
-                reports, found = self.status.owed(before, crossing.unit_id, mine, marks)
-                self._put_status(store, before, reports)
-                breaches += found
+                before = self._status(store, campaign_id, crossing.unit_id)
+                if before is not None:
+                    reports, found = self.status.owed(before, crossing.unit_id, mine, marks)
+                    self._put_status(store, before, reports)
+                    breaches += found
         elif isinstance(crossing, StatusSent):
-            before = self._status(store, crossing.campaign_id)
-            reports, breaches = self.status.sent(before, crossing.sent, marks)
-            self._put_status(store, before, reports)
+            before = self._status(store, crossing.campaign_id, crossing.sent.event_id)
+            breaches = []
+            if before is not None:
+                reports, breaches = self.status.sent(before, crossing.sent, marks)
+                self._put_status(store, before, reports)
         else:
             breaches = []
             updated = marks.add(crossing.partition, crossing.mark)
@@ -225,16 +229,26 @@ class SchedulerFlow:
                         self._put(store, campaign)
                     breaches += found
                 for campaign_id in store.get(STATUS_OPEN) or ():
-                    before = self._status(store, campaign_id)
+                    before = store[f"{STATUS}{campaign_id}"]
                     reports, found = self.status.judge(before, updated)
                     self._put_status(store, before, reports)
                     breaches += found
         for breach in breaches:
             ctx.emit(breach)
 
-    @staticmethod
-    def _status(store, campaign_id: str) -> StatusReports:
-        return store.get(f"{STATUS}{campaign_id}") or StatusReports(campaign_id)
+    def _status(self, store, campaign_id: str, said_by: str) -> StatusReports | None:
+        """The campaign's reports to the city government; a new one while fewer than
+        ``STATUS_CAMPAIGNS`` are kept (past that, None, and noted: a flood of campaigns)."""
+        found = store.get(f"{STATUS}{campaign_id}")
+        if found is not None:
+            return found
+        kept = tuple(store.get(STATUS_KEPT) or ())
+        if len(kept) >= capacity.STATUS_CAMPAIGNS:
+            self.irregular.note([f"{said_by}: the status reports of campaign {campaign_id} "
+                                 f"are not kept: {capacity.STATUS_CAMPAIGNS} campaigns' are"])
+            return None
+        store[STATUS_KEPT] = tuple(sorted((*kept, campaign_id)))
+        return StatusReports(campaign_id)
 
     @staticmethod
     def _put_status(store, before: StatusReports, reports: StatusReports) -> None:

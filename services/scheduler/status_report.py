@@ -17,14 +17,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 
-from kernel import ids
+from kernel import capacity, ids
 from kernel.breaches import Breach
 from kernel.dates import add_months
 from kernel.frozen import evolve
 from kernel.vocabulary import STATUS_REPORT_OVERDUE
 
 RULE = "status_report"
-SENT_KEPT = 1_000  # status reports a campaign keeps (the city office sends a few a year)
 
 
 @dataclass(frozen=True)
@@ -108,6 +107,8 @@ class StatusCore:
             before = owed.get(visit_id)
             if before is not None and (before.breached_at or since >= before.since):
                 continue
+            if before is None and len(owed) >= capacity.STATUS_OWED:
+                continue  # a flood of visits: past the campaign's capacity, not kept
             new = Owed(unit_id, visit_id, since, add_months(since, self.months, self.tz),
                        correlation_id=correlation)
             found = next((s for s in reports.sent if covers(s, new)), None)
@@ -119,7 +120,8 @@ class StatusCore:
     def sent(self, reports: StatusReports, sent: Sent, marks) -> tuple[StatusReports, list]:
         if any(s.event_id == sent.event_id for s in reports.sent):
             return reports, []
-        kept = (*reports.sent, sent) if len(reports.sent) < SENT_KEPT else reports.sent
+        kept = (*reports.sent, sent) if len(reports.sent) < capacity.STATUS_SENT \
+            else reports.sent
         owed = {visit_id: evolve(o, covered_by=sent.report_id)
                 if o.covered_by is None and o.breached_at is None and covers(sent, o) else o
                 for visit_id, o in reports.owed.items()}

@@ -212,3 +212,25 @@ def test_a_units_status_owed_sent_again_after_a_restart_changes_nothing():
         run.feed(tick("2026-12-01T00:00:00+08:00"), partition=1))
     owed = run.store["status:zhangzhou-2026"].owed["visit-changtai"]
     assert owed.covered_by == "SR-1" and owed.since == at("2026-07-10T15:00:00+08:00")
+
+
+def test_a_flood_of_campaigns_and_visits_owing_status_reports_is_kept_within_bounds(
+        monkeypatch):
+    from kernel import capacity
+
+    monkeypatch.setattr(capacity, "STATUS_CAMPAIGNS", 2)
+    monkeypatch.setattr(capacity, "STATUS_OWED", 1)
+    run = Run(partitions=1)
+    for n in range(3):
+        run.feed(ev("status.report.submitted", "2026-07-01T09:00:00+08:00", f"c-{n}",
+                    report_id="SR", campaign_id=f"c-{n}", unit_ids=["changtai"]))
+    assert sorted(k for k in run.store if k.startswith("status:")) == ["status:c-0",
+                                                                       "status:c-1"]
+    counts, notes = run.flow.irregular.drain()
+    assert any("campaign c-2 are not kept" in n for n in notes)
+    monkeypatch.setattr(capacity, "STATUS_CAMPAIGNS", 1000)
+    run = Run(partitions=1)
+    for unit in ("changtai", "pinghe"):
+        run.feed(*visit(unit, "2026-04-18T09:00:00+08:00", "2026-04-28T17:00:00+08:00"),
+                 ev("feedback.delivered", "2026-05-20T15:00:00+08:00", unit))
+    assert list(run.store["status:zhangzhou-2026"].owed) == ["visit-changtai"]
