@@ -197,7 +197,38 @@ def summary(settings: Settings, campaign_id: str) -> list[str]:
     lines.append(f"breaches: {len(breaches)}")
     for kind, n in Counter(b["data"]["kind"] for b in breaches).most_common():
         lines.append(f"  {kind}: {n}")
+    lines += aftercare_lines(settings, campaign_id)
     return lines
+
+
+def aftercare_lines(settings: Settings, campaign_id: str) -> list[str]:
+    """After-care (跟踪监督) in a few lines: the ledger by state, follow-ups, checks, the
+    boards, the reports to the city government."""
+    from kernel.vocabulary import LEDGER_STATES
+
+    ledger = _view(settings, "findings", f"/ledger?campaign={campaign_id}")
+    if not ledger:
+        return []
+    listed = _view(settings, "findings", "/listed") or {"listed": []}
+    transfers = _view(settings, "findings", "/transfers") or {"transfers": []}
+    status = _view(settings, "scheduler", f"/campaigns/{campaign_id}/status-reports") or {
+        "owed": [], "sent": []}
+    by_state = ", ".join(f"{s} {ledger['by_state'][s]}" for s in LEDGER_STATES)
+    checks = Counter()
+    for unit in ledger["units"]:
+        checks.update(unit["checks_by_method"])
+    missed = sorted(o["unit_id"] for o in status["owed"] if o["breached_at"])
+    return [
+        f"rectification ledger (整改台账): {by_state}; follow-ups open "
+        f"{sum(u['follow_ups_open'] for u in ledger['units'])}, overdue "
+        f"{sum(u['follow_ups_overdue'] for u in ledger['units'])}",
+        "checks after the reports: " + ", ".join(f"{m} {n}" for m, n in sorted(checks.items()))
+        + f"; reported with no look-back yet: {len(ledger['no_look_back'])}",
+        f"listed hazards (挂牌督办) not lifted: {len(listed['listed'])}; transfers without an "
+        f"outcome: {len(transfers['transfers'])}",
+        f"status reports to the city government: {len(status['sent'])} sent; units named "
+        f"late or never: {', '.join(missed) or 'none'}",
+    ]
 
 
 def addresses(settings: Settings, campaign_id: str, unit: str) -> list[str]:
@@ -210,6 +241,8 @@ def addresses(settings: Settings, campaign_id: str, unit: str) -> list[str]:
         f"operator page   http://{operator.host(settings)}:{operator.port(settings)}/",
         f"campaign view   {at('scheduler')}/campaigns/{campaign_id}",
         f"problem list    {at('findings')}/units/{unit}/findings",
+        f"ledger          http://{operator.host(settings)}:{operator.port(settings)}"
+        f"/ledger?campaign={campaign_id}",
         f"escalations     {at('escalation')}/escalations",
         "metrics         " + "  ".join(f"{at(s)}/metrics" for s in SERVICES),
         f"Kafka           {settings.bootstrap} (topics {settings.topic_prefix}.*)",

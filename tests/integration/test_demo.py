@@ -28,6 +28,9 @@ def test_demo_runs_the_seed_campaign_and_stops_everything(kafka, tmp_path):
     listed = set(re.findall(r"^\S+ campaign +\|   ([a-z_]+): \d+$", out, re.M))
     assert listed == set(values(BreachKind))
     assert "operator page   http://127.0.0.1:" in out
+    assert re.search(r"rectification ledger \(整改台账\): open \d+, claimed \d+, pending [1-9]",
+                     out), out
+    assert "units named late or never: nanjing" in out
     # Its accounts, of its own, and how to sign in with them.
     from inspections.accounts.store import Accounts
 
