@@ -42,18 +42,27 @@ def status_event(who: Account, campaign: str, unit_ids: list[str], report_id: st
                     actor=who.name)
 
 
-async def record_sent(acting, who, campaign: str, unit_ids: list[str],
+async def record_sent(acting, who, plan: dict | None, unit_ids: list[str],
                       report_id: str | None, action_id: str | None) -> tuple[int, dict]:
-    """Publish the account's record of a status report: 202 with where it went, or why not
-    (403 not the city safety office's, 400 no unit or the gate refuses, 503 the broker)."""
+    """Publish the account's record of a status report of the campaign ``plan`` (its view;
+    None: no such campaign): 202 with where it went, or why not (403 not the city safety
+    office's, 404 no such campaign, 400 no unit, a unit it does not plan, or the gate
+    refuses, 503 the broker)."""
     why = why_not_report(who)
     if why is not None:
         return 403, {"error": why}
+    if plan is None:
+        return 404, {"error": "no such campaign in the views"}
+    campaign = plan["campaign_id"]
     if action_id is not None and not ACTION_ID.match(action_id):
         return 400, {"error": "action_id is 32 lower-case hexadecimal digits"}
     units = sorted({u.strip() for u in unit_ids if u and u.strip()})
     if not units:
         return 400, {"error": "name at least one unit the report covers"}
+    unplanned = sorted(set(units) - {u["unit_id"] for u in plan["units"]})
+    if unplanned:
+        return 400, {"error": f"campaign {campaign} does not plan "
+                              f"{', '.join(u[:128] for u in unplanned[:5])}"}
     action_id = action_id or new_action_id()
     eid = event_id(action_id)
     report_id = (report_id or "").strip() or f"SR-{action_id[:12]}"
@@ -106,6 +115,13 @@ def routes(page, views, acting, settings):
             return await asyncio.get_running_loop().run_in_executor(None, fn, asking, *args)
         except RuntimeError as exc:
             raise Unavailable(str(exc)) from None
+
+    async def plan_of(request) -> dict | None:
+        """The campaign the request names, as the scheduler's view shows it (None: none)."""
+        from inspections.page.details import seg
+
+        return await asker(request)(
+            "scheduler", f"/campaigns/{seg(request.match_info['campaign_id'])}")
 
     async def ledger_page(request: web.Request) -> web.Response:
         name = request.match_info.get("fmt") or ""
@@ -160,11 +176,15 @@ def routes(page, views, acting, settings):
                 "elsewhere): open the draft again and record from there"))
         campaign = request.match_info["campaign_id"]
         status, answer = await record_sent(
-            acting, request["who"], campaign, [str(u) for u in form.getall("unit_id", [])],
+            acting, request["who"], await plan_of(request),
+            [str(u) for u in form.getall("unit_id", [])],
             str(form.get("report_id", "")) or None, str(form.get("action_id", "")) or None)
         if status != 202:
             return await page(request, "refused.html", status=status, reason=answer["error"])
-        raise web.HTTPSeeOther(f"/campaigns/{campaign}/status-report?sent={answer['report_id']}")
+        from urllib.parse import quote
+
+        raise web.HTTPSeeOther(f"/campaigns/{quote(campaign, safe='')}/status-report"
+                               f"?sent={quote(answer['report_id'], safe='')}")
 
     async def record_json(request: web.Request) -> web.Response:
         if not acting.door.form_ok(request, request.headers.get("X-CSRF-Token")):
@@ -178,7 +198,7 @@ def routes(page, views, acting, settings):
             return web.json_response({"error": "the body is a JSON object: unit_ids (a list), "
                                                "report_id and action_id (optional)"}, status=400)
         status, answer = await record_sent(
-            acting, request["who"], request.match_info["campaign_id"],
+            acting, request["who"], await plan_of(request),
             [str(u)[:256] for u in units[:1000]],
             None if body.get("report_id") is None else str(body["report_id"])[:256],
             None if body.get("action_id") is None else str(body["action_id"]))

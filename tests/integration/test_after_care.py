@@ -175,6 +175,7 @@ def _in_chromium(browser, base: str, kafka, all_url: str) -> None:
     browser.find_element(By.NAME, "name").send_keys("city-office")
     browser.find_element(By.NAME, "password").send_keys(PASSWORD)
     browser.find_element(By.CSS_SELECTOR, "#signin button").click()
+    wait_for(lambda: "/signin" not in browser.current_url, "signed in", 30)
     browser.get(f"{base}/ledger?campaign={CAMPAIGN}")
     units = browser.find_elements(By.CSS_SELECTOR, "#ledger-units tr[data-unit]")
     assert [u.get_attribute("data-unit") for u in units] == ["changtai", "pinghe"]
