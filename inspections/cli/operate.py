@@ -8,13 +8,13 @@ from pathlib import Path
 import typer
 
 from inspections.cli.console import fail, load_settings
+from kernel.vocabulary import OBLIGATION_KINDS
 
 
 def due(
     unit: str = typer.Option(None, help="Only this unit's obligations."),
     authority: str = typer.Option(None, help="Only those this authority must act on."),
-    kind: str = typer.Option(None, help="escalation, days_on_site, rectification_report or "
-                                        "campaign_coverage."),
+    kind: str = typer.Option(None, help="One of " + ", ".join(OBLIGATION_KINDS) + "."),
     within: str = typer.Option(None, "--within", help="Only those due within this of the "
                                                       "service's stream time: 48h, 2d, 90m."),
     as_json: bool = typer.Option(False, "--json", help="The merged answer as JSON."),
