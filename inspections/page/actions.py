@@ -19,6 +19,7 @@ import re
 import secrets
 from collections import OrderedDict
 from datetime import datetime, timezone
+from typing import Any
 from urllib.parse import quote
 
 from inspections.accounts.roles import (
@@ -151,28 +152,38 @@ class Acting:
                 return status, {"error": why}
             event = action_event(who, found, action, fields, action_id,
                                  datetime.now(timezone.utc))
-            from kernel.codec import dumps
-
-            raw = dumps(event)
-            checked = decode(raw, key=found["unit_id"].encode())
-            if isinstance(checked, Rejection):
-                return 400, {"error": f"the gate refuses it: {checked.reason}"}
-            try:
-                [(partition, offset)] = await asyncio.get_running_loop().run_in_executor(
-                    None, self.publisher.send, [(event["type"], raw, found["unit_id"])])
-                place = (self.publisher.topic, partition, offset)
-            except Exception as exc:  # the broker did not take it: nothing is done
-                self.log.warning("action not published", account=who.name, event_id=eid,
-                                 error=str(exc)[:300])
-                return 503, {"error": f"the broker did not take the action ({exc}); nothing "
-                                      "was published: try again"}
-            self.published[eid] = place
-            while len(self.published) > KEPT:
-                self.published.popitem(last=False)
+            status, place = await self.send(who, eid, event, found["unit_id"])
+            if status != 202:
+                return status, place
         self.log.info("action published", account=who.name, action=action, event_id=eid,
                       event_type=event["type"], escalation_id=found["escalation_id"],
                       unit_id=found["unit_id"], partition=place[1], offset=place[2])
         return 202, self.answer(found, eid, place)
+
+    async def send(self, who, eid: str, event: dict, key: str) -> tuple[int, Any]:
+        """An account's event checked by the gate and published keyed by ``key``, its place
+        remembered against a second submit of the same form (the caller holds ``lock``):
+        (202, (topic, partition, offset)), or (400, why the gate refuses it), or (503, the
+        broker did not take it: nothing published)."""
+        from kernel.codec import dumps
+
+        raw = dumps(event)
+        checked = decode(raw, key=key.encode())
+        if isinstance(checked, Rejection):
+            return 400, {"error": f"the gate refuses it: {checked.reason}"}
+        try:
+            [(partition, offset)] = await asyncio.get_running_loop().run_in_executor(
+                None, self.publisher.send, [(event["type"], raw, key)])
+        except Exception as exc:  # the broker did not take it: nothing is done
+            self.log.warning("action not published", account=who.name, event_id=eid,
+                             error=str(exc)[:300])
+            return 503, {"error": f"the broker did not take the action ({exc}); nothing "
+                                  "was published: try again"}
+        place = (self.publisher.topic, partition, offset)
+        self.published[eid] = place
+        while len(self.published) > KEPT:
+            self.published.popitem(last=False)
+        return 202, place
 
     @staticmethod
     def answer(found: dict, eid: str, place, again: bool = False) -> dict:

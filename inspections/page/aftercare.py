@@ -16,7 +16,6 @@ from inspections.asking import aftercare
 from inspections.asking.sheets import MEDIA_TYPES
 from inspections.page.actions import ACTION_ID, SOURCE, event_id, new_action_id
 from kernel.vocabulary import STATUS_REPORT_SUBMITTED
-from schemas import Rejection, decode
 from schemas.envelope import envelope
 
 # Who records that a status report went to the city government (the seed: 市政府安办).
@@ -73,19 +72,10 @@ async def record_sent(acting, who, plan: dict | None, unit_ids: list[str],
                          "offset": offset, "again": True}
         event = status_event(who, campaign, units, report_id, action_id,
                              datetime.now(timezone.utc))
-        from kernel.codec import dumps
-
-        raw = dumps(event)
-        checked = decode(raw, key=campaign.encode())
-        if isinstance(checked, Rejection):
-            return 400, {"error": f"the gate refuses it: {checked.reason}"}
-        try:
-            [(partition, offset)] = await asyncio.get_running_loop().run_in_executor(
-                None, acting.publisher.send, [(event["type"], raw, campaign)])
-        except Exception as exc:  # the broker did not take it: nothing is done
-            return 503, {"error": f"the broker did not take it ({exc}); nothing was "
-                                  "published: try again"}
-        acting.published[eid] = (acting.publisher.topic, partition, offset)
+        status, place = await acting.send(who, eid, event, campaign)
+        if status != 202:
+            return status, place
+        partition, offset = place[1:]
     acting.log.info("status report recorded", account=who.name, event_id=eid,
                     campaign_id=campaign, unit_ids=units, partition=partition, offset=offset)
     return 202, {"event_id": eid, "report_id": report_id, "partition": partition,
