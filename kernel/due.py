@@ -91,6 +91,14 @@ def due_list(views: list[dict], as_of: datetime | None, wanted: Wanted) -> dict:
                 (datetime.fromisoformat(v["due"]) - as_of).total_seconds())} for v in chosen]}
 
 
+def parts_as_of(found: list[dict]) -> tuple[datetime | None, list[dict]]:
+    """What every part of a service's state found (each part's ``{"as_of"}`` first, then its
+    items, as ``due_here`` gives them): the latest stream time, and the items."""
+    times = [datetime.fromisoformat(i["as_of"]) for i in found
+             if "as_of" in i and i["as_of"] is not None]
+    return latest(times), [i for i in found if "as_of" not in i]
+
+
 def latest(times) -> datetime | None:
     """The latest of some stream times (None where there are none)."""
     return max((t for t in times if t is not None), default=None)
@@ -137,8 +145,7 @@ def due_answer(found: list[dict], query) -> dict:
     ``unit``, ``authority``, ``kind`` and ``due_within`` against the latest stream time; a
     page of it (``limit``, ``cursor``: ``paged_due``)."""
     wanted = due_checked(query)
-    times = [datetime.fromisoformat(i["as_of"]) for i in found
-             if "as_of" in i and i["as_of"] is not None]
-    whole = due_list([i for i in found if "as_of" not in i], latest(times), wanted)
+    as_of, items = parts_as_of(found)
+    whole = due_list(items, as_of, wanted)
     page, after = paged_due(whole["due"], query.get("limit"), query.get("cursor"))
     return with_next({**whole, "due": page}, after)

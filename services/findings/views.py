@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, tzinfo
 
 from kernel import ids
-from kernel.due import Due, due_checked, due_here, latest
+from kernel.due import Due, due_checked, due_here, parts_as_of
 from kernel.paging import page_size, paged, paged_in_order, with_next, year_of
 from kernel.vocabulary import (
     CATEGORIES,
@@ -99,18 +99,19 @@ def checks_after_report(visit: VisitRecord) -> dict:
                         "findings": c.findings, "event_id": c.event_id} for c in visit.checks]}
 
 
-def _of_campaign(state: UnitFindings, campaign: str | None) -> set[str] | None:
-    """The visit ids of ``campaign`` (None: every visit)."""
+def _of_campaign(state: UnitFindings,
+                 campaign: str | None) -> tuple[set[str] | None, list[Finding]]:
+    """The visit ids of ``campaign`` (None: every visit), and the unit's findings of them."""
     if campaign is None:
-        return None
-    return {v.visit_id for v in state.visits.values() if v.campaign_id == campaign}
+        return None, list(state.findings.values())
+    visits = {v.visit_id for v in state.visits.values() if v.campaign_id == campaign}
+    return visits, [f for f in state.findings.values() if f.visit_id in visits]
 
 
 def unit_ledger(state: UnitFindings, campaign: str | None = None) -> dict | None:
     """A unit's ledger: each finding's entry, the count by state, and the checks after its
     report by method; None when it has no finding (of the campaign)."""
-    visits = _of_campaign(state, campaign)
-    findings = [f for f in state.findings.values() if visits is None or f.visit_id in visits]
+    visits, findings = _of_campaign(state, campaign)
     if not findings:
         return None
     return {"unit_id": state.unit_id, "campaign_id": campaign,
@@ -182,10 +183,8 @@ def transfers(state: UnitFindings, concluded: bool) -> list[dict]:
 def board(found: list[dict], since: str, key: str) -> dict:
     """A board from every part's items (``{"as_of"}`` first in each): by ``since``, oldest
     first, each with its age at the latest stream time."""
-    as_of = latest(datetime.fromisoformat(i["as_of"]) for i in found
-                   if "as_of" in i and i["as_of"] is not None)
-    items = sorted((i for i in found if "as_of" not in i),
-                   key=lambda i: (i[since], i["finding_id"]))
+    as_of, items = parts_as_of(found)
+    items.sort(key=lambda i: (i[since], i["finding_id"]))
     return {"as_of": _iso(as_of),
             key: [{**i, "age_s": _age(datetime.fromisoformat(i[since]), as_of)}
                   for i in items]}
@@ -360,18 +359,14 @@ class FindingsViews:
         t = shelf.stream_time()
         rows: list[dict] = [{"as_of": _iso(t)}]
         for state in shelf.units("units"):
-            visits = _of_campaign(state, campaign)
-            findings = [f for f in state.findings.values()
-                        if visits is None or f.visit_id in visits]
+            visits, findings = _of_campaign(state, campaign)
             if findings:
                 rows.append({"unit_id": state.unit_id, **ledger_row(state, findings, visits)})
         return rows
 
     def ledger(self, found: list[dict], asked) -> dict:
-        as_of = latest(datetime.fromisoformat(i["as_of"]) for i in found
-                       if "as_of" in i and i["as_of"] is not None)
-        return campaign_ledger([i for i in found if "as_of" not in i], as_of,
-                               asked.query.get("campaign"))
+        as_of, rows = parts_as_of(found)
+        return campaign_ledger(rows, as_of, asked.query.get("campaign"))
 
     def every_ledger(self, shelf):
         for state in shelf.units("units"):
