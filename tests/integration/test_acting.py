@@ -216,13 +216,14 @@ def _in_chromium(browser, base: str, kafka) -> None:
     browser.find_element(By.NAME, "name").send_keys("pinghe-committee")
     browser.find_element(By.NAME, "password").send_keys(PASSWORDS["pinghe-committee"])
     browser.find_element(By.CSS_SELECTOR, "#signin button").click()
+    wait_for(lambda: "/signin" not in browser.current_url, "signed in", 30)
     assert browser.current_url == base + "/queue"
     rows = browser.find_elements(By.CSS_SELECTOR, "#queue tr[data-subject]")
     assert [r.get_attribute("data-subject") for r in rows] == [escalation]
     assert re.search(r"\b\d+ d \d+ h\b", rows[0].text), rows[0].text  # 72 h, counting down
     rows[0].find_element(By.LINK_TEXT, escalation).click()
     browser.find_element(By.CSS_SELECTOR, 'form[data-action="acknowledge"] button').click()
-    assert "/outcome/act-" in browser.current_url
+    wait_for(lambda: "/outcome/act-" in browser.current_url, "the form's answer", 30)
     wait_for(lambda: browser.find_element(By.ID, "outcome").get_attribute("data-state")
              == "done" or browser.refresh(), "the acknowledgement applied", 60)
     assert "已办结 Done" in browser.find_element(By.ID, "outcome").text
