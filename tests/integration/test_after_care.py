@@ -181,6 +181,8 @@ def _in_chromium(browser, base: str, kafka, all_url: str) -> None:
     assert [u.get_attribute("data-unit") for u in units] == ["changtai", "pinghe"]
     assert len(browser.find_elements(By.CSS_SELECTOR, "#listed tr[data-finding]")) == 1
     browser.find_element(By.ID, "draft").click()
+    wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "#draft tr[data-unit]"),
+             "the draft", 30)
     rows = browser.find_elements(By.CSS_SELECTOR, "#draft tr[data-unit]")
     assert [r.get_attribute("data-unit") for r in rows] == ["changtai", "pinghe"]
     assert "逾期 missed" in rows[1].find_element(By.CSS_SELECTOR, "td.status").text
@@ -189,7 +191,7 @@ def _in_chromium(browser, base: str, kafka, all_url: str) -> None:
     if not box.is_selected():
         box.click()
     browser.find_element(By.CSS_SELECTOR, "#record button").click()
-    assert browser.find_element(By.ID, "sent")
+    wait_for(lambda: browser.find_elements(By.ID, "sent"), "the record's answer", 30)
     wait_for(lambda: any(s["report_id"] == "SR-2026-09" for s in _json(
         f"{all_url}/scheduler/campaigns/{CAMPAIGN}/status-reports")["sent"]),
         "the status report applied", 60)
