@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from kernel.vocabulary import ALL, SERVICES
 from runtime.config import topics
 from runtime.config.settings import Settings
+from runtime.faust_runner import writes
 from runtime.plumbing import logs
 
 if TYPE_CHECKING:
@@ -109,7 +110,7 @@ PRODUCER = dict(
 def table(app: "faust.App", settings: Settings, name: str, partitions: int | None = None):
     """A changelog-backed RocksDB table of bytes. Its databases (one per partition) share the
     worker's RocksDB memory budget (``runtime.faust_runner.rocks``)."""
-    return app.Table(
+    made = app.Table(
         name, key_type=bytes, value_type=bytes, partitions=partitions or settings.partitions,
         options={
             "memory_bytes": settings.rocksdb_memory_bytes,
@@ -117,6 +118,8 @@ def table(app: "faust.App", settings: Settings, name: str, partitions: int | Non
             "max_write_buffer_number": 2,
         },
     )
+    writes.sending(made)  # a batch's changelog records, awaited before the next one writes
+    return made
 
 
 def raw_topic(app: "faust.App", name: str) -> "faust.TopicT":

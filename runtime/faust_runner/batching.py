@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from runtime.config.settings import Settings
-from runtime.faust_runner import stopping
+from runtime.faust_runner import stopping, writes
 from runtime.faust_runner.faust_internals import as_current, take_over
 from runtime.faust_runner.observe import Progress
 from runtime.faust_runner.ordering import InOrder
@@ -82,6 +82,8 @@ class Batch:
     ``commit``, which sends, waits for the broker to acknowledge every record, and then
     writes each staged key once: the state's changelog never gets ahead of what was sent, and
     a crash in between redelivers the batch, which derives the same records (same ids) again.
+    The writes are whole or not at all, and none starts before the changelog records of the
+    batch before are acknowledged (``runtime.faust_runner.writes``).
     The batch's offsets are acked only when the agent asks for the next one, so after
     ``commit``.
     """
@@ -147,7 +149,10 @@ class Batch:
         pending = [future for box in self._outboxes for future in await box.send()]
         if pending:
             await asyncio.gather(*pending)
-        with stopping.critical:  # a stop's watchdog never ends the process in between
+        await writes.acknowledged()  # the batches before: on their changelogs
+        # A stop's watchdog never ends the process in between; a kill does, and the
+        # databases the batch was writing are rebuilt (``writes``).
+        with stopping.critical, writes.whole():
             for staged in self._staged:
                 staged.flush()
             if then is not None:

@@ -27,6 +27,12 @@ _USED = (
     ("faust.streams", "Stream", "_enable_passive"),
     ("faust.stores.rocksdb", "Store", "_db_for_partition"),
     ("faust.stores.rocksdb", "Store", "_dbs"),
+    ("faust.stores.rocksdb", "Store", "_set"),  # overridden: runtime.faust_runner.rocks
+    ("faust.stores.rocksdb", "Store", "_del"),
+    ("faust.stores.rocksdb", "Store", "_dbs_for_key"),
+    ("faust.stores.rocksdb", "Store", "_open_for_partition"),
+    ("faust.app.base", "App", "assignor"),
+    ("faust.tables.base", "Collection", "send_changelog"),  # wrapped: .writes
     ("faust.transport.producer", "ProducerBuffer", "max_messages"),
     ("faust.app.base", "App", "rebalancing"),
     ("faust.app.base", "App", "in_recovery"),

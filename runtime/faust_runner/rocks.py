@@ -8,6 +8,10 @@ Here every database of the process shares one block cache, and their memtables a
 it (RocksDB's write buffer manager), so RocksDB's memory stays under one figure
 (``INSPECTIONS_ROCKSDB_MEMORY_BYTES``) however many partitions a worker owns.
 
+Each batch's writes are whole or not at all, in the databases and in their changelogs
+(``runtime.faust_runner.writes``): the store tells it of every write, and of every database it
+opens.
+
 Registered as faust store ``inspections://`` (the ``faust.stores`` entry point).
 """
 
@@ -18,6 +22,9 @@ from typing import Any
 
 import rocksdict
 from faust.stores import rocksdb as faust_rocksdb
+
+from runtime.faust_runner import faust_internals, writes
+from runtime.plumbing import logs
 
 SCHEME = "inspections://"
 
@@ -62,3 +69,38 @@ class Store(faust_rocksdb.Store):
                          **kwargs)
         self.rocksdb_options = _Options(memory_bytes=memory_bytes, **self.options,
                                         use_rocksdict=True)
+
+    def _set(self, key: bytes, value: bytes | None) -> None:
+        partition = faust_internals.current_partition()
+        if partition is not None:  # else faust's own refusal: a write outside a stream
+            writes.before_write(self, partition, self._db_for_partition(partition), key)
+        super()._set(key, value)
+
+    def _del(self, key: bytes) -> None:
+        holding = {id(db) for db in self._dbs_for_key(key)}
+        for partition, db in list(self._dbs.items()):
+            if id(db) in holding:
+                writes.before_write(self, partition, db, key)
+        super()._del(key)
+
+    def _open_for_partition(self, partition: int):
+        db = super()._open_for_partition(partition)
+        done = writes.opened(self, partition, db)
+        if done == "undone":
+            logs.get(__name__).warning(
+                "a batch was cut short while writing this partition's state (the worker was "
+                "killed): its writes undone, it is delivered again", table=self.table.name,
+                partition=partition)
+        elif done == "resending":
+            logs.get(__name__).info(
+                "the last batch that wrote this partition's state may not all be on its "
+                "changelog (the worker was killed): its keys are sent again",
+                table=self.table.name, partition=partition)
+        return db
+
+    def active(self, partition: int) -> bool:
+        """Whether this worker holds ``partition`` of the table as its active owner."""
+        from faust.types import TP
+
+        actives = self.app.assignor.assigned_actives()
+        return TP(self.table.changelog_topic.get_topic_name(), partition) in actives
