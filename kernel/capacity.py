@@ -26,6 +26,7 @@ BREACHES = 50_000  # breaches of one unit the findings service keeps for the ass
 OPEN_CAMPAIGNS = 1_000  # campaigns planned and not yet judged
 STATUS_CAMPAIGNS = 1_000  # campaigns whose reports to the city government are kept
 STATUS_OWED = 10_000  # visits of one campaign owing a status report (each ~250 bytes)
+POLICIES = 100  # adopted policies a partition keeps in its history (the latest)
 STATUS_SENT = 1_000  # status reports of one campaign kept (the city office sends a few a year)
 
 NOTES_FULL = f"later notes of this unit are not kept (at most {NOTES})"

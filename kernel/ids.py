@@ -57,6 +57,12 @@ def tick_event_id(when: str, partition: int) -> str:
     return derived_id(vocabulary.CLOCK_TICKED, when, str(partition))
 
 
+def policy_event_id(digest: str, when: str) -> str:
+    """One adoption of a policy (its content's digest) at a time: the same on every
+    partition, so that a partition's history names it as the others do."""
+    return derived_id(vocabulary.POLICY_ADOPTED, digest, when)
+
+
 # -- escalations (contract: ``<finding_id>:<action>``; a level-up keeps the id) -----------------
 def escalation_id(finding_id: str, action: str) -> str:
     return f"{finding_id}:{action}"

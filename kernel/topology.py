@@ -181,6 +181,8 @@ class Service:
     views: tuple[View, ...] = ()
     read_model: Callable[[Any], Any] | None = None  # settings -> what answers its views
     serve: Callable[[Any], None] | None = None  # what only a worker has: gauges, timers
+    # Its worker adopts its starting policy into the log when the log holds none (one service).
+    adopts_policy: bool = False
 
     def view(self, name: str) -> View:
         for view in self.views:

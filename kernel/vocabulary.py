@@ -36,6 +36,11 @@ LISTED_DECIDED = "listed_supervision.decided"
 LISTED_LIFTED = "listed_supervision.lifted"
 INVESTIGATION_CONCLUDED = "investigation.concluded"
 CLOCK_TICKED = "clock.ticked"
+# The city adopted a policy (added to the contract): in force in each partition from its place
+# in the log on. Like a tick, sent without a key to every partition.
+POLICY_ADOPTED = "policy.adopted"
+POLICY_SUBJECT = "policy"
+BROADCAST = (CLOCK_TICKED, POLICY_ADOPTED)  # the types sent without a key to every partition
 
 # -- what the services derive ------------------------------------------------------------------
 ESCALATION_RAISED = "escalation.raised"

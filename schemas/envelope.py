@@ -15,6 +15,7 @@ from kernel import ids, vocabulary
 from kernel.codec import dumps, from_epoch_ms
 
 CLI_CLOCK = "urn:inspections:clock:cli"
+CLI_POLICY = "urn:inspections:policy:cli"  # `inspections policy adopt`
 
 
 def service_source(service: str) -> str:
@@ -91,6 +92,19 @@ def failure_reason(service: str, error: BaseException) -> str:
     return capped(f"the {service} service could not apply this event ({type(error).__name__}: "
                   f"{str(error)[:300]}); nothing of it was kept, the events after it were "
                   f"applied: report it to the project's maintainers with this rejection")
+
+
+def policy_events(data: dict[str, Any], digest: str, at: datetime,
+                  partitions: Iterable[int], source: str,
+                  actor: str | None = None) -> list[tuple[int, bytes]]:
+    """One ``policy.adopted`` to every partition, as bytes (``data``: policy_id, policy,
+    source, note); the same id everywhere, from the policy's digest and the time."""
+    when = at.isoformat()
+    extra = {} if actor is None else {"actor": actor}
+    raw = dumps(envelope(vocabulary.POLICY_ADOPTED, ids.policy_event_id(digest, when),
+                         source=source, time=when, subject=vocabulary.POLICY_SUBJECT,
+                         data=data, **extra))
+    return [(p, raw) for p in partitions]
 
 
 def tick_events(at: datetime, partitions: Iterable[int], source: str = CLI_CLOCK,

@@ -33,6 +33,13 @@ from schemas.fields import (
     Time,
     UnitKind,
 )
+from schemas.aftercare import (
+    InvestigationConcludedData,
+    ListedSupervisionDecidedData,
+    ListedSupervisionLiftedData,
+    StatusReportSubmittedData,
+)
+from schemas.policy import PolicyAdoptedData
 
 
 
@@ -247,45 +254,9 @@ class SpotCheckConductedData(Data):
     method: CheckMethod = "spot_check"
 
 
-# -- after-care (optional types, added to the contract) -----------------------------------
-class StatusReportSubmittedData(Data):
-    """The city office reported the rectification status of these units to the city
-    government (报告市政府)."""
-
-    report_id: Id
-    campaign_id: Id
-    unit_ids: Annotated[list[Id], Field(min_length=1, max_length=LIST_MAX)]
-    as_of: Time
-
-
-class ListedSupervisionDecidedData(Data):
-    """The unit's safety committee decided whether to list the hazard (挂牌督办)."""
-
-    finding_id: Id
-    unit_id: Id
-    listed: bool
-    document_no: Id | None = None
-
-
-class ListedSupervisionLiftedData(Data):
-    """A listed hazard lifted (摘牌)."""
-
-    finding_id: Id
-    unit_id: Id
-    document_no: Id | None = None
-
-
-class InvestigationConcludedData(Data):
-    """The outcome of a transfer for investigation (移交调查处理)."""
-
-    finding_id: Id
-    unit_id: Id
-    outcome: Text
-    by: Text
-
-
 class ClockTickedData(Data):
     pass
+
 
 
 # -- inbound events -----------------------------------------------------------------------
@@ -401,6 +372,15 @@ class ClockTicked(Envelope):
     fixed_subject: ClassVar[str | None] = "clock"
 
 
+class PolicyAdopted(Envelope):
+    """The city adopted a policy: in force in each partition from its place in the log on (it
+    does not move stream time); sent without a key to every partition."""
+
+    type: Literal["policy.adopted"]
+    data: PolicyAdoptedData
+    fixed_subject: ClassVar[str | None] = "policy"
+
+
 def table(*classes: type[Envelope]) -> dict[str, type[Envelope]]:
     """The routing table: each class by the wire ``type`` it declares."""
     return {cls.model_fields["type"].annotation.__args__[0]: cls for cls in classes}
@@ -412,5 +392,5 @@ INBOUND: dict[str, type[Envelope]] = table(
     EscalationAcknowledged, EscalationResolved, RectificationReportSubmitted,
     SpotCheckConducted, ClockTicked, FindingAmended, FindingWithdrawn,
     StatusReportSubmitted, ListedSupervisionDecided, ListedSupervisionLifted,
-    InvestigationConcluded,
+    InvestigationConcluded, PolicyAdopted,
 )

@@ -118,8 +118,9 @@ def _load(raw: bytes | None) -> dict | Rejection:
 
 
 def _check_key(event: Envelope, key: bytes | None) -> Rejection | None:
-    if event.type == "clock.ticked":
-        return None if key is None else Rejection("wrong_key", "key: clock.ticked is sent without a key")
+    if event.type in vocabulary.BROADCAST:
+        return None if key is None else Rejection(
+            "wrong_key", f"key: {event.type} is sent without a key")
     expected = event.subject.encode()
     if key == expected:
         return None

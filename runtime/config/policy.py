@@ -14,9 +14,14 @@ each refused, naming the file's line.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any, Generic, TypeVar
 
+from kernel import capacity
+from kernel.policy_log import Adopted, Adoption, adopt, digest
 from kernel.vocabulary import (
     ACK,
     ACTIONS,
@@ -240,6 +245,48 @@ def as_dict(policy: CityPolicy) -> dict:
                  "trained": policy.team.trained, "experts": policy.team.experts,
                  "organizations": list(policy.team.organizations)},
     }
+
+
+def from_document(document: dict[str, Any], base: CityPolicy, source: str) -> CityPolicy:
+    """A policy as ``policy.adopted`` carries it (the policy file's form, as data), checked as
+    a policy file is: a PolicyError says what is wrong."""
+    return parse(json.dumps(document, ensure_ascii=False), base, source)
+
+
+P = TypeVar("P")
+
+
+class Policies(Generic[P]):
+    """A service's own policy (``build(settings, city_policy)``) for the city's policy in
+    force in a partition: the last the log adopted there (``kernel.policy_log.Adopted``) or,
+    before the log's first, the worker's starting policy (its settings and policy file). Each
+    built once (by digest)."""
+
+    def __init__(self, settings: Settings, build: Callable[[Settings, CityPolicy], P]) -> None:
+        self.settings, self.build = settings, build
+        self.starting = build(settings, load(settings))
+        self._made: dict[str, P] = {}
+
+    def of(self, adopted: Adopted | None) -> P:
+        if adopted is None:
+            return self.starting
+        made = self._made.get(adopted.current.digest)
+        if made is None:
+            city = from_document(adopted.policy, defaults(self.settings),
+                                 f"policy {adopted.current.policy_id}")
+            made = self._made[adopted.current.digest] = self.build(self.settings, city)
+        return made
+
+    def adopt(self, before: Adopted | None, event: Any) -> Adopted:
+        """A partition's policies after ``event`` (a ``policy.adopted``); a policy that is not
+        one raises PolicyError (the event is then rejected, the partition's policy kept)."""
+        data = event.data
+        city = from_document(data.policy.model_dump(mode="json"), defaults(self.settings),
+                             f"policy {data.policy_id}")
+        form = as_dict(city)
+        adoption = Adoption(data.policy_id, digest(form), event.time, event.id, data.source,
+                            data.note, event.actor)
+        return adopt(before, form, adoption, capacity.POLICIES)
 
 
 def to_yaml(policy: CityPolicy) -> str:

@@ -185,6 +185,8 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"
     # Clock publisher: a clock.ticked to every partition this often (seconds); 0 turns it off.
     clock_interval_s: float = Field(default=60.0, ge=0, le=86400, allow_inf_nan=False)
+    # When the log holds no adopted policy, the scheduler's leader adopts its starting one.
+    adopt_starting_policy: bool = True
     # `inspections simulate`: simulated days per second of wall time (0: as fast as it can).
     simulate_days_per_second: float = Field(default=3.0, ge=0, le=3650, allow_inf_nan=False)
 

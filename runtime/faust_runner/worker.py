@@ -20,6 +20,7 @@ from yarl import URL
 
 from kernel.topology import Service, Store
 from runtime.config.settings import Settings
+from runtime.faust_runner import policy_watch
 from runtime.faust_runner.app import table
 from runtime.faust_runner.observe import Progress
 from runtime.faust_runner.serving import serve_views
@@ -90,7 +91,7 @@ class Worker:
         if service.serve is not None:
             service.serve(self)
         self._stream_time_page()
-        self._policy_page()
+        policy_watch.attach(self)
 
     def page(self, path: str, name: str | None = None):
         """``app.page`` of one of this service's pages (under the worker's prefix)."""
@@ -225,18 +226,6 @@ class Worker:
 
             return await self.gather(web, request, local, lambda found: web.json(
                 {"partitions": {str(p): t for p, t in sorted(found)}}))
-
-    def _policy_page(self) -> None:
-        """``/policy``: the city's policy this worker runs (``runtime.config.policy``), with where
-        it came from."""
-        from runtime.config import policy
-
-        running = policy.load(self.settings)
-        answer = {"source": running.source, **policy.as_dict(running)}
-
-        @self.page("/policy")
-        async def policy_page(web, request):
-            return web.json(answer)
 
     def partition_of(self, unit_id: str) -> int:
         return partition_for(unit_id.encode(), self.settings.partitions)

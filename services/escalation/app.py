@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from kernel.breaches import Breach
 from kernel.due import due_view
+from kernel.policy_log import STORE, Adopted
 from kernel.topology import EVERY, UNIT, Read, Service, Store, View, Write, first_found
 from runtime.config import topics
 from runtime.handling.reporting import report_breach, report_notice, report_unmatched
@@ -49,6 +50,11 @@ def serve(worker) -> None:
     worker.gauges = gauges
 
 
+def _policies(settings) -> tuple:
+    policies = config.policies(settings)
+    return policies.starting, policies
+
+
 SERVICE = Service(
     name=NAME,
     reads=(Read(topics.EVENTS, EscalationFlow.on_event, contract=True),),
@@ -65,8 +71,9 @@ SERVICE = Service(
         Store("timelines", "timelines", of="units", derive=open_deadlines),
         Store("seen", "seen", of="units", derive=shown_ids),
         Store("open", "index", of="units", field="escalations", derive=open_entry),
+        Store(STORE, "values", value_type=Adopted),
     ),
-    flow=lambda settings: EscalationFlow(config.policy(settings)),
+    flow=lambda settings: EscalationFlow(*_policies(settings)),
     views=(
         View("register", "/escalations", EVERY, Model.open_here, Model.register),
         View("due", "/due", EVERY, Model.due_here, due_view),

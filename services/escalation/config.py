@@ -12,7 +12,15 @@ from services.escalation.rules import Policy, Route
 
 
 def policy(settings: Settings) -> Policy:
-    rules = city.load(settings)
+    return of_city(settings, city.load(settings))
+
+
+def policies(settings: Settings) -> city.Policies[Policy]:
+    """The escalation policy of each city policy the log adopts (and the starting one)."""
+    return city.Policies(settings, of_city)
+
+
+def of_city(settings: Settings, rules: city.CityPolicy) -> Policy:
     return Policy(
         routes={action: Route(action, rule.authority, rule.closed_by,
                               timedelta(hours=rule.limit_h), FIRST_MISS[action])

@@ -9,17 +9,26 @@ from __future__ import annotations
 from typing import Any
 
 from kernel.deadlines import Irregular, process_on_partition
+from kernel.policy_log import PolicyCores
+from kernel.vocabulary import POLICY_ADOPTED
 from services.escalation.rules import EscalationCore, Policy, Unmatched
 
 
 class EscalationFlow:
-    def __init__(self, policy: Policy) -> None:
-        self.core = EscalationCore(policy)
+    """``policy``: the starting one; ``policies``: the city's policies the log adopts, each
+    in force in a partition from its place on (``kernel.policy_log``)."""
+
+    def __init__(self, policy: Policy, policies=None) -> None:
+        self.cores = PolicyCores(policy, policies, EscalationCore)
         self.irregular = Irregular()
 
     def on_event(self, ctx, event: Any) -> None:
-        outcome, _, _ = process_on_partition(self.core, ctx.partition, ctx.store("timelines"),
-                                             ctx.store("units"), ctx.seen, event, ctx.shown)
+        if event.type == POLICY_ADOPTED:
+            self.cores.adopt(ctx, event)
+            return
+        outcome, _, _ = process_on_partition(self.cores.at(ctx), ctx.partition,
+                                             ctx.store("timelines"), ctx.store("units"),
+                                             ctx.seen, event, ctx.shown)
         self.irregular.of(outcome)
         if outcome.duplicate:
             return

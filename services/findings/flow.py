@@ -14,6 +14,7 @@ from typing import Any
 from kernel import ids
 from kernel.breaches import Breach
 from kernel.deadlines import Irregular, process_on_partition
+from kernel.vocabulary import POLICY_ADOPTED
 from services.findings.rules import FindingsCore
 from services.findings.state import BreachSeen, Policy
 
@@ -31,6 +32,8 @@ class FindingsFlow:
         self.irregular = Irregular()
 
     def on_event(self, ctx, event: Any) -> None:
+        if event.type == POLICY_ADOPTED:  # none of its rules is the city's policy's
+            return
         states = ctx.store("units")
         outcome, _, tracked = process_on_partition(self.core, ctx.partition,
                                                    ctx.store("timelines"), states, ctx.seen,

@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 
 from kernel.breaches import Breach
 from kernel.due import due_view
+from kernel.policy_log import STORE, Adopted
 from kernel.topology import EVERY, SIDE, UNIT, Read, Service, Store, View, Write, first_found
 from runtime.config import topics
 from runtime.handling.publishing import Tagged
@@ -89,6 +90,11 @@ def serve(worker) -> None:
                 await events.send(value=value, partition=partition)
 
 
+def _flow(settings) -> SchedulerFlow:
+    policies = config.policies(settings)
+    return SchedulerFlow(policies.starting, settings.partitions, policies)
+
+
 SERVICE = Service(
     name=NAME,
     reads=(
@@ -107,8 +113,9 @@ SERVICE = Service(
         Store("seen", "seen"),
         Store("visits", "index", of="units", field="visits", derive=visit_state),
         Store("campaigns", "custom", partitioned=False, value_type=CampaignStore),
+        Store(STORE, "values", value_type=Adopted),
     ),
-    flow=lambda settings: SchedulerFlow(config.policy(settings), settings.partitions),
+    flow=_flow,
     publishes_rejections=True,
     views=(
         View("unit", "/units/{unit_id}", UNIT, Model.unit_here, first_found,
@@ -126,4 +133,5 @@ SERVICE = Service(
     ),
     read_model=lambda settings: Model(config.policy(settings), CAMPAIGN, STATUS),
     serve=serve,
+    adopts_policy=True,
 )

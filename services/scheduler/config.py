@@ -16,7 +16,16 @@ def _share(percent: float) -> Fraction:
 
 
 def policy(settings: Settings) -> Policy:
-    team = city.load(settings).team
+    return of_city(settings, city.load(settings))
+
+
+def policies(settings: Settings) -> city.Policies[Policy]:
+    """The scheduler's policy of each city policy the log adopts (and the starting one)."""
+    return city.Policies(settings, of_city)
+
+
+def of_city(settings: Settings, rules: city.CityPolicy) -> Policy:
+    team = rules.team
     return Policy(
         timezone=ZoneInfo(settings.timezone),
         county=Reach(

@@ -21,7 +21,13 @@ from typing import Any
 from kernel import capacity
 from kernel.dates import crossed_midnight
 from kernel.deadlines import Irregular, process_on_partition
-from kernel.vocabulary import CAMPAIGN_PLANNED, REPORT_OVERDUE, STATUS_REPORT_SUBMITTED
+from kernel.policy_log import PolicyCores
+from kernel.vocabulary import (
+    CAMPAIGN_PLANNED,
+    POLICY_ADOPTED,
+    REPORT_OVERDUE,
+    STATUS_REPORT_SUBMITTED,
+)
 from services.scheduler.campaign import (
     Campaign,
     CampaignCore,
@@ -127,18 +133,26 @@ def changed_visits(old: UnitState | None, new: UnitState) -> list:
 
 
 class SchedulerFlow:
-    def __init__(self, policy: Policy, partitions: int) -> None:
+    def __init__(self, policy: Policy, partitions: int, policies=None) -> None:
+        """``policy``: the starting one; ``policies``: the city's policies the log adopts,
+        each in force in a partition from its place on (``kernel.policy_log``): the team
+        rule. The campaign side's settings (time zone, status reports) are the starting
+        policy's."""
         self.policy = policy
-        self.core = SchedulerCore(policy)
+        self.cores = PolicyCores(policy, policies, SchedulerCore)
         self.campaign = CampaignCore(policy.timezone, partitions)
         self.status = StatusCore(policy.timezone, partitions, policy.status_report_months)
         self.irregular = Irregular()
 
     # -- a partition ---------------------------------------------------------------------
     def on_event(self, ctx, event: Any) -> None:
+        if event.type == POLICY_ADOPTED:
+            self.cores.adopt(ctx, event)
+            return
         units, timelines = ctx.store("units"), ctx.store("timelines")
-        outcome, before, tracked = process_on_partition(self.core, ctx.partition, timelines,
-                                                        units, ctx.seen, event, ctx.shown)
+        outcome, before, tracked = process_on_partition(self.cores.at(ctx), ctx.partition,
+                                                        timelines, units, ctx.seen, event,
+                                                        ctx.shown)
         self.irregular.of(outcome)
         if outcome.duplicate:
             return

@@ -12,7 +12,7 @@ from datetime import datetime
 import orjson
 
 from inspections.asking.due import from_memory as due_in_memory
-from kernel.vocabulary import PROCESSING_FAILED
+from kernel.vocabulary import BROADCAST, PROCESSING_FAILED
 from runtime.config import topics
 from runtime.config.settings import Settings
 from runtime.faust_runner.stores import Codec
@@ -29,7 +29,7 @@ STRICT = Settings(partitions=1)
 
 
 def _encoded(body: dict) -> tuple[bytes | None, bytes, int]:
-    key = None if body["type"] == "clock.ticked" else body["subject"].encode()
+    key = None if body["type"] in BROADCAST else body["subject"].encode()
     return key, json.dumps(body, ensure_ascii=False).encode(), _ms(body["time"])
 
 

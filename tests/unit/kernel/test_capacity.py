@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kernel import capacity
+from kernel.vocabulary import BROADCAST
 from runtime.config import topics
 from runtime.config.settings import Settings
 from runtime.faust_runner.stores import Codec
@@ -44,7 +45,7 @@ def test_notes_stop_saying_that_later_ones_are_not_kept():
 
 def _feed(memory: Memory, bodies: list[dict]) -> None:
     for offset, body in enumerate(bodies, start=getattr(memory, "fed", 0)):
-        key = None if body["type"] == "clock.ticked" else body["subject"].encode()
+        key = None if body["type"] in BROADCAST else body["subject"].encode()
         ms = int(datetime.fromisoformat(body["time"]).timestamp() * 1000)
         memory.feed(Record(topics.EVENTS, 0, offset, ms, key,
                            json.dumps(body, ensure_ascii=False).encode()))

@@ -43,7 +43,9 @@ CONTRACT_TYPES = [
 ADDED_TYPES = ["finding.amended", "finding.withdrawn",
                # after-care: the contract's own names for them
                "status.report.submitted", "listed_supervision.decided",
-               "listed_supervision.lifted", "investigation.concluded"]
+               "listed_supervision.lifted", "investigation.concluded",
+               # the city's policy in the log
+               "policy.adopted"]
 
 
 def _rejected(body: dict | bytes, key=None, **kw) -> Rejection:

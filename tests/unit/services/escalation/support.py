@@ -17,9 +17,12 @@ T = "2026-04-20T10:00:00+08:00"
 class Run:
     """The escalation flow over events, in one process, its stores plain dicts."""
 
-    def __init__(self, policy=None):
-        self.flow = EscalationFlow(policy or config.policy(Settings()))
-        self.stores = {"units": {}, "timelines": {}}
+    def __init__(self, policy=None, policies=None):
+        """``policies``: the city's policies the log adopts (``config.policies``); without
+        them the flow runs ``policy`` (the seed's defaults) alone."""
+        self.flow = (EscalationFlow(policies.starting, policies) if policies is not None
+                     else EscalationFlow(policy or config.policy(Settings())))
+        self.stores = {"units": {}, "timelines": {}, "policies": {}}
         self.states = self.stores["units"]
         self.derived, self.emitted = [], []
         self.context = Context(self.stores, Seen(), self.emitted.append)
@@ -33,7 +36,8 @@ class Run:
         new = []
         for e in events:
             self.context.partition = partition
-            self.context.key = None if e.type == "clock.ticked" else e.subject.encode()
+            self.context.key = (None if e.type in ("clock.ticked", "policy.adopted")
+                                else e.subject.encode())
             self.flow.on_event(self.context, e)
             new += self.emitted
             self.emitted.clear()

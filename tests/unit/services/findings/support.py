@@ -32,7 +32,8 @@ class Run:
                     self.flow.on_breach(self.context, breach)
             else:
                 self.context.partition = 0
-                self.context.key = None if e.type == "clock.ticked" else e.subject.encode()
+                self.context.key = (None if e.type in ("clock.ticked", "policy.adopted")
+                                    else e.subject.encode())
                 self.flow.on_event(self.context, e)
                 new += self.emitted
                 self.emitted.clear()

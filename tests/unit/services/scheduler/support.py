@@ -42,7 +42,7 @@ def ev(event_type: str, time: str, unit: str = "changtai", id: str | None = None
        **data):
     """A typed event of ``event_type`` at ``time`` for ``unit``, the example's data updated."""
     body = event(event_type, id=id or f"{event_type}#{next(_ids)}", time=time)
-    if event_type not in ("campaign.planned", "clock.ticked"):
+    if event_type not in ("campaign.planned", "clock.ticked", "policy.adopted"):
         body["subject"] = unit
         if "unit_id" in body["data"]:
             body["data"]["unit_id"] = unit
@@ -70,14 +70,17 @@ class Run:
     campaign side's ``store`` may be another mapping), each crossing handed to the campaign
     side as it comes (``forward=False``: kept, for ``forward`` later)."""
 
-    def __init__(self, policy: Policy = POLICY, partitions: int = 1, store=None) -> None:
-        self.flow = SchedulerFlow(policy, partitions)
+    def __init__(self, policy: Policy = POLICY, partitions: int = 1, store=None,
+                 policies=None) -> None:
+        """``policies``: the city's policies the log adopts (``config.policies``); without
+        them the flow runs ``policy`` alone."""
+        self.flow = SchedulerFlow(policy, partitions, policies)
         self.policy = policy
         self.timelines: dict = {}
         self.states: dict = {}
         self.store = {} if store is None else store  # the campaign side's
         self.stores = {"units": self.states, "timelines": self.timelines,
-                       "campaigns": self.store}
+                       "campaigns": self.store, "policies": {}}
         self.seen_ids = Seen()
         self.breaches: list = []
         self.forwards: list = []
@@ -93,7 +96,8 @@ class Run:
         new = []
         for e in events:
             self.context.partition = partition
-            self.context.key = None if e.type == "clock.ticked" else e.subject.encode()
+            self.context.key = (None if e.type in ("clock.ticked", "policy.adopted")
+                                else e.subject.encode())
             self.flow.on_event(self.context, e)
             facts, self._emitted[:] = list(self._emitted), []
             new += [f for f in facts if isinstance(f, Breach)]

@@ -291,3 +291,20 @@ def test_members_from_outside_the_committees_member_units_fall_short_when_listed
     listed = replace(POLICY, team_organizations=frozenset({"市安委会成员单位"}))
     breaches = Run(listed).feed(*started)
     assert breaches[0].detail == "not from the committee's member units: p5"
+
+
+def test_a_team_rule_adopted_in_the_log_judges_the_visits_that_start_after_it():
+    """The example's policy.adopted allows teams of 5 to 7: a team of eight passed before it,
+    fails after it (``kernel.policy_log``)."""
+    from runtime.config.settings import Settings
+    from services.scheduler import config
+    from tests.examples import DATA
+
+    policies = config.policies(Settings())
+    run = Run(policy=policies.starting, policies=policies)
+    assert run.feed(schedule(), ev("visit.started", START)) == []  # the starting rule: 6 to 10
+    run.feed(ev("policy.adopted", "2026-04-18T10:00:00+08:00", id="adopt-team",
+                **DATA["policy.adopted"]))
+    breaches = run.feed(schedule("pinghe"), ev("visit.started", START, "pinghe"))
+    assert kinds(breaches) == ["team_composition_invalid"]
+    assert breaches[0].detail.startswith("team of 8, 5 to 7 expected")
