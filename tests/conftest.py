@@ -163,8 +163,11 @@ class Deployment:
         self.tmp_path = tmp_path
         self.prefix = f"t{uuid.uuid4().hex[:8]}"
         self.workers: list[subprocess.Popen] = []
+        # No clock publisher, and no starting policy adopted into the log (time and the log
+        # are what the test publishes; tests/integration/test_policy_log.py adopts).
         kafka.vars.update(INSPECTIONS_TOPIC_PREFIX=self.prefix,
                           INSPECTIONS_CLOCK_INTERVAL_S="0",
+                          INSPECTIONS_ADOPT_STARTING_POLICY="0",
                           INSPECTIONS_HOME=str(tmp_path / "home"))
         kafka.cli("topics", "create")
 
@@ -196,7 +199,8 @@ class Deployment:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-        for key in ("INSPECTIONS_TOPIC_PREFIX", "INSPECTIONS_CLOCK_INTERVAL_S"):
+        for key in ("INSPECTIONS_TOPIC_PREFIX", "INSPECTIONS_CLOCK_INTERVAL_S",
+                    "INSPECTIONS_ADOPT_STARTING_POLICY"):
             self.kafka.vars.pop(key, None)
         self.kafka.vars["INSPECTIONS_HOME"] = str(self.kafka.home)
 

@@ -274,8 +274,8 @@ class Notices:
     """What notify says besides breaches, with a directory (``INSPECTIONS_DIRECTORY_FILE``):
     an obligation that became someone's (from ``inspections.escalations``) and a reminder
     before it falls due (from the services' lists of what is due, asked every
-    ``INSPECTIONS_METRICS_INTERVAL_S``). Without a directory, nothing: there is nobody to
-    address them to."""
+    ``INSPECTIONS_METRICS_INTERVAL_S``, within the reminder lead of the policy in force).
+    Without a directory, nothing: there is nobody to address them to."""
 
     def __init__(self, settings: Settings, directory) -> None:
         from datetime import timedelta as span
@@ -343,6 +343,7 @@ class Notices:
         except RuntimeError as exc:
             log.warning("what is due not known, no reminders this time", error=str(exc)[:300])
             return []
+        self._lead_in_force()
         out = []
         for item in notices.due_soon(items, self.before):
             key = (item["kind"], item["subject_id"], item["unit_id"], item.get("level"))
@@ -352,6 +353,20 @@ class Notices:
                 self.reminded.add(key)
                 out.append(made)
         return out
+
+
+    def _lead_in_force(self) -> None:
+        """The reminder lead of the policy in force (the log's last adopted, as the escalation
+        service says it); the one before while it does not say."""
+        from datetime import timedelta as span
+
+        from inspections.asking import client
+
+        try:
+            running = client.get(self.settings, "escalation", "/policy")
+            self.before = span(hours=float(running["reminder_before_h"]))
+        except (RuntimeError, KeyError, TypeError, ValueError):
+            pass
 
 
 class _Stop:

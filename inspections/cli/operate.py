@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from pathlib import Path
 
 import typer
@@ -166,9 +167,10 @@ def policy_show(
     file: Path = typer.Option(None, "--file", help="Check and show this policy file instead "
                                                    "of INSPECTIONS_POLICY_FILE's."),
 ) -> None:
-    """The policy in force, in the policy file's own form (a file to start from): the seed's
-    defaults from the settings, overlaid by INSPECTIONS_POLICY_FILE. A bad file is refused
-    naming its line (exit 2)."""
+    """The workers' starting policy, in the policy file's own form (a file to start from):
+    the seed's defaults from the settings, overlaid by INSPECTIONS_POLICY_FILE. A bad file is
+    refused naming its line (exit 2). The policy in force is the log's last adopted one
+    (`inspections policy adopt`; the operator page's Policy view)."""
     from runtime.config import policy
 
     settings = load_settings()
@@ -178,6 +180,48 @@ def policy_show(
         typer.echo(policy.to_yaml(policy.load(settings)), nl=False)
     except policy.PolicyError as exc:
         fail(str(exc), code=2)
+
+
+@policy_app.command("adopt")
+def policy_adopt(
+    file: Path = typer.Argument(..., help="A policy file (YAML), as `inspections policy show` "
+                                          "prints one; what it leaves out is the seed's "
+                                          "default from the settings."),
+    policy_id: str = typer.Option(None, "--id", help="Its name in the log (default: its "
+                                                     "digest)."),
+    note: str = typer.Option(None, "--note", help="Why, for the history."),
+    at: str = typer.Option(None, "--at", help="When it is adopted (ISO 8601 with an offset; "
+                                              "default: now)."),
+    actor: str = typer.Option(None, "--as", help="Who adopts it (the event's actor)."),
+) -> None:
+    """Adopt a policy into the log: the file is checked as a worker checks one (a bad file is
+    refused naming its line, exit 2), then a policy.adopted goes to every partition of
+    inspections.events. Each service runs it from its place in each partition on: what is
+    raised or judged after it takes its limits, ladder and team rule; escalations raised
+    before keep their due times. Replay and verify apply it at the same place."""
+    from inspections.cli.console import aware_time, kafka_errors
+    from inspections.upstream import publish as upstream
+    from kernel.policy_log import digest
+    from runtime.config import policy
+
+    settings = load_settings().model_copy(update={"policy_file": file})
+    try:
+        adopted = policy.load(settings)
+    except policy.PolicyError as exc:
+        fail(str(exc), code=2)
+    form = policy.as_dict(adopted)
+    content = digest(form)
+    data = {"policy_id": policy_id or content, "policy": form, "source": file.name}
+    if note:
+        data["note"] = note
+    when = aware_time(at) if at else datetime.now(timezone.utc).astimezone()
+    try:
+        with kafka_errors(settings):
+            sent = upstream.policy(settings, data, content, when, actor)
+    except ValueError as exc:
+        fail(str(exc), code=2)
+    typer.echo(f"policy {data['policy_id']} ({content}) adopted at {when.isoformat()}: sent to "
+               f"{sent} partitions; each service runs it from there on")
 
 
 def rebuild(

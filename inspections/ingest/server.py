@@ -2,8 +2,9 @@
 
 ``POST /events`` takes one event or a batch in the CloudEvents HTTP binding (``binding``),
 judges each by the same gate as the services, and publishes the ones it accepts to
-``inspections.events`` keyed by their subject (a ``clock.ticked`` to every partition), with an
-idempotent ``acks=all`` producer; it answers once the broker has acknowledged them. Each
+``inspections.events`` keyed by their subject (a ``clock.ticked`` or ``policy.adopted`` to
+every partition), with an idempotent ``acks=all`` producer; it answers once the broker has
+acknowledged them. Each
 publisher signs in with its account (role ``publisher``: HTTP Basic, its name and secret) and
 may publish the event types its account names, for the units it names (or any). An event id
 published once is not published again (the services apply an id once anyway). Every
@@ -33,7 +34,7 @@ from inspections.accounts.sessions import Attempts
 from inspections.accounts.store import Accounts
 from inspections.ingest.binding import Unreadable, events_of
 from inspections.upstream.publish import Acknowledged
-from kernel.vocabulary import CLOCK_TICKED, SERVICES
+from kernel.vocabulary import BROADCAST, SERVICES
 from runtime.config.settings import Settings
 from runtime.plumbing import logs, webauth
 from runtime.plumbing.http import access_log, sent_within, server_options
@@ -122,7 +123,7 @@ def create_app(settings: Settings):
         if why is not None:
             return {"index": carried.index, "id": checked.id, "status": 403,
                     "reason": why}, None
-        key = None if checked.type == CLOCK_TICKED else checked.subject
+        key = None if checked.type in BROADCAST else checked.subject
         return {"index": carried.index, "id": checked.id, "status": 202,
                 "type": checked.type}, (checked.type, carried.raw, key)
 

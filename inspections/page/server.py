@@ -296,7 +296,8 @@ def create_app(settings: Settings):
         return web.json_response({"breaches": page, "next_cursor": after})
 
     async def policy_page(request: web.Request) -> web.Response:
-        """The city's policy as the services run it (each asked: they should agree)."""
+        """The city's policy as the services run it (each asked: they should agree), with the
+        history of the policies the log adopted."""
         session = request.app["session"]
         try:
             running = {service: await views.get(session, service, "/policy")
@@ -307,7 +308,8 @@ def create_app(settings: Settings):
         if shown is None:
             return await page(request, "unavailable.html", status=503,
                               reason="no service says its policy")
-        differ = running["escalation"] != running["scheduler"]
+        differ = bool(running["escalation"] and running["scheduler"]) and \
+            running["escalation"].get("digest") != running["scheduler"].get("digest")
         return await page(request, "policy.html", p=shown, differ=differ, running=running)
 
     async def alive(request: web.Request) -> web.Response:

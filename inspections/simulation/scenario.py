@@ -90,6 +90,16 @@ class VisitSpec(_Spec):
     check_method: Literal["spot_check", "unannounced_visit"] = "spot_check"  # the first check
 
 
+class PolicyChangeSpec(_Spec):
+    """A policy the city adopts mid-campaign (``policy.adopted``): ``changes`` in the policy
+    file's form, over the seed's defaults."""
+
+    at: datetime
+    id: str = Field(min_length=1)
+    note: str = ""
+    changes: dict
+
+
 class CampaignSpec(_Spec):
     id: str
     year: int
@@ -114,6 +124,7 @@ class Scenario(_Spec):
     # (None: never); the units in ``status_report_late`` are named one month later than that.
     status_report_day: int | None = Field(default=5, ge=1, le=28)
     status_report_late: list[str] = Field(default_factory=list)
+    policy_changes: list[PolicyChangeSpec] = Field(default_factory=list)
 
     @field_validator("visits")
     @classmethod

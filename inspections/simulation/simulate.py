@@ -31,7 +31,7 @@ from inspections.simulation.scenario import (  # noqa: F401  (load, find: the si
 from kernel.codec import dumps
 from kernel.dates import add_months
 from kernel.ids import derived_id
-from kernel.vocabulary import STATUS_REPORT_SUBMITTED
+from kernel.vocabulary import BROADCAST, POLICY_ADOPTED, POLICY_SUBJECT, STATUS_REPORT_SUBMITTED
 from runtime.config.settings import Settings
 from runtime.plumbing.kafka import partition_for
 from schemas.events import SECTORS as SECTOR_CATALOGUE
@@ -246,6 +246,25 @@ def _status_reports(b: _Builder) -> None:
         day = add_months(day, 1, b.tz)
 
 
+def _policy_changes(b: _Builder, settings: Settings) -> None:
+    """The policies the city adopts mid-campaign, each whole (the seed's defaults of
+    ``settings`` overlaid by its changes): one ``policy.adopted``, sent to every partition."""
+    import yaml
+
+    from kernel.policy_log import digest
+    from runtime.config import policy
+
+    for change in b.s.policy_changes:
+        city = policy.parse(yaml.safe_dump(change.changes, allow_unicode=True),
+                            policy.defaults(settings), f"scenario {b.s.name}: {change.id}")
+        form = policy.as_dict(city)
+        data = {"policy_id": change.id, "policy": form, "source": f"scenario {b.s.name}"}
+        if change.note:
+            data["note"] = change.note
+        b.emit(POLICY_ADOPTED, change.at, POLICY_SUBJECT, f"policy/{digest(form)}",
+               "urn:inspections:city-safety-committee", data)
+
+
 def expand(scenario: Scenario, settings: Settings | None = None) -> list[dict]:
     """Every event of the scenario up to ``until``, in time order (ticks not included); the
     answers to escalations follow the escalation policy of ``settings``."""
@@ -263,6 +282,7 @@ def expand(scenario: Scenario, settings: Settings | None = None) -> list[dict]:
     for visit in scenario.visits:
         _visit(b, visit, units[visit.unit], teams[visit.team])
     _status_reports(b)
+    _policy_changes(b, settings)
     return [e for t, _, e in sorted(b.out, key=lambda x: (x[0], x[1])) if t <= scenario.until]
 
 
@@ -319,6 +339,8 @@ def as_records(items: list[tuple[datetime, dict | None]], topic: str, partitions
     for when, event in items:
         if event is None:
             sent = [(p, None, raw) for p, raw in tick_events(when, range(partitions))]
+        elif event["type"] in BROADCAST:
+            sent = [(p, None, record(event)) for p in range(partitions)]
         else:
             key = event["subject"].encode()
             sent = [(partition_for(key, partitions), key, record(event))]

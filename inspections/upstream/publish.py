@@ -12,12 +12,12 @@ from datetime import datetime
 from pathlib import Path
 
 from kernel.codec import dumps
-from kernel.vocabulary import CLOCK_TICKED
+from kernel.vocabulary import BROADCAST
 from runtime.config import topics
 from runtime.config.settings import Settings
 from runtime.plumbing import kafka
 from schemas import Envelope, Rejection, decode
-from schemas.envelope import CLI_CLOCK, tick_events
+from schemas.envelope import CLI_CLOCK, CLI_POLICY, policy_events, tick_events
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,8 @@ class _Sender:
 class Acknowledged:
     """One idempotent ``acks=all`` producer for a server that publishes what it is given (the
     operator page's actions, the HTTP ingestion), made when first needed: each send waits for
-    the broker's acknowledgement; a ``clock.ticked`` goes to every partition."""
+    the broker's acknowledgement; a ``clock.ticked`` or ``policy.adopted`` goes to every
+    partition."""
 
     def __init__(self, settings: Settings, client_id: str) -> None:
         self.settings, self.client_id = settings, client_id
@@ -100,7 +101,7 @@ class Acknowledged:
         producer, timeout = self._producer, self.settings.kafka_timeout_s
         futures = []
         for event_type, raw, key in events:
-            if event_type == CLOCK_TICKED:
+            if event_type in BROADCAST:
                 futures.append([producer.send(self.topic, value=raw, partition=p)
                                 for p in partitions(self.settings, producer)])
             else:
@@ -120,8 +121,8 @@ class Acknowledged:
 def publish(
     settings: Settings, lines: Iterable[Line], advance: Callable[[int], None] = lambda n: None
 ) -> int:
-    """Send the valid lines (bad ones are skipped); a ``clock.ticked`` line goes to every
-    partition. Returns the number of records sent."""
+    """Send the valid lines (bad ones are skipped); a ``clock.ticked`` or ``policy.adopted``
+    line goes to every partition. Returns the number of records sent."""
     producer = kafka.producer(settings, client_id="inspections-publish")
     try:
         parts = partitions(settings, producer)
@@ -132,7 +133,7 @@ def publish(
             if not line.ok:
                 continue
             event = line.result
-            if event.type == "clock.ticked":
+            if event.type in BROADCAST:
                 for p in parts:
                     sender.send(topic, line.raw, partition=p)
             else:
@@ -148,6 +149,25 @@ def tick(settings: Settings, at: datetime) -> int:
         topic = topics.name(settings, topics.EVENTS)
         sender = _Sender(producer, bound=10_000)
         for p, raw in tick_events(at, partitions(settings, producer)):
+            sender.send(topic, raw, partition=p)
+        return sender.done()
+    finally:
+        producer.close()
+
+
+def policy(settings: Settings, data: dict, policy_digest: str, at: datetime,
+           actor: str | None = None) -> int:
+    """One ``policy.adopted`` to every partition (checked by the gate first); the number of
+    records sent."""
+    producer = kafka.producer(settings, client_id="inspections-policy")
+    try:
+        topic = topics.name(settings, topics.EVENTS)
+        sender = _Sender(producer, bound=10_000)
+        for p, raw in policy_events(data, policy_digest, at, partitions(settings, producer),
+                                    CLI_POLICY, actor):
+            checked = decode(raw)
+            if isinstance(checked, Rejection):
+                raise ValueError(f"the policy breaks the contract: {checked.reason}")
             sender.send(topic, raw, partition=p)
         return sender.done()
     finally:
@@ -171,11 +191,14 @@ def publish_timeline(settings: Settings, items, advance: Callable[[datetime], No
                 producer.flush()  # a tick marks simulated time: let it out now
             else:
                 raw = dumps(event)
-                checked = decode(raw, key=event["subject"].encode())
+                broadcast = event["type"] in BROADCAST
+                key = None if broadcast else event["subject"].encode()
+                checked = decode(raw, key=key)
                 if isinstance(checked, Rejection):
                     raise ValueError(f"event {event['id']} ({event['type']}) breaks the "
                                      f"contract: {checked.reason}")
-                sender.send(topic, raw, key=event["subject"].encode())
+                for p in (parts if broadcast else (None,)):
+                    sender.send(topic, raw, key=key, partition=p)
             advance(when)
         return sender.done()
     finally:

@@ -160,6 +160,9 @@ def republish(settings: Settings, rejection: Rejected, fixed: bytes,
         raise Refused(f"the corrected event is not valid either ({event.cause}): {event.reason}")
     if event.type == "clock.ticked":
         raise Refused("a clock.ticked is not republished: send one with `inspections tick`")
+    if event.type == "policy.adopted":
+        raise Refused("a policy.adopted is not republished: adopt the policy with "
+                      "`inspections policy adopt FILE`")
     key = event.subject.encode()
     producer = kafka.producer(settings, client_id="inspections-republish")
     try:

@@ -16,7 +16,7 @@ import pytest
 
 from tests.faults.harness import SPEED, Publication, Stack, check, figure
 
-ROUNDS = (("in", 0.15), ("after", 0.35), ("in", 0.55), ("after", 0.75))
+ROUNDS = (("in", 0.25), ("after", 0.6))
 UNDONE = "its writes undone"
 RESENT = "its keys are sent again"
 

@@ -33,6 +33,7 @@ def _records(items: list[tuple[bytes | None, bytes, int, int | None]]):
 
 def _campaign_items() -> list[tuple[bytes | None, bytes, int, int | None]]:
     from inspections.simulation import simulate
+    from kernel.vocabulary import BROADCAST
     from schemas.envelope import tick_events
 
     plan = simulate.load(simulate.find("zhangzhou-2026"))
@@ -41,6 +42,8 @@ def _campaign_items() -> list[tuple[bytes | None, bytes, int, int | None]]:
         ms = int(when.timestamp() * 1000)
         if event is None:
             items += [(None, raw, ms, p) for p, raw in tick_events(when, range(PARTITIONS))]
+        elif event["type"] in BROADCAST:  # a policy adopted: to every partition, as published
+            items += [(None, simulate.record(event), ms, p) for p in range(PARTITIONS)]
         else:
             items.append((event["subject"].encode(), simulate.record(event), ms, None))
     return items

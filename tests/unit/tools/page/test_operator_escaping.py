@@ -125,3 +125,21 @@ def test_detail_pages_and_the_ladder_write_every_text_as_text():
     assert MARK not in text and "<i data-x>" not in text
     assert text.count("&#34;&gt;&lt;i data-x&gt;") + text.count("&quot;&gt;&lt;i data-x&gt;") \
         > 1000
+
+
+def test_the_policy_page_writes_the_adopted_policies_texts_as_text():
+    """The seed campaign's adopted policy (its name, source and note came from an event) as
+    a worker's ``/policy`` says it, poisoned, through the Policy view."""
+    from runtime.config import policy
+    from runtime.faust_runner import policy_watch
+    from tests.unit import seeded
+
+    [adopted, *_] = seeded.pipeline().memory.stores("escalation")["policies"].values()
+    said = policy_watch.answer(adopted, policy.load(Settings()))
+    assert said["adopted"]["policy_id"] == "2026-10 第二批 second batch"
+    assert said["starting"]["differs"]  # the seed's defaults are the workers' own
+    html = operator.templates().get_template("policy.html").render(
+        p=_poisoned(said), differ=False, running={})
+    assert MARK not in html and "<i data-x>" not in html
+    assert html.count("&#34;&gt;&lt;i data-x&gt;") >= 3  # name, source, note: as text
+    assert 'id="history"' in html and 'id="starting-differs"' in html
