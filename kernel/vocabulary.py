@@ -214,11 +214,13 @@ ROLE_AUTHORITIES: dict[str, tuple[str, ...]] = {
 # ``record.rejected``): judged from its bytes at the gate; then, with its partition's clock,
 # a time too far ahead; last, a service whose handling of an accepted event failed.
 TOO_FAR_AHEAD = "too_far_ahead"
+BACKDATED = "backdated"  # a type that may not be dated before its partition's newest time
 PROCESSING_FAILED = "processing_failed"
 REJECTION_CAUSES = (
     "empty", "oversize", "not_utf8", "not_json", "not_object", "unknown_type", "bad_version",
-    "schema", "wrong_key", TOO_FAR_AHEAD, PROCESSING_FAILED,
+    "schema", "wrong_key", TOO_FAR_AHEAD, BACKDATED, PROCESSING_FAILED,
 )
+NOT_BACKDATED = (POLICY_ADOPTED,)  # the contract: not dated before the partition's newest time
 
 # What a flow meets out of the usual course (a metric label).
 IRREGULAR = ("duplicate", "late", "noted")

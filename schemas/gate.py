@@ -193,6 +193,15 @@ def too_far_ahead(event_time: datetime, newest: datetime | None, appended: datet
         f"its real time (INSPECTIONS_MAX_TIME_AHEAD sets the span)"))
 
 
+def backdated(event_type: str, event_time: datetime, newest: datetime) -> Rejection:
+    """A ``policy.adopted`` dated before the newest time already on its partition: it would
+    judge by hindsight events that were judged before it came."""
+    return Rejection(vocabulary.BACKDATED, (
+        f"time: a {event_type} may not be dated before the newest time already on its "
+        f"partition ({newest.isoformat()}); it says {event_time.isoformat()}: send it again "
+        f"dated {newest.isoformat()} or later"))
+
+
 def _span(limit: timedelta) -> str:
     hours = limit.total_seconds() / 3600
     return f"{hours:g} hours" if hours < 48 or hours % 24 else f"{hours / 24:g} days"

@@ -1,5 +1,5 @@
-"""The city's policy as the contract carries it (``policy.adopted``): the whole policy in the
-policy file's form. The checks only the whole policy shows (a cycle in the ladder, an
+"""The city's policy as the contract carries it (``policy.adopted``): ``data`` is the whole
+policy, its ``policy_id`` and the fields of the policy file (``PolicyDocument``). The checks only the whole policy shows (a cycle in the ladder, an
 authority with no place in it) are the services' (``runtime.config.policy``): an adoption that
 fails them is rejected by each service that runs the policy."""
 
@@ -48,11 +48,15 @@ class PolicyDocument(Data):
     team: PolicyTeam
 
 
-class PolicyAdoptedData(Data):
-    """The city adopted ``policy`` (``policy_id``: its name; ``source``: the file it came
-    from)."""
+class PolicyAdoptedData(PolicyDocument):
+    """The city adopted this policy (``policy_id``: its name); ``source`` (the file it came
+    from) and ``note`` are the project's additions."""
 
     policy_id: Id
-    policy: PolicyDocument
     source: Text | None = None
     note: Text | None = None
+
+
+def document(data: PolicyAdoptedData) -> dict:
+    """The policy a ``policy.adopted`` carries, in the policy file's form (plain data)."""
+    return data.model_dump(mode="json", include=set(PolicyDocument.model_fields))

@@ -77,19 +77,17 @@ DATA = {
     "policy.adopted": {
         "policy_id": "2026-09 秋季加强 autumn", "source": "zhangzhou.yaml",
         "note": "文书时限缩短 documents within 12 h",
-        "policy": {
-            "ladder": {"local_regulator": "city_safety_office", "unit_government":
-                       "city_safety_office", "unit_safety_committee": "city_safety_office",
-                       "discipline_authorities": "city_safety_committee",
-                       "city_safety_office": "city_safety_committee",
-                       "city_safety_committee": "city_government", "city_government": None},
-            "actions": {"issue_enforcement_document": {
-                "authority": "local_regulator", "closed_by": "enforcement.document.issued",
-                "limit_h": 12.0}},
-            "level_up_h": 24.0, "reminder_before_h": 4.0,
-            "team": {"min_size": 5, "max_size": 7, "leaders": 1, "deputies": 1,
-                     "trained": True, "experts": 1, "organizations": []},
-        },
+        "ladder": {"local_regulator": "city_safety_office", "unit_government":
+                   "city_safety_office", "unit_safety_committee": "city_safety_office",
+                   "discipline_authorities": "city_safety_committee",
+                   "city_safety_office": "city_safety_committee",
+                   "city_safety_committee": "city_government", "city_government": None},
+        "actions": {"issue_enforcement_document": {
+            "authority": "local_regulator", "closed_by": "enforcement.document.issued",
+            "limit_h": 12.0}},
+        "level_up_h": 24.0, "reminder_before_h": 4.0,
+        "team": {"min_size": 5, "max_size": 7, "leaders": 1, "deputies": 1,
+                 "trained": True, "experts": 1, "organizations": []},
     },
     "finding.amended": {
         "finding_id": "F-changtai-001", "unit_id": "changtai", "category": "major_hazard",

@@ -211,7 +211,7 @@ def policy_adopt(
         fail(str(exc), code=2)
     form = policy.as_dict(adopted)
     content = digest(form)
-    data = {"policy_id": policy_id or content, "policy": form, "source": file.name}
+    data = {"policy_id": policy_id or content, **form, "source": file.name}
     if note:
         data["note"] = note
     when = aware_time(at) if at else datetime.now(timezone.utc).astimezone()

@@ -258,7 +258,7 @@ def _policy_changes(b: _Builder, settings: Settings) -> None:
         city = policy.parse(yaml.safe_dump(change.changes, allow_unicode=True),
                             policy.defaults(settings), f"scenario {b.s.name}: {change.id}")
         form = policy.as_dict(city)
-        data = {"policy_id": change.id, "policy": form, "source": f"scenario {b.s.name}"}
+        data = {"policy_id": change.id, **form, "source": f"scenario {b.s.name}"}
         if change.note:
             data["note"] = change.note
         b.emit(POLICY_ADOPTED, change.at, POLICY_SUBJECT, f"policy/{digest(form)}",

@@ -33,6 +33,7 @@ from kernel.vocabulary import (
 )
 from runtime.config.policy_yaml import PolicyError, Reader
 from runtime.config.settings import MAX_LIMIT_H, MAX_TEAM_SIZE, Settings
+from schemas.policy import document as policy_document
 
 # The closing events an action may have: an acknowledgement, or the handling event that
 # names it by its finding (the enforcement document, the immediate measures).
@@ -281,7 +282,7 @@ class Policies(Generic[P]):
         """A partition's policies after ``event`` (a ``policy.adopted``); a policy that is not
         one raises PolicyError (the event is then rejected, the partition's policy kept)."""
         data = event.data
-        city = from_document(data.policy.model_dump(mode="json"), defaults(self.settings),
+        city = from_document(policy_document(data), defaults(self.settings),
                              f"policy {data.policy_id}")
         form = as_dict(city)
         adoption = Adoption(data.policy_id, digest(form), event.time, event.id, data.source,

@@ -138,7 +138,7 @@ class Reader:
             event = decode(message.value, key=message.key)
             if not isinstance(event, Rejection):
                 event = clock.admit(message.partition, event.time,
-                                    timestamp_ms(message)) or event
+                                    timestamp_ms(message), event.type) or event
             if isinstance(event, Rejection):
                 if self.rejector is not None:
                     self._reject(batch, self.rejector, message, place in left_out, event.cause,

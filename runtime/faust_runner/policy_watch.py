@@ -20,6 +20,7 @@ from runtime.config import policy as city
 from runtime.config import topics
 from runtime.faust_runner import faust_internals
 from schemas.envelope import policy_events
+from schemas.fields import FIRST_YEAR
 
 CHECK_EVERY_S = 5.0
 SOURCE = "urn:inspections:policy:worker"
@@ -93,8 +94,8 @@ def attach(worker) -> None:
         if not (worker.service.adopts_policy and settings.adopt_starting_policy
                 and worker.app.is_leader()):
             return
-        at = datetime.now(timezone.utc).replace(microsecond=0)
-        data = {"policy_id": starting_digest, "policy": starting_form,
+        at = starting_time(worker, held)
+        data = {"policy_id": starting_digest, **starting_form,
                 "source": starting.source, "note": "the workers' starting policy"}
         events = worker.topics[topics.EVENTS]
         for partition, raw in policy_events(data, starting_digest, at,
@@ -102,6 +103,14 @@ def attach(worker) -> None:
             await events.send(value=raw, partition=partition)
         worker.log.info("the log held no policy: this worker's starting policy adopted into "
                         "it", policy_id=starting_digest, source=starting.source)
+
+
+def starting_time(worker, held: list[int]) -> datetime:
+    """When the starting policy is adopted: in force from the start of the log (the first
+    day the contract's times allow) when its partitions hold no event yet; else at the
+    newest time on the partitions held (an adoption may not be dated before it)."""
+    clocks = [t for p in held if (t := worker.times.get(p)[0]) is not None]
+    return max(clocks, default=datetime(FIRST_YEAR, 1, 1, tzinfo=timezone.utc))
 
 
 async def caught_up(worker, partition: int) -> bool:

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import MutableMapping
 from datetime import datetime, timedelta, timezone
 
-from schemas.gate import Rejection, too_far_ahead
+from kernel.vocabulary import NOT_BACKDATED
+from schemas.gate import Rejection, backdated, too_far_ahead
 
 
 class PartitionClock:
@@ -24,11 +25,15 @@ class PartitionClock:
         self.limit = limit
         self.named = named  # keys as text (a table store's names)
 
-    def admit(self, partition: int, event_time: datetime, timestamp_ms: int) -> Rejection | None:
-        """None, the partition's clock moved to ``event_time`` (when later); or why not."""
+    def admit(self, partition: int, event_time: datetime, timestamp_ms: int,
+              event_type: str | None = None) -> Rejection | None:
+        """None, the partition's clock moved to ``event_time`` (when later); or why not (an
+        event of a type in ``NOT_BACKDATED`` is refused when dated before the newest time)."""
         name = str(partition) if self.named else partition
         newest = self.times.get(name)
         if newest is not None and event_time <= newest:
+            if event_time < newest and event_type in NOT_BACKDATED:
+                return backdated(event_type, event_time, newest)
             return None  # the usual case: nothing to check, nothing to move
         if newest is None or event_time - newest > self.limit:  # else in time, whatever else
             refused = too_far_ahead(event_time, newest, appended(timestamp_ms), self.limit)

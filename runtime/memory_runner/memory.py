@@ -127,7 +127,8 @@ class Memory:
     def feed_decoded(self, record, event) -> None:
         """``feed``, the record already through the gate (``event``: what it gave)."""
         if not isinstance(event, Rejection):
-            event = self.clock.admit(record.partition, event.time, record.timestamp_ms) or event
+            event = self.clock.admit(record.partition, event.time, record.timestamp_ms,
+                                     event.type) or event
         if isinstance(event, Rejection):
             if self.rejector is not None:
                 self._reject(self.rejector.service.name, record, event.cause, event.reason)

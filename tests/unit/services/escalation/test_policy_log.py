@@ -24,7 +24,7 @@ def adopted(time: str, id: str = "adopt-1", **changes):
     """A ``policy.adopted``: the example's policy, its first action's limit and the ladder's
     first step as given."""
     data = copy.deepcopy(DATA["policy.adopted"])
-    policy = data["policy"]
+    policy = data
     if "limit_h" in changes:
         policy["actions"]["issue_enforcement_document"]["limit_h"] = changes["limit_h"]
     if "ladder" in changes:
