@@ -93,7 +93,7 @@ ACTION_NAMES = {
     "recommend_listed_supervision": "建议挂牌督办 recommend listed supervision",
     "transfer_for_investigation": "移交调查 transfer for investigation",
 }
-# The routing table (domain.md): each action's first authority, the event that closes it, and
+# The routing table (docs/domain.md): each action's first authority, the event that closes it, and
 # the breach kind of a miss at its first level (every later miss: escalation_unacknowledged).
 FIRST_AUTHORITY = {
     "issue_enforcement_document": "local_regulator",

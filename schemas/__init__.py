@@ -1,4 +1,4 @@
-"""The public event contract (``shared/contract.md``) as code, and the one gate that holds
+"""The public event contract (``docs/contract.md``) as code, and the one gate that holds
 records to it."""
 
 from schemas.envelope import rejection_event

@@ -1,6 +1,6 @@
 """Settings, read once from environment variables (prefix ``INSPECTIONS_``) or a ``.env`` file.
 
-Every default that ``domain.md`` names lives here too, as it is added, so that each one is a
+Every default that ``docs/domain.md`` names lives here too, as it is added, so that each one is a
 setting and documented in one place (README, "Settings").
 """
 
@@ -190,7 +190,7 @@ class Settings(BaseSettings):
     # `inspections simulate`: simulated days per second of wall time (0: as fast as it can).
     simulate_days_per_second: float = Field(default=3.0, ge=0, le=3650, allow_inf_nan=False)
 
-    # What a visit must reach (domain.md); shares in percent, boundaries inclusive.
+    # What a visit must reach (docs/domain.md); shares in percent, boundaries inclusive.
     county_min_days: int = Field(default=10, ge=0, le=366)
     county_township_share: float = Field(default=60, ge=0, le=100, allow_inf_nan=False)
     county_department_share: float = Field(default=50, ge=0, le=100, allow_inf_nan=False)
@@ -217,7 +217,7 @@ class Settings(BaseSettings):
     # the city government within these calendar months (0: not judged).
     status_report_months: int = Field(default=1, ge=0, le=12)
 
-    # Escalation limits, in hours (domain.md): each action's first limit, and the fresh limit
+    # Escalation limits, in hours (docs/domain.md): each action's first limit, and the fresh limit
     # after a level-up, counted from the due time that was missed.
     limit_issue_enforcement_document_h: LimitHours = 24
     limit_report_major_hazard_h: LimitHours = 24

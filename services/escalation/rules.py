@@ -2,7 +2,7 @@
 
 Pure: standard library only; events are read by attribute as the contract names them.
 
-Rules (``domain.md``), each a sentence:
+Rules (``docs/domain.md``), each a sentence:
 - A finding is routed by its category: a violation to the local regulator for an enforcement
   document; a major hazard reported to the city work safety office; a major issue to the city
   Work Safety Committee for instructions; a misconduct clue reported to the committee; an
@@ -74,7 +74,7 @@ class Route:
 @dataclass(frozen=True)
 class Policy:
     """The routes, the level-up limit, and the ladder: who is next above each authority
-    (None: nobody, the top). The city's may differ from domain.md's (``runtime.config.policy``)."""
+    (None: nobody, the top). The city's may differ from docs/domain.md's (``runtime.config.policy``)."""
 
     routes: dict[str, Route]
     level_up_limit: timedelta

@@ -1,4 +1,4 @@
-"""The scheduler's policy from settings (every threshold of domain.md is a setting) and the
+"""The scheduler's policy from settings (every threshold of docs/domain.md is a setting) and the
 city's policy (``runtime.config.policy``: the team rule, which a policy file may change)."""
 
 from __future__ import annotations

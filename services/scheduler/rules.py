@@ -4,7 +4,7 @@ Pure: standard library only. Events are read by attribute (``type``, ``id``, ``t
 ``data.<field>`` as the contract names them), so the typed events of ``schemas`` serve as they
 are, and so do plain objects in tests.
 
-Rules (``domain.md``), each a sentence:
+Rules (``docs/domain.md``), each a sentence:
 - A team is 6 to 10 people, with exactly one leader and one deputy, everyone trained (the
   city's policy file may change these counts and the training rule); where
   the plan gives the leader's rank and career, the leader is a division-level (处级) cadre

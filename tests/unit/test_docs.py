@@ -71,8 +71,8 @@ def test_links_lead_to_files_and_headings_that_exist():
                 continue
             file, _, anchor = target.partition("#")
             goal = (path.parent / file).resolve() if file else path
-            if not goal.is_relative_to(REPO.resolve()):
-                continue  # the shared documents beside the repository, not in its clones
+            assert goal.is_relative_to(REPO.resolve()), \
+                f"{path.name}: link to {target}: outside the repository (a clone has it not)"
             assert goal.exists(), f"{path.name}: link to {target}: no such file"
             if anchor and goal.suffix == ".md":
                 headings = {_slug(h) for h in re.findall(r"(?m)^#+ (.*)$", goal.read_text())}
@@ -84,3 +84,23 @@ def test_repository_paths_named_in_the_docs_exist():
         for name in re.findall(r"`([.\w/-]+)`", path.read_text()):
             if name.startswith(TOP) and "*" not in name and "<" not in name:
                 assert (REPO / name).exists(), f"{path.name} names {name}: not there"
+
+
+def test_nothing_in_the_repository_points_outside_it():
+    """A plain clone explains itself: no file names the documents that were the project's
+    brief, beside the repository and not in it."""
+    outside = re.compile(r"\.\./shared|\bshared/(domain|contract|architecture)\.md")
+    found = [f"{p.relative_to(REPO)}:{n}" for p in _text_files()
+             for n, line in enumerate(p.read_text(errors="replace").splitlines(), 1)
+             if outside.search(line)]
+    assert found == []
+
+
+def _text_files():
+    suffixes = {".py", ".md", ".yaml", ".yml", ".toml", ".html", ".txt", ".cfg", ".ini",
+                ".json", ".sh"}
+    skip = {".venv", ".git", "node_modules", "__pycache__"}
+    for p in REPO.rglob("*"):
+        if p.is_file() and not skip & set(p.relative_to(REPO).parts) and (
+                p.suffix in suffixes or p.name in ("Makefile", "Dockerfile")):
+            yield p
