@@ -21,6 +21,23 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _version(asked: bool) -> None:
+    if asked:
+        from runtime.plumbing import build
+
+        typer.echo(" ".join(f"{k} {v}" for k, v in
+                            (("inspections", build.version()), *list(build.info().items())[1:])))
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True,
+        help="Print the version (and Python's, faust-streaming's, kafka-python's) and exit.")
+             ) -> None:
+    """Work-safety inspection campaign: stream processors on Apache Kafka."""
 broker_app = typer.Typer(help="The local single-node Kafka broker.", no_args_is_help=True)
 topics_app = typer.Typer(help="The project's Kafka topics.", no_args_is_help=True)
 app.add_typer(broker_app, name="broker")

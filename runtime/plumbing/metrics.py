@@ -6,7 +6,9 @@ README's metrics table lists every one; a test checks the table against a runnin
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
+from prometheus_client import Counter, Gauge, Histogram, Info, disable_created_metrics
+
+from runtime.plumbing import build
 
 disable_created_metrics()  # the ``_created`` series double what is exported, for no reader
 
@@ -112,6 +114,13 @@ ESCALATION_NOTICES = Counter(
     "and authority.",
     ["type", "authority"],
 )
+
+BUILD = Info(
+    "inspections_build",
+    "The build a worker runs: the project's version, Python's, faust-streaming's and "
+    "kafka-python's (always 1).",
+)
+BUILD.info(build.info())
 
 WORKER_READY = Gauge(
     "inspections_worker_ready",

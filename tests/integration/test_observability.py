@@ -125,11 +125,14 @@ def _readme_metrics() -> set[str]:
 
 
 def _exported(metrics_text: str) -> set[str]:
-    """Metric names as a scraper sees them (counters with ``_total``)."""
+    """Metric names as a scraper sees them (counters with ``_total``, infos with ``_info``)."""
     names = set()
     for name, kind in re.findall(r"^# TYPE (\S+) (\S+)$", metrics_text, re.M):
-        names.add(name + "_total" if kind == "counter" and not name.endswith("_total")
-                  else name)
+        if kind == "counter" and not name.endswith("_total"):
+            name += "_total"
+        elif kind == "info":
+            name += "_info"
+        names.add(name)
     return names
 
 
