@@ -1,6 +1,6 @@
 """The city's policies as the log adopted them (``policy.adopted``, sent to every partition):
 each partition keeps the one in force from its place in the log on, and the history of those
-adopted before (newest last, the last ``capacity.POLICIES_KEPT``). Before the log's first,
+adopted before (newest last, the last ``kernel.capacity.POLICIES``). Before the log's first,
 a worker runs its starting policy (its settings and policy file).
 
 Pure: standard library only.
