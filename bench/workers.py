@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
+
 from runtime.config.settings import Settings
 from runtime.plumbing import kafka
 
@@ -20,9 +22,8 @@ def tree_peak(process: subprocess.Popen, every_s: float = 0.2) -> float:
     while process.poll() is None:
         pids = [process.pid]
         try:
-            pids += [int(p) for p in Path(f"/proc/{process.pid}/task/{process.pid}/children")
-                     .read_text().split()]
-        except OSError:
+            pids += [child.pid for child in psutil.Process(process.pid).children()]
+        except psutil.Error:
             pass
         peak = max([peak, *(rss_mib(p) for p in pids if rss_mib(p) == rss_mib(p))])
         time.sleep(every_s)
@@ -31,12 +32,9 @@ def tree_peak(process: subprocess.Popen, every_s: float = 0.2) -> float:
 
 def rss_mib(pid: int) -> float:
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return float("nan")
+        return psutil.Process(pid).memory_info().rss / (1 << 20)
+    except psutil.Error:
+        return float("nan")
 
 
 class Worker:

@@ -1,4 +1,4 @@
-"""The local broker's processes, seen from /proc, and whether its port answers."""
+"""The local broker's processes (psutil: Linux and macOS alike), and whether its port answers."""
 
 from __future__ import annotations
 
@@ -7,21 +7,23 @@ import os
 import socket
 from pathlib import Path
 
+import psutil
+
 from runtime.config.settings import Settings
 
 
 def process_state(pid: int) -> str | None:
-    """The /proc state letter of ``pid``, or None when there is no such process."""
+    """The state of ``pid`` (psutil's: ``running``, ``sleeping``, ``zombie``, …), or None when
+    there is no such process."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError):
+        return psutil.Process(pid).status()
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
         return None
-    return stat.rsplit(")", 1)[1].split()[0]
 
 
 def alive(pid: int) -> bool:
     state = process_state(pid)
-    if state == "Z":  # exited; reap it if it is our child
+    if state == psutil.STATUS_ZOMBIE:  # exited; reap it if it is our child
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)
         return False
@@ -30,21 +32,16 @@ def alive(pid: int) -> bool:
 
 def resident_bytes(pid: int) -> int | None:
     try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except (FileNotFoundError, ProcessLookupError):
+        return psutil.Process(pid).memory_info().rss
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
         return None
-    for line in status.splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    return None
 
 
 def cmdline(pid: int) -> list[str]:
     try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except (FileNotFoundError, ProcessLookupError):
+        return psutil.Process(pid).cmdline()
+    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
         return []
-    return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
 
 
 def broker_processes(broker_dir: Path) -> list[int]:
@@ -53,12 +50,10 @@ def broker_processes(broker_dir: Path) -> list[int]:
     configs = {str(broker_dir / "server.properties")} | {
         str(p / "server.properties") for p in broker_dir.glob("node-*")}
     pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            pid = int(entry.name)
-            cmd = cmdline(pid)
-            if "kafka.Kafka" in cmd and configs & set(cmd) and alive(pid):
-                pids.append(pid)
+    for proc in psutil.process_iter(["pid", "cmdline"]):
+        cmd = proc.info.get("cmdline") or []
+        if "kafka.Kafka" in cmd and configs & set(cmd) and alive(proc.info["pid"]):
+            pids.append(proc.info["pid"])
     return pids
 
 
