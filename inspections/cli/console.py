@@ -12,6 +12,13 @@ from typing import NoReturn
 import typer
 
 
+def runnable(incomplete: str = "") -> list[str]:
+    """What ``inspections run|ready|rebuild`` take, for the shell's completion."""
+    from services import RUNNABLE
+
+    return [name for name in RUNNABLE if name.startswith(incomplete)]
+
+
 def fail(message: str, code: int = 1) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)

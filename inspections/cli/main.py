@@ -12,13 +12,13 @@ from inspections.cli import operate as cli_operate
 from inspections.cli import people as cli_people
 from inspections.cli import rejected as cli_rejected
 from inspections.cli import upstream as cli_upstream
-from inspections.cli.console import fail, kafka_errors, load_settings, say
+from inspections.cli.console import fail, kafka_errors, load_settings, runnable, say
 from inspections.localkafka import BrokerError, LocalBroker
 
 app = typer.Typer(
     help="Work-safety inspection campaign: stream processors on Apache Kafka.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # `inspections --install-completion` (bash, zsh, fish, PowerShell)
     pretty_exceptions_enable=False,
 )
 
@@ -160,7 +160,8 @@ def contract_write() -> None:
 
 @app.command("ready")
 def ready(
-    service: str = typer.Argument(..., help="scheduler, findings, escalation or all"),
+    service: str = typer.Argument(..., help="scheduler, findings, escalation or all",
+                                  autocompletion=runnable),
     wait: float = typer.Option(0, help="Seconds to wait for it to become ready."),
 ) -> None:
     """Ask a worker's /readyz: exit 0 when it is ready, 1 (and why) when not."""
@@ -194,7 +195,8 @@ def ready(
 
 
 @app.command("run")
-def run(service: str = typer.Argument(..., help="scheduler, findings, escalation, or all (every "
+def run(service: str = typer.Argument(..., autocompletion=runnable,
+                                      help="scheduler, findings, escalation, or all (every "
                                                 "service in this one process)"),
         generation: int = typer.Option(
             None, "--generation", min=0,

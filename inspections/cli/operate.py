@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from inspections.cli.console import fail, load_settings
+from inspections.cli.console import fail, load_settings, runnable
 from kernel.vocabulary import OBLIGATION_KINDS
 
 
@@ -225,7 +225,8 @@ def policy_adopt(
 
 
 def rebuild(
-    service: str = typer.Argument(..., help="scheduler, findings, escalation, or all (the "
+    service: str = typer.Argument(..., autocompletion=runnable,
+                                  help="scheduler, findings, escalation, or all (the "
                                             "workers that run every service in one process)"),
     port: int = typer.Option(..., "--port", help="The web port of the new generation's "
                                                  "worker, run here until it hands over."),
