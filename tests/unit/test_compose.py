@@ -108,7 +108,9 @@ def test_scaled_workers_keep_their_state_apart_and_advertise_their_own_address()
     assert "VOLUME /var/lib/inspections" in dockerfile
     for name in WORKERS:
         service = COMPOSE["services"][name]
-        assert not service.get("volumes"), name
+        # Only read-only files (the policy): the state stays in the image's volume.
+        assert all(v.startswith("./") and v.endswith(":ro") for v in service.get("volumes", ())), \
+            name
         assert "INSPECTIONS_WEB_ADVERTISED_URL" not in service["environment"], name
 
 
@@ -194,7 +196,7 @@ def test_the_dockerfile_copies_what_exists_and_its_entry_point_is_installed():
 
     dockerfile = (REPO / "Dockerfile").read_text()
     for line in dockerfile.splitlines():
-        if line.startswith("COPY "):
+        if line.startswith("COPY ") and "--from=" not in line:  # not another stage's
             for source in line.split()[1:-1]:
                 assert (REPO / source).exists(), source
     entry = re.search(r'^ENTRYPOINT \["([^"]+)"\]', dockerfile, re.M).group(1)
@@ -426,3 +428,63 @@ def test_the_installed_package_holds_every_data_file_the_code_reads():
             relative = path.relative_to(root).as_posix()
             assert any(fnmatch.fnmatch(relative, pattern)
                        for pattern in declared.get(package, ())), (package, relative)
+
+
+# -- the policy file and the image ------------------------------------------------------------
+POLICY_MOUNT = "./deploy/policy.yaml:/etc/inspections/policy.yaml:ro"
+
+
+def test_every_app_service_mounts_the_policy_file_it_is_told_of():
+    apps = {n: s for n, s in COMPOSE["services"].items() if s.get("image") == "inspections:local"}
+    apps["all"] = ALL_FILE["services"]["all"]
+    for name, service in apps.items():
+        assert service["environment"]["INSPECTIONS_POLICY_FILE"] == "/etc/inspections/policy.yaml", name
+        assert POLICY_MOUNT in service["volumes"], name
+    assert (REPO / "deploy" / "policy.yaml").is_file()
+
+
+def test_the_image_builds_its_dependencies_apart_runs_unprivileged_and_checks_its_health():
+    lines = [line.strip() for line in (REPO / "Dockerfile").read_text().splitlines()]
+    stages = [i for i, line in enumerate(lines) if line.startswith("FROM ")]
+    assert len(stages) == 2 and lines[stages[0]].endswith(" AS build")
+    installs = [i for i, line in enumerate(lines) if "pip install" in line]
+    first_code = min(i for i, line in enumerate(lines) if line.startswith("COPY kernel"))
+    assert installs[0] < first_code < installs[-1]  # the dependencies' layer before the code
+    assert "--no-deps" in lines[installs[-1]]
+    healthcheck = next(line for line in lines if line.startswith("CMD [") or "HEALTHCHECK" in line)
+    assert healthcheck.startswith("HEALTHCHECK")
+    assert any('"/opt/healthcheck.py"' in line for line in lines)
+    assert "COPY deploy/healthcheck.py /opt/healthcheck.py" in lines
+    assert lines[-2] == "USER inspections" and lines[-1] == 'ENTRYPOINT ["inspections"]'
+
+
+def test_the_health_check_passes_while_a_server_answers_healthz_and_fails_after(tmp_path):
+    import http.server
+    import os
+    import subprocess
+    import sys
+    import threading
+
+    class Health(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200 if self.path == "/healthz" else 404)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Health)
+    port = server.server_address[1]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    def check(**env) -> int:
+        return subprocess.run([sys.executable, str(REPO / "deploy" / "healthcheck.py")],
+                              env={**os.environ, **env}, timeout=60).returncode
+
+    try:
+        assert check(INSPECTIONS_WEB_PORT=str(port)) == 0
+        assert check(INSPECTIONS_WEB_PORT_BASE=str(port - 3)) == 0  # the page's place
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert check(INSPECTIONS_WEB_PORT=str(port)) == 1
