@@ -141,6 +141,20 @@ def caught_up(settings: Settings) -> bool:
         probe.close()
 
 
+def _policy_adopted(settings: Settings, say, wait_s: float = 30) -> None:
+    """Until the scheduler has adopted its starting policy into the empty log (so that it is
+    the log's first record, before the campaign's), or ``wait_s`` has passed."""
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        try:
+            if (_view(settings, "scheduler", "/policy") or {}).get("history"):
+                return
+        except OSError:
+            pass
+        time.sleep(1)
+    say("the scheduler has not adopted its starting policy into the log yet: going on")
+
+
 def _view(settings: Settings, service: str, path: str):
     from runtime.plumbing import webauth
 
@@ -267,6 +281,7 @@ def campaign(settings: Settings, keep_running: bool, publish, say=print) -> int:
                 say(f"the {service} service did not become ready; see its log")
                 return 1
             time.sleep(1)
+    _policy_adopted(settings, say)
     say("services ready; the campaign begins")
     publish(plan)
     say("waiting for the services to process everything ...")

@@ -8,7 +8,12 @@ from its place on; ``kernel.policy_log``):
 - once the worker has caught up with a partition it holds, it compares its starting policy
   with the log's: a difference is a warning (the log's is in force; ``inspections policy
   adopt FILE`` adopts the file); and a service declared ``adopts_policy`` (the scheduler),
-  on the group's leader, adopts its starting policy into the log when the log holds none.
+  on the group's leader, adopts its starting policy into a log that holds no event yet, dated
+  at the start of the contract's time (in force from the start: an adoption may not be dated
+  before the newest time on its partition, and a campaign published after it, in the past or
+  not, may adopt another at its own times). A log that holds events and no policy is left
+  as it is, with a warning saying how to adopt one: dated by the worker, an adoption could
+  land behind events published at the same moment and be refused there.
 """
 
 from __future__ import annotations
@@ -94,7 +99,14 @@ def attach(worker) -> None:
         if not (worker.service.adopts_policy and settings.adopt_starting_policy
                 and worker.app.is_leader()):
             return
-        at = starting_time(worker, held)
+        if not await log_empty(worker):
+            worker.log.warning(
+                "the log holds events and no policy: the workers run their starting policy "
+                "with no record of it in the log; adopt it (or the city's) with `inspections "
+                "policy adopt FILE`, so that replay and audit apply the same",
+                starting=starting.source)
+            return
+        at = datetime(FIRST_YEAR, 1, 1, tzinfo=timezone.utc)
         data = {"policy_id": starting_digest, **starting_form,
                 "source": starting.source, "note": "the workers' starting policy"}
         events = worker.topics[topics.EVENTS]
@@ -105,12 +117,13 @@ def attach(worker) -> None:
                         "it", policy_id=starting_digest, source=starting.source)
 
 
-def starting_time(worker, held: list[int]) -> datetime:
-    """When the starting policy is adopted: in force from the start of the log (the first
-    day the contract's times allow) when its partitions hold no event yet; else at the
-    newest time on the partitions held (an adoption may not be dated before it)."""
-    clocks = [t for p in held if (t := worker.times.get(p)[0]) is not None]
-    return max(clocks, default=datetime(FIRST_YEAR, 1, 1, tzinfo=timezone.utc))
+async def log_empty(worker) -> bool:
+    """Whether no partition of the inbound topic holds a record."""
+    from faust.types import TP
+
+    tps = [TP(worker.events_topic, p) for p in range(worker.settings.partitions)]
+    ends = await faust_internals.end_offsets(worker.app, tps)
+    return all(ends.get(tp) == 0 for tp in tps)
 
 
 async def caught_up(worker, partition: int) -> bool:
