@@ -1,7 +1,8 @@
 """The city's policy as the contract carries it (``policy.adopted``): ``data`` is the whole
-policy, its ``policy_id`` and the fields of the policy file (``PolicyDocument``). The checks only the whole policy shows (a cycle in the ladder, an
-authority with no place in it) are the services' (``runtime.config.policy``): an adoption that
-fails them is rejected by each service that runs the policy."""
+policy, its ``policy_id`` and the fields of the policy file (``PolicyDocument``). The checks
+only the whole policy shows (a cycle in the ladder, an authority with no place in it) are the
+services' (``runtime.config.policy``): an adoption that fails them is rejected by each
+service that runs the policy."""
 
 from __future__ import annotations
 

@@ -150,8 +150,8 @@ class Batch:
         if pending:
             await asyncio.gather(*pending)
         await writes.acknowledged()  # the batches before: on their changelogs
-        # A stop's watchdog never ends the process in between; a kill does, and the
-        # databases the batch was writing are rebuilt (``writes``).
+        # A stop's watchdog never ends the process in between; a kill does, and what the
+        # batch had written is put back when the worker starts again (``writes``).
         with stopping.critical, writes.whole():
             for staged in self._staged:
                 staged.flush()

@@ -117,3 +117,18 @@ def test_a_limit_changed_mid_campaign_applies_from_its_place_live_and_in_replay(
     for n in (1, 2):
         ident = f"P{n}:issue_enforcement_document"
         assert replayed[ident] == _json(f"{escalation}/escalations/{ident}")
+
+
+def test_a_log_that_holds_events_and_no_policy_is_left_as_it_is_with_a_warning(
+        kafka, deployment, tmp_path):
+    kafka.vars["INSPECTIONS_ADOPT_STARTING_POLICY"] = "1"
+    deployment.publish([_finding(1, T0)], "before.jsonl")
+    log = tmp_path / f"scheduler-{len(deployment.workers)}.log"  # the name start gives it
+    deployment.start("scheduler")
+    wait_for(lambda: log.exists() and "the log holds events and no policy" in log.read_text(),
+             "the warning of a log without a policy", timeout=180)
+    base = int(kafka.vars["INSPECTIONS_WEB_PORT_BASE"])
+    assert _json(f"http://127.0.0.1:{base}/policy")["history"] == []
+    types = [json.loads(r.value)["type"] for r in
+             read_all(kafka.bootstrap, deployment.topic("events"), timeout_s=5)]
+    assert types == ["finding.recorded"]  # nothing adopted behind the log's events
