@@ -201,7 +201,6 @@ def policy_adopt(
     before keep their due times. Replay and verify apply it at the same place."""
     from inspections.cli.console import aware_time, kafka_errors
     from inspections.upstream import publish as upstream
-    from kernel.policy_log import digest
     from runtime.config import policy
 
     settings = load_settings().model_copy(update={"policy_file": file})
@@ -209,11 +208,7 @@ def policy_adopt(
         adopted = policy.load(settings)
     except policy.PolicyError as exc:
         fail(str(exc), code=2)
-    form = policy.as_dict(adopted)
-    content = digest(form)
-    data = {"policy_id": policy_id or content, **form, "source": file.name}
-    if note:
-        data["note"] = note
+    data, content = policy.adoption(adopted, file.name, policy_id, note)
     when = aware_time(at) if at else datetime.now(timezone.utc).astimezone()
     try:
         with kafka_errors(settings):

@@ -251,17 +251,13 @@ def _policy_changes(b: _Builder, settings: Settings) -> None:
     ``settings`` overlaid by its changes): one ``policy.adopted``, sent to every partition."""
     import yaml
 
-    from kernel.policy_log import digest
     from runtime.config import policy
 
     for change in b.s.policy_changes:
         city = policy.parse(yaml.safe_dump(change.changes, allow_unicode=True),
                             policy.defaults(settings), f"scenario {b.s.name}: {change.id}")
-        form = policy.as_dict(city)
-        data = {"policy_id": change.id, **form, "source": f"scenario {b.s.name}"}
-        if change.note:
-            data["note"] = change.note
-        b.emit(POLICY_ADOPTED, change.at, POLICY_SUBJECT, f"policy/{digest(form)}",
+        data, content = policy.adoption(city, f"scenario {b.s.name}", change.id, change.note)
+        b.emit(POLICY_ADOPTED, change.at, POLICY_SUBJECT, f"policy/{content}",
                "urn:inspections:city-safety-committee", data)
 
 

@@ -163,11 +163,12 @@ def policy(settings: Settings, data: dict, policy_digest: str, at: datetime,
     try:
         topic = topics.name(settings, topics.EVENTS)
         sender = _Sender(producer, bound=10_000)
-        for p, raw in policy_events(data, policy_digest, at, partitions(settings, producer),
-                                    CLI_POLICY, actor):
-            checked = decode(raw)
-            if isinstance(checked, Rejection):
-                raise ValueError(f"the policy breaks the contract: {checked.reason}")
+        records = policy_events(data, policy_digest, at, partitions(settings, producer),
+                                CLI_POLICY, actor)
+        checked = decode(records[0][1])  # the same bytes on every partition
+        if isinstance(checked, Rejection):
+            raise ValueError(f"the policy breaks the contract: {checked.reason}")
+        for p, raw in records:
             sender.send(topic, raw, partition=p)
         return sender.done()
     finally:

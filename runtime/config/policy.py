@@ -254,29 +254,36 @@ def from_document(document: dict[str, Any], base: CityPolicy, source: str) -> Ci
     return parse(json.dumps(document, ensure_ascii=False), base, source)
 
 
+def adoption(policy: CityPolicy, source: str, policy_id: str | None = None,
+             note: str | None = None) -> tuple[dict, str]:
+    """The ``data`` of a ``policy.adopted`` carrying ``policy`` whole (its name ``policy_id``,
+    by default its digest), and the policy's digest."""
+    form = as_dict(policy)
+    content = digest(form)
+    data = {"policy_id": policy_id or content, **form, "source": source}
+    if note:
+        data["note"] = note
+    return data, content
+
+
 P = TypeVar("P")
 
 
 class Policies(Generic[P]):
     """A service's own policy (``build(settings, city_policy)``) for the city's policy in
     force in a partition: the last the log adopted there (``kernel.policy_log.Adopted``) or,
-    before the log's first, the worker's starting policy (its settings and policy file). Each
-    built once (by digest)."""
+    before the log's first, the worker's starting policy (its settings and policy file). A
+    flow keeps what it builds from each (``kernel.policy_log.PolicyCores``, by digest)."""
 
     def __init__(self, settings: Settings, build: Callable[[Settings, CityPolicy], P]) -> None:
         self.settings, self.build = settings, build
         self.starting = build(settings, load(settings))
-        self._made: dict[str, P] = {}
 
     def of(self, adopted: Adopted | None) -> P:
         if adopted is None:
             return self.starting
-        made = self._made.get(adopted.current.digest)
-        if made is None:
-            city = from_document(adopted.policy, defaults(self.settings),
-                                 f"policy {adopted.current.policy_id}")
-            made = self._made[adopted.current.digest] = self.build(self.settings, city)
-        return made
+        return self.build(self.settings, from_document(
+            adopted.policy, defaults(self.settings), f"policy {adopted.current.policy_id}"))
 
     def adopt(self, before: Adopted | None, event: Any) -> Adopted:
         """A partition's policies after ``event`` (a ``policy.adopted``); a policy that is not

@@ -63,8 +63,8 @@ def answer(adopted: Adopted | None, starting: city.CityPolicy) -> dict:
 def attach(worker) -> None:
     settings = worker.settings
     starting = city.load(settings)
-    starting_form = city.as_dict(starting)
-    starting_digest = digest(starting_form)
+    data, starting_digest = city.adoption(starting, starting.source,
+                                          note="the workers' starting policy")
     store = worker.stores.get("policies")
 
     def here() -> Adopted | None:
@@ -107,8 +107,6 @@ def attach(worker) -> None:
                 starting=starting.source)
             return
         at = datetime(FIRST_YEAR, 1, 1, tzinfo=timezone.utc)
-        data = {"policy_id": starting_digest, **starting_form,
-                "source": starting.source, "note": "the workers' starting policy"}
         events = worker.topics[topics.EVENTS]
         for partition, raw in policy_events(data, starting_digest, at,
                                             range(settings.partitions), SOURCE):
