@@ -25,7 +25,8 @@ def tree_peak(process: subprocess.Popen, every_s: float = 0.2) -> float:
             pids += [child.pid for child in psutil.Process(process.pid).children()]
         except psutil.Error:
             pass
-        peak = max([peak, *(rss_mib(p) for p in pids if rss_mib(p) == rss_mib(p))])
+        samples = [rss_mib(p) for p in pids]
+        peak = max([peak, *(m for m in samples if m == m)])  # NaN: a process gone meanwhile
         time.sleep(every_s)
     return peak
 
